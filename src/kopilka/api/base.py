@@ -1,0 +1,49 @@
+"""The API instance: one error format `{"code", "message", "details"}`, credentials required everywhere."""
+
+from django.utils.translation import gettext as _
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import ValidationError as NinjaValidationError
+
+from kopilka.api.auth import API_AUTH
+from kopilka.core.errors import ApplicationError
+
+api = NinjaAPI(
+    title="Kopilka API",
+    version="1",
+    description=(
+        "Points ledger, members and purchases of the Kopilka loyalty platform. "
+        "Authenticate with `Authorization: Bearer kpk_...` (an API key with scopes) or a staff session. "
+        "Every write takes an `Idempotency-Key` header: a replay returns the first answer."
+    ),
+    auth=API_AUTH,
+    urls_namespace="api-v1",
+)
+
+
+def _error(request, status: int, code: str, message: str, details: dict | None = None):
+    return api.create_response(request, {"code": code, "message": message, "details": details or {}}, status=status)
+
+
+@api.exception_handler(ApplicationError)
+def _application_error(request, exc: ApplicationError):
+    return _error(request, exc.http_status, exc.code, str(exc.message), exc.details)
+
+
+@api.exception_handler(NinjaValidationError)
+def _validation_error(request, exc: NinjaValidationError):
+    fields = [
+        {"location": [str(p) for p in e.get("loc", [])], "problem": e.get("msg", ""), "type": e.get("type", "")}
+        for e in exc.errors
+    ]
+    return _error(request, 422, "validation_error", _("The request contains invalid data."), {"fields": fields})
+
+
+@api.exception_handler(AuthenticationError)
+def _unauthenticated(request, exc):
+    return _error(request, 401, "unauthenticated", _("Credentials are missing or not valid."))
+
+
+@api.exception_handler(HttpError)
+def _http_error(request, exc: HttpError):
+    return _error(request, exc.status_code, "http_error", str(exc))

@@ -1,0 +1,98 @@
+"""Replays of a write get the first answer; a concurrent duplicate gets 409; reusing a key for another request, 422.
+
+The record is committed as "in progress" before the work starts (so a concurrent duplicate sees it), and completed in
+the same transaction as the work (so an answer is stored only for a change that was committed). A failed request
+releases its key. A record left in progress by a crashed process may be taken over after STALE_AFTER.
+"""
+
+import hashlib
+import json
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from pydantic import BaseModel
+
+from kopilka.api.auth import Principal
+from kopilka.core.errors import IdempotencyInProgress, IdempotencyKeyReused, ValidationFailed
+from kopilka.core.models import IdempotencyRecord
+
+STALE_AFTER = timedelta(minutes=2)
+MAX_KEY_LENGTH = 200
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    return json.loads(json.dumps(value, default=str))
+
+
+def request_fingerprint(endpoint: str, payload: Any) -> str:
+    canonical = json.dumps({"endpoint": endpoint, "payload": _jsonable(payload)}, sort_keys=True)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def check_key(key: str | None) -> str:
+    if not key or not key.strip():
+        raise ValidationFailed(
+            _("The Idempotency-Key header is required for this request."), code="idempotency_key_required"
+        )
+    if len(key) > MAX_KEY_LENGTH:
+        raise ValidationFailed(
+            _("The Idempotency-Key header is longer than %(n)d characters.") % {"n": MAX_KEY_LENGTH},
+            code="idempotency_key_invalid",
+        )
+    return key.strip()
+
+
+def ledger_key(principal: Principal, key: str) -> str:
+    """The key as the ledger stores it: scoped to the caller, so two integrations never collide."""
+    return f"{principal.idempotency_scope}:{key}"
+
+
+def run_idempotent(
+    principal: Principal, key: str | None, endpoint: str, payload: Any, work: Callable[[], tuple[int, Any]]
+) -> tuple[int, Any]:
+    key = check_key(key)
+    fingerprint = request_fingerprint(endpoint, payload)
+    record = _claim(principal.idempotency_scope, key, endpoint, fingerprint)
+    if record.response_status is not None:
+        return record.response_status, record.response_body
+    try:
+        with transaction.atomic():
+            status, body = work()
+            body = _jsonable(body)
+            IdempotencyRecord.objects.filter(pk=record.pk).update(
+                response_status=status, response_body=body, completed_at=timezone.now()
+            )
+    except BaseException:
+        IdempotencyRecord.objects.filter(pk=record.pk, response_status__isnull=True).delete()
+        raise
+    return status, body
+
+
+def _claim(principal: str, key: str, endpoint: str, fingerprint: str) -> IdempotencyRecord:
+    try:
+        with transaction.atomic():
+            return IdempotencyRecord.objects.create(
+                principal=principal, key=key, endpoint=endpoint, request_hash=fingerprint
+            )
+    except IntegrityError:
+        pass
+    existing = IdempotencyRecord.objects.get(principal=principal, key=key)
+    if existing.request_hash != fingerprint:
+        raise IdempotencyKeyReused(details={"key": key, "first_used_for": existing.endpoint})
+    if existing.response_status is not None:
+        return existing
+    if timezone.now() - existing.created_at < STALE_AFTER:
+        raise IdempotencyInProgress(details={"key": key})
+    taken = IdempotencyRecord.objects.filter(pk=existing.pk, created_at=existing.created_at).update(
+        created_at=timezone.now()
+    )
+    if not taken:
+        raise IdempotencyInProgress(details={"key": key})
+    existing.refresh_from_db()
+    return existing

@@ -1,0 +1,83 @@
+"""Credentials for integrations and the record of idempotent requests."""
+
+import hashlib
+import secrets
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+# Scopes an API key may carry. Staff sessions are checked against Django permissions instead.
+SCOPES = {
+    "members:read": _("Read members"),
+    "members:write": _("Create and update members"),
+    "ledger:read": _("Read balances and history"),
+    "ledger:write": _("Accrue, spend, hold, reverse and adjust points"),
+    "purchases:write": _("Import purchases"),
+    "analytics:read": _("Read analytics"),
+}
+
+
+def hash_secret(secret: str) -> str:
+    """Keys are 256-bit random tokens, so a plain SHA-256 is a safe one-way digest for them."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+class ApiKey(models.Model):
+    """An integration's credential. The secret is shown once at creation; only its digest is stored."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    prefix = models.CharField(max_length=16, unique=True, editable=False)
+    secret_hash = models.CharField(max_length=64, editable=False)
+    scopes = models.JSONField(_("scopes"), default=list)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("API key")
+        verbose_name_plural = _("API keys")
+        # Staff sessions reach the API through these permissions, one per scope ("members:read" → members_read).
+        permissions = [(scope.replace(":", "_"), label) for scope, label in SCOPES.items()]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix})"
+
+    @classmethod
+    def issue(cls, name: str, scopes: list[str]) -> tuple["ApiKey", str]:
+        """Create a key; returns it with the full token `kpk_<prefix>_<secret>` that the caller must keep."""
+        unknown = sorted(set(scopes) - set(SCOPES))
+        if unknown:
+            from kopilka.core.errors import ValidationFailed
+
+            raise ValidationFailed(
+                _("Unknown scopes: %(scopes)s") % {"scopes": ", ".join(unknown)},
+                details={"unknown_scopes": unknown, "known_scopes": sorted(SCOPES)},
+            )
+        prefix = secrets.token_hex(6)
+        secret = secrets.token_urlsafe(32)
+        key = cls.objects.create(name=name, prefix=prefix, secret_hash=hash_secret(secret), scopes=sorted(scopes))
+        return key, f"kpk_{prefix}_{secret}"
+
+    @property
+    def actor(self) -> str:
+        return f"apikey:{self.name}"
+
+
+class IdempotencyRecord(models.Model):
+    """The first answer to a write, kept so that a replay with the same key gets exactly that answer.
+
+    Invariant: (principal, key) is unique; a record is either in progress (response_status is null) or completed.
+    """
+
+    principal = models.CharField(max_length=150)
+    key = models.CharField(max_length=200)
+    endpoint = models.CharField(max_length=200)
+    request_hash = models.CharField(max_length=64)
+    response_status = models.PositiveSmallIntegerField(null=True)
+    response_body = models.JSONField(null=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    completed_at = models.DateTimeField(null=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["principal", "key"], name="idempotency_unique_key")]
+        indexes = [models.Index(fields=["created_at"])]

@@ -1,0 +1,1 @@
+"""Purchases: orders (receipts) with lines."""

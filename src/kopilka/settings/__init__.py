@@ -1,0 +1,156 @@
+"""Settings read from the environment; every value has a working default for the embedded SQLite demo.
+
+Environment:
+  DATABASE_URL            postgres://user@host:port/name or sqlite:///path; default: SQLite in the data folder
+  KOPILKA_DATA_DIR        folder for the SQLite file and uploads; default: ./data of the checkout
+  KOPILKA_SECRET_KEY      Django secret key (required when KOPILKA_DEBUG is off)
+  KOPILKA_DEBUG           1 to turn on debug pages (never in production)
+  KOPILKA_ALLOWED_HOSTS   comma-separated host names
+  KOPILKA_TIME_ZONE       the programme's time zone ("end of day", expiry dates); default Europe/Moscow
+"""
+
+import os
+from pathlib import Path
+
+import dj_database_url
+
+PACKAGE_DIR = Path(__file__).resolve().parent.parent
+_checkout = PACKAGE_DIR.parent.parent
+DATA_DIR = Path(
+    os.environ.get("KOPILKA_DATA_DIR")
+    or (_checkout / "data" if (_checkout / "pyproject.toml").exists() else Path.cwd() / "data")
+)
+
+
+def _flag(name: str, default: bool = False) -> bool:
+    return os.environ.get(name, "1" if default else "0").strip().lower() in {"1", "true", "yes", "on"}
+
+
+DEBUG = _flag("KOPILKA_DEBUG")
+SECRET_KEY = os.environ.get("KOPILKA_SECRET_KEY") or (
+    "insecure-development-key-change-me" if DEBUG or os.environ.get("KOPILKA_ALLOW_DEV_KEY", "1") == "1" else ""
+)
+ALLOWED_HOSTS = [h.strip() for h in os.environ.get("KOPILKA_ALLOWED_HOSTS", "localhost,127.0.0.1").split(",")]
+CSRF_TRUSTED_ORIGINS = [
+    o.strip() for o in os.environ.get("KOPILKA_CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()
+]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django_tasks",
+    "django_tasks_db",
+    "kopilka.core",
+    "kopilka.customers",
+    "kopilka.ledger",
+    "kopilka.orders",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "kopilka.urls"
+WSGI_APPLICATION = "kopilka.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
+
+
+def _database() -> dict:
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        DATA_DIR.mkdir(parents=True, exist_ok=True)
+        url = f"sqlite:///{DATA_DIR / 'kopilka.sqlite3'}"
+    db = dj_database_url.parse(url, conn_max_age=int(os.environ.get("KOPILKA_CONN_MAX_AGE", "60")))
+    if db["ENGINE"] == "django.db.backends.sqlite3":
+        # WAL lets the web server and the worker read while one writes; IMMEDIATE takes the write lock
+        # at BEGIN, so two writers queue instead of deadlocking on a lock upgrade.
+        db["CONN_MAX_AGE"] = 0
+        db["OPTIONS"] = {
+            "timeout": 30,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
+        }
+        db.setdefault("TEST", {})["NAME"] = os.environ.get("KOPILKA_TEST_SQLITE") or None
+    return db
+
+
+DATABASES = {"default": _database()}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+LANGUAGE_CODE = "ru"
+LANGUAGES = [("ru", "Русский"), ("en", "English")]
+LOCALE_PATHS = [PACKAGE_DIR / "locale"]
+USE_I18N = True
+USE_TZ = True
+TIME_ZONE = "UTC"
+
+STATIC_URL = "static/"
+STATIC_ROOT = DATA_DIR / "static"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+
+TASKS = {
+    "default": {
+        "BACKEND": "django_tasks_db.DatabaseBackend",
+        "QUEUES": ["default", "periodic"],
+    }
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "loggers": {
+        "kopilka": {"handlers": ["console"], "level": os.environ.get("KOPILKA_LOG_LEVEL", "INFO")},
+        "django_tasks_db": {"handlers": ["console"], "level": "INFO"},
+    },
+}
+
+# The programme: values a deployment sets once. Rounding and policies are named here, not scattered.
+KOPILKA = {
+    "TIME_ZONE": os.environ.get("KOPILKA_TIME_ZONE", "Europe/Moscow"),
+    # "category_fifo": promo lots first, then base, FIFO within each (the seeds' rule); "soonest_expiring".
+    "REDEMPTION_ORDER": os.environ.get("KOPILKA_REDEMPTION_ORDER", "category_fifo"),
+    # What a reversal does when the points it takes back were already spent:
+    # "negative" (the balance goes below zero), "take_available" (take what is left), "block" (refuse).
+    "RETURN_POLICY": os.environ.get("KOPILKA_RETURN_POLICY", "take_available"),
+    "DEFAULT_LOT_LIFETIME_DAYS": int(os.environ.get("KOPILKA_DEFAULT_LOT_LIFETIME_DAYS", "365")),
+    "HOLD_TTL_SECONDS": int(os.environ.get("KOPILKA_HOLD_TTL_SECONDS", "900")),
+    "MAX_POINTS_PER_OPERATION": int(os.environ.get("KOPILKA_MAX_POINTS_PER_OPERATION", "100000000")),
+    "NIGHTLY_EXPIRY_AT": os.environ.get("KOPILKA_NIGHTLY_EXPIRY_AT", "03:00"),
+}
