@@ -1,7 +1,12 @@
 """Tests run against whatever DATABASE_URL names (PostgreSQL) or, without it, SQLite in memory."""
 
+import json
+
 import pytest
 from django.db import connection
+from django.test import Client
+
+from kopilka.core.models import ApiKey
 
 
 def pytest_collection_modifyitems(config, items):
@@ -18,3 +23,50 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture
 def on_postgres() -> bool:
     return connection.vendor == "postgresql"
+
+
+class ApiCaller:
+    """A django.test.Client that speaks JSON and carries an API key with the given scopes."""
+
+    def __init__(self, token: str | None):
+        self.client = Client()
+        self.headers = {"HTTP_ACCEPT_LANGUAGE": "en"}
+        if token:
+            self.headers["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+
+    def get(self, path: str, params: dict | None = None):
+        return self.client.get(path, params or {}, **self.headers)
+
+    def write(self, method: str, path: str, body: dict | None = None, key: str | None = None):
+        headers = dict(self.headers)
+        if key is not None:
+            headers["HTTP_IDEMPOTENCY_KEY"] = key
+        send = getattr(self.client, method)
+        return send(path, json.dumps(body or {}), content_type="application/json", **headers)
+
+    def post(self, path: str, body: dict | None = None, key: str | None = None):
+        return self.write("post", path, body, key)
+
+    def patch(self, path: str, body: dict | None = None, key: str | None = None):
+        return self.write("patch", path, body, key)
+
+    def put(self, path: str, body: dict | None = None, key: str | None = None):
+        return self.write("put", path, body, key)
+
+
+@pytest.fixture
+def caller_with(db):
+    """caller_with("members:read", ...) makes a caller whose key holds exactly those scopes."""
+    made = []
+
+    def make(*scopes: str) -> ApiCaller:
+        _, token = ApiKey.issue(f"test-key-{len(made)}", list(scopes))
+        made.append(token)
+        return ApiCaller(token)
+
+    return make
+
+
+@pytest.fixture
+def anonymous(db) -> ApiCaller:
+    return ApiCaller(None)

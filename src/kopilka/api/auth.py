@@ -4,6 +4,7 @@ Nothing in the API is anonymous. `require_scope` is called first thing in every 
 """
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.utils import timezone
@@ -14,6 +15,10 @@ from kopilka.core.errors import PermissionDenied
 from kopilka.core.models import ApiKey, hash_secret
 
 
+# How stale a key's "last used" may get: recording every request would add a write to every read.
+LAST_USED_PRECISION = timedelta(minutes=1)
+
+
 def _lookup(token: str) -> ApiKey | None:
     parts = token.split("_", 2)
     if len(parts) != 3 or parts[0] != "kpk":
@@ -21,7 +26,9 @@ def _lookup(token: str) -> ApiKey | None:
     key = ApiKey.objects.filter(prefix=parts[1], is_active=True).first()
     if key is None or key.secret_hash != hash_secret(parts[2]):
         return None
-    ApiKey.objects.filter(pk=key.pk).update(last_used_at=timezone.now())
+    now = timezone.now()
+    if key.last_used_at is None or now - key.last_used_at >= LAST_USED_PRECISION:
+        ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
     return key
 
 

@@ -1,3 +1,385 @@
-from ninja import Router
+"""Ledger API: balance, history, accrue, spend, hold / capture / release, reverse, return, adjust, UR.
+
+Writes need the `ledger:write` scope and an `Idempotency-Key` header; reads need `ledger:read`.
+"""
+
+from datetime import datetime
+
+from ninja import Field, Query, Router, Schema, Status
+
+from kopilka.api.auth import require_scope
+from kopilka.api.common import ERRORS, IdempotencyKey
+from kopilka.api.idempotency import ledger_key, run_idempotent
+from kopilka.ledger import selectors, services
+from kopilka.ledger.errors import EntryNotFound, HoldNotFound
+from kopilka.ledger.models import Entry, Hold
 
 router = Router(tags=["ledger"])
+
+# --- schemas ------------------------------------------------------------------------------------------------------
+
+
+class LotOut(Schema):
+    id: int
+    category: str
+    source_kind: str
+    source_ref: str
+    amount: int
+    remaining: int
+    held: int
+    accrued_at: datetime
+    activates_at: datetime
+    expires_at: datetime | None
+    last_day: str | None = Field(None, description="Last day (programme time zone) the points can be spent")
+    state: str = Field(description="active, pending, expired (burns at the next expiry run) or debt")
+
+
+class ExpirationOut(Schema):
+    date: str
+    points: int
+
+
+class BalanceOut(Schema):
+    member_id: int
+    total: int = Field(description="Σ entries = Σ lot remainders")
+    available: int = Field(description="spendable now: active, unexpired, not on hold")
+    pending: int = Field(description="accrued but not yet spendable")
+    held: int = Field(description="reserved by unfinished purchases")
+    debt: int = Field(description="points owed after a reversal under the 'negative' return policy")
+    redemption_order: str
+    redemption_order_text: str
+    upcoming_expirations: list[ExpirationOut]
+    lots: list[LotOut]
+
+
+class MoveOut(Schema):
+    lot_id: int
+    points: int
+
+
+class EntryOut(Schema):
+    id: int
+    member_id: int
+    kind: str
+    points: int
+    balance_after: int
+    source_kind: str
+    source_ref: str
+    reason_code: str
+    comment: str
+    actor: str
+    effective_at: datetime
+    created_at: datetime
+    hold_id: int | None
+    reverses_id: int | None
+    lots: list[MoveOut]
+    details: dict
+
+
+class HistoryOut(Schema):
+    items: list[EntryOut]
+    next_cursor: int | None
+
+
+class HoldOut(Schema):
+    id: int
+    member_id: int
+    points: int
+    status: str
+    source_kind: str
+    source_ref: str
+    created_at: datetime
+    expires_at: datetime
+    closed_at: datetime | None
+    lots: list[MoveOut]
+
+
+class UtilizationOut(Schema):
+    since: datetime
+    until: datetime
+    basis: str
+    accrued: int
+    spent: int
+    burned: int
+    utilization_rate: str | None = Field(description="spent / accrued, as a decimal fraction string")
+    limiting_utilization_rate: str | None = Field(description="1 − burned / accrued")
+
+
+class AccrueIn(Schema):
+    points: int = Field(gt=0)
+    category: str = "base"
+    source_kind: str = Field("manual", max_length=40)
+    source_ref: str = Field("", max_length=100)
+    expires_at: datetime | None = None
+    lifetime_days: int | None = Field(None, gt=0)
+    pending_until: datetime | None = None
+    reason_code: str = ""
+    comment: str = Field("", max_length=2000)
+
+
+class SpendIn(Schema):
+    points: int = Field(gt=0)
+    source_kind: str = Field("manual", max_length=40)
+    source_ref: str = Field("", max_length=100)
+    reason_code: str = ""
+    comment: str = Field("", max_length=2000)
+    redemption_order: str | None = None
+
+
+class HoldIn(Schema):
+    points: int = Field(gt=0)
+    source_kind: str = Field("order", max_length=40)
+    source_ref: str = Field("", max_length=100)
+    ttl_seconds: int | None = Field(None, gt=0)
+    redemption_order: str | None = None
+
+
+class CaptureIn(Schema):
+    points: int | None = Field(None, gt=0, description="default: everything held")
+    comment: str = Field("", max_length=2000)
+
+
+class ReverseIn(Schema):
+    points: int | None = Field(None, gt=0, description="default: all that is left of the accrual")
+    reason_code: str = ""
+    comment: str = Field("", max_length=2000)
+    policy: str | None = Field(None, description="negative, take_available or block; default: programme setting")
+
+
+class RestoreIn(Schema):
+    points: int | None = Field(None, gt=0, description="default: all that is left of the spending")
+    reason_code: str = "return"
+    comment: str = Field("", max_length=2000)
+
+
+class AdjustIn(Schema):
+    points: int = Field(description="positive adds a lot, negative draws like a spending")
+    reason_code: str
+    comment: str = Field("", max_length=2000)
+    category: str = "compensation"
+    expires_at: datetime | None = None
+    lifetime_days: int | None = Field(None, gt=0)
+
+
+# --- rendering ----------------------------------------------------------------------------------------------------
+
+
+def _entry_out(entry: Entry) -> dict:
+    return {
+        "id": entry.pk,
+        "member_id": entry.account.member_id,
+        "kind": entry.kind,
+        "points": entry.amount,
+        "balance_after": entry.balance_after,
+        "source_kind": entry.source_kind,
+        "source_ref": entry.source_ref,
+        "reason_code": entry.reason_code,
+        "comment": entry.comment,
+        "actor": entry.actor,
+        "effective_at": entry.effective_at,
+        "created_at": entry.created_at,
+        "hold_id": entry.hold_id,
+        "reverses_id": entry.reverses_id,
+        "lots": [{"lot_id": lot_id, "points": n} for lot_id, n in selectors.entry_lots(entry)],
+        "details": entry.details or {},
+    }
+
+
+def _hold_out(hold: Hold) -> dict:
+    return {
+        "id": hold.pk,
+        "member_id": hold.account.member_id,
+        "points": hold.amount,
+        "status": hold.status,
+        "source_kind": hold.source_kind,
+        "source_ref": hold.source_ref,
+        "created_at": hold.created_at,
+        "expires_at": hold.expires_at,
+        "closed_at": hold.closed_at,
+        "lots": [{"lot_id": line.lot_id, "points": line.amount} for line in hold.lines.order_by("id")],
+    }
+
+
+def _entry_response(entry: Entry) -> tuple[int, dict]:
+    return 201, EntryOut(**_entry_out(entry))
+
+
+# --- reads --------------------------------------------------------------------------------------------------------
+
+
+@router.get("/members/{member_id}/balance", response={200: BalanceOut, **ERRORS})
+def get_balance(request, member_id: int):
+    require_scope(request, "ledger:read")
+    b = selectors.balance(member_id)
+    return {
+        "member_id": b.member_id,
+        "total": b.total,
+        "available": b.available,
+        "pending": b.pending,
+        "held": b.held,
+        "debt": b.debt,
+        "redemption_order": b.redemption_order,
+        "redemption_order_text": b.redemption_order_text,
+        "upcoming_expirations": [{"date": d.isoformat(), "points": n} for d, n in b.upcoming_expirations],
+        "lots": [
+            {**lot.__dict__, "last_day": lot.last_day.isoformat() if lot.last_day else None} for lot in b.lots
+        ],
+    }
+
+
+class HistoryFilters(Schema):
+    kind: list[str] | None = Field(None, description="entry kinds, repeatable")
+    since: datetime | None = None
+    until: datetime | None = None
+    cursor: int | None = Field(None, description="next_cursor of the previous page")
+    limit: int = 50
+
+
+@router.get("/members/{member_id}/history", response={200: HistoryOut, **ERRORS})
+def get_history(request, member_id: int, filters: Query[HistoryFilters]):
+    require_scope(request, "ledger:read")
+    page = selectors.history(
+        member_id, kinds=filters.kind, since=filters.since, until=filters.until, cursor=filters.cursor,
+        limit=filters.limit,
+    )
+    return {"items": [_entry_out(e) for e in page.entries], "next_cursor": page.next_cursor}
+
+
+@router.get("/entries/{entry_id}", response={200: EntryOut, **ERRORS})
+def get_entry(request, entry_id: int):
+    require_scope(request, "ledger:read")
+    entry = Entry.objects.select_related("account").filter(pk=entry_id).first()
+    if entry is None:
+        raise EntryNotFound(details={"entry_id": entry_id})
+    return _entry_out(entry)
+
+
+@router.get("/holds/{hold_id}", response={200: HoldOut, **ERRORS})
+def get_hold(request, hold_id: int):
+    require_scope(request, "ledger:read")
+    hold = Hold.objects.select_related("account").filter(pk=hold_id).first()
+    if hold is None:
+        raise HoldNotFound(details={"hold_id": hold_id})
+    return _hold_out(hold)
+
+
+@router.get("/utilization", response={200: UtilizationOut, **ERRORS})
+def get_utilization(request, since: datetime, until: datetime, basis: str = "flow"):
+    require_scope(request, "ledger:read")
+    ur = selectors.utilization(since, until, basis)
+    return {
+        **{k: getattr(ur, k) for k in ("since", "until", "basis", "accrued", "spent", "burned")},
+        "utilization_rate": None if ur.rate is None else f"{float(ur.rate):.4f}",
+        "limiting_utilization_rate": None if ur.limiting_rate is None else f"{float(ur.limiting_rate):.4f}",
+    }
+
+
+# --- writes -------------------------------------------------------------------------------------------------------
+
+
+def _write(request, key: str | None, endpoint: str, payload, work):
+    principal = require_scope(request, "ledger:write")
+    status, body = run_idempotent(principal, key, endpoint, payload, lambda: work(principal, ledger_key(principal, key)))
+    return Status(status, body)
+
+
+@router.post("/members/{member_id}/accruals", response={201: EntryOut, **ERRORS})
+def post_accrual(request, member_id: int, body: AccrueIn, idempotency_key: str | None = IdempotencyKey):
+    def work(principal, key):
+        return _entry_response(
+            services.accrue(
+                member_id=member_id, points=body.points, category=body.category,
+                source=services.Source(body.source_kind, body.source_ref), expires_at=body.expires_at,
+                lifetime_days=body.lifetime_days, pending_until=body.pending_until, reason_code=body.reason_code,
+                comment=body.comment, actor=principal.actor, idempotency_key=key,
+            )
+        )
+
+    return _write(request, idempotency_key, f"accrue:{member_id}", body, work)
+
+
+@router.post("/members/{member_id}/spendings", response={201: EntryOut, **ERRORS})
+def post_spending(request, member_id: int, body: SpendIn, idempotency_key: str | None = IdempotencyKey):
+    def work(principal, key):
+        return _entry_response(
+            services.spend(
+                member_id=member_id, points=body.points, source=services.Source(body.source_kind, body.source_ref),
+                reason_code=body.reason_code, comment=body.comment, redemption_order=body.redemption_order,
+                actor=principal.actor, idempotency_key=key,
+            )
+        )
+
+    return _write(request, idempotency_key, f"spend:{member_id}", body, work)
+
+
+@router.post("/members/{member_id}/adjustments", response={201: EntryOut, **ERRORS})
+def post_adjustment(request, member_id: int, body: AdjustIn, idempotency_key: str | None = IdempotencyKey):
+    def work(principal, key):
+        return _entry_response(
+            services.adjust(
+                member_id=member_id, points=body.points, reason_code=body.reason_code, comment=body.comment,
+                category=body.category, expires_at=body.expires_at, lifetime_days=body.lifetime_days,
+                actor=principal.actor, idempotency_key=key,
+            )
+        )
+
+    return _write(request, idempotency_key, f"adjust:{member_id}", body, work)
+
+
+@router.post("/members/{member_id}/holds", response={201: HoldOut, **ERRORS})
+def post_hold(request, member_id: int, body: HoldIn, idempotency_key: str | None = IdempotencyKey):
+    def work(principal, key):
+        reserved = services.hold(
+            member_id=member_id, points=body.points, source=services.Source(body.source_kind, body.source_ref),
+            ttl_seconds=body.ttl_seconds, redemption_order=body.redemption_order, actor=principal.actor,
+            idempotency_key=key,
+        )
+        return 201, HoldOut(**_hold_out(reserved))
+
+    return _write(request, idempotency_key, f"hold:{member_id}", body, work)
+
+
+@router.post("/holds/{hold_id}/capture", response={201: EntryOut, **ERRORS})
+def post_capture(request, hold_id: int, body: CaptureIn, idempotency_key: str | None = IdempotencyKey):
+    def work(principal, key):
+        return _entry_response(
+            services.capture(
+                hold_id=hold_id, points=body.points, comment=body.comment, actor=principal.actor, idempotency_key=key
+            )
+        )
+
+    return _write(request, idempotency_key, f"capture:{hold_id}", body, work)
+
+
+@router.post("/holds/{hold_id}/release", response={200: HoldOut, **ERRORS})
+def post_release(request, hold_id: int, idempotency_key: str | None = IdempotencyKey):
+    def work(principal, key):
+        return 200, HoldOut(**_hold_out(services.release(hold_id=hold_id, actor=principal.actor)))
+
+    return _write(request, idempotency_key, f"release:{hold_id}", {}, work)
+
+
+@router.post("/entries/{entry_id}/reversal", response={201: EntryOut, **ERRORS})
+def post_reversal(request, entry_id: int, body: ReverseIn, idempotency_key: str | None = IdempotencyKey):
+    def work(principal, key):
+        return _entry_response(
+            services.reverse_accrual(
+                entry_id=entry_id, points=body.points, reason_code=body.reason_code, comment=body.comment,
+                policy=body.policy, actor=principal.actor, idempotency_key=key,
+            )
+        )
+
+    return _write(request, idempotency_key, f"reverse:{entry_id}", body, work)
+
+
+@router.post("/entries/{entry_id}/return", response={201: EntryOut, **ERRORS})
+def post_return(request, entry_id: int, body: RestoreIn, idempotency_key: str | None = IdempotencyKey):
+    def work(principal, key):
+        return _entry_response(
+            services.restore_spend(
+                entry_id=entry_id, points=body.points, reason_code=body.reason_code, comment=body.comment,
+                actor=principal.actor, idempotency_key=key,
+            )
+        )
+
+    return _write(request, idempotency_key, f"return:{entry_id}", body, work)

@@ -1,7 +1,8 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class CoreConfig(AppConfig):
     name = "kopilka.core"
     label = "core"
-    verbose_name = "Kopilka core"
+    verbose_name = _("Kopilka core")

@@ -1,5 +1,6 @@
 """The one source of "now", and the programme's time zone for calendar questions (end of day, expiry dates)."""
 
+import calendar
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -35,3 +36,17 @@ def make_aware(moment: datetime) -> datetime:
     if timezone.is_aware(moment):
         return moment
     return moment.replace(tzinfo=programme_tz())
+
+
+def add_months(moment: datetime, months: int) -> datetime:
+    """The same day and time `months` later; a day the target month lacks becomes its last day (31.01 + 1 → 28.02)."""
+    index = moment.month - 1 + months
+    year, month = moment.year + index // 12, index % 12 + 1
+    return moment.replace(year=year, month=month, day=min(moment.day, calendar.monthrange(year, month)[1]))
+
+
+def last_day_of_month(day: date, months_later: int = 0) -> date:
+    """The last day of the month `months_later` months after `day`'s month."""
+    index = day.month - 1 + months_later
+    year, month = day.year + index // 12, index % 12 + 1
+    return date(year, month, calendar.monthrange(year, month)[1])

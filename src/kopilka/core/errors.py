@@ -7,6 +7,8 @@ The API turns them into `{"code", "message", "details"}` with `http_status`; the
 
 from typing import Any
 
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_slug
 from django.utils.translation import gettext_lazy as _
 
 
@@ -60,3 +62,14 @@ class IdempotencyInProgress(ApplicationError):
     code = "idempotency_in_progress"
     http_status = 409
     default_message = _("A request with this idempotency key is still being processed.")
+
+
+def check_code(value: str, *, field: str = "code") -> str:
+    """A reference book's code as given, or ValidationFailed: Latin letters, digits, “-” and “_” only."""
+    try:
+        validate_slug(value)
+    except ValidationError:
+        raise ValidationFailed(
+            _("A code consists of Latin letters, digits, “-” and “_”."), details={"field": field, "value": value}
+        ) from None
+    return value

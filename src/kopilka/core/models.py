@@ -12,7 +12,13 @@ SCOPES = {
     "members:write": _("Create and update members"),
     "ledger:read": _("Read balances and history"),
     "ledger:write": _("Accrue, spend, hold, reverse and adjust points"),
-    "purchases:write": _("Import purchases"),
+    "purchases:read": _("Evaluate carts and read orders"),
+    "purchases:write": _("Place orders, change their status, return them, import purchases"),
+    "catalog:read": _("Read the catalogue"),
+    "catalog:write": _("Create and update products and product groups"),
+    "events:write": _("Record member events"),
+    "campaigns:read": _("Read campaigns"),
+    "campaigns:write": _("Create, change and run campaigns"),
     "analytics:read": _("Read analytics"),
 }
 
@@ -81,3 +87,7 @@ class IdempotencyRecord(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["principal", "key"], name="idempotency_unique_key")]
         indexes = [models.Index(fields=["created_at"])]
+
+
+# Defined beside the scheduler that claims its rows; imported here so that Django registers it with the app.
+from kopilka.core.scheduling import PeriodicRun  # noqa: E402, F401

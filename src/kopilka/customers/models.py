@@ -23,7 +23,9 @@ class Region(models.Model):
 
 
 class City(models.Model):
-    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="cities", verbose_name=_("region"))
+    region = models.ForeignKey(
+        Region, on_delete=models.PROTECT, related_name="cities", verbose_name=_("region")
+    )
     name = models.CharField(_("name"), max_length=120)
     population = models.PositiveIntegerField(_("population"), null=True, blank=True)
 
@@ -101,7 +103,12 @@ class Member(models.Model):
     birthday = models.DateField(_("birthday"), null=True, blank=True)
     gender = models.CharField(_("gender"), max_length=6, choices=Gender.choices, blank=True, default="")
     region = models.ForeignKey(
-        Region, on_delete=models.PROTECT, null=True, blank=True, related_name="members", verbose_name=_("region")
+        Region,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="members",
+        verbose_name=_("region"),
     )
     city = models.ForeignKey(
         City, on_delete=models.PROTECT, null=True, blank=True, related_name="members", verbose_name=_("city")
@@ -125,6 +132,14 @@ class Member(models.Model):
             models.Index(fields=["registered_at"]),
             models.Index(Lower("last_name"), name="member_last_name_lower"),
         ]
+        constraints = [
+            # One record per company: the ИНН of a legal entity that is not deleted is unique.
+            models.UniqueConstraint(
+                fields=["inn"],
+                condition=models.Q(kind="legal_entity") & ~models.Q(status="deleted") & ~models.Q(inn=""),
+                name="member_legal_entity_inn_unique",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.display_name or f"#{self.pk}"
@@ -141,7 +156,10 @@ class Member(models.Model):
 
 
 class ExternalId(models.Model):
-    """The member's id in another system: 1C GUID, the web shop's id, a card number, an imported customer id."""
+    """The member's id in another system: 1C GUID, the web shop's id, a card number, an imported customer id.
+
+    Invariant: a (system, value) pair belongs to one member.
+    """
 
     class System(models.TextChoices):
         ONEC = "onec", _("1C GUID")
@@ -163,7 +181,10 @@ class ExternalId(models.Model):
 
 
 class Consent(models.Model):
-    """One decision of a member about one channel; the newest per channel is in force. Rows are never edited."""
+    """One decision of a member about one channel; the newest per channel is in force.
+
+    Rows are never edited: a new decision is a new row.
+    """
 
     class Channel(models.TextChoices):
         EMAIL = "email", _("e-mail")
@@ -181,3 +202,25 @@ class Consent(models.Model):
         verbose_name = _("consent")
         verbose_name_plural = _("consents")
         indexes = [models.Index(fields=["member", "channel", "-decided_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.member_id}:{self.channel}={'yes' if self.granted else 'no'}"
+
+
+class MemberStatusChange(models.Model):
+    """Who blocked, unblocked or erased a member, when and why. Rows are only ever added."""
+
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="status_changes")
+    from_status = models.CharField(_("from status"), max_length=10, choices=Member.Status.choices)
+    to_status = models.CharField(_("to status"), max_length=10, choices=Member.Status.choices)
+    reason = models.CharField(_("reason"), max_length=300, blank=True)
+    actor = models.CharField(_("actor"), max_length=150)
+    changed_at = models.DateTimeField(_("changed at"))
+
+    class Meta:
+        ordering = ["changed_at", "id"]
+        verbose_name = _("member status change")
+        verbose_name_plural = _("member status changes")
+
+    def __str__(self) -> str:
+        return f"{self.member_id}: {self.from_status} → {self.to_status}"

@@ -86,6 +86,8 @@ class Lot(models.Model):
             models.Index(fields=["account", "id"], name="lot_account"),
             models.Index(fields=["expires_at"], condition=Q(remaining__gt=F("held")), name="lot_expiry_due"),
             models.Index(fields=["accrued_at"], name="lot_accrued_at"),
+            # Every accrual asks whether the account owes points (a debt lot to settle first); few accounts do.
+            models.Index(fields=["account"], condition=Q(is_debt=True), name="lot_debt"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(held__gte=0), name="lot_held_not_negative"),
@@ -125,9 +127,12 @@ class Entry(models.Model):
     source_ref = models.CharField(max_length=100, blank=True)
     reason_code = models.CharField(max_length=40, blank=True)
     comment = models.TextField(blank=True)
+    # Facts a reader needs beyond the amount, e.g. {"forgiven": 30, "policy": "take_available"} for a reversal.
+    details = models.JSONField(null=True, blank=True)
     actor = models.CharField(max_length=150)
     idempotency_key = models.CharField(max_length=250, null=True, blank=True)
     fingerprint = models.CharField(max_length=64, blank=True)
+    # When it happened for the member (a lot burns at its expiry time); created_at is when it was recorded.
     effective_at = models.DateTimeField()
     created_at = models.DateTimeField()
 

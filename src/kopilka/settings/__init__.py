@@ -48,6 +48,9 @@ INSTALLED_APPS = [
     "kopilka.core",
     "kopilka.customers",
     "kopilka.ledger",
+    "kopilka.catalog",
+    "kopilka.campaigns",
+    "kopilka.tiers",
     "kopilka.orders",
 ]
 
@@ -98,6 +101,10 @@ def _database() -> dict:
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
         }
         db.setdefault("TEST", {})["NAME"] = os.environ.get("KOPILKA_TEST_SQLITE") or None
+    elif db["ENGINE"] == "django.db.backends.postgresql" and _flag("KOPILKA_PG_PREPARED", default=True):
+        # Server-side binding lets psycopg prepare the statements a connection runs often (the ledger's hot
+        # path), so PostgreSQL plans them once. Turn it off behind a transaction-mode connection pooler.
+        db.setdefault("OPTIONS", {})["server_side_binding"] = True
     return db
 
 
@@ -153,4 +160,14 @@ KOPILKA = {
     "HOLD_TTL_SECONDS": int(os.environ.get("KOPILKA_HOLD_TTL_SECONDS", "900")),
     "MAX_POINTS_PER_OPERATION": int(os.environ.get("KOPILKA_MAX_POINTS_PER_OPERATION", "100000000")),
     "NIGHTLY_EXPIRY_AT": os.environ.get("KOPILKA_NIGHTLY_EXPIRY_AT", "03:00"),
+    # The most of a receipt that points may pay, in percent (campaign rules may narrow it for their points).
+    "RECEIPT_CAP_PERCENT": os.environ.get("KOPILKA_RECEIPT_CAP_PERCENT", "30"),
+    # When members fall to the tier they qualify for: at the start of every "month", "quarter" or "year".
+    "TIER_REVIEW": os.environ.get("KOPILKA_TIER_REVIEW", "month"),
+    # Lifecycle stages of a member, in days (see kopilka.campaigns.conditions.LifecycleThresholds).
+    "LIFECYCLE_DAYS": {
+        "new": int(os.environ.get("KOPILKA_LIFECYCLE_NEW_DAYS", "30")),
+        "active": int(os.environ.get("KOPILKA_LIFECYCLE_ACTIVE_DAYS", "90")),
+        "lapsed": int(os.environ.get("KOPILKA_LIFECYCLE_LAPSED_DAYS", "180")),
+    },
 }

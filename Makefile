@@ -1,0 +1,60 @@
+# Everyday tasks. `make test` is what CI runs (through .ci/run).
+
+VENV := .venv
+BIN := $(VENV)/bin
+# Rebuilt only when the lock or pyproject.toml change.
+STAMP := $(VENV)/.installed
+PYTEST_ARGS ?= -q
+DEMO_ARGS ?=
+# pip-compile keeps the pins already in lock.txt; `make lock LOCK_ARGS=--upgrade` moves every pin to the newest.
+LOCK_ARGS ?=
+LOCK_COMMAND := pip-compile --quiet --extra=dev --strip-extras --no-emit-index-url --no-emit-find-links \
+	--output-file=requirements/lock.txt $(LOCK_ARGS) pyproject.toml
+
+.PHONY: venv demo test test-sqlite test-pg lint lock
+
+venv: $(STAMP)
+
+$(STAMP): requirements/lock.txt pyproject.toml
+	@if [ ! -x $(BIN)/python ]; then \
+		{ command -v python3.11 >/dev/null 2>&1 && python3.11 -m venv $(VENV); } || python3 -m venv --clear $(VENV); \
+	fi
+	$(BIN)/pip install --quiet -r requirements/lock.txt
+	$(BIN)/pip install --quiet --no-deps -e .
+	@touch $@
+
+demo: venv
+	$(BIN)/kopilka demo $(DEMO_ARGS)
+
+# Both runs always happen; the target fails if either does (pytest's 5, "no tests collected", is a failure too).
+test: venv
+	@status=0; \
+	$(MAKE) --no-print-directory test-sqlite || status=1; \
+	$(MAKE) --no-print-directory test-pg || status=1; \
+	exit $$status
+
+test-sqlite: venv
+	@echo "== tests on SQLite"
+	env -u DATABASE_URL $(BIN)/pytest $(PYTEST_ARGS)
+
+# On the PostgreSQL that DATABASE_URL names, or else on a throwaway cluster of the installed server.
+test-pg: venv
+	@if [ -n "$$DATABASE_URL" ]; then \
+		case "$$DATABASE_URL" in postgres://*|postgresql://*) ;; \
+		*) echo "DATABASE_URL does not name a PostgreSQL database" >&2; exit 2;; esac; \
+		echo "== tests on PostgreSQL (DATABASE_URL)"; \
+		$(BIN)/pytest $(PYTEST_ARGS); \
+	else \
+		echo "== tests on PostgreSQL (throwaway cluster)"; \
+		scripts/pg-throwaway $(BIN)/pytest $(PYTEST_ARGS); \
+	fi
+
+lint: venv
+	$(BIN)/ruff check
+
+# Regenerates requirements/lock.txt with pip-tools from a temporary virtualenv (pip-tools is no dependency).
+lock:
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	{ { command -v python3.11 >/dev/null 2>&1 && python3.11 -m venv "$$tmp"; } || python3 -m venv --clear "$$tmp"; } && \
+	"$$tmp/bin/pip" install --quiet pip-tools && \
+	"$$tmp"/bin/$(LOCK_COMMAND)

@@ -1,0 +1,249 @@
+"""Ledger throughput and expiry speed on PostgreSQL, each next to a reference measured in the same run.
+
+Prints one JSON line:
+  ops_per_s     spend+accrue operations per second through the service layer, 8 concurrent worker processes
+  pgbench_tps   pgbench's built-in TPC-B transactions per second, same server, same client count
+  ops_ratio     ops_per_s / pgbench_tps                                  (goal ≥ 0.5)
+  expire_s      seconds for `expire()` to burn N lots (entries, snapshots, lot remainders)
+  update_s      seconds for a bare `UPDATE ledger_lot SET remaining = held` of the same rows
+  expiry_ratio  expire_s / update_s                                      (goal ≤ 2)
+
+Usage: .venv/bin/python bench/ledger.py [--database-url postgres://postgres@127.0.0.1:5432/kopilka_bench]
+           [--workers 8] [--seconds 15] [--lots 1000000] [--members 100000] [--only ops|expiry]
+The database named is dropped and created anew. `--only` runs one part (to iterate on it); the figures of the part
+not run are left out of the JSON line.
+"""
+
+import argparse
+import json
+import multiprocessing
+import os
+import random
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "src"))
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def setup_django(url: str) -> None:
+    os.environ["DATABASE_URL"] = url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kopilka.settings")
+    import django
+
+    django.setup()
+
+
+def recreate_database(url: str) -> None:
+    import psycopg
+
+    parts = urlparse(url)
+    name = parts.path.lstrip("/")
+    admin = parts._replace(path="/postgres").geturl()
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def pg_args(url: str) -> list[str]:
+    parts = urlparse(url)
+    return ["-h", parts.hostname or "127.0.0.1", "-p", str(parts.port or 5432), "-U", parts.username or "postgres",
+            parts.path.lstrip("/")]
+
+
+def run_pgbench(url: str, clients: int, seconds: int) -> float:
+    subprocess.run(["pgbench", "-i", "-q", "-s", "10", *pg_args(url)], check=True, capture_output=True)
+    out = subprocess.run(
+        ["pgbench", "-n", "-c", str(clients), "-j", str(min(clients, os.cpu_count() or 2)), "-T", str(seconds),
+         *pg_args(url)],
+        check=True, capture_output=True, text=True,
+    ).stdout
+    subprocess.run(["pgbench", "-i", "-I", "d", *pg_args(url)], check=True, capture_output=True)
+    return float(re.search(r"tps = ([\d.]+)", out).group(1))
+
+
+def _ops_worker(url: str, member_ids: list[int], seconds: float, start_at: float, queue) -> None:
+    setup_django(url)
+    from kopilka.ledger import services
+
+    rng = random.Random(os.getpid())
+    ops = 0
+    tag = f"w{os.getpid()}"
+    while time.time() < start_at:
+        time.sleep(0.001)
+    deadline = start_at + seconds
+    while time.time() < deadline:
+        member_id = rng.choice(member_ids)
+        if ops % 2:
+            services.spend(member_id=member_id, points=10, actor="bench", idempotency_key=f"{tag}-{ops}")
+        else:
+            services.accrue(member_id=member_id, points=10, actor="bench", idempotency_key=f"{tag}-{ops}")
+        ops += 1
+    queue.put(ops)
+
+
+def measure_ops(url: str, workers: int, seconds: int) -> float:
+    from kopilka.core import clock
+    from kopilka.customers.models import Member
+    from kopilka.ledger import services
+
+    members = Member.objects.bulk_create(
+        [Member(last_name=f"Bench {i}", registered_at=clock.now()) for i in range(workers * 50)]
+    )
+    for m in members:
+        services.accrue(member_id=m.pk, points=1_000_000, actor="bench", idempotency_key=f"seed-{m.pk}")
+    ids = [m.pk for m in members]
+    ctx = multiprocessing.get_context("spawn")
+    queue = ctx.Queue()
+    start_at = time.time() + 3  # every process set up and connected before the clock starts
+    procs = [
+        ctx.Process(target=_ops_worker, args=(url, ids[i::workers], seconds, start_at, queue)) for i in range(workers)
+    ]
+    for p in procs:
+        p.start()
+    total = sum(queue.get() for _ in procs)
+    for p in procs:
+        p.join()
+    return total / seconds
+
+
+def make_due_lots(lots: int, members: int) -> None:
+    """`lots` accrued lots of `members` members, all past expiry, booked consistently (entries, snapshots)."""
+    from django.db import connection
+
+    from kopilka.core import clock
+    from kopilka.customers.models import Member
+
+    now = clock.now()
+    batch = 20_000
+    for start in range(0, members, batch):
+        Member.objects.bulk_create(
+            [Member(last_name=f"Due {i}", registered_at=now) for i in range(start, min(members, start + batch))]
+        )
+    with connection.cursor() as cur:
+        cur.execute(
+            "INSERT INTO ledger_account (member_id, balance, held, updated_at) "
+            "SELECT id, 0, 0, now() FROM customers_member WHERE last_name LIKE 'Due %%'"
+        )
+        cur.execute("SELECT id FROM ledger_lotcategory WHERE code = 'base'")
+        base = cur.fetchone()[0]
+        cur.execute("SELECT min(id), count(*) FROM ledger_account a WHERE NOT EXISTS "
+                    "(SELECT 1 FROM ledger_lot l WHERE l.account_id = a.id) AND a.balance = 0")
+        first, count = cur.fetchone()
+        cur.execute(
+            """
+            INSERT INTO ledger_lot (account_id, category_id, source_kind, source_ref, amount, remaining, held,
+                                    accrued_at, activates_at, expires_at, is_debt)
+            SELECT %(first)s + (g %% %(count)s), %(base)s, 'bench', '', 100, 100, 0,
+                   now() - interval '400 days', now() - interval '400 days',
+                   now() - interval '1 day' - (g %% 1000) * interval '1 minute', false
+            FROM generate_series(0, %(lots)s - 1) g
+            """,
+            {"first": first, "count": count, "base": base, "lots": lots},
+        )
+        cur.execute(
+            """
+            INSERT INTO ledger_entry (account_id, kind, amount, balance_after, lot_id, source_kind, source_ref,
+                                      reason_code, comment, actor, fingerprint, effective_at, created_at)
+            SELECT account_id, 'accrual', amount,
+                   SUM(amount) OVER (PARTITION BY account_id ORDER BY id), id, 'bench', '', '', '', 'bench', '',
+                   accrued_at, now()
+            FROM ledger_lot WHERE source_kind = 'bench'
+            """
+        )
+        cur.execute(
+            "UPDATE ledger_account a SET balance = s.total FROM "
+            "(SELECT account_id, SUM(remaining) AS total FROM ledger_lot GROUP BY account_id) s "
+            "WHERE s.account_id = a.id"
+        )
+        cur.execute("VACUUM ANALYZE")
+
+
+def measure_bare_update(as_of) -> float:
+    from django.db import connection, transaction
+
+    started = time.perf_counter()
+    with transaction.atomic(), connection.cursor() as cur:
+        cur.execute(
+            "UPDATE ledger_lot SET remaining = held WHERE expires_at <= %s AND remaining > held AND NOT is_debt",
+            [as_of],
+        )
+        elapsed = time.perf_counter() - started
+        transaction.set_rollback(True)
+    with connection.cursor() as cur:
+        cur.execute("VACUUM ANALYZE ledger_lot")
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL",
+                                                                 "postgres://postgres@127.0.0.1:5432/kopilka_bench"))
+    parser.add_argument("--workers", type=int, default=8)
+    parser.add_argument("--seconds", type=int, default=15)
+    parser.add_argument("--lots", type=int, default=1_000_000)
+    parser.add_argument("--members", type=int, default=100_000)
+    parser.add_argument("--only", choices=["ops", "expiry"], help="run only this part")
+    args = parser.parse_args()
+
+    recreate_database(args.database_url)
+    setup_django(args.database_url)
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+    figures: dict = {"workers": args.workers}
+    if args.only in (None, "ops"):
+        figures.update(run_ops_part(args))
+    if args.only in (None, "expiry"):
+        figures.update(run_expiry_part(args))
+    print(json.dumps(figures))
+
+
+def run_ops_part(args) -> dict:
+    log(f"pgbench TPC-B, {args.workers} clients, {args.seconds}s ...")
+    pgbench_tps = run_pgbench(args.database_url, args.workers, args.seconds)
+    log(f"service layer spend+accrue, {args.workers} processes, {args.seconds}s ...")
+    ops_per_s = measure_ops(args.database_url, args.workers, args.seconds)
+    return {
+        "ops_per_s": round(ops_per_s, 1),
+        "pgbench_tps": round(pgbench_tps, 1),
+        "ops_ratio": round(ops_per_s / pgbench_tps, 3),
+    }
+
+
+def run_expiry_part(args) -> dict:
+    log(f"making {args.lots:,} due lots of {args.members:,} members ...")
+    make_due_lots(args.lots, args.members)
+    from kopilka.core import clock
+    from kopilka.ledger.expiry import expire
+    from kopilka.ledger.reconcile import reconcile
+
+    as_of = clock.now()
+    log("bare UPDATE of the same rows (rolled back) ...")
+    update_s = measure_bare_update(as_of)
+    log("expire() ...")
+    started = time.perf_counter()
+    result = expire(as_of=as_of)
+    expire_s = time.perf_counter() - started
+    log("reconcile ...")
+    clean = reconcile().clean
+    return {
+        "lots_expired": result.lots,
+        "expire_s": round(expire_s, 3),
+        "update_s": round(update_s, 3),
+        "expiry_ratio": round(expire_s / update_s, 3),
+        "reconcile_clean": clean,
+    }
+
+
+if __name__ == "__main__":
+    main()

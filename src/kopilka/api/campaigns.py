@@ -1,0 +1,225 @@
+"""Campaigns over HTTP (SPEC §3): the types reference book, campaigns, their rules (versioned), the lifecycle
+and the live count of eligible members.
+
+Writes need `campaigns:write` and an `Idempotency-Key`; reads need `campaigns:read`.
+"""
+
+from datetime import datetime
+from typing import Any, Literal
+
+from django.http import HttpRequest
+from ninja import Field, Router, Schema, Status
+
+from kopilka.api.auth import require_scope
+from kopilka.api.common import ERRORS, IdempotencyKey
+from kopilka.api.idempotency import run_idempotent
+from kopilka.campaigns import selectors, services
+from kopilka.campaigns.conditions import parse
+from kopilka.campaigns.eligibility import eligible_members
+from kopilka.campaigns.models import Campaign, CampaignType
+
+router = Router(tags=["campaigns"])
+
+READ = "campaigns:read"
+WRITE = "campaigns:write"
+Action = Literal["schedule", "activate", "pause", "finish"]
+
+
+class TypeIn(Schema):
+    name: str
+    lot_category: str = Field(description="Ledger category of the points: base, promo, compensation, ...")
+
+
+class TypeOut(Schema):
+    code: str
+    name: str
+    lot_category: str
+
+
+class CampaignIn(Schema):
+    code: str
+    name: str
+    public_name: str = ""
+    type: str
+    starts_at: datetime
+    ends_at: datetime | None = None
+    months: int | None = Field(None, gt=0, le=120, description="Instead of ends_at: the period in months.")
+    priority: int = 100
+    combination: Literal["stack", "exclusive"] = "stack"
+    budget_points: int | None = Field(None, gt=0)
+    rules: dict[str, Any] = Field(description="See CampaignRules: conditions, accrual, redemption, expiry.")
+
+
+class CampaignPatch(Schema):
+    name: str | None = None
+    public_name: str | None = None
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    priority: int | None = None
+    combination: Literal["stack", "exclusive"] | None = None
+    budget_points: int | None = Field(None, gt=0)
+
+
+class RulesIn(Schema):
+    rules: dict[str, Any]
+    comment: str = Field("", max_length=500)
+
+
+class ActionIn(Schema):
+    comment: str = Field("", max_length=500)
+
+
+class VersionOut(Schema):
+    number: int
+    reference: str
+    rules: dict[str, Any]
+    went_live_at: datetime | None
+    created_at: datetime
+    created_by: str
+    comment: str
+
+
+class StatusChangeOut(Schema):
+    from_status: str
+    to_status: str
+    actor: str
+    comment: str
+    changed_at: datetime
+
+
+class CampaignOut(Schema):
+    code: str
+    name: str
+    public_name: str
+    type: str
+    status: str
+    starts_at: datetime
+    ends_at: datetime | None
+    priority: int
+    combination: str
+    budget_points: int | None
+    budget_spent: int
+    version: VersionOut
+
+
+class CampaignDetailOut(CampaignOut):
+    versions: list[VersionOut]
+    status_changes: list[StatusChangeOut]
+
+
+class EligibleOut(Schema):
+    count: int
+    sample: list[int] = Field(description="Ids of up to 20 eligible members.")
+
+
+def _version_out(version) -> dict:
+    return {
+        "number": version.number, "reference": version.reference, "rules": version.rules,
+        "went_live_at": version.went_live_at, "created_at": version.created_at, "created_by": version.created_by,
+        "comment": version.comment,
+    }
+
+
+def _campaign_out(campaign: Campaign, detail: bool = False) -> dict:
+    out = {
+        "code": campaign.code, "name": campaign.name, "public_name": campaign.public_name,
+        "type": campaign.type.code, "status": campaign.status, "starts_at": campaign.starts_at,
+        "ends_at": campaign.ends_at, "priority": campaign.priority, "combination": campaign.combination,
+        "budget_points": campaign.budget_points, "budget_spent": campaign.budget_spent,
+        "version": _version_out(selectors.newest_version(campaign)),
+    }
+    if detail:
+        out["versions"] = [_version_out(v) for v in campaign.versions.order_by("number")]
+        out["status_changes"] = list(
+            campaign.status_changes.values("from_status", "to_status", "actor", "comment", "changed_at")
+        )
+    return out
+
+
+def _respond(request, key: str | None, endpoint: str, payload, work):
+    principal = require_scope(request, WRITE)
+    return Status(*run_idempotent(principal, key, endpoint, payload, lambda: work(principal)))
+
+
+@router.get("/types", response={200: list[TypeOut], **ERRORS})
+def list_types(request: HttpRequest):
+    require_scope(request, READ)
+    return list(CampaignType.objects.values("code", "name", "lot_category"))
+
+
+@router.put("/types/{code}", response={200: TypeOut, 201: TypeOut, **ERRORS})
+def put_type(request: HttpRequest, code: str, body: TypeIn, idempotency_key: str | None = IdempotencyKey):
+    """Adds a campaign type to the reference book (201) or renames it (200)."""
+
+    def work(principal):
+        campaign_type, created = services.upsert_type(code=code, name=body.name, lot_category=body.lot_category)
+        return (201 if created else 200), {"code": campaign_type.code, "name": campaign_type.name,
+                                           "lot_category": campaign_type.lot_category}
+
+    return _respond(request, idempotency_key, "campaigns.type", {"code": code, **body.model_dump()}, work)
+
+
+@router.get("/", response={200: list[CampaignOut], **ERRORS})
+def list_campaigns(request: HttpRequest, status: str | None = None):
+    require_scope(request, READ)
+    return [_campaign_out(c) for c in selectors.list_campaigns(status)]
+
+
+@router.post("/", response={201: CampaignDetailOut, **ERRORS})
+def create_campaign(request: HttpRequest, body: CampaignIn, idempotency_key: str | None = IdempotencyKey):
+    def work(principal):
+        campaign = services.create_campaign(actor=principal.actor, **body.model_dump())
+        return 201, _campaign_out(selectors.get_campaign(campaign.code), detail=True)
+
+    return _respond(request, idempotency_key, "campaigns.create", body.model_dump(mode="json"), work)
+
+
+@router.get("/{code}", response={200: CampaignDetailOut, **ERRORS})
+def get_campaign(request: HttpRequest, code: str):
+    require_scope(request, READ)
+    return _campaign_out(selectors.get_campaign(code), detail=True)
+
+
+@router.patch("/{code}", response={200: CampaignDetailOut, **ERRORS})
+def update_campaign(request: HttpRequest, code: str, body: CampaignPatch, idempotency_key: str | None = IdempotencyKey):
+    changes = body.model_dump(exclude_unset=True)
+
+    def work(principal):
+        services.update_campaign(code=code, actor=principal.actor, **changes)
+        return 200, _campaign_out(selectors.get_campaign(code), detail=True)
+
+    return _respond(request, idempotency_key, "campaigns.update", {"code": code, **body.model_dump(mode="json", exclude_unset=True)},
+                    work)
+
+
+@router.put("/{code}/rules", response={200: CampaignDetailOut, **ERRORS})
+def put_rules(request: HttpRequest, code: str, body: RulesIn, idempotency_key: str | None = IdempotencyKey):
+    """New rules; a campaign that has been live gets a new version, its live versions stay as they were."""
+
+    def work(principal):
+        services.update_rules(code=code, rules=body.rules, actor=principal.actor, comment=body.comment)
+        return 200, _campaign_out(selectors.get_campaign(code), detail=True)
+
+    return _respond(request, idempotency_key, "campaigns.rules", {"code": code, **body.model_dump(mode="json")}, work)
+
+
+@router.get("/{code}/eligible", response={200: EligibleOut, **ERRORS})
+def eligible(request: HttpRequest, code: str):
+    """How many active members the campaign's conditions select now (every active member when it has none)."""
+    require_scope(request, READ)
+    conditions = selectors.newest_version(selectors.get_campaign(code)).rules.get("conditions")
+    members = eligible_members(parse(conditions) if conditions else None)
+    return {"count": members.count(), "sample": list(members.order_by("pk").values_list("pk", flat=True)[:20])}
+
+
+@router.post("/{code}/{action}", response={200: CampaignDetailOut, **ERRORS})
+def change_status(
+    request: HttpRequest, code: str, action: Action, body: ActionIn, idempotency_key: str | None = IdempotencyKey
+):
+    """schedule, activate, pause or finish."""
+
+    def work(principal):
+        services.change_status(code=code, action=action, actor=principal.actor, comment=body.comment)
+        return 200, _campaign_out(selectors.get_campaign(code), detail=True)
+
+    return _respond(request, idempotency_key, "campaigns.status", {"code": code, "action": action, **body.model_dump()}, work)

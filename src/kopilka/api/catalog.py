@@ -1,0 +1,137 @@
+"""Catalogue over HTTP (SPEC §4.1): product groups and products, upserted by their codes; reads by group.
+
+Writes need `catalog:write` and an `Idempotency-Key`; reads need `catalog:read`.
+"""
+
+from decimal import Decimal
+
+from django.http import HttpRequest
+from ninja import Field, Query, Router, Schema, Status
+
+from kopilka.api.auth import require_scope
+from kopilka.api.common import ERRORS, IdempotencyKey
+from kopilka.api.idempotency import run_idempotent
+from kopilka.catalog import selectors, services
+from kopilka.catalog.models import Product, ProductGroup
+
+router = Router(tags=["catalogue"])
+
+READ = "catalog:read"
+WRITE = "catalog:write"
+MAX_BATCH = 1000
+
+
+class GroupIn(Schema):
+    name: str
+    parent: str | None = Field(None, description="Code of the parent group; empty for a top-level group.")
+
+
+class GroupOut(Schema):
+    code: str
+    name: str
+    parent: str | None
+    depth: int
+
+
+class ProductIn(Schema):
+    sku: str
+    name: str
+    price: Decimal = Field(description="Roubles with at most two decimal places.")
+    group: str | None = Field(None, description="Code of the product group.")
+    is_partner: bool = Field(False, description="A partner product members can buy with points.")
+    is_active: bool = True
+
+
+class ProductBatchIn(Schema):
+    products: list[ProductIn] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class UpsertOut(Schema):
+    created: int
+    updated: int
+
+
+class ProductOut(Schema):
+    sku: str
+    name: str
+    price: Decimal
+    group: str | None
+    is_partner: bool
+    is_active: bool
+
+
+class ProductPageOut(Schema):
+    items: list[ProductOut]
+    next_cursor: int | None
+
+
+class ProductSearch(Schema):
+    group: str | None = Field(None, description="Code of a group; its subgroups are included.")
+    q: str | None = Field(None, description="Words of the SKU or name.")
+    partner: bool | None = None
+    active: bool | None = None
+    limit: int = Field(selectors.DEFAULT_PAGE_SIZE, ge=1, le=selectors.MAX_PAGE_SIZE)
+    cursor: int | None = Field(None, description="The `next_cursor` of the previous page.")
+
+
+def _group_out(group: ProductGroup) -> dict:
+    parent = group.parent.code if group.parent_id else None
+    return {"code": group.code, "name": group.name, "parent": parent, "depth": group.depth}
+
+
+def _product_out(product: Product) -> dict:
+    return {
+        "sku": product.sku,
+        "name": product.name,
+        "price": product.price,
+        "group": product.group.code if product.group_id else None,
+        "is_partner": product.is_partner,
+        "is_active": product.is_active,
+    }
+
+
+@router.get("/groups", response={200: list[GroupOut], **ERRORS})
+def list_groups(request: HttpRequest):
+    """Every group, parents before their children."""
+    require_scope(request, READ)
+    return [_group_out(group) for group in selectors.list_groups()]
+
+
+@router.put("/groups/{code}", response={200: GroupOut, 201: GroupOut, **ERRORS})
+def put_group(request: HttpRequest, code: str, body: GroupIn, idempotency_key: str | None = IdempotencyKey):
+    """Creates the group (201) or renames / moves it with its subgroups (200)."""
+    principal = require_scope(request, WRITE)
+
+    def work():
+        group, created = services.upsert_group(code=code, name=body.name, parent=body.parent)
+        group.refresh_from_db()
+        return (201 if created else 200), _group_out(group)
+
+    payload = {"code": code, **body.model_dump()}
+    return Status(*run_idempotent(principal, idempotency_key, "catalog.group", payload, work))
+
+
+@router.post("/products", response={200: UpsertOut, **ERRORS})
+def upsert_products(request: HttpRequest, body: ProductBatchIn, idempotency_key: str | None = IdempotencyKey):
+    """Creates or updates up to 1,000 products by SKU, all or nothing. Fields an item leaves out keep their value
+    on an existing product; `"group": null` takes a product out of its group."""
+    principal = require_scope(request, WRITE)
+
+    def work():
+        result = services.upsert_products(item.model_dump(exclude_unset=True) for item in body.products)
+        return 200, {"created": result.created, "updated": result.updated}
+
+    return Status(*run_idempotent(principal, idempotency_key, "catalog.products", body.model_dump(mode="json"), work))
+
+
+@router.get("/products", response={200: ProductPageOut, **ERRORS})
+def search_products(request: HttpRequest, filters: Query[ProductSearch]):
+    require_scope(request, READ)
+    page = selectors.search_products(**filters.model_dump())
+    return {"items": [_product_out(p) for p in page.items], "next_cursor": page.next_cursor}
+
+
+@router.get("/products/{sku}", response={200: ProductOut, **ERRORS})
+def get_product(request: HttpRequest, sku: str):
+    require_scope(request, READ)
+    return _product_out(selectors.get_product(sku))

@@ -1,0 +1,299 @@
+"""The purchase flow over HTTP (SPEC §4.3–4.5), for tills, web shops and 1C:
+
+    POST /evaluate               what a cart can spend and earns (no side effects)
+    POST /                       place the order: points are held
+    POST /{id}/pay | ship | complete | cancel
+    POST /{id}/returns           return some lines (or all)
+    GET  /{id}                   the order with its lines and points
+
+Reads need `purchases:read`; writes need `purchases:write` and an `Idempotency-Key`.
+"""
+
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Literal
+
+from django.http import HttpRequest
+from django.utils.translation import gettext as _
+from ninja import Field, Query, Router, Schema, Status
+from pydantic import BaseModel
+
+from kopilka.api.auth import require_scope
+from kopilka.api.base import api
+from kopilka.api.common import ERRORS, IdempotencyKey, MemberRef, member_id_of
+from kopilka.api.idempotency import run_idempotent
+from kopilka.campaigns.banners import banners
+from kopilka.core.errors import NotFound, ValidationFailed
+from kopilka.orders import flow
+from kopilka.orders.models import Order
+from kopilka.orders.quote import CartItem, Quote, quote
+
+router = Router(tags=["purchases"])
+
+READ = "purchases:read"
+WRITE = "purchases:write"
+Money = Decimal
+KOPECK = Decimal("0.01")
+
+
+class LineIn(Schema):
+    sku: str = Field(max_length=64)
+    quantity: Decimal = Field(Decimal(1), gt=0, max_digits=12, decimal_places=3)
+    price: Money = Field(ge=0, max_digits=14, decimal_places=2)
+    amount: Money | None = Field(None, ge=0, max_digits=14, decimal_places=2, description="default quantity × price")
+
+
+class CartIn(Schema):
+    member: MemberRef | None = Field(None, description="None for a purchase of a non-member")
+    lines: list[LineIn] = Field(min_length=1, max_length=flow.MAX_LINES)
+    points: int | Literal["max"] = Field(0, description="points to spend: a number, or \"max\"")
+
+
+class OrderIn(CartIn):
+    order_id: str = Field(min_length=1, max_length=100, description="the order's id in the sending system")
+    source: str = Field("pos", pattern=r"^[a-z0-9_-]{1,20}$")
+    purchased_at: datetime | None = None
+    paid: bool = Field(False, description="already paid: books what it earns at once")
+    offline: bool = Field(False, description="buffered by a till while offline: earns, never spends")
+    region: str | None = None
+
+
+class ReturnLineIn(Schema):
+    line: int = Field(ge=1)
+    quantity: Decimal = Field(gt=0, max_digits=12, decimal_places=3)
+
+
+class ReturnIn(Schema):
+    lines: list[ReturnLineIn] = Field(min_length=1)
+
+
+# The evaluation's output models are plain pydantic models, validated and dumped directly: a till asks for an
+# evaluation on every cart change, and ninja's generic response path costs more than the evaluation's solving.
+
+
+class LineEffectOut(BaseModel):
+    line: int
+    sku: str
+    amount: Money
+    points: int = Field(description="points spent on the line")
+    discount: Money
+    to_pay: Money
+    earns: dict[str, int] = Field(description="points the line earns, by scenario")
+
+
+class LotDrawOut(BaseModel):
+    lot_id: int
+    line: int
+    points: int
+    campaign: str = Field(description="the campaign version whose rules the lot follows; empty: the programme's")
+
+
+class EarnOut(BaseModel):
+    campaign: str
+    name: str
+    scenario: str
+    applies: bool
+    desired: int
+    points: int
+    by_line: dict[int, int]
+    explanation: str
+
+
+class EvaluationOut(BaseModel):
+    total: Money
+    points_max: int
+    points: int
+    discount: Money
+    to_pay: Money
+    earns: dict[str, int]
+    lines: list[LineEffectOut]
+    spend: list[LotDrawOut]
+    campaigns: list[EarnOut]
+
+
+class OrderPointsOut(Schema):
+    kind: str
+    scenario: str
+    campaign: str
+    points: int
+    entry_id: int
+
+
+class OrderLineOut(Schema):
+    line: int
+    sku: str
+    quantity: Decimal
+    price: Money
+    amount: Money
+    discount: Money
+    points: int
+    returned_quantity: Decimal
+
+
+class OrderOut(Schema):
+    id: int
+    source: str
+    order_id: str
+    member_id: int | None
+    status: str
+    purchased_at: datetime
+    total: Money
+    discount: Money
+    points_spent: int
+    offline: bool
+    lines: list[OrderLineOut]
+    points: list[OrderPointsOut]
+
+
+def _items(lines: list[LineIn]) -> list[CartItem]:
+    """Lines in kopecks: a line without an amount costs quantity × price, rounded half up."""
+    return [
+        CartItem(x.sku, x.quantity, x.price.quantize(KOPECK),
+                 (x.amount if x.amount is not None else x.quantity * x.price).quantize(KOPECK, ROUND_HALF_UP))
+        for x in lines
+    ]
+
+
+def _requested(points: int | str) -> int | None:
+    if points == "max":
+        return None
+    if points < 0:
+        raise ValidationFailed(_("Points to spend cannot be negative."), code="invalid_points")
+    return points
+
+
+def _evaluation_out(result: Quote) -> dict:
+    return {
+        "total": result.total, "points_max": result.maximum, "points": result.points, "discount": result.discount,
+        "to_pay": result.total - result.discount,
+        "earns": {scenario: result.earned(scenario) for scenario in result.decisions},
+        "lines": [
+            {"line": x.number, "sku": x.item.sku, "amount": x.item.amount, "points": x.points,
+             "discount": x.discount, "to_pay": x.to_pay, "earns": x.earned}
+            for x in result.lines
+        ],
+        "spend": [{"lot_id": d.lot_id, "line": d.line, "points": d.points, "campaign": d.pool} for d in result.draws],
+        "campaigns": [
+            {"campaign": d.campaign.reference, "name": d.campaign.public_name, "scenario": scenario,
+             "applies": d.applied, "desired": d.desired, "points": d.granted, "by_line": d.by_line,
+             "explanation": d.explain()}
+            for scenario, decisions in result.decisions.items() for d in decisions
+        ],
+    }
+
+
+def _order_out(order: Order) -> dict:
+    return {
+        "id": order.pk, "source": order.source, "order_id": order.external_id, "member_id": order.member_id,
+        "status": order.status, "purchased_at": order.purchased_at, "total": order.total,
+        "discount": order.discount, "points_spent": order.points_spent, "offline": order.offline,
+        "lines": [
+            {"line": x.line_no, "sku": x.sku, "quantity": x.quantity, "price": x.price, "amount": x.amount,
+             "discount": x.discount, "points": x.points_spent, "returned_quantity": x.returned_quantity}
+            for x in order.lines.all()
+        ],
+        "points": [
+            {"kind": p.kind, "scenario": p.scenario, "campaign": p.campaign, "points": p.points,
+             "entry_id": p.entry_id}
+            for p in order.points.all()
+        ],
+    }
+
+
+def _order(order_id: int) -> Order:
+    order = Order.objects.filter(pk=order_id).first()
+    if order is None:
+        raise NotFound(_("No such order."), code="order_not_found", details={"order_id": order_id})
+    return order
+
+
+def _write(request, key: str | None, endpoint: str, payload, work):
+    principal = require_scope(request, WRITE)
+    return Status(*run_idempotent(principal, key, endpoint, payload, lambda: work(principal)))
+
+
+class EarnTermOut(Schema):
+    campaign: str
+    name: str
+    scenario: str
+    percent: Decimal | None = Field(description="points per 100 ₽ of the price")
+    points: int | None = Field(description="fixed points per purchase")
+    min_order: Money
+
+
+class BannerOut(Schema):
+    sku: str
+    earn: list[EarnTermOut]
+    payable_percent: Decimal = Field(description="the most of the price the member's points may pay, %")
+    points_available: int = Field(description="the member's points that may pay for this product")
+
+
+@router.get("/banners", response={200: list[BannerOut], **ERRORS})
+def product_banners(request: HttpRequest, sku: list[str] = Query(...), member_id: int | None = None,
+                    card: str | None = None):
+    """For a member (by id or card number; none for a guest) and products, the campaign terms on each: what it
+    earns, and how much of its price points may pay."""
+    require_scope(request, READ)
+    member = member_id_of(MemberRef(id=member_id) if member_id else MemberRef(system="card", value=card) if card
+                          else None)
+    return [
+        {"sku": b.sku, "earn": [t.__dict__ for t in b.earn], "payable_percent": b.payable_percent,
+         "points_available": b.points_available}
+        for b in banners(member, sku)
+    ]
+
+
+@router.post("/evaluate", response={200: EvaluationOut, **ERRORS})
+def evaluate(request: HttpRequest, body: CartIn):
+    """What the cart can take in points (the optimum under every lot's rules), the discount per line, the lots
+    the points come from, and what the purchase earns on payment and on shipment, with explanations."""
+    require_scope(request, READ)
+    result = quote(member_id_of(body.member), _items(body.lines), requested=_requested(body.points))
+    # Rendered as built, without a second validation pass: the tests hold the body to EvaluationOut.
+    rendered = EvaluationOut.model_validate(_evaluation_out(result)).model_dump(mode="json")
+    return api.create_response(request, rendered, status=200)
+
+
+@router.post("/", response={201: OrderOut, **ERRORS})
+def place(request: HttpRequest, body: OrderIn, idempotency_key: str | None = IdempotencyKey):
+    def work(principal):
+        new = flow.NewOrder(
+            source=body.source, external_id=body.order_id, items=_items(body.lines),
+            member_id=member_id_of(body.member), points=_requested(body.points), purchased_at=body.purchased_at,
+            paid=body.paid, offline=body.offline, region=body.region,
+        )
+        return 201, _order_out(flow.place_order(new, actor=principal.actor))
+
+    return _write(request, idempotency_key, "purchases.place", body.model_dump(mode="json"), work)
+
+
+@router.get("/{int:order_id}", response={200: OrderOut, **ERRORS})
+def get_order(request: HttpRequest, order_id: int):
+    require_scope(request, READ)
+    return _order_out(_order(order_id))
+
+
+@router.post("/{int:order_id}/returns", response={200: OrderOut, **ERRORS})
+def return_lines(request: HttpRequest, order_id: int, body: ReturnIn, idempotency_key: str | None = IdempotencyKey):
+    """Takes back each returned line's share of what the order earned and gives back its share of the points
+    spent, into the lots they came from."""
+
+    def work(principal):
+        quantities = {x.line: x.quantity for x in body.lines}
+        order = flow.return_items(order_id, quantities, actor=principal.actor, key=idempotency_key or "")
+        return 200, _order_out(order)
+
+    return _write(request, idempotency_key, "purchases.return", {"order": order_id, **body.model_dump(mode="json")},
+                  work)
+
+
+@router.post("/{int:order_id}/{action}", response={200: OrderOut, **ERRORS})
+def change_status(request: HttpRequest, order_id: int, action: Literal["pay", "ship", "complete", "cancel"],
+                  idempotency_key: str | None = IdempotencyKey):
+    """pay (books "on payment" points), ship ("on shipment" points), complete, or cancel (returns a paid order)."""
+    step = {"pay": flow.pay, "ship": flow.ship, "complete": flow.complete, "cancel": flow.cancel}[action]
+
+    def work(principal):
+        return 200, _order_out(step(order_id, actor=principal.actor))
+
+    return _write(request, idempotency_key, f"purchases.{action}", {"order": order_id}, work)

@@ -1,0 +1,125 @@
+"""Tiers over HTTP (SPEC §5): the tiers reference book; a member's tier with what the next one needs; a manual
+floor; a paid subscription.
+
+Reading needs `members:read`; a member's floor and subscription `members:write`; the tiers themselves
+`campaigns:write` (marketers run them).
+"""
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Literal
+
+from django.http import HttpRequest
+from ninja import Field, Router, Schema, Status
+
+from kopilka.api.auth import require_scope
+from kopilka.api.common import ERRORS, IdempotencyKey
+from kopilka.api.idempotency import run_idempotent
+from kopilka.tiers import services
+from kopilka.tiers.models import MemberTier, Tier
+
+router = Router(tags=["tiers"])
+
+
+class TierIn(Schema):
+    name: str = Field(min_length=1, max_length=120)
+    rank: int = Field(ge=0, le=1000)
+    basis: Literal["turnover", "points", "subscription"] = "turnover"
+    threshold: Decimal = Field(Decimal(0), ge=0, max_digits=14, decimal_places=2)
+    window_days: int = Field(365, gt=0, le=3650)
+    privileges: str = ""
+
+
+class TierOut(TierIn):
+    code: str
+
+
+class MemberTierOut(Schema):
+    member_id: int
+    tier: str | None
+    since: datetime | None
+    floor: str | None
+    subscription: str | None
+    subscription_until: datetime | None
+    next_tier: str | None
+    next_tier_basis: str | None
+    measure: Decimal | None = Field(description="the member's turnover or points toward the next tier")
+    needed: Decimal | None = Field(description="how much more reaches the next tier")
+
+
+class FloorIn(Schema):
+    tier: str | None
+    reason: str = Field(min_length=1, max_length=300)
+
+
+class SubscriptionIn(Schema):
+    tier: str
+    months: int = Field(gt=0, le=36)
+
+
+def _tier_out(tier: Tier) -> dict:
+    return {"code": tier.code, "name": tier.name, "rank": tier.rank, "basis": tier.basis, "threshold": tier.threshold,
+            "window_days": tier.window_days, "privileges": tier.privileges}
+
+
+def _member_out(member_id: int) -> dict:
+    progress = services.progress(member_id)
+    state = MemberTier.objects.filter(member_id=member_id).select_related("floor", "subscription_tier").first()
+    return {
+        "member_id": member_id, "tier": progress.tier.code if progress.tier else None,
+        "since": state.since if state else None, "floor": state.floor.code if state and state.floor else None,
+        "subscription": state.subscription_tier.code if state and state.subscription_tier else None,
+        "subscription_until": state.subscription_until if state else None,
+        "next_tier": progress.next_tier.code if progress.next_tier else None,
+        "next_tier_basis": progress.next_tier.basis if progress.next_tier else None,
+        "measure": progress.measure, "needed": progress.needed,
+    }
+
+
+def _write(request, scope, key, endpoint, payload, work):
+    principal = require_scope(request, scope)
+    return Status(*run_idempotent(principal, key, endpoint, payload, lambda: work(principal)))
+
+
+@router.get("/", response={200: list[TierOut], **ERRORS})
+def list_tiers(request: HttpRequest):
+    require_scope(request, "members:read")
+    return [_tier_out(t) for t in Tier.objects.all()]
+
+
+@router.put("/{code}", response={200: TierOut, 201: TierOut, **ERRORS})
+def put_tier(request: HttpRequest, code: str, body: TierIn, idempotency_key: str | None = IdempotencyKey):
+    def work(principal):
+        tier, created = services.upsert_tier(code=code, **body.model_dump())
+        return (201 if created else 200), _tier_out(tier)
+
+    return _write(request, "campaigns:write", idempotency_key, "tiers.put", {"code": code, **body.model_dump(mode="json")},
+                  work)
+
+
+@router.get("/members/{int:member_id}", response={200: MemberTierOut, **ERRORS})
+def member_tier(request: HttpRequest, member_id: int):
+    """The member's tier and what is needed for the next one."""
+    require_scope(request, "members:read")
+    return _member_out(member_id)
+
+
+@router.post("/members/{int:member_id}/floor", response={200: MemberTierOut, **ERRORS})
+def put_floor(request: HttpRequest, member_id: int, body: FloorIn, idempotency_key: str | None = IdempotencyKey):
+    def work(principal):
+        services.set_floor(member_id, body.tier, actor=principal.actor, reason=body.reason)
+        return 200, _member_out(member_id)
+
+    return _write(request, "members:write", idempotency_key, "tiers.floor", {"member": member_id, **body.model_dump()},
+                  work)
+
+
+@router.post("/members/{int:member_id}/subscription", response={200: MemberTierOut, **ERRORS})
+def post_subscription(request: HttpRequest, member_id: int, body: SubscriptionIn,
+                      idempotency_key: str | None = IdempotencyKey):
+    def work(principal):
+        services.subscribe(member_id, body.tier, months=body.months, actor=principal.actor)
+        return 200, _member_out(member_id)
+
+    return _write(request, "members:write", idempotency_key, "tiers.subscription",
+                  {"member": member_id, **body.model_dump()}, work)

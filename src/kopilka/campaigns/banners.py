@@ -1,0 +1,97 @@
+"""Product banners (SPEC §4.2): for a member and a page of products, the terms that apply to each — what buying
+it earns under which campaigns, and how much of its price the member's points may pay.
+
+The same product may take part in several campaigns and different members see different terms: a campaign is
+shown only when its conditions hold for the member (without a member, only campaigns without conditions).
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from django.conf import settings
+
+from kopilka.campaigns.conditions import evaluate
+from kopilka.campaigns.engine import LiveCampaign
+from kopilka.campaigns.facts import member_facts
+from kopilka.campaigns.rules import RedemptionRule
+from kopilka.campaigns.selectors import live_campaigns, redemption_rules
+from kopilka.catalog.selectors import ancestor_codes_by_sku
+from kopilka.core import clock
+from kopilka.ledger.selectors import balance
+
+HUNDRED = Decimal(100)
+
+
+@dataclass(frozen=True)
+class EarnTerm:
+    campaign: str
+    name: str
+    scenario: str
+    percent: Decimal | None  # points per 100 ₽ of the price, as a percent (percent × multiplier / rate)
+    points: int | None  # fixed points per purchase
+    min_order: Decimal
+
+
+@dataclass
+class Banner:
+    sku: str
+    earn: list[EarnTerm] = field(default_factory=list)
+    payable_percent: Decimal = Decimal(0)  # the most of the price points may pay (0 without spendable points)
+    points_available: int = 0  # the member's points that may pay for it
+
+
+def _accepts(groups: list[str], product_groups: frozenset[str]) -> bool:
+    return not groups or bool(set(groups) & product_groups)
+
+
+def _earn_term(campaign: LiveCampaign, product_groups: frozenset[str]) -> EarnTerm | None:
+    rule = campaign.rules.accrual
+    if rule is None or rule.scenario == "event":
+        return None
+    if rule.include_groups and not set(rule.include_groups) & product_groups:
+        return None
+    if set(rule.exclude_groups) & product_groups:
+        return None
+    percent = None
+    if rule.reward == "percent":
+        percent = (rule.percent * rule.multiplier / rule.roubles_per_point).quantize(Decimal("0.01"))
+    points = int(rule.points * rule.multiplier) if rule.reward == "fixed" else None
+    return EarnTerm(campaign.reference, campaign.public_name, rule.scenario, percent, points, rule.min_order)
+
+
+def banners(member_id: int | None, skus: list[str], at: datetime | None = None) -> list[Banner]:
+    at = at or clock.now()
+    groups = ancestor_codes_by_sku(set(skus))
+    campaigns = live_campaigns(at, member_id)
+    if member_id is None:
+        applicable = [c for c in campaigns if c.rules.conditions is None]
+    else:
+        facts = member_facts(member_id, at)
+        applicable = [c for c in campaigns if c.rules.conditions is None or evaluate(c.rules.conditions, facts).passed]
+    pools = _spendable_pools(member_id, at) if member_id is not None else []
+    receipt_cap = Decimal(settings.KOPILKA["RECEIPT_CAP_PERCENT"])
+    result = []
+    for sku in skus:
+        product_groups = groups.get(sku, frozenset())
+        banner = Banner(sku, [t for c in sorted(applicable, key=lambda c: (-c.priority, c.code))
+                              if (t := _earn_term(c, product_groups)) is not None])
+        for rule, points in pools:
+            if points and _accepts(rule.groups, product_groups):
+                cap = min(c for c in (rule.line_cap_percent, rule.receipt_cap_percent, receipt_cap, HUNDRED)
+                          if c is not None)
+                banner.payable_percent = max(banner.payable_percent, cap)
+                banner.points_available += points
+        result.append(banner)
+    return result
+
+
+def _spendable_pools(member_id: int, at: datetime) -> list[tuple[RedemptionRule, int]]:
+    """The member's spendable points by the redemption rule they follow."""
+    lots = [lot for lot in balance(member_id, at=at).lots if lot.state == "active" and lot.free > 0]
+    rules = redemption_rules({lot.source_ref for lot in lots if lot.source_kind == "campaign"})
+    by_rule: dict[str, int] = {}
+    for lot in lots:
+        key = lot.source_ref if lot.source_kind == "campaign" and lot.source_ref in rules else ""
+        by_rule[key] = by_rule.get(key, 0) + lot.free
+    return [(rules.get(key, RedemptionRule()), points) for key, points in by_rule.items()]

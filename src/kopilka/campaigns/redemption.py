@@ -1,0 +1,196 @@
+"""How many points a cart can take, and from which pools on which lines (SPEC §4.3) — an exact optimum.
+
+Pure. The member's spendable lots are grouped into pools, one per redemption rule (the campaign version that
+accrued them): a pool's points may go only to lines of its product groups (any line when it names none), each
+point worth `coefficient` roubles of discount. Caps bound the discount: per line and per receipt, for each pool
+(its rule's caps) and for all pools together (the programme's caps). A line is never discounted below zero.
+
+The maximum spendable is the optimum of that integer program: first the most points, then — among the
+allocations that reach it — the one that best follows the redemption order (pools of lower `rank` first). A
+requested number of points is honoured up to the maximum. All money constraints are in kopecks, so nothing is
+rounded: a discount is coefficient × points exactly.
+
+How it is solved, fast and still exact: each stage first solves the linear relaxation (HiGHS simplex, a few
+milliseconds), rounds it down and fills the gaps greedily; the relaxation's optimum bounds every integer plan,
+so a rounded plan that reaches the bound's floor is proven optimal. Only when it does not is the integer
+program solved by branch and bound (HiGHS MILP), which is slower but always exact.
+"""
+
+from dataclasses import dataclass, field
+from decimal import ROUND_DOWN, Decimal
+
+import numpy as np
+from scipy.optimize import Bounds, LinearConstraint, linprog, milp
+
+HUNDRED = Decimal(100)
+
+
+@dataclass(frozen=True)
+class CartLine:
+    number: int
+    amount: Decimal  # what the line costs before points
+    groups: frozenset[str] = frozenset()  # the product's group and its ancestors
+
+
+@dataclass(frozen=True)
+class Pool:
+    key: str
+    points: int
+    rank: int  # lower goes first among equal optima
+    groups: frozenset[str] = frozenset()  # empty: any product
+    coefficient: Decimal = Decimal(1)
+    line_cap_percent: Decimal | None = None
+    receipt_cap_percent: Decimal | None = None
+
+    def accepts(self, line: CartLine) -> bool:
+        return not self.groups or bool(self.groups & line.groups)
+
+
+@dataclass(frozen=True)
+class RedemptionPlan:
+    maximum: int  # the most points this cart can take
+    points: int  # what the plan spends (the request, up to the maximum)
+    allocation: dict[tuple[str, int], int] = field(default_factory=dict)  # (pool key, line number) → points
+
+    def discount(self, pools: list[Pool], line: int | None = None) -> Decimal:
+        coefficient = {p.key: p.coefficient for p in pools}
+        return sum(
+            (coefficient[key] * points for (key, number), points in self.allocation.items()
+             if line is None or number == line),
+            Decimal(0),
+        )
+
+
+def kopecks(amount: Decimal, percent: Decimal | None) -> int:
+    """`percent` % of `amount` in whole kopecks, rounded down (no cap: the whole amount)."""
+    share = amount if percent is None else amount * percent / HUNDRED
+    return int((share * HUNDRED).to_integral_value(rounding=ROUND_DOWN))
+
+
+def plan_redemption(
+    lines: list[CartLine],
+    pools: list[Pool],
+    *,
+    line_cap_percent: Decimal | None = None,
+    receipt_cap_percent: Decimal | None = None,
+    requested: int | None = None,
+) -> RedemptionPlan:
+    """The optimal plan; `requested` None asks for the maximum."""
+    variables = [(p, line) for p in pools for line in lines if p.points > 0 and p.accepts(line)]
+    if not variables:
+        return RedemptionPlan(maximum=0, points=0)
+    program = _Program(variables, lines, pools, line_cap_percent, receipt_cap_percent)
+    chosen = program.solve(limit=requested)
+    points = int(chosen.sum())
+    maximum = points if requested is None or points < requested else int(program.solve().sum())
+    allocation = {
+        (pool.key, line.number): int(value) for (pool, line), value in zip(variables, chosen, strict=True) if value
+    }
+    return RedemptionPlan(maximum=maximum, points=points, allocation=allocation)
+
+
+class _Program:
+    """max Σ (M + preference) · y  subject to  A · y ≤ u,  0 ≤ y ≤ bounds,  y integer.
+
+    y are the points of a pool on a line; M exceeds any preference gain, so the optimum spends the most points
+    and, among those plans, takes most from the preferred pools. Every row of A is in kopecks of discount, or
+    in points for a pool's supply.
+    """
+
+    def __init__(self, variables, lines, pools, line_cap_percent, receipt_cap_percent):
+        total = sum((line.amount for line in lines), Decimal(0))
+        worth = np.array([int(pool.coefficient * HUNDRED) for pool, _ in variables], dtype=float)
+        pool_of = np.array([pools.index(pool) for pool, _ in variables])
+        line_of = np.array([lines.index(line) for _, line in variables])
+        rows, upper = [], []
+        for index, line in enumerate(lines):
+            rows.append(np.where(line_of == index, worth, 0.0))
+            upper.append(kopecks(line.amount, line_cap_percent))
+        rows.append(worth)
+        upper.append(kopecks(total, receipt_cap_percent))
+        for index, pool in enumerate(pools):
+            rows.append((pool_of == index).astype(float))
+            upper.append(pool.points)
+            if pool.receipt_cap_percent is not None:
+                rows.append(np.where(pool_of == index, worth, 0.0))
+                upper.append(kopecks(total, pool.receipt_cap_percent))
+        # A pool's line cap bounds one variable: it is a bound, not a row.
+        bounds = []
+        for pool, line in variables:
+            cap = pool.points
+            if pool.line_cap_percent is not None:
+                cap = min(cap, kopecks(line.amount, pool.line_cap_percent) // int(pool.coefficient * HUNDRED))
+            bounds.append(cap)
+        self.rows, self.upper, self.bounds = np.array(rows), np.array(upper, dtype=float), np.array(bounds, float)
+        self.worth = worth
+        worst = max(p.rank for p in pools) + 1
+        self.preference = np.array([worst - pool.rank for pool, _ in variables], dtype=float)
+        # One more point must outweigh moving every point to a better pool.
+        big = float(worst) * (float(self.bounds.sum()) + 1)
+        self.objective = -(big + self.preference)
+
+    def solve(self, limit: int | None = None) -> np.ndarray:
+        """An optimal plan spending at most `limit` points (no limit: the most)."""
+        rows, upper = self.rows, self.upper
+        ones = np.ones(len(self.objective))
+        if limit is not None:
+            rows, upper = np.vstack([rows, ones]), np.append(upper, limit)
+        most = self._relaxed(-ones, rows, upper)
+        if most is None:
+            return self._exact(rows, upper)
+        target = int(np.floor(-most.fun + 1e-6))
+        cheap_first = np.lexsort((-self.preference, self.worth))
+        plan = self._rounded(most.x, rows, upper, target, cheap_first)
+        if plan.sum() < target:
+            return self._exact(rows, upper)
+        if self.preference @ plan == self.preference.max() * target:
+            return plan  # every point from the most preferred pools: no plan of `target` points does better
+        # Among the plans of `target` points, the one that takes most from the preferred pools.
+        preferred = self._relaxed(-self.preference, rows, upper, total=target)
+        if preferred is None:
+            return self._exact(rows, upper)
+        best = int(np.floor(-preferred.fun + 1e-6))
+        plan = self._rounded(preferred.x, rows, upper, target, np.lexsort((self.worth, -self.preference)))
+        if plan.sum() == target and int(self.preference @ plan) >= best:
+            return plan
+        return self._exact(rows, upper)
+
+    def _relaxed(self, objective, rows, upper, total: int | None = None):
+        equal = {"A_eq": np.ones((1, len(objective))), "b_eq": [total]} if total is not None else {}
+        result = linprog(objective, A_ub=rows, b_ub=upper, bounds=np.column_stack([np.zeros(len(objective)),
+                         self.bounds]), method="highs", **equal)
+        return result if result.status == 0 else None
+
+    def _rounded(self, relaxed, rows, upper, target: int, order) -> np.ndarray:
+        """The relaxed plan rounded down, then topped up variable by variable in `order` while every row and
+        bound allows, up to `target` points."""
+        plan = np.floor(relaxed + 1e-7).astype(np.int64)
+        plan = np.minimum(plan, self.bounds.astype(np.int64))
+        room = upper - rows @ plan
+        if (room < -1e-6).any():
+            plan = np.zeros(len(plan), dtype=np.int64)
+            room = upper.copy()
+        for k in order:
+            short = target - int(plan.sum())
+            if short <= 0:
+                break
+            column = rows[:, k]
+            used = column > 0
+            fits = np.floor((room[used] + 1e-9) / column[used]).min() if used.any() else short
+            add = int(min(short, fits, self.bounds[k] - plan[k]))
+            if add > 0:
+                plan[k] += add
+                room -= column * add
+        return plan
+
+    def _exact(self, rows, upper) -> np.ndarray:
+        result = milp(
+            self.objective,
+            constraints=LinearConstraint(rows, -np.inf, upper),
+            integrality=np.ones(len(self.objective)),
+            bounds=Bounds(0, self.bounds),
+            options={"mip_rel_gap": 0},
+        )
+        if result.x is None:  # pragma: no cover - the zero plan is always feasible
+            raise RuntimeError(f"the redemption program has no solution: {result.message}")
+        return np.round(result.x).astype(np.int64)

@@ -1,0 +1,75 @@
+"""Reads of the catalogue: the group tree, a group's subtree, products by group or words, one product."""
+
+from dataclasses import dataclass
+
+from django.db.models import Q
+
+from kopilka.catalog.errors import group_not_found, product_not_found
+from kopilka.catalog.models import Product, ProductGroup
+
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 500
+
+
+def list_groups() -> list[ProductGroup]:
+    """Every group, parents before their children (ordered by path)."""
+    return list(ProductGroup.objects.select_related("parent"))
+
+
+def subtree(code: str) -> list[int]:
+    """Ids of the group `code` and of all groups below it."""
+    group = ProductGroup.objects.filter(code=code).first()
+    if group is None:
+        raise group_not_found(code)
+    return list(ProductGroup.objects.filter(path__startswith=group.path).values_list("pk", flat=True))
+
+
+@dataclass(frozen=True)
+class ProductPage:
+    items: list[Product]
+    next_cursor: int | None
+
+
+def search_products(
+    *,
+    group: str | None = None,
+    q: str | None = None,
+    partner: bool | None = None,
+    active: bool | None = None,
+    cursor: int | None = None,
+    limit: int = DEFAULT_PAGE_SIZE,
+) -> ProductPage:
+    """Products in id order, keyset-paged; `group` includes its subgroups; `q` matches SKU or name words."""
+    query = Product.objects.select_related("group").order_by("pk")
+    if group:
+        query = query.filter(group_id__in=subtree(group))
+    for word in (q or "").split():
+        query = query.filter(Q(sku__icontains=word) | Q(name__icontains=word))
+    if partner is not None:
+        query = query.filter(is_partner=partner)
+    if active is not None:
+        query = query.filter(is_active=active)
+    if cursor is not None:
+        query = query.filter(pk__gt=cursor)
+    limit = max(1, min(limit, MAX_PAGE_SIZE))
+    items = list(query[: limit + 1])
+    more = len(items) > limit
+    items = items[:limit]
+    return ProductPage(items=items, next_cursor=items[-1].pk if more else None)
+
+
+def get_product(sku: str) -> Product:
+    product = Product.objects.select_related("group").filter(sku=sku).first()
+    if product is None:
+        raise product_not_found(sku)
+    return product
+
+
+def ancestor_codes_by_sku(skus: set[str]) -> dict[str, frozenset[str]]:
+    """For each SKU of the catalogue among `skus`: the codes of its group and of that group's ancestors."""
+    products = dict(Product.objects.filter(sku__in=skus, group__isnull=False).values_list("sku", "group__path"))
+    ids = {int(part) for path in products.values() for part in path.strip("/").split("/")}
+    codes = dict(ProductGroup.objects.filter(pk__in=ids).values_list("pk", "code"))
+    return {
+        sku: frozenset(codes[int(part)] for part in path.strip("/").split("/")) for sku, path in products.items()
+    }

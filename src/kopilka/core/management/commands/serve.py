@@ -1,0 +1,49 @@
+"""`manage.py serve`: collect static files (served by whitenoise), then replace this process with gunicorn."""
+
+import os
+import sys
+
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+from django.db import connections
+
+
+def gunicorn_argv(*, bind: str, workers: int, threads: int) -> list[str]:
+    """The gunicorn command line for the project's WSGI application, run by this interpreter."""
+    return [
+        sys.executable, "-m", "gunicorn", "kopilka.wsgi",
+        "--bind", bind, "--workers", str(workers), "--threads", str(threads),
+        # The default control socket is one path per user: a second server would take it over.
+        "--no-control-socket",
+    ]  # fmt: skip
+
+
+def positive_int(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise ValueError(value)
+    return number
+
+
+class Command(BaseCommand):
+    help = "Collect static files, then run the web server (gunicorn, kopilka.wsgi)"
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument(
+            "--bind", default="127.0.0.1:8000", help="HOST:PORT to listen on (default: %(default)s)"
+        )
+        parser.add_argument(
+            "--workers", type=positive_int, default=2, help="Worker processes (default: %(default)s)"
+        )
+        parser.add_argument(
+            "--threads", type=positive_int, default=4, help="Threads per worker (default: %(default)s)"
+        )
+
+    def handle(self, *, bind: str, workers: int, threads: int, verbosity: int, **options) -> None:
+        call_command("collectstatic", interactive=False, verbosity=max(verbosity - 1, 0))
+        argv = gunicorn_argv(bind=bind, workers=workers, threads=threads)
+        self.stdout.write(f"Serving on http://{bind}/ ({workers} workers x {threads} threads)")
+        self.stdout.flush()
+        sys.stderr.flush()
+        connections.close_all()
+        os.execv(argv[0], argv)

@@ -1,0 +1,115 @@
+"""Members and their reference books in the Django admin.
+
+Members are shown, not edited, here: their changes go through the services, which validate and keep the
+history; the support console is where staff change them. Regions come from the official classifier.
+"""
+
+from django.contrib import admin
+
+from kopilka.customers.models import (
+    City,
+    Consent,
+    EligibilityFlag,
+    ExternalId,
+    Member,
+    MemberStatusChange,
+    Region,
+    Tag,
+)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Region)
+class RegionAdmin(ReadOnlyAdmin):
+    list_display = ["code", "name", "federal_district", "time_zone"]
+    list_filter = ["federal_district", "time_zone"]
+    search_fields = ["code", "name"]
+
+
+@admin.register(City)
+class CityAdmin(admin.ModelAdmin):
+    list_display = ["name", "region", "population"]
+    list_filter = ["region__federal_district"]
+    list_select_related = ["region"]
+    search_fields = ["name", "region__name"]
+    autocomplete_fields = ["region"]
+
+
+@admin.register(Tag)
+class TagAdmin(admin.ModelAdmin):
+    list_display = ["code", "name"]
+    search_fields = ["code", "name"]
+
+
+@admin.register(EligibilityFlag)
+class EligibilityFlagAdmin(admin.ModelAdmin):
+    list_display = ["code", "name"]
+    search_fields = ["code", "name"]
+
+
+class ExternalIdInline(ReadOnlyInline):
+    model = ExternalId
+    fields = ["system", "value"]
+
+
+class ConsentInline(ReadOnlyInline):
+    model = Consent
+    fields = ["channel", "granted", "decided_at", "source"]
+    ordering = ["channel", "-decided_at"]
+
+
+class MemberStatusChangeInline(ReadOnlyInline):
+    model = MemberStatusChange
+    fields = ["changed_at", "from_status", "to_status", "reason", "actor"]
+
+
+@admin.register(Member)
+class MemberAdmin(ReadOnlyAdmin):
+    list_display = [
+        "id",
+        "display_name",
+        "kind",
+        "status",
+        "phone",
+        "email",
+        "inn",
+        "region",
+        "registered_at",
+    ]
+    list_filter = [
+        "status",
+        "kind",
+        "registration_source",
+        "region__federal_district",
+        "tags",
+        "eligibility_flags",
+    ]
+    list_select_related = ["region"]
+    search_fields = ["search_text", "phone", "email", "inn", "external_ids__value"]
+    date_hierarchy = "registered_at"
+    inlines = [ExternalIdInline, ConsentInline, MemberStatusChangeInline]
+
+    def get_search_results(self, request, queryset, search_term):
+        # search_text and e-mails are stored lower-cased; SQLite compares non-Latin letters case-sensitively.
+        return super().get_search_results(request, queryset, search_term.lower().replace("ё", "е"))

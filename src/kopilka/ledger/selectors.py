@@ -1,0 +1,254 @@
+"""Ledger reads: balance with lots and upcoming expirations, history, utilization rate."""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from fractions import Fraction
+
+from django.conf import settings
+from django.db.models import F, Q, Sum
+from django.utils.translation import gettext_lazy as _
+
+from kopilka.core import clock
+from kopilka.core.errors import NotFound, ValidationFailed
+from kopilka.customers.models import Member
+from kopilka.ledger import booking
+from kopilka.ledger.models import Account, Allocation, Entry, Lot
+
+REDEMPTION_ORDER_TEXT = {
+    booking.CATEGORY_FIFO: _(
+        "Promo points are spent first, then compensation points, then base points; "
+        "within each kind the oldest points go first."
+    ),
+    booking.SOONEST_EXPIRING: _("The points that expire soonest are spent first; among equals, the oldest go first."),
+}
+
+
+@dataclass(frozen=True)
+class LotView:
+    id: int
+    category: str
+    source_kind: str
+    source_ref: str
+    amount: int
+    remaining: int
+    held: int
+    accrued_at: datetime
+    activates_at: datetime
+    expires_at: datetime | None
+    state: str  # "active", "pending", "expired" (burns at the next expiry run), "debt"
+
+    @property
+    def free(self) -> int:
+        """Points of the lot that no hold reserves."""
+        return self.remaining - self.held
+
+    @property
+    def last_day(self) -> date | None:
+        """The last calendar day (programme time zone) on which the points can be spent."""
+        return None if self.expires_at is None else clock.local_date(self.expires_at - timedelta(microseconds=1))
+
+
+@dataclass(frozen=True)
+class Balance:
+    member_id: int
+    total: int
+    available: int
+    pending: int
+    held: int
+    debt: int
+    lots: list[LotView]
+    upcoming_expirations: list[tuple[date, int]]
+    redemption_order: str
+    redemption_order_text: str = field(default="")
+
+
+def _member_exists(member_id: int) -> None:
+    if not Member.objects.filter(pk=member_id).exists():
+        raise NotFound(_("No such member."), code="member_not_found", details={"member_id": member_id})
+
+
+def balance(member_id: int, at: datetime | None = None) -> Balance:
+    """Available = free points of active, unexpired lots; pending = points not yet active; held = reserved."""
+    _member_exists(member_id)
+    at = at or clock.now()
+    account = Account.objects.filter(member_id=member_id).first()
+    policy = settings.KOPILKA["REDEMPTION_ORDER"]
+    lots: list[LotView] = []
+    if account is not None:
+        for lot in (
+            Lot.objects.filter(account=account)
+            .exclude(remaining=0)
+            .select_related("category")
+            .order_by("expires_at", "id")
+        ):
+            if lot.is_debt:
+                state = "debt"
+            elif lot.expires_at is not None and lot.expires_at <= at:
+                state = "expired"
+            elif lot.activates_at > at:
+                state = "pending"
+            else:
+                state = "active"
+            lots.append(
+                LotView(
+                    id=lot.pk, category=lot.category.code, source_kind=lot.source_kind, source_ref=lot.source_ref,
+                    amount=lot.amount, remaining=lot.remaining, held=lot.held, accrued_at=lot.accrued_at,
+                    activates_at=lot.activates_at, expires_at=lot.expires_at, state=state,
+                )
+            )
+    upcoming: dict[date, int] = defaultdict(int)
+    for lot in lots:
+        if lot.state in ("active", "pending") and lot.last_day is not None:
+            upcoming[lot.last_day] += lot.remaining
+    return Balance(
+        member_id=member_id,
+        total=account.balance if account else 0,
+        available=sum(lot.remaining - lot.held for lot in lots if lot.state == "active"),
+        pending=sum(lot.remaining for lot in lots if lot.state == "pending"),
+        held=account.held if account else 0,
+        debt=-sum(lot.remaining for lot in lots if lot.state == "debt"),
+        lots=lots,
+        upcoming_expirations=sorted(upcoming.items()),
+        redemption_order=policy,
+        redemption_order_text=str(REDEMPTION_ORDER_TEXT[policy]),
+    )
+
+
+@dataclass(frozen=True)
+class HistoryPage:
+    entries: list[Entry]
+    next_cursor: int | None
+
+
+MAX_PAGE = 500
+
+
+def history(
+    member_id: int,
+    *,
+    kinds: list[str] | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    cursor: int | None = None,
+    limit: int = 50,
+) -> HistoryPage:
+    """Entries of a member, newest first, by effective time window and kind; keyset-paginated by entry id."""
+    _member_exists(member_id)
+    if not 1 <= limit <= MAX_PAGE:
+        raise ValidationFailed(
+            _("The page size must be between 1 and %(max)d.") % {"max": MAX_PAGE}, details={"limit": limit}
+        )
+    unknown = sorted(set(kinds or []) - set(Entry.Kind.values))
+    if unknown:
+        raise ValidationFailed(
+            _("Unknown entry kinds: %(kinds)s") % {"kinds": ", ".join(unknown)},
+            code="unknown_entry_kind",
+            details={"unknown": unknown, "known": list(Entry.Kind.values)},
+        )
+    query = Entry.objects.filter(account__member_id=member_id).prefetch_related("allocations").order_by("-id")
+    if kinds:
+        query = query.filter(kind__in=kinds)
+    if since:
+        query = query.filter(effective_at__gte=since)
+    if until:
+        query = query.filter(effective_at__lt=until)
+    if cursor:
+        query = query.filter(id__lt=cursor)
+    rows = list(query[: limit + 1])
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return HistoryPage(entries=rows, next_cursor=rows[-1].pk if more and rows else None)
+
+
+def entry_lots(entry: Entry) -> list[tuple[int, int]]:
+    """[(lot_id, delta)] an entry moved: its own lot, or its allocations."""
+    if entry.lot_id is not None:
+        return [(entry.lot_id, entry.amount)]
+    return [(a.lot_id, a.amount) for a in entry.allocations.all()]
+
+
+@dataclass(frozen=True)
+class Utilization:
+    """UR = spent / accrued; limiting UR = 1 − burned / accrued (SPEC §2.10). None when nothing was accrued."""
+
+    since: datetime
+    until: datetime
+    basis: str
+    accrued: int
+    spent: int
+    burned: int
+    rate: Fraction | None
+    limiting_rate: Fraction | None
+
+
+def _ratio(part: int, whole: int) -> Fraction | None:
+    return Fraction(part, whole) if whole else None
+
+
+def utilization(since: datetime, until: datetime, basis: str = "flow") -> Utilization:
+    """`flow`: what was accrued, spent and burned during [since, until).
+    `cohort`: of the points accrued during [since, until), how many were spent and burned by now."""
+    if since >= until:
+        raise ValidationFailed(_("The period must end after it starts."), code="invalid_period")
+    if basis == "flow":
+        sums = dict(
+            Entry.objects.filter(effective_at__gte=since, effective_at__lt=until)
+            .values_list("kind")
+            .annotate(total=Sum("amount"))
+        )
+        positive_adjustments = (
+            Entry.objects.filter(effective_at__gte=since, effective_at__lt=until, kind=Entry.Kind.ADJUSTMENT, amount__gt=0)
+            .aggregate(total=Sum("amount"))["total"]
+            or 0
+        )
+        accrued = sums.get(Entry.Kind.ACCRUAL, 0) + positive_adjustments + sums.get(Entry.Kind.REVERSAL, 0)
+        spent = -sums.get(Entry.Kind.SPEND, 0) - sums.get(Entry.Kind.RESTORE, 0)
+        burned = -sums.get(Entry.Kind.EXPIRY, 0)
+    elif basis == "cohort":
+        cohort = Lot.objects.filter(accrued_at__gte=since, accrued_at__lt=until, is_debt=False)
+        accrued = cohort.aggregate(total=Sum("amount"))["total"] or 0
+        reversed_ = -(
+            Entry.objects.filter(kind=Entry.Kind.REVERSAL, reverses__lot__in=cohort).aggregate(total=Sum("amount"))[
+                "total"
+            ]
+            or 0
+        )
+        accrued -= reversed_
+        spent = -(
+            Allocation.objects.filter(lot__in=cohort)
+            .filter(Q(entry__kind=Entry.Kind.SPEND) | Q(entry__kind=Entry.Kind.RESTORE))
+            .aggregate(total=Sum("amount"))["total"]
+            or 0
+        )
+        burned = -(Entry.objects.filter(kind=Entry.Kind.EXPIRY, lot__in=cohort).aggregate(total=Sum("amount"))["total"] or 0)
+    else:
+        raise ValidationFailed(_("Unknown basis."), code="unknown_basis", details={"known": ["flow", "cohort"]})
+    return Utilization(
+        since=since,
+        until=until,
+        basis=basis,
+        accrued=accrued,
+        spent=spent,
+        burned=burned,
+        rate=_ratio(spent, accrued),
+        limiting_rate=None if not accrued else 1 - Fraction(burned, accrued),
+    )
+
+
+@dataclass(frozen=True)
+class SpendableLot:
+    state: booking.LotState
+    source_kind: str
+    source_ref: str
+
+
+def spendable_lots(member_id: int, at: datetime) -> list[SpendableLot]:
+    """The member's lots with free points spendable at `at` (active, not expired, not debt), in one query."""
+    rows = (
+        Lot.objects.filter(account__member_id=member_id, is_debt=False, remaining__gt=F("held"), activates_at__lte=at)
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=at))
+        .values_list("pk", "category__redemption_rank", "accrued_at", "activates_at", "expires_at", "remaining",
+                     "held", "source_kind", "source_ref")
+    )
+    return [SpendableLot(booking.LotState(*row[:7]), row[7], row[8]) for row in rows]

@@ -1,0 +1,191 @@
+"""The ledger's hot writes on PostgreSQL, each one statement (a data-modifying CTE) instead of one per row.
+
+`services` decides what to book (it holds the account lock and has planned every lot movement); these functions
+only write it. Every sub-statement of a CTE sees the same snapshot and all of them commit or fail together, so an
+entry, its allocations, the lot remainders and the balance snapshot can never disagree. SQLite has no
+data-modifying CTEs: there `services` books the same rows through the ORM.
+"""
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import connection
+
+
+def available() -> bool:
+    """Whether the database runs these statements (PostgreSQL); tests switch it off to compare with the ORM path."""
+    return connection.vendor == "postgresql"
+
+
+_ENTRY_COLUMNS = (
+    "account_id, kind, amount, balance_after, lot_id, hold_id, reverses_id, source_kind, source_ref, reason_code,"
+    " comment, details, actor, idempotency_key, fingerprint, effective_at, created_at"
+)
+_ENTRY_VALUES = (
+    "%(account)s, %(kind)s, %(amount)s, %(balance)s, {lot}, %(hold)s, %(reverses)s, %(source_kind)s, %(source_ref)s,"
+    " %(reason_code)s, %(comment)s, %(details)s::jsonb, %(actor)s, %(key)s, %(fingerprint)s, %(at)s, %(now)s"
+)
+
+
+@dataclass(frozen=True)
+class EntryRow:
+    """The columns of one entry to insert; `balance` is the account balance after it."""
+
+    account: int
+    kind: str
+    amount: int
+    balance: int
+    source_kind: str
+    source_ref: str
+    reason_code: str
+    comment: str
+    actor: str
+    at: datetime
+    now: datetime
+    lot: int | None = None
+    hold: int | None = None
+    reverses: int | None = None
+    details: dict | None = None
+    key: str | None = None
+    fingerprint: str = ""
+
+    def params(self) -> dict:
+        values = dict(self.__dict__)
+        values["details"] = None if self.details is None else json.dumps(self.details)
+        return values
+
+
+_BOOK = f"""
+WITH entry AS (
+    INSERT INTO ledger_entry ({_ENTRY_COLUMNS}) VALUES ({_ENTRY_VALUES.format(lot="%(lot)s")})
+    RETURNING id
+), allocated AS (
+    INSERT INTO ledger_allocation (entry_id, lot_id, amount)
+    SELECT entry.id, m.lot_id, m.amount
+    FROM entry, unnest(%(move_lots)s::bigint[], %(move_amounts)s::bigint[]) WITH ORDINALITY AS m(lot_id, amount, n)
+    ORDER BY m.n
+), moved AS (
+    UPDATE ledger_lot l SET remaining = l.remaining + m.delta
+    FROM unnest(%(lots)s::bigint[], %(deltas)s::bigint[]) AS m(lot_id, delta)
+    WHERE l.id = m.lot_id
+), balanced AS (
+    UPDATE ledger_account SET balance = %(balance)s, updated_at = %(now)s WHERE id = %(account)s
+)
+SELECT id FROM entry
+"""
+
+
+def book(row: EntryRow, moves: list[tuple[int, int]]) -> int:
+    """Insert the entry, its allocations `moves` [(lot id, amount)] in that order, add the entry's amount to its own
+    lot (if any) and the moves to their lots, and set the balance snapshot; returns the entry id.
+
+    Lots are updated in id order (the ledger's lock order); the caller holds the account lock."""
+    deltas: dict[int, int] = {}
+    if row.lot is not None and row.amount:
+        deltas[row.lot] = row.amount
+    for lot_id, amount in moves:
+        deltas[lot_id] = deltas.get(lot_id, 0) + amount
+    lots = sorted(deltas)
+    params = row.params() | {
+        "move_lots": [lot_id for lot_id, _ in moves],
+        "move_amounts": [amount for _, amount in moves],
+        "lots": lots,
+        "deltas": [deltas[lot_id] for lot_id in lots],
+    }
+    return _execute_one(_BOOK, params)[0]
+
+
+_CREDIT = f"""
+WITH lot AS (
+    INSERT INTO ledger_lot (account_id, category_id, source_kind, source_ref, amount, remaining, held, accrued_at,
+                            activates_at, expires_at, is_debt)
+    VALUES (%(account)s, %(category)s, %(source_kind)s, %(source_ref)s, %(amount)s, %(amount)s, 0, %(at)s,
+            %(activates_at)s, %(expires_at)s, false)
+    RETURNING id
+), entry AS (
+    INSERT INTO ledger_entry ({_ENTRY_COLUMNS}) SELECT {_ENTRY_VALUES.format(lot="lot.id")} FROM lot
+    RETURNING id, lot_id
+), balanced AS (
+    UPDATE ledger_account SET balance = %(balance)s, updated_at = %(now)s WHERE id = %(account)s
+)
+SELECT entry.id, entry.lot_id,
+       EXISTS (SELECT 1 FROM ledger_lot d WHERE d.account_id = %(account)s AND d.is_debt AND d.remaining < 0)
+FROM entry
+"""
+
+
+def credit(
+    row: EntryRow, *, category: int, activates_at: datetime, expires_at: datetime
+) -> tuple[int, int, bool]:
+    """Insert a lot holding `row.amount` points (created full, not updated afterwards), the entry booked on it, and
+    set the balance snapshot; returns (entry id, lot id, whether the account has debts to settle from the lot)."""
+    params = row.params() | {"category": category, "activates_at": activates_at, "expires_at": expires_at}
+    entry_id, lot_id, has_debts = _execute_one(_CREDIT, params)
+    return entry_id, lot_id, has_debts
+
+
+# The redemption orders of `booking.redemption_key`, as SQL. They only narrow what is read: booking.plan_spend still
+# sorts and draws, so a difference here could make a spend read more lots than needed, never draw other ones.
+_REDEMPTION_ORDER_SQL = {
+    "category_fifo": "c.redemption_rank, l.accrued_at, l.id",
+    "soonest_expiring": "l.expires_at ASC NULLS LAST, l.accrued_at, l.id",
+}
+
+_SPENDABLE_PREFIX = """
+SELECT id, rank, accrued_at, activates_at, expires_at, remaining, held FROM (
+    SELECT l.id, c.redemption_rank AS rank, l.accrued_at, l.activates_at, l.expires_at, l.remaining, l.held,
+           SUM(l.remaining - l.held) OVER (ORDER BY {order} ROWS UNBOUNDED PRECEDING) - (l.remaining - l.held)
+               AS free_before
+    FROM ledger_lot l JOIN ledger_lotcategory c ON c.id = l.category_id
+    WHERE l.account_id = (SELECT a.id FROM ledger_account a WHERE a.member_id = %(member)s)
+      AND l.remaining > l.held AND NOT l.is_debt
+      AND l.activates_at <= %(at)s AND COALESCE(l.expires_at, 'infinity') > %(at)s
+) spendable
+WHERE free_before < %(points)s
+ORDER BY id
+"""
+
+
+def spendable_prefix(member: int, points: int, at: datetime, policy: str) -> tuple[str, dict]:
+    """The query for the member's lots spendable at `at`, taken in the `policy` redemption order until their free
+    points cover `points` (all of them when they do not), as rows for `booking.LotState`, in id order.
+
+    The rest of the account's lots cannot be drawn by a spend of `points` under this policy, so they are not read."""
+    sql = _SPENDABLE_PREFIX.format(order=_REDEMPTION_ORDER_SQL[policy])
+    return sql, {"member": member, "at": at, "points": points}
+
+
+def run_together(queries: list[tuple[str, dict]]) -> list[list[tuple]]:
+    """Execute the statements in order and return each one's rows; on PostgreSQL in one round trip when the driver
+    binds parameters on the client (Django's default), as one multi-statement query.
+
+    Each statement still runs on its own: under READ COMMITTED it sees what was committed when it started, so a read
+    sent after a row lock sees everything committed before that lock was granted."""
+    with connection.cursor() as cursor:
+        if len(queries) > 1 and _binds_on_client(cursor):
+            cursor.execute("; ".join(cursor.cursor.mogrify(sql, params) for sql, params in queries))
+            results = [cursor.fetchall()]
+            while cursor.nextset():
+                results.append(cursor.fetchall())
+            return results
+        results = []
+        for sql, params in queries:
+            cursor.execute(sql, params)
+            results.append(cursor.fetchall())
+        return results
+
+
+def _binds_on_client(cursor) -> bool:
+    if not available():
+        return False
+    from psycopg import ClientCursor
+
+    return isinstance(cursor.cursor, ClientCursor)
+
+
+def _execute_one(sql: str, params: dict) -> tuple:
+    """Run one statement on Django's connection (inside its transaction) and return its first row."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone()

@@ -1,0 +1,326 @@
+"""The purchase flow a till, a web shop or 1C drives (SPEC §4.4, §2.7): place → pay → ship → complete, cancel,
+and returns of some or all of the lines. Coordinates the cart evaluation, the campaigns and the ledger.
+
+- Placing an order evaluates its cart and holds the points it spends, in exactly the lots of the optimal plan.
+- Paying captures the hold and books what the purchase earns under the "on payment" campaigns; shipping books
+  the "on shipment" ones. Conditions are judged on the member's history before this order.
+- A return takes back, per returned line, its share of what the order earned (under the programme's return
+  policy when those points were already spent) and gives back its share of the points spent, into the lots
+  they came from; budgets and member limits get their points back.
+- A receipt a till buffered offline is placed as paid: it earns, never spends. A purchase without a member is
+  recorded for analytics and touches no points. A blocked member's purchase neither earns nor spends.
+Every ledger write carries a key derived from the order, so a repeated call books nothing twice.
+"""
+
+import hashlib
+import json
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext_lazy as _
+
+from kopilka.campaigns.engine import PurchaseLine, decide
+from kopilka.campaigns.facts import member_facts
+from kopilka.campaigns.granting import give_back, grant, lock_for_granting
+from kopilka.campaigns.selectors import live_campaigns
+from kopilka.catalog.selectors import ancestor_codes_by_sku
+from kopilka.core import clock
+from kopilka.core.errors import Conflict, NotFound, ValidationFailed
+from kopilka.customers.models import Member, Region
+from kopilka.ledger import services as ledger
+from kopilka.ledger.errors import MemberCannotEarnOrSpend
+from kopilka.ledger.models import Entry
+from kopilka.orders.models import Order, OrderLine, OrderPoints, OrderReturn, OrderStatusChange
+from kopilka.orders.quote import CartItem, quote
+from kopilka.tiers import services as tiers
+
+S = Order.Status
+MONEY_LIMIT = Decimal(10) ** 12
+MAX_LINES = 1000
+FUTURE_TOLERANCE = timedelta(minutes=5)  # clocks of tills drift
+
+
+@dataclass(frozen=True)
+class NewOrder:
+    source: str
+    external_id: str
+    items: list[CartItem]
+    member_id: int | None = None
+    points: int | None = 0  # to spend; None: as many as the cart can take
+    purchased_at: datetime | None = None
+    paid: bool = False  # a receipt that is already paid (a till's offline buffer, a shop's prepaid order)
+    offline: bool = False
+    region: str | None = None
+
+
+def _refused(message, code: str, **details) -> ValidationFailed:
+    return ValidationFailed(message, code=code, details=details)
+
+
+def _check(new: NewOrder) -> None:
+    if not new.items:
+        raise _refused(_("An order needs at least one line."), "order_without_lines")
+    if len(new.items) > MAX_LINES:
+        raise _refused(_("An order has at most %(n)s lines.") % {"n": MAX_LINES}, "order_too_long")
+    for number, item in enumerate(new.items, start=1):
+        if item.quantity <= 0 or item.price < 0 or not 0 <= item.amount < MONEY_LIMIT:
+            raise _refused(
+                _("Line %(n)s: the quantity must be positive, the price and amount not negative.") % {"n": number},
+                "order_line_invalid", line=number,
+            )
+    if new.offline and new.points:
+        raise _refused(_("A receipt sent after being offline cannot spend points."), "offline_cannot_spend")
+    if new.points is not None and new.points < 0:
+        raise _refused(_("Points to spend cannot be negative."), "invalid_points")
+    if new.purchased_at is not None and clock.make_aware(new.purchased_at) > clock.now() + FUTURE_TOLERANCE:
+        raise _refused(_("A purchase cannot be dated in the future."), "purchase_in_future")
+
+
+def _fingerprint(new: NewOrder) -> str:
+    payload = {**new.__dict__, "items": [item.__dict__ for item in new.items]}
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def place_order(new: NewOrder, *, actor: str) -> Order:
+    """Records the order and holds the points it spends; placing the same order again returns it unchanged."""
+    _check(new)
+    fingerprint = _fingerprint(new)
+    if (existing := _placed_before(new, fingerprint)) is not None:
+        return existing
+    try:
+        return _place(new, fingerprint, actor)
+    except IntegrityError:  # the same order, placed at the same moment by a retry
+        if (existing := _placed_before(new, fingerprint)) is not None:
+            return existing
+        raise
+
+
+def _placed_before(new: NewOrder, fingerprint: str) -> Order | None:
+    existing = Order.objects.filter(source=new.source, external_id=new.external_id).first()
+    if existing is not None and existing.request_hash != fingerprint:
+        raise Conflict(_("An order with this id exists and differs."), code="order_exists",
+                       details={"source": new.source, "external_id": new.external_id})
+    return existing
+
+
+def _place(new: NewOrder, fingerprint: str, actor: str) -> Order:
+    member = Member.objects.filter(pk=new.member_id).first() if new.member_id is not None else None
+    if new.member_id is not None and member is None:
+        raise NotFound(_("No such member."), code="member_not_found", details={"member_id": new.member_id})
+    if member is not None and not member.can_earn_or_spend and new.points:
+        raise MemberCannotEarnOrSpend(details={"member_id": member.pk, "status": member.status})
+    region = Region.objects.filter(code=new.region).first() if new.region else None
+    if new.region and region is None:
+        raise _refused(_("No such region."), "region_not_found", region=new.region)
+    purchased_at = clock.make_aware(new.purchased_at) if new.purchased_at else clock.now()
+    with transaction.atomic():
+        planned = quote(member.pk if member else None, new.items, requested=new.points, can_spend=not new.offline, at=clock.now())
+        order = Order.objects.create(
+            member=member, source=new.source, external_id=new.external_id, purchased_at=purchased_at,
+            total=planned.total, discount=planned.discount, points_spent=planned.points, region=region,
+            offline=new.offline, request_hash=fingerprint,
+        )
+        OrderLine.objects.bulk_create(
+            OrderLine(order=order, line_no=line.number, sku=line.item.sku, quantity=line.item.quantity,
+                      price=line.item.price, amount=line.item.amount, discount=line.discount,
+                      points_spent=line.points)
+            for line in planned.lines
+        )
+        if planned.points:
+            by_lot: dict[int, int] = defaultdict(int)
+            for draw in planned.draws:
+                by_lot[draw.lot_id] += draw.points
+            order.hold = ledger.hold(
+                member_id=member.pk, points=planned.points, actor=actor, lots=dict(by_lot),
+                source=ledger.Source("order", str(order.pk)), idempotency_key=f"order:{order.pk}:hold",
+            )
+            order.save(update_fields=["hold"])
+        if new.paid or new.offline:
+            _pay(order, actor)
+    return order
+
+
+def pay(order_id: int, *, actor: str) -> Order:
+    with transaction.atomic():
+        order = _locked(order_id)
+        _require(order, {S.NEW}, "pay")
+        _pay(order, actor)
+    return order
+
+
+def ship(order_id: int, *, actor: str) -> Order:
+    with transaction.atomic():
+        order = _locked(order_id)
+        _require(order, {S.PAID}, "ship")
+        _move(order, S.SHIPPED, actor)
+        _earn(order, "shipment", clock.now(), actor)
+    return order
+
+
+def complete(order_id: int, *, actor: str) -> Order:
+    with transaction.atomic():
+        order = _locked(order_id)
+        _require(order, {S.PAID, S.SHIPPED}, "complete")
+        _move(order, S.COMPLETED, actor)
+    return order
+
+
+def cancel(order_id: int, *, actor: str) -> Order:
+    """An unpaid order gives its hold back; a paid one is returned whole first."""
+    with transaction.atomic():
+        order = _locked(order_id)
+        _require(order, {S.NEW, S.PAID, S.SHIPPED, S.COMPLETED}, "cancel")
+        if order.status == S.NEW:
+            if order.hold_id:
+                ledger.release(hold_id=order.hold_id, actor=actor)
+        else:
+            left = {line.line_no: line.quantity - line.returned_quantity for line in order.lines.all()}
+            _return(order, {n: q for n, q in left.items() if q > 0}, actor, f"order:{order.pk}:cancel")
+        _move(order, S.CANCELLED, actor)
+    return order
+
+
+def return_items(order_id: int, quantities: dict[int, Decimal], *, actor: str, key: str) -> Order:
+    """Returns the given quantities of the given lines; the same `key` again changes nothing (a different return
+    under a used key is refused)."""
+    asked = {str(n): str(q) for n, q in sorted(quantities.items())}
+    with transaction.atomic():
+        order = _locked(order_id)
+        earlier = order.returns.filter(key=key).first()
+        if earlier is not None:
+            if earlier.quantities != asked:
+                raise Conflict(_("This return key was used for another return."), code="return_key_reused",
+                               details={"key": key})
+            return order
+        _require(order, {S.PAID, S.SHIPPED, S.COMPLETED}, "return")
+        OrderReturn.objects.create(order=order, key=key, quantities=asked, actor=actor, created_at=clock.now())
+        _return(order, quantities, actor, f"order:{order.pk}:return:{key}")
+        if all(line.returned_quantity >= line.quantity for line in order.lines.all()):
+            _move(order, S.RETURNED, actor)
+    return order
+
+
+# --- steps ----------------------------------------------------------------------------------------------------------
+
+
+def _pay(order: Order, actor: str) -> None:
+    if order.hold_id:
+        entry = ledger.capture(hold_id=order.hold_id, actor=actor, idempotency_key=f"order:{order.pk}:capture")
+        by_line = {str(line.line_no): line.points_spent for line in order.lines.all() if line.points_spent}
+        _record(order, entry, OrderPoints.Kind.SPEND, points=-entry.amount, by_line=by_line)
+    _move(order, S.PAID, actor)
+    _earn(order, "payment", order.purchased_at, actor)
+    if order.member_id is not None:
+        tiers.recompute(order.member_id, actor=actor)
+
+
+def _earn(order: Order, scenario: str, at: datetime, actor: str) -> None:
+    """Books what the order earns under the live campaigns of `scenario`, as of `at`."""
+    member = order.member
+    if member is None or not member.can_earn_or_spend:
+        return
+    lock_for_granting(member.pk)
+    lines = list(order.lines.all())
+    groups = ancestor_codes_by_sku({line.sku for line in lines})
+    purchase = [PurchaseLine(ln.line_no, ln.sku, ln.amount - ln.discount, groups.get(ln.sku, frozenset()))
+                for ln in lines]
+    facts = member_facts(member.pk, at, exclude_order=order.pk)
+    decisions = decide(live_campaigns(at, member.pk), facts, scenario=scenario, lines=purchase)
+    for decision, entry in grant(decisions, member.pk, at, actor=actor, key=f"order:{order.pk}:{scenario}"):
+        _record(order, entry, OrderPoints.Kind.EARN, points=decision.granted, scenario=scenario,
+                campaign=decision.campaign.reference,
+                by_line={str(n): p for n, p in decision.by_line.items() if p})
+
+
+def _return(order: Order, quantities: dict[int, Decimal], actor: str, key: str) -> None:
+    lines = {line.line_no: line for line in order.lines.select_for_update()}
+    for number, quantity in quantities.items():
+        line = lines.get(number)
+        if line is None or quantity <= 0 or line.returned_quantity + quantity > line.quantity:
+            raise _refused(_("Line %(n)s: nothing or too much to return.") % {"n": number}, "invalid_return",
+                           line=number)
+    if order.member_id is not None:
+        lock_for_granting(order.member_id)
+    for number, quantity in quantities.items():
+        lines[number].returned_quantity += quantity
+    share = {n: line.returned_quantity / line.quantity for n, line in lines.items()}
+    for done in order.points.filter(kind__in=[OrderPoints.Kind.EARN, OrderPoints.Kind.SPEND]).select_related("entry"):
+        _undo_share(order, done, share, actor, key)
+    OrderLine.objects.bulk_update([lines[n] for n in quantities], ["returned_quantity"])
+
+
+def _undo_share(order: Order, done: OrderPoints, share: dict[int, Decimal], actor: str, key: str) -> None:
+    """Takes back (or gives back) what the returned shares of the lines owe of one earn (or spend)."""
+    undone = defaultdict(int)
+    for earlier in done.undone_by.all():
+        for number, points in earlier.by_line.items():
+            undone[number] += points
+    owed = {}
+    for number, points in done.by_line.items():
+        due = int(points * share[int(number)]) - undone[number]
+        if due > 0:
+            owed[number] = due
+    total = sum(owed.values())
+    if not total:
+        return
+    entry_key = f"{key}:{done.pk}"
+    if done.kind == OrderPoints.Kind.EARN:
+        entry = ledger.reverse_accrual(entry_id=done.entry_id, points=total, actor=actor, idempotency_key=entry_key,
+                                       reason_code="return", policy=settings.KOPILKA["RETURN_POLICY"])
+        code = done.campaign.rpartition(":v")[0]
+        limit = _limit_period(done)
+        give_back(code, limit, order.member_id, total, done.entry.effective_at)
+        _record(order, entry, OrderPoints.Kind.REVERSAL, points=-entry.amount, campaign=done.campaign, by_line=owed,
+                undoes=done)
+    else:
+        entry = ledger.restore_spend(entry_id=done.entry_id, points=total, actor=actor, idempotency_key=entry_key)
+        _record(order, entry, OrderPoints.Kind.RESTORE, points=entry.amount, by_line=owed, undoes=done)
+
+
+def _limit_period(done: OrderPoints) -> str | None:
+    from kopilka.campaigns.models import CampaignVersion
+    from kopilka.campaigns.rules import parse_rules
+
+    code, _, number = done.campaign.rpartition(":v")
+    version = CampaignVersion.objects.filter(campaign__code=code, number=number).first()
+    accrual = parse_rules(version.rules).accrual if version else None
+    return accrual.member_limit.period if accrual and accrual.member_limit else None
+
+
+# --- bookkeeping ------------------------------------------------------------------------------------------------------
+
+
+def _locked(order_id: int) -> Order:
+    order = Order.objects.select_for_update(of=("self",)).select_related("member").filter(pk=order_id).first()
+    if order is None:
+        raise NotFound(_("No such order."), code="order_not_found", details={"order_id": order_id})
+    return order
+
+
+def _require(order: Order, allowed: set[str], action: str) -> None:
+    if order.status not in allowed:
+        raise Conflict(
+            _("The order is %(status)s: it cannot be done now.") % {"status": order.get_status_display()},
+            code="order_status_conflict", details={"status": order.status, "action": action},
+        )
+
+
+def _move(order: Order, target: str, actor: str) -> None:
+    _log(order, order.status, target, actor)
+    order.status = target
+    order.save(update_fields=["status"])
+
+
+def _log(order: Order, from_status: str, to_status: str, actor: str) -> None:
+    OrderStatusChange.objects.create(order=order, from_status=from_status, to_status=to_status, actor=actor,
+                                     changed_at=clock.now())
+
+
+def _record(order: Order, entry: Entry, kind: str, *, points: int, by_line: dict, scenario: str = "",
+            campaign: str = "", undoes: OrderPoints | None = None) -> None:
+    OrderPoints.objects.create(order=order, entry=entry, kind=kind, scenario=scenario, campaign=campaign,
+                               points=points, by_line=by_line, undoes=undoes, created_at=clock.now())

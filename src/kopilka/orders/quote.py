@@ -1,0 +1,167 @@
+"""Evaluating a cart (SPEC §4.3): what it can take in points, from which lots on which lines, and what it earns.
+
+Reads only: nothing is written, so a till may ask as often as it likes. The spend side groups the member's
+spendable lots into pools by the campaign version that accrued them (its redemption rule; lots from elsewhere
+follow the programme's rule) and asks `campaigns.redemption` for the optimum; the pools' points then come out of
+their lots in the programme's redemption order. The earn side asks `campaigns.engine` what the purchase earns
+on payment and on shipment, on what the member pays after the points discount.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from django.conf import settings
+
+from kopilka.campaigns.engine import Decision, PurchaseLine, decide
+from kopilka.campaigns.facts import member_facts
+from kopilka.campaigns.redemption import CartLine, Pool, RedemptionPlan, plan_redemption
+from kopilka.campaigns.rules import RedemptionRule
+from kopilka.campaigns.selectors import live_campaigns, redemption_rules
+from kopilka.catalog.selectors import ancestor_codes_by_sku
+from kopilka.core import clock
+from kopilka.customers.errors import member_not_found
+from kopilka.customers.models import Member
+from kopilka.ledger import booking
+from kopilka.ledger.selectors import spendable_lots
+
+KOPECK = Decimal("0.01")
+PROGRAMME_POOL = ""  # lots no campaign rule speaks for: any product, 1 point = 1 rouble
+SCENARIOS = ("payment", "shipment")
+
+
+@dataclass(frozen=True)
+class CartItem:
+    sku: str
+    quantity: Decimal
+    price: Decimal
+    amount: Decimal  # the line's total before points
+
+
+@dataclass
+class QuotedLine:
+    number: int
+    item: CartItem
+    groups: frozenset[str]
+    points: int = 0  # spent on this line
+    discount: Decimal = Decimal("0.00")
+    earned: dict[str, int] = field(default_factory=dict)  # scenario → points
+
+    @property
+    def to_pay(self) -> Decimal:
+        return self.item.amount - self.discount
+
+
+@dataclass(frozen=True)
+class LotDraw:
+    lot_id: int
+    pool: str
+    line: int
+    points: int
+
+
+@dataclass
+class Quote:
+    member_id: int | None
+    at: datetime
+    lines: list[QuotedLine]
+    maximum: int = 0
+    points: int = 0
+    draws: list[LotDraw] = field(default_factory=list)
+    decisions: dict[str, list[Decision]] = field(default_factory=dict)  # scenario → decisions
+
+    @property
+    def discount(self) -> Decimal:
+        return sum((line.discount for line in self.lines), Decimal("0.00"))
+
+    @property
+    def total(self) -> Decimal:
+        return sum((line.item.amount for line in self.lines), Decimal(0))
+
+    def earned(self, scenario: str) -> int:
+        return sum(d.granted for d in self.decisions.get(scenario, []) if d.applied)
+
+
+def quote(
+    member_id: int | None,
+    items: list[CartItem],
+    *,
+    requested: int | None = 0,
+    can_spend: bool = True,
+    at: datetime | None = None,
+) -> Quote:
+    """`requested` points to spend (None: as many as possible); `can_spend` False for receipts a till buffered
+    offline, which earn but never spend. A purchase without a member, or of a blocked one, neither earns nor
+    spends."""
+    at = at or clock.now()
+    groups = ancestor_codes_by_sku({item.sku for item in items})
+    lines = [QuotedLine(n, item, groups.get(item.sku, frozenset())) for n, item in enumerate(items, start=1)]
+    result = Quote(member_id=member_id, at=at, lines=lines)
+    if member_id is None:
+        return result
+    member = Member.objects.select_related("region").filter(pk=member_id).first()
+    if member is None:
+        raise member_not_found(member_id)
+    if not member.can_earn_or_spend:
+        return result  # blocked members neither earn nor spend
+    if can_spend:
+        _plan_spend(result, requested)
+    facts = member_facts(member_id, at, member=member)
+    campaigns = live_campaigns(at, member_id)
+    purchase = [PurchaseLine(line.number, line.item.sku, line.to_pay, line.groups) for line in lines]
+    for scenario in SCENARIOS:
+        result.decisions[scenario] = decide(campaigns, facts, scenario=scenario, lines=purchase)
+        for decision in result.decisions[scenario]:
+            for number, points in decision.by_line.items():
+                earned = lines[number - 1].earned
+                earned[scenario] = earned.get(scenario, 0) + points
+    return result
+
+
+def _plan_spend(result: Quote, requested: int | None) -> None:
+    lots = spendable_lots(result.member_id, result.at)
+    if not lots:
+        return
+    order = booking.redemption_key(settings.KOPILKA["REDEMPTION_ORDER"])
+    rules = redemption_rules({lot.source_ref for lot in lots if lot.source_kind == "campaign"})
+    by_pool: dict[str, list] = defaultdict(list)
+    for lot in sorted(lots, key=lambda lot: order(lot.state)):
+        key = lot.source_ref if lot.source_kind == "campaign" and lot.source_ref in rules else PROGRAMME_POOL
+        by_pool[key].append(lot.state)
+    # A pool goes as early in the redemption order as its first lot.
+    ranked = sorted(by_pool, key=lambda key: order(by_pool[key][0]))
+    pools = [_pool(key, rank, by_pool[key], rules.get(key)) for rank, key in enumerate(ranked)]
+    cart = [CartLine(line.number, line.item.amount, line.groups) for line in result.lines]
+    plan = plan_redemption(
+        cart, pools, receipt_cap_percent=Decimal(settings.KOPILKA["RECEIPT_CAP_PERCENT"]), requested=requested,
+    )
+    result.maximum, result.points = plan.maximum, plan.points
+    _apply(result, plan, pools, by_pool)
+
+
+def _pool(key: str, rank: int, lots: list, rule: RedemptionRule | None) -> Pool:
+    rule = rule or RedemptionRule()
+    return Pool(
+        key=key, points=sum(lot.free for lot in lots), rank=rank, groups=frozenset(rule.groups),
+        coefficient=rule.coefficient, line_cap_percent=rule.line_cap_percent,
+        receipt_cap_percent=rule.receipt_cap_percent,
+    )
+
+
+def _apply(result: Quote, plan: RedemptionPlan, pools: list[Pool], by_pool: dict[str, list]) -> None:
+    """Per line, the discount and points; per lot, what it gives (a pool's lots in redemption order)."""
+    worth = {pool.key: pool.coefficient for pool in pools}
+    free = {lot.id: lot.free for lots in by_pool.values() for lot in lots}
+    for (key, number), points in sorted(plan.allocation.items(), key=lambda item: item[0][1]):
+        line = result.lines[number - 1]
+        line.points += points
+        line.discount = (line.discount + worth[key] * points).quantize(KOPECK)
+        for lot in by_pool[key]:
+            take = min(free[lot.id], points)
+            if take:
+                result.draws.append(LotDraw(lot.id, key, number, take))
+                free[lot.id] -= take
+                points -= take
+            if not points:
+                break

@@ -1,0 +1,36 @@
+"""Tiers in the Django admin: the tier reference book is edited here; members' tiers are shown, changed only by
+the services (qualification, reviews, floors and subscriptions keep their history)."""
+
+from django.contrib import admin
+
+from kopilka.tiers.models import MemberTier, Tier, TierChange
+
+
+@admin.register(Tier)
+class TierAdmin(admin.ModelAdmin):
+    list_display = ["rank", "code", "name", "basis", "threshold", "window_days"]
+    list_display_links = ["code"]
+
+
+@admin.register(MemberTier)
+class MemberTierAdmin(admin.ModelAdmin):
+    list_display = ["member", "tier", "floor", "subscription_tier", "subscription_until", "since"]
+    list_select_related = ["member", "tier", "floor", "subscription_tier"]
+    list_filter = ["tier"]
+    search_fields = ["member__last_name", "member__legal_name"]
+    readonly_fields = [f.name for f in MemberTier._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(TierChange)
+class TierChangeAdmin(admin.ModelAdmin):
+    list_display = ["changed_at", "member", "from_tier", "to_tier", "reason", "actor"]
+    readonly_fields = [f.name for f in TierChange._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,146 @@
+"""The ledger over HTTP: credentials, scopes, idempotency and the error format."""
+
+import pytest
+from django.test import Client
+
+from kopilka.api.idempotency import request_fingerprint
+from kopilka.api.ledger import AccrueIn
+from kopilka.core.models import ApiKey, IdempotencyRecord
+from kopilka.ledger.models import Entry
+
+from ..ledger.conftest import make_member
+
+
+@pytest.fixture
+def api(db):
+    _, token = ApiKey.issue("pos-test", ["ledger:read", "ledger:write"])
+    return Client(HTTP_AUTHORIZATION=f"Bearer {token}", HTTP_ACCEPT_LANGUAGE="en")
+
+
+def post(client, url, body, key, **headers):
+    return client.post(f"/api/v1/ledger{url}", body, content_type="application/json", HTTP_IDEMPOTENCY_KEY=key,
+                       **headers)
+
+
+def test_a_purchase_story_over_http(api):
+    member = make_member()
+    earned = post(api, f"/members/{member.pk}/accruals", {"points": 500, "category": "base"}, "r-1")
+    assert earned.status_code == 201
+    assert (earned.json()["points"], earned.json()["balance_after"], earned.json()["actor"]) == (
+        500, 500, "apikey:pos-test",
+    )
+
+    hold = post(api, f"/members/{member.pk}/holds", {"points": 200, "source_ref": "order-9"}, "h-1")
+    assert (hold.status_code, hold.json()["status"], hold.json()["points"]) == (201, "active", 200)
+    balance = api.get(f"/api/v1/ledger/members/{member.pk}/balance").json()
+    assert (balance["available"], balance["held"], balance["total"]) == (300, 200, 500)
+
+    captured = post(api, f"/holds/{hold.json()['id']}/capture", {"points": 150}, "c-1")
+    assert (captured.status_code, captured.json()["points"], captured.json()["balance_after"]) == (201, -150, 350)
+
+    returned = post(api, f"/entries/{captured.json()['id']}/return", {"points": 50}, "ret-1")
+    assert (returned.status_code, returned.json()["kind"], returned.json()["points"]) == (201, "restore", 50)
+
+    reversed_ = post(api, f"/entries/{earned.json()['id']}/reversal", {"points": 100}, "rev-1")
+    assert (reversed_.status_code, reversed_.json()["points"], reversed_.json()["balance_after"]) == (201, -100, 300)
+
+    history = api.get(f"/api/v1/ledger/members/{member.pk}/history?limit=2").json()
+    assert [e["kind"] for e in history["items"]] == ["reversal", "restore"]
+    rest = api.get(f"/api/v1/ledger/members/{member.pk}/history?limit=2&cursor={history['next_cursor']}").json()
+    assert [e["kind"] for e in rest["items"]] == ["spend", "accrual"]
+    assert rest["next_cursor"] is None
+    spends = api.get(f"/api/v1/ledger/members/{member.pk}/history?kind=spend").json()
+    assert [e["points"] for e in spends["items"]] == [-150]
+
+
+def test_a_replay_returns_the_first_answer_and_books_once(api):
+    member = make_member()
+    first = post(api, f"/members/{member.pk}/accruals", {"points": 70}, "receipt-77")
+    again = post(api, f"/members/{member.pk}/accruals", {"points": 70}, "receipt-77")
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again.json() == first.json()
+    assert Entry.objects.count() == 1
+
+
+def test_reusing_a_key_for_another_body_is_refused(api):
+    member = make_member()
+    post(api, f"/members/{member.pk}/accruals", {"points": 70}, "receipt-78")
+    other = post(api, f"/members/{member.pk}/accruals", {"points": 71}, "receipt-78")
+    assert other.status_code == 422
+    assert other.json()["code"] == "idempotency_key_reused"
+    assert Entry.objects.count() == 1
+
+
+def test_a_duplicate_while_the_first_is_in_progress_gets_409(api):
+    member = make_member()
+    post(api, f"/members/{member.pk}/accruals", {"points": 5}, "warm-up")
+    record = IdempotencyRecord.objects.get(key="warm-up")
+    IdempotencyRecord.objects.create(
+        principal=record.principal, key="busy", endpoint=f"accrue:{member.pk}",
+        request_hash=request_fingerprint(f"accrue:{member.pk}", AccrueIn(points=70)),
+    )
+    busy = post(api, f"/members/{member.pk}/accruals", {"points": 70}, "busy")
+    assert busy.status_code == 409
+    assert busy.json()["code"] == "idempotency_in_progress"
+
+
+def test_writes_need_an_idempotency_key(api):
+    member = make_member()
+    response = api.post(f"/api/v1/ledger/members/{member.pk}/accruals", {"points": 5}, content_type="application/json")
+    assert response.status_code == 422
+    assert response.json()["code"] == "idempotency_key_required"
+    assert Entry.objects.count() == 0
+
+
+def test_credentials_and_scopes_are_required(db):
+    member = make_member()
+    anonymous = Client().post(f"/api/v1/ledger/members/{member.pk}/accruals", {"points": 5},
+                              content_type="application/json", HTTP_IDEMPOTENCY_KEY="x")
+    assert (anonymous.status_code, anonymous.json()["code"]) == (401, "unauthenticated")
+    _, token = ApiKey.issue("reader", ["ledger:read"])
+    reader = Client(HTTP_AUTHORIZATION=f"Bearer {token}")
+    refused = reader.post(f"/api/v1/ledger/members/{member.pk}/accruals", {"points": 5},
+                          content_type="application/json", HTTP_IDEMPOTENCY_KEY="x")
+    assert (refused.status_code, refused.json()["code"]) == (403, "forbidden")
+    assert reader.get(f"/api/v1/ledger/members/{member.pk}/balance").status_code == 200
+    wrong = Client(HTTP_AUTHORIZATION="Bearer kpk_nope_nope").get(f"/api/v1/ledger/members/{member.pk}/balance")
+    assert wrong.status_code == 401
+    assert Entry.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    "body, code",
+    [
+        ({"points": -5}, "validation_error"),
+        ({"points": "many"}, "validation_error"),
+        ({"points": 5, "expires_at": "31.12.2026"}, "validation_error"),
+        ({"points": 5, "expires_at": "2020-01-01T00:00:00Z"}, "invalid_dates"),
+        ({"points": 5, "category": "gold"}, "unknown_category"),
+        ({"points": 10**10}, "invalid_points"),
+    ],
+)
+def test_bad_input_gets_a_coded_error_and_changes_nothing(api, body, code):
+    member = make_member()
+    response = post(api, f"/members/{member.pk}/accruals", body, f"bad-{code}")
+    assert response.status_code in (400, 422)
+    assert response.json()["code"] == code
+    assert set(response.json()) == {"code", "message", "details"}
+    assert Entry.objects.count() == 0
+    assert not IdempotencyRecord.objects.filter(key=f"bad-{code}").exists()
+
+
+def test_errors_speak_russian_by_default(db):
+    _, token = ApiKey.issue("ru", ["ledger:read", "ledger:write"])
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {token}")
+    member = make_member()
+    response = post(client, f"/members/{member.pk}/spendings", {"points": 5}, "ru-1")
+    assert response.json() == {
+        "code": "insufficient_points",
+        "message": "Недостаточно баллов.",
+        "details": {"requested": 5, "available": 0},
+    }
+
+
+def test_unknown_member_is_a_404(api):
+    response = post(api, "/members/424242/accruals", {"points": 5}, "ghost")
+    assert (response.status_code, response.json()["code"]) == (404, "member_not_found")

@@ -1,0 +1,140 @@
+"""The redemption plan is the true optimum: checked against brute force on random small carts."""
+
+import itertools
+from decimal import Decimal
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from kopilka.campaigns.redemption import CartLine, Pool, kopecks, plan_redemption
+
+D = Decimal
+
+
+def test_the_seeds_example_thirty_percent_of_the_receipt_and_promo_points_only_on_their_group():
+    lines = [CartLine(1, D("10000"), frozenset({"fillers"})), CartLine(2, D("2000"), frozenset({"care"}))]
+    promo = Pool("launch:v1", points=5000, rank=0, groups=frozenset({"care"}))
+    base = Pool("base:v1", points=5000, rank=1)
+
+    plan = plan_redemption(lines, [promo, base], receipt_cap_percent=D(30))
+
+    assert (plan.maximum, plan.points) == (3600, 3600)
+    assert plan.allocation == {("launch:v1", 2): 2000, ("base:v1", 1): 1600}
+    assert plan.discount([promo, base]) == D(3600)
+
+
+def test_a_coefficient_makes_each_point_worth_more_and_the_request_is_honoured_up_to_the_maximum():
+    lines = [CartLine(1, D("1000.50"), frozenset({"care"}))]
+    doubled = Pool("cream:v2", points=1000, rank=0, coefficient=D(2), line_cap_percent=D(50))
+
+    assert plan_redemption(lines, [doubled]).maximum == 250  # 50 % of 1000.50 = 500.25 ₽ → 250 points × 2 ₽
+    plan = plan_redemption(lines, [doubled], requested=100)
+    assert (plan.points, plan.allocation) == (100, {("cream:v2", 1): 100})
+    assert plan_redemption(lines, [doubled], requested=10_000).points == 250
+
+
+def test_nothing_to_spend_on_gives_an_empty_plan():
+    plan = plan_redemption([CartLine(1, D(500), frozenset({"care"}))], [Pool("p", 100, 0, frozenset({"fillers"}))])
+
+    assert (plan.maximum, plan.points, plan.allocation) == (0, 0, {})
+
+
+def test_equal_optima_follow_the_redemption_order():
+    lines = [CartLine(1, D(1000))]
+    pools = [Pool("base", 800, rank=2), Pool("promo", 300, rank=0), Pool("compensation", 200, rank=1)]
+
+    plan = plan_redemption(lines, pools, receipt_cap_percent=D(30))
+
+    assert plan.allocation == {("promo", 1): 300}
+    plan = plan_redemption(lines, pools, receipt_cap_percent=D(60))
+    assert plan.allocation == {("promo", 1): 300, ("compensation", 1): 200, ("base", 1): 100}
+
+
+# --- against brute force --------------------------------------------------------------------------------------------
+
+GROUPS = ["a", "b"]
+_lines = st.lists(
+    st.builds(
+        lambda amount, groups: (D(amount) / 4, frozenset(groups)),
+        st.integers(0, 60),
+        st.sets(st.sampled_from(GROUPS), max_size=2),
+    ),
+    min_size=1,
+    max_size=3,
+)
+_pools = st.lists(
+    st.builds(
+        lambda points, groups, coefficient, line_cap, receipt_cap: (points, frozenset(groups), coefficient, line_cap,
+                                                                    receipt_cap),
+        st.integers(0, 5),
+        st.sets(st.sampled_from(GROUPS), max_size=1),
+        st.sampled_from([D(1), D("0.5"), D(2), D("1.25")]),
+        st.sampled_from([None, D(50), D(30)]),
+        st.sampled_from([None, D(40)]),
+    ),
+    min_size=1,
+    max_size=2,
+)
+
+
+def _feasible(lines, pools, allocation, line_cap, receipt_cap) -> bool:
+    def discount(selected) -> int:
+        return sum(int(p.coefficient * 100) * n for (key, line), n in allocation.items()
+                   for p in pools if p.key == key and selected(p, line))
+
+    total = sum((line.amount for line in lines), D(0))
+    for pool in pools:
+        if sum(n for (key, _), n in allocation.items() if key == pool.key) > pool.points:
+            return False
+        for (key, number), n in allocation.items():
+            line = next(x for x in lines if x.number == number)
+            if key == pool.key and n and not pool.accepts(line):
+                return False
+        if pool.receipt_cap_percent is not None and discount(lambda p, _, k=pool.key: p.key == k) > kopecks(
+            total, pool.receipt_cap_percent
+        ):
+            return False
+    for line in lines:
+        if discount(lambda _, number, n=line.number: number == n) > kopecks(line.amount, line_cap):
+            return False
+        for pool in pools:
+            if pool.line_cap_percent is not None and discount(
+                lambda p, number, k=pool.key, n=line.number: p.key == k and number == n
+            ) > kopecks(line.amount, pool.line_cap_percent):
+                return False
+    return discount(lambda *_: True) <= kopecks(total, receipt_cap)
+
+
+def _brute_force(lines, pools, line_cap, receipt_cap) -> tuple[int, int]:
+    """(most points, then the best preference score) over every integer allocation."""
+    cells = [(p, line) for p in pools for line in lines]
+    worst = max(p.rank for p in pools) + 1
+    best = (0, 0)
+    for values in itertools.product(*[range(p.points + 1) for p, _ in cells]):
+        allocation = {(p.key, line.number): v for (p, line), v in zip(cells, values, strict=True) if v}
+        if _feasible(lines, pools, allocation, line_cap, receipt_cap):
+            score = (sum(values), sum(v * (worst - p.rank) for (p, _), v in zip(cells, values, strict=True)))
+            best = max(best, score)
+    return best
+
+
+@settings(max_examples=150, deadline=None)
+@given(raw_lines=_lines, raw_pools=_pools, line_cap=st.sampled_from([None, D(80)]),
+       receipt_cap=st.sampled_from([None, D(30), D(70)]), requested=st.one_of(st.none(), st.integers(0, 8)))
+def test_the_plan_is_feasible_and_optimal_against_brute_force(raw_lines, raw_pools, line_cap, receipt_cap, requested):
+    lines = [CartLine(n, amount, groups) for n, (amount, groups) in enumerate(raw_lines, start=1)]
+    pools = [Pool(f"p{i}", points, rank=i, groups=groups, coefficient=coefficient, line_cap_percent=lc,
+                  receipt_cap_percent=rc) for i, (points, groups, coefficient, lc, rc) in enumerate(raw_pools)]
+
+    plan = plan_redemption(lines, pools, line_cap_percent=line_cap, receipt_cap_percent=receipt_cap,
+                           requested=requested)
+
+    most, _ = _brute_force(lines, pools, line_cap, receipt_cap)
+    assert plan.maximum == most
+    assert plan.points == (most if requested is None else min(requested, most))
+    assert sum(plan.allocation.values()) == plan.points
+    assert _feasible(lines, pools, plan.allocation, line_cap, receipt_cap)
+    if requested is None:
+        worst = max(p.rank for p in pools) + 1
+        score = sum(n * (worst - next(p.rank for p in pools if p.key == key)) for (key, _), n in plan.allocation.items())
+        assert (plan.points, score) == _brute_force(lines, pools, line_cap, receipt_cap)
