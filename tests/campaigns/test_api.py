@@ -12,7 +12,7 @@ CAMPAIGN = {
     "name": "Врачи Сибири",
     "public_name": "Двойные баллы для врачей Сибири",
     "type": "promo",
-    "starts_at": "2027-04-01T00:00:00+07:00",
+    "starts_at": "2037-04-01T00:00:00+07:00",
     "months": 3,
     "rules": {
         "conditions": {"type": "all", "of": [
@@ -44,7 +44,7 @@ def test_a_campaign_is_created_edited_into_versions_and_run_through_its_lifecycl
     assert created.status_code == 201, created.json()
     body = created.json()
     assert (body["status"], body["ends_at"], body["version"]["reference"]) == (
-        "draft", "2027-06-30T17:00:00Z", "siberia-doctors:v1",
+        "draft", "2037-06-30T17:00:00Z", "siberia-doctors:v1",
     )
 
     assert api.post(f"{BASE}/siberia-doctors/activate", {"comment": "старт"}, key="c-2").json()["status"] == "active"
