@@ -4,12 +4,13 @@ Prints one JSON line:
   ops_per_s     spend+accrue operations per second through the service layer, 8 concurrent worker processes
   pgbench_tps   pgbench's built-in TPC-B transactions per second, same server, same client count
   ops_ratio     ops_per_s / pgbench_tps                                  (goal ≥ 0.5)
+                (rounds of pgbench and of the service layer alternate; each figure is the median over the rounds)
   expire_s      seconds for `expire()` to burn N lots (entries, snapshots, lot remainders)
   update_s      seconds for a bare `UPDATE ledger_lot SET remaining = held` of the same rows
   expiry_ratio  expire_s / update_s                                      (goal ≤ 2)
 
 Usage: .venv/bin/python bench/ledger.py [--database-url postgres://postgres@127.0.0.1:5432/kopilka_bench]
-           [--workers 8] [--seconds 15] [--lots 1000000] [--members 100000] [--only ops|expiry]
+           [--workers 8] [--seconds 10] [--rounds 3] [--lots 1000000] [--members 100000] [--only ops|expiry]
 The database named is dropped and created anew. `--only` runs one part (to iterate on it); the figures of the part
 not run are left out of the JSON line.
 """
@@ -20,6 +21,7 @@ import multiprocessing
 import os
 import random
 import re
+import statistics
 import subprocess
 import sys
 import time
@@ -60,13 +62,12 @@ def pg_args(url: str) -> list[str]:
 
 
 def run_pgbench(url: str, clients: int, seconds: int) -> float:
-    subprocess.run(["pgbench", "-i", "-q", "-s", "10", *pg_args(url)], check=True, capture_output=True)
+    """TPC-B transactions per second on pgbench's tables (made by `pgbench -i` beforehand)."""
     out = subprocess.run(
         ["pgbench", "-n", "-c", str(clients), "-j", str(min(clients, os.cpu_count() or 2)), "-T", str(seconds),
          *pg_args(url)],
         check=True, capture_output=True, text=True,
     ).stdout
-    subprocess.run(["pgbench", "-i", "-I", "d", *pg_args(url)], check=True, capture_output=True)
     return float(re.search(r"tps = ([\d.]+)", out).group(1))
 
 
@@ -90,7 +91,8 @@ def _ops_worker(url: str, member_ids: list[int], seconds: float, start_at: float
     queue.put(ops)
 
 
-def measure_ops(url: str, workers: int, seconds: int) -> float:
+def bench_members(workers: int) -> list[int]:
+    """Members the workers spend from and accrue to, each with a large first lot."""
     from kopilka.core import clock
     from kopilka.customers.models import Member
     from kopilka.ledger import services
@@ -100,7 +102,10 @@ def measure_ops(url: str, workers: int, seconds: int) -> float:
     )
     for m in members:
         services.accrue(member_id=m.pk, points=1_000_000, actor="bench", idempotency_key=f"seed-{m.pk}")
-    ids = [m.pk for m in members]
+    return [m.pk for m in members]
+
+
+def measure_ops(url: str, ids: list[int], workers: int, seconds: int) -> float:
     ctx = multiprocessing.get_context("spawn")
     queue = ctx.Queue()
     start_at = time.time() + 3  # every process set up and connected before the clock starts
@@ -188,7 +193,8 @@ def main() -> None:
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL",
                                                                  "postgres://postgres@127.0.0.1:5432/kopilka_bench"))
     parser.add_argument("--workers", type=int, default=8)
-    parser.add_argument("--seconds", type=int, default=15)
+    parser.add_argument("--seconds", type=int, default=10, help="length of each measured round")
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--lots", type=int, default=1_000_000)
     parser.add_argument("--members", type=int, default=100_000)
     parser.add_argument("--only", choices=["ops", "expiry"], help="run only this part")
@@ -209,14 +215,24 @@ def main() -> None:
 
 
 def run_ops_part(args) -> dict:
-    log(f"pgbench TPC-B, {args.workers} clients, {args.seconds}s ...")
-    pgbench_tps = run_pgbench(args.database_url, args.workers, args.seconds)
-    log(f"service layer spend+accrue, {args.workers} processes, {args.seconds}s ...")
-    ops_per_s = measure_ops(args.database_url, args.workers, args.seconds)
+    """Alternating rounds of pgbench and of the service layer, so that both see the same machine; the figures are
+    the medians over the rounds."""
+    subprocess.run(["pgbench", "-i", "-q", "-s", "10", *pg_args(args.database_url)], check=True, capture_output=True)
+    ids = bench_members(args.workers)
+    rounds = []
+    for n in range(1, args.rounds + 1):
+        log(f"round {n}/{args.rounds}: pgbench TPC-B, {args.workers} clients, {args.seconds}s ...")
+        tps = run_pgbench(args.database_url, args.workers, args.seconds)
+        log(f"round {n}/{args.rounds}: service layer spend+accrue, {args.workers} processes, {args.seconds}s ...")
+        ops = measure_ops(args.database_url, ids, args.workers, args.seconds)
+        rounds.append((ops, tps, ops / tps))
+        log(f"  {ops:.0f} ops/s, {tps:.0f} tps, ratio {ops / tps:.3f}")
+    subprocess.run(["pgbench", "-i", "-I", "d", *pg_args(args.database_url)], check=True, capture_output=True)
     return {
-        "ops_per_s": round(ops_per_s, 1),
-        "pgbench_tps": round(pgbench_tps, 1),
-        "ops_ratio": round(ops_per_s / pgbench_tps, 3),
+        "rounds": args.rounds,
+        "ops_per_s": round(statistics.median(r[0] for r in rounds), 1),
+        "pgbench_tps": round(statistics.median(r[1] for r in rounds), 1),
+        "ops_ratio": round(statistics.median(r[2] for r in rounds), 3),
     }
 
 

@@ -118,6 +118,41 @@ def test_the_spendable_prefix_gives_the_plan_of_all_lots(db, policy):
             assert booking.plan_spend(prefix, points, at, policy) == expected
 
 
+@pytest.mark.postgres
+@pytest.mark.parametrize("policy", booking.REDEMPTION_ORDERS)
+def test_the_spend_function_draws_the_lots_the_booking_rules_plan(db, policy):
+    LotCategory.objects.create(code="gift", name="Подарочные", redemption_rank=30)  # shares base's rank
+    rng = random.Random(11)
+    member = make_member()
+    for _ in range(30):
+        accrued_at = T0 + timedelta(hours=rng.randint(0, 200))
+        services.accrue(
+            member_id=member.pk, points=rng.randint(1, 50), actor="t", idempotency_key=new_key(),
+            category=rng.choice(["base", "promo", "compensation", "gift"]), at=accrued_at,
+            lifetime_days=rng.randint(5, 60),
+            pending_until=accrued_at + timedelta(hours=rng.randint(1, 100)) if rng.random() < 0.2 else None,
+        )
+    everything = services._lot_states(Account.objects.get(member=member))
+    for _ in range(40):
+        at = T0 + timedelta(hours=rng.randint(0, 1_000))
+        points = rng.randint(1, 700)
+        with transaction.atomic():
+            try:
+                expected = booking.plan_spend(everything, points, at, policy)
+            except booking.InsufficientPoints as refused:
+                with pytest.raises(booking.InsufficientPoints) as also_refused:
+                    services.spend(member_id=member.pk, points=points, actor="t", idempotency_key=new_key(), at=at,
+                                   redemption_order=policy)
+                assert also_refused.value.details == refused.details
+            else:
+                entry = services.spend(member_id=member.pk, points=points, actor="t", idempotency_key=new_key(),
+                                       at=at, redemption_order=policy)
+                drawn = [(a.lot_id, -a.amount) for a in Allocation.objects.filter(entry=entry).order_by("id")]
+                assert drawn == expected
+                assert reconcile(member_id=member.pk).clean
+            transaction.set_rollback(True)
+
+
 def test_statements_run_together_return_each_ones_rows_in_order(db):
     assert statements.run_together([("SELECT 1", {}), ("SELECT %(n)s UNION ALL SELECT 3", {"n": 2})]) == [
         [(1,)], [(2,), (3,)],

@@ -88,6 +88,9 @@ class Lot(models.Model):
             models.Index(fields=["accrued_at"], name="lot_accrued_at"),
             # Every accrual asks whether the account owes points (a debt lot to settle first); few accounts do.
             models.Index(fields=["account"], condition=Q(is_debt=True), name="lot_debt"),
+            # A spend in the default order walks one category's spendable lots oldest first and stops when covered.
+            models.Index(fields=["account", "category", "accrued_at", "id"],
+                         condition=Q(remaining__gt=F("held"), is_debt=False), name="lot_spendable"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(held__gte=0), name="lot_held_not_negative"),

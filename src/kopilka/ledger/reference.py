@@ -51,6 +51,19 @@ def codes() -> list[str]:
     return [c.code for c in sorted(usable, key=lambda c: (c.redemption_rank, c.code))]
 
 
+def by_rank() -> list[list[int]]:
+    """The categories lots are spent from, grouped by redemption rank in rank order: one row of ids per rank, padded
+    with zeros (no category has id 0) to the widest row, as `kopilka_spend` takes them."""
+    if time.monotonic() - _loaded_at > MAX_AGE_SECONDS:
+        _load()
+    ranks: dict[int, list[int]] = {}
+    for c in sorted(_cache.values(), key=lambda c: (c.redemption_rank, c.id)):
+        if c.code != DEBT:
+            ranks.setdefault(c.redemption_rank, []).append(c.id)
+    width = max((len(ids) for ids in ranks.values()), default=1)
+    return [ids + [0] * (width - len(ids)) for ids in ranks.values()] or [[0]]
+
+
 def forget(**_kwargs) -> None:
     """Empty the cache (connected to saves and deletes of LotCategory)."""
     global _loaded_at

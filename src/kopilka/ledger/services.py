@@ -6,10 +6,13 @@ returns the entry (or hold) it made. Every write from outside carries an idempot
 request returns the first result; with another request it is refused. Nothing is written when a write is refused.
 Expiry lives in `expiry.py`.
 
-Round trips are what a write costs (the booking rules are cheap), so the hot path is short: one statement locks the
-account and reads the member's status and any earlier entry under the key (a spend sends the read of its candidate
-lots along with it); on PostgreSQL one more statement (`statements.py`) writes the entry, allocations, lots and
-balance. SQLite, which has no data-modifying CTEs, books the same rows through the ORM; tests compare the two.
+Round trips are what a write costs (the booking rules are cheap), so the hot path is short. On PostgreSQL a spend
+or an accrual is one call of a database function (`statements.spend_at_once`, `accrue_at_once`) that locks, checks
+and books; it leaves to the Python path every case with more to decide (first write of a member, debts to settle).
+That path: one statement locks the account and reads the member's status and any earlier entry under the key (a
+spend sends the read of its candidate lots along with it); on PostgreSQL one more statement (`statements.py`) writes
+the entry, allocations, lots and balance. SQLite, which has no data-modifying CTEs, books the same rows through the
+ORM; tests compare the paths.
 """
 
 import hashlib
@@ -380,25 +383,9 @@ def _credit(
     fingerprint: str,
 ) -> Entry:
     """A new lot, created holding `points`, with its accrual entry; the account's debts are settled from it at once."""
-    lot = Lot(
-        account=account,
-        category_id=category.id,
-        source_kind=ctx.source.kind,
-        source_ref=ctx.source.ref,
-        amount=points,
-        remaining=points,
-        held=0,
-        accrued_at=ctx.at,
-        activates_at=activates_at.astimezone(UTC),
-        expires_at=expires_at.astimezone(UTC),
-        is_debt=False,
-    )
     account.balance += points
-    entry = Entry(
-        account=account, kind=kind, amount=points, balance_after=account.balance, source_kind=ctx.source.kind,
-        source_ref=ctx.source.ref, reason_code=ctx.reason_code, comment=ctx.comment, actor=ctx.actor,
-        idempotency_key=key, fingerprint=fingerprint, effective_at=ctx.at, created_at=ctx.now,
-    )
+    lot, entry = _accrual_rows(account, kind, points, ctx, category=category, expires_at=expires_at,
+                               activates_at=activates_at, key=key, fingerprint=fingerprint)
     if statements.available():
         entry.pk, lot.pk, has_debts = statements.credit(
             _entry_row(entry), category=category.id, activates_at=lot.activates_at, expires_at=lot.expires_at
@@ -415,6 +402,40 @@ def _credit(
     if has_debts:
         _settle_debts(account, entry, ctx)
     return entry
+
+
+def _accrual_rows(
+    account: Account,
+    kind: str,
+    points: int,
+    ctx: _Context,
+    *,
+    category: reference.Category,
+    expires_at: datetime,
+    activates_at: datetime,
+    key: str,
+    fingerprint: str,
+) -> tuple[Lot, Entry]:
+    """The lot of an accrual, created full, and its entry; `account.balance` is already the balance after it."""
+    lot = Lot(
+        account=account,
+        category_id=category.id,
+        source_kind=ctx.source.kind,
+        source_ref=ctx.source.ref,
+        amount=points,
+        remaining=points,
+        held=0,
+        accrued_at=ctx.at,
+        activates_at=activates_at.astimezone(UTC),
+        expires_at=expires_at.astimezone(UTC),
+        is_debt=False,
+    )
+    entry = Entry(
+        account=account, kind=kind, amount=points, balance_after=account.balance, source_kind=ctx.source.kind,
+        source_ref=ctx.source.ref, reason_code=ctx.reason_code, comment=ctx.comment, actor=ctx.actor,
+        idempotency_key=key, fingerprint=fingerprint, effective_at=ctx.at, created_at=ctx.now,
+    )
+    return lot, entry
 
 
 def _settle_debts(account: Account, entry: Entry, ctx: _Context) -> None:
@@ -501,6 +522,87 @@ def _redemption_order(policy: str | None) -> str:
     return policy
 
 
+# --- one call on PostgreSQL ---------------------------------------------------------------------------------------
+
+
+def _at_once(call, params: dict, member_id: int, key: str, fingerprint: str) -> statements.AtOnce | Entry | None:
+    """Run a booking function: its answer when it booked, the earlier entry when the key was used already, the
+    Python path's error when it refused, None when the Python path must decide.
+
+    Outside a transaction the call is one by itself (one round trip); inside one, a savepoint keeps a refused key
+    from aborting the caller's work. A concurrent request with the same key shows as a broken unique index (or too
+    few points after its spend) and is answered as a replay, as `_idempotent` does."""
+    try:
+        if connection.in_atomic_block:
+            with transaction.atomic():
+                result = call(params)
+        else:
+            result = call(params)
+    except IntegrityError:
+        if (done := _replayed(Entry, key, fingerprint)) is not None:
+            return done
+        raise
+    if result.outcome == "ok":
+        return result
+    if result.outcome == "replay":
+        return _replay((result.entry_id, result.detail), key, fingerprint)
+    if result.outcome == "inactive":
+        raise MemberCannotEarnOrSpend(details={"member_id": member_id, "status": result.detail})
+    if result.outcome == "insufficient":
+        if (done := _replayed(Entry, key, fingerprint)) is not None:
+            return done
+        raise InsufficientPoints(details={"requested": params["points"], "available": int(result.detail)})
+    return None
+
+
+def _booked_account(result: statements.AtOnce, member_id: int) -> Account:
+    return Account.from_db(connection.alias, ["id", "member_id", "balance"],
+                           [result.account_id, member_id, result.balance_after])
+
+
+def _spend_at_once(member_id: int, points: int, ctx: _Context, key: str, fingerprint: str, policy: str):
+    params = _params_at_once(member_id, points, ctx, key, fingerprint) | {
+        "policy": policy, "ranks": reference.by_rank(),
+    }
+    result = _at_once(statements.spend_at_once, params, member_id, key, fingerprint)
+    if not isinstance(result, statements.AtOnce):
+        return result
+    entry = Entry(
+        account=_booked_account(result, member_id), kind=Entry.Kind.SPEND, amount=-points,
+        balance_after=result.balance_after, source_kind=ctx.source.kind, source_ref=ctx.source.ref,
+        reason_code=ctx.reason_code, comment=ctx.comment, details={"redemption_order": policy}, actor=ctx.actor,
+        idempotency_key=key, fingerprint=fingerprint, effective_at=ctx.at, created_at=ctx.now,
+    )
+    entry.pk = result.entry_id
+    _mark_stored(entry)
+    return entry
+
+
+def _accrue_at_once(member_id: int, points: int, ctx: _Context, key: str, fingerprint: str, **lot) -> Entry | None:
+    params = _params_at_once(member_id, points, ctx, key, fingerprint) | {
+        "category": lot["category"].id, "kind": Entry.Kind.ACCRUAL, "activates_at": lot["activates_at"],
+        "expires_at": lot["expires_at"],
+    }
+    result = _at_once(statements.accrue_at_once, params, member_id, key, fingerprint)
+    if not isinstance(result, statements.AtOnce):
+        return result
+    booked, entry = _accrual_rows(_booked_account(result, member_id), Entry.Kind.ACCRUAL, points, ctx,
+                                  key=key, fingerprint=fingerprint, **lot)
+    booked.pk, entry.pk = result.lot_id, result.entry_id
+    _mark_stored(booked)
+    _mark_stored(entry)
+    entry.lot = booked
+    return entry
+
+
+def _params_at_once(member_id: int, points: int, ctx: _Context, key: str, fingerprint: str) -> dict:
+    return {
+        "member": member_id, "points": points, "at": ctx.at, "now": ctx.now, "key": key, "fingerprint": fingerprint,
+        "source_kind": ctx.source.kind, "source_ref": ctx.source.ref, "reason_code": ctx.reason_code,
+        "comment": ctx.comment, "actor": ctx.actor,
+    }
+
+
 # --- the writes ---------------------------------------------------------------------------------------------------
 
 
@@ -541,6 +643,11 @@ def accrue(
             activates_at=activates_at, key=key, fingerprint=fingerprint,
         )
 
+    if statements.available() and (
+        entry := _accrue_at_once(member_id, points, ctx, key, fingerprint, category=lot_category,
+                                 expires_at=expiry, activates_at=activates_at)
+    ):
+        return entry
     return _idempotent(key, fingerprint, write)
 
 
@@ -572,6 +679,8 @@ def spend(
             account, Entry.Kind.SPEND, points, ctx, key=key, fingerprint=fingerprint, policy=policy, lots=lots
         )
 
+    if statements.available() and (entry := _spend_at_once(member_id, points, ctx, key, fingerprint, policy)):
+        return entry
     return _idempotent(key, fingerprint, write)
 
 

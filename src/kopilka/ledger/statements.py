@@ -189,3 +189,43 @@ def _execute_one(sql: str, params: dict) -> tuple:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchone()
+
+
+@dataclass(frozen=True)
+class AtOnce:
+    """What a booking function answered: `outcome` "ok" (booked), or why it wrote nothing — "no_account",
+    "replay" (`entry_id` is the entry booked under the key, `detail` its fingerprint), "inactive" (`detail` is the
+    member's status), "insufficient" (`detail` is the spendable total), "debts" (a new lot must settle them)."""
+
+    outcome: str
+    entry_id: int | None
+    account_id: int | None
+    balance_after: int | None
+    detail: str | None
+    lot_id: int | None = None
+
+
+_SPEND_AT_ONCE = (
+    "SELECT outcome, entry_id, account, balance_after, detail FROM kopilka_spend("
+    "%(member)s, %(points)s, %(at)s, %(policy)s, %(ranks)s, %(key)s, %(fingerprint)s,"
+    " %(source_kind)s, %(source_ref)s, %(reason_code)s, %(comment)s, %(actor)s, %(now)s)"
+)
+
+_ACCRUE_AT_ONCE = (
+    "SELECT outcome, entry_id, account, balance_after, detail, lot_id FROM kopilka_accrue("
+    "%(member)s, %(points)s, %(category)s, %(at)s, %(activates_at)s, %(expires_at)s, %(key)s, %(fingerprint)s,"
+    " %(kind)s, %(source_kind)s, %(source_ref)s, %(reason_code)s, %(comment)s, %(actor)s, %(now)s)"
+)
+
+
+def spend_at_once(params: dict) -> AtOnce:
+    """Lock the account, check the key and the member, draw `points` in the `policy` order and book the spend, in one
+    call of the `kopilka_spend` function (migration ledger 0004); without a transaction around it, one round trip.
+
+    `ranks` are the point categories grouped by redemption rank, in rank order (`reference.by_rank`)."""
+    return AtOnce(*_execute_one(_SPEND_AT_ONCE, params))
+
+
+def accrue_at_once(params: dict) -> AtOnce:
+    """The same for an accrual: a new lot and its entry (`kopilka_accrue`)."""
+    return AtOnce(*_execute_one(_ACCRUE_AT_ONCE, params))
