@@ -1,64 +1,116 @@
-"""What the conditions read of one member, loaded in a fixed number of queries."""
+"""What the conditions read of one member, loaded in a fixed number of hand-written reads (`core.sql`)."""
 
 from collections import defaultdict
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime
 from decimal import Decimal
 
 from django.conf import settings
 
 from kopilka.campaigns.conditions import LifecycleThresholds, MemberFacts, PurchaseFact
 from kopilka.catalog.selectors import ancestor_codes_by_sku
-from kopilka.core import clock
+from kopilka.core import clock, sql
 from kopilka.customers.errors import member_not_found
-from kopilka.customers.models import Member
+from kopilka.customers.models import EligibilityFlag, Member, Region, Tag
 from kopilka.orders.models import COUNTED_STATUSES, Order, OrderLine
-from kopilka.tiers.models import MemberTier
+from kopilka.tiers.models import MemberTier, Tier
 
 
 def lifecycle_thresholds() -> LifecycleThresholds:
     return LifecycleThresholds(**settings.KOPILKA["LIFECYCLE_DAYS"])
 
 
-def member_facts(
-    member_id: int, now: datetime | None = None, exclude_order: int | None = None, member: Member | None = None
-) -> MemberFacts:
-    """What is known of the member at `now`; `exclude_order` leaves out the purchase being decided on, so that
-    "fewer than 5 orders" speaks of the orders before it. `member`, loaded with its region, saves a query."""
-    now = now or clock.now()
-    member = member or Member.objects.select_related("region").filter(pk=member_id).first()
-    if member is None:
+@dataclass(frozen=True)
+class MemberRow:
+    """What the purchase path needs of a member row."""
+
+    id: int
+    kind: str
+    status: str
+    registered_at: datetime
+    birthday: date | None
+    region: str | None
+    federal_district: str
+
+    @property
+    def can_earn_or_spend(self) -> bool:
+        return self.status == Member.Status.ACTIVE
+
+
+_MEMBER = f"""
+SELECT m.id, m.kind, m.status, m.registered_at, m.birthday, r.code, r.federal_district
+FROM {Member._meta.db_table} m LEFT JOIN {Region._meta.db_table} r ON r.id = m.region_id
+WHERE m.id = %s
+"""
+
+# The member's tags, flags and tier, as (what, code) rows.
+_LABELS = f"""
+SELECT 'tag', t.code FROM {Member.tags.through._meta.db_table} mt JOIN {Tag._meta.db_table} t ON t.id = mt.tag_id
+WHERE mt.member_id = %s
+UNION ALL
+SELECT 'flag', f.code FROM {Member.eligibility_flags.through._meta.db_table} mf
+JOIN {EligibilityFlag._meta.db_table} f ON f.id = mf.eligibilityflag_id WHERE mf.member_id = %s
+UNION ALL
+SELECT 'tier', t.code FROM {MemberTier._meta.db_table} mt JOIN {Tier._meta.db_table} t ON t.id = mt.tier_id
+WHERE mt.member_id = %s
+"""
+
+# Counted orders up to a moment, one row per line with a SKU (or one row with none).
+_ORDERS = f"""
+SELECT o.id, o.purchased_at, o.total, l.sku
+FROM {Order._meta.db_table} o LEFT JOIN {OrderLine._meta.db_table} l ON l.order_id = o.id AND l.sku <> ''
+WHERE o.member_id = %s AND o.status IN ({", ".join(f"'{status}'" for status in COUNTED_STATUSES)})
+  AND o.purchased_at <= %s AND o.id <> %s
+ORDER BY o.id
+"""
+
+
+def load_member(member_id: int) -> MemberRow:
+    """The member's row with its region; MemberNotFound when there is none."""
+    found = sql.rows(_MEMBER, [member_id])
+    if not found:
         raise member_not_found(member_id)
-    orders = list(
-        Order.objects.filter(member_id=member_id, status__in=COUNTED_STATUSES, purchased_at__lte=now)
-        .exclude(pk=exclude_order)
-        .values_list("pk", "purchased_at", "total")
-    )
+    pk, kind, status, registered_at, birthday, region, district = found[0]
+    return MemberRow(pk, kind, status, sql.moment(registered_at), sql.day(birthday), region, district or "")
+
+
+def member_facts(
+    member_id: int, now: datetime | None = None, exclude_order: int | None = None, member: MemberRow | None = None
+) -> MemberFacts:
+    """What is known of the member at `now`, in three reads; `exclude_order` leaves out the purchase being decided
+    on, so that "fewer than 5 orders" speaks of the orders before it. `member` (`load_member`) saves a read."""
+    now = now or clock.now()
+    member = member or load_member(member_id)
+    labels = defaultdict(set)
+    for what, code in sql.rows(_LABELS, [member_id] * 3):
+        labels[what].add(code)
+    orders: dict[int, tuple[datetime, Decimal]] = {}
     skus_of: dict[int, set[str]] = defaultdict(set)
-    for order_id, sku in OrderLine.objects.filter(order__in=[o[0] for o in orders]).exclude(sku="").values_list(
-        "order_id", "sku"
-    ):
-        skus_of[order_id].add(sku)
+    for pk, at, total, sku in sql.rows(_ORDERS, [member_id, sql.at(now), exclude_order or 0]):
+        orders.setdefault(pk, (sql.moment(at), sql.money(total)))
+        if sku:
+            skus_of[pk].add(sku)
     groups_of = ancestor_codes_by_sku({sku for skus in skus_of.values() for sku in skus})
     purchases = tuple(
         PurchaseFact(
             at=at,
-            total=Decimal(total),
+            total=total,
             skus=frozenset(skus_of[pk]),
             groups=frozenset(code for sku in skus_of[pk] for code in groups_of.get(sku, ())),
         )
-        for pk, at, total in orders
+        for pk, (at, total) in orders.items()
     )
     return MemberFacts(
         kind=member.kind,
         registered_at=member.registered_at,
         now=now,
         today=clock.local_date(now),
-        tags=frozenset(member.tags.values_list("code", flat=True)),
-        flags=frozenset(member.eligibility_flags.values_list("code", flat=True)),
-        region=member.region.code if member.region else None,
-        federal_district=member.region.federal_district if member.region else "",
+        tags=frozenset(labels["tag"]),
+        flags=frozenset(labels["flag"]),
+        region=member.region,
+        federal_district=member.federal_district,
         birthday=member.birthday,
-        tier=MemberTier.objects.filter(member_id=member_id).values_list("tier__code", flat=True).first(),
+        tier=next(iter(labels["tier"]), None),
         purchases=purchases,
         thresholds=lifecycle_thresholds(),
     )

@@ -1,16 +1,15 @@
 """Reads of campaigns: one campaign with its versions, lists, the live campaigns with what a member may still
 earn from them, and the redemption rules of the lots that campaigns accrued."""
 
-import json
 from datetime import datetime
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 
 from kopilka.campaigns.engine import LiveCampaign
 from kopilka.campaigns.errors import campaign_not_found
-from kopilka.campaigns.models import Campaign, CampaignVersion, MemberUsage
+from kopilka.campaigns.models import Campaign, CampaignType, CampaignVersion, MemberUsage
 from kopilka.campaigns.rules import CampaignRules, RedemptionRule, parse_rules
-from kopilka.core import clock
+from kopilka.core import clock, sql
 
 
 def get_campaign(code: str) -> Campaign:
@@ -44,66 +43,88 @@ def period_key(period: str, at: datetime) -> str:
     return "campaign"
 
 
+_LIVE = f"""
+SELECT c.id, c.code, c.public_name, t.lot_category, c.priority, c.combination, c.budget_points, c.budget_spent,
+       v.id, v.number, v.went_live_at
+FROM {Campaign._meta.db_table} c
+JOIN {CampaignType._meta.db_table} t ON t.id = c.type_id
+JOIN {CampaignVersion._meta.db_table} v ON v.campaign_id = c.id
+WHERE c.status = %s AND c.starts_at <= %s AND (c.ends_at IS NULL OR c.ends_at > %s)
+  AND v.number = (SELECT MAX(n.number) FROM {CampaignVersion._meta.db_table} n WHERE n.campaign_id = c.id)
+ORDER BY c.id
+"""
+
+_USAGE = f"""
+SELECT campaign_id, period_key, points FROM {MemberUsage._meta.db_table}
+WHERE member_id = %s AND campaign_id IN ({{campaigns}})
+"""
+
+
 def live_campaigns(at: datetime | None = None, member_id: int | None = None) -> list[LiveCampaign]:
     """Active campaigns whose period covers `at`, each with its newest rules, its budget left and — for a
-    member — what the member may still earn from it in the current period."""
+    member — what the member may still earn from it in the current period. Two reads (three with limits)."""
     at = at or clock.now()
-    campaigns = list(
-        Campaign.objects.filter(status=Campaign.Status.ACTIVE, starts_at__lte=at)
-        .filter(Q(ends_at__isnull=True) | Q(ends_at__gt=at))
-        .select_related("type")
-    )
-    newest = {}
-    for campaign_id, number, data in CampaignVersion.objects.filter(campaign__in=campaigns).values_list(
-        "campaign_id", "number", "rules"
-    ):
-        if campaign_id not in newest or number > newest[campaign_id][0]:
-            newest[campaign_id] = (number, data)
+    found = sql.rows(_LIVE, [Campaign.Status.ACTIVE, sql.at(at), sql.at(at)])
+    rules = _version_rules([(row[8], row[10]) for row in found])
+    usage = _usage(member_id, [row[0] for row in found if _has_limit(rules[row[8]])])
     live = []
-    for campaign in campaigns:
-        number, data = newest[campaign.pk]
-        rules = _parsed(data)
+    for pk, code, public_name, lot_category, priority, combination, budget, spent, version, number, _ in found:
+        limit = rules[version].accrual.member_limit if rules[version].accrual else None
+        limit_left = None
+        if limit is not None and member_id is not None:
+            limit_left = limit.points - usage.get((pk, period_key(limit.period, at)), 0)
         live.append(
             LiveCampaign(
-                code=campaign.code,
-                reference=f"{campaign.code}:v{number}",
-                public_name=campaign.public_name,
-                lot_category=campaign.type.lot_category,
-                priority=campaign.priority,
-                combination=campaign.combination,
-                rules=rules,
-                budget_left=None if campaign.budget_points is None else campaign.budget_points - campaign.budget_spent,
-                limit_left=_limit_left(campaign, rules, member_id, at),
+                code=code,
+                reference=f"{code}:v{number}",
+                public_name=public_name,
+                lot_category=lot_category,
+                priority=priority,
+                combination=combination,
+                rules=rules[version],
+                budget_left=None if budget is None else budget - spent,
+                limit_left=limit_left,
             )
         )
     return live
 
 
-# Parsed rules by their canonical JSON: parsing is the costly part, and the same text always parses the same.
-_PARSED: dict[str, CampaignRules] = {}
-_PARSED_LIMIT = 10_000
+def _has_limit(rules: CampaignRules) -> bool:
+    return rules.accrual is not None and rules.accrual.member_limit is not None
 
 
-def _parsed(data: dict) -> CampaignRules:
-    text = json.dumps(data, sort_keys=True)
-    rules = _PARSED.get(text)
-    if rules is None:
-        if len(_PARSED) >= _PARSED_LIMIT:
-            _PARSED.clear()
-        rules = _PARSED[text] = parse_rules(data)
-    return rules
+def _usage(member_id: int | None, campaigns: list[int]) -> dict[tuple[int, str], int]:
+    """Points the member earned per (campaign, period key), for these campaigns."""
+    if member_id is None or not campaigns:
+        return {}
+    query = _USAGE.format(campaigns=sql.placeholders(campaigns))
+    return {(campaign, key): points for campaign, key, points in sql.rows(query, [member_id, *campaigns])}
 
 
-def _limit_left(campaign: Campaign, rules: CampaignRules, member_id: int | None, at: datetime) -> int | None:
-    limit = rules.accrual.member_limit if rules.accrual else None
-    if limit is None or member_id is None:
-        return None
-    used = (
-        MemberUsage.objects.filter(campaign=campaign, member_id=member_id, period_key=period_key(limit.period, at))
-        .values_list("points", flat=True)
-        .first()
-    )
-    return limit.points - (used or 0)
+# Versions that have been live never change (an edit makes a new version): their parsed rules are kept by id and
+# the moment they went live (an id alone could come back after a rolled-back transaction on SQLite).
+_FROZEN: dict[tuple[int, object], CampaignRules] = {}
+_FROZEN_LIMIT = 10_000
+
+
+def _version_rules(versions: list[tuple[int, object]]) -> dict[int, CampaignRules]:
+    """Parsed rules of these versions [(id, went live at)]; reads the rules of those not kept yet."""
+    result = {pk: _FROZEN[pk, live] for pk, live in versions if live is not None and (pk, live) in _FROZEN}
+    missing = [pk for pk, _ in versions if pk not in result]
+    if missing:
+        query = f"SELECT id, rules FROM {CampaignVersion._meta.db_table} WHERE id IN ({sql.placeholders(missing)})"
+        for pk, data in sql.rows(query, missing):
+            result[pk] = parse_rules(sql.document(data))
+        if len(_FROZEN) >= _FROZEN_LIMIT:
+            _FROZEN.clear()
+        _FROZEN.update({(pk, live): result[pk] for pk, live in versions if live is not None and pk in result})
+    return result
+
+
+_REFERENCED = f"""
+SELECT c.code, v.number, v.id, v.went_live_at FROM {CampaignVersion._meta.db_table} v
+JOIN {Campaign._meta.db_table} c ON c.id = v.campaign_id WHERE c.code IN ({{codes}})
+"""
 
 
 def redemption_rules(references: set[str]) -> dict[str, RedemptionRule]:
@@ -113,11 +134,13 @@ def redemption_rules(references: set[str]) -> dict[str, RedemptionRule]:
         code, _, number = reference.rpartition(":v")
         if code and number.isdigit():
             wanted.setdefault(code, set()).add(int(number))
-    query = Q(pk__in=[])
-    for code, numbers in wanted.items():
-        query |= Q(campaign__code=code, number__in=numbers)
-    return {
-        f"{code}:v{number}": _parsed(data).redemption
-        for code, number, data in CampaignVersion.objects.filter(query).values_list("campaign__code", "number", "rules")
-    }
-
+    if not wanted:
+        return {}
+    found = [
+        (f"{code}:v{number}", pk, went_live_at)
+        for code, number, pk, went_live_at in sql.rows(_REFERENCED.format(codes=sql.placeholders(wanted)),
+                                                       list(wanted))
+        if number in wanted[code]
+    ]
+    rules = _version_rules([(pk, went_live_at) for _, pk, went_live_at in found])
+    return {reference: rules[pk].redemption for reference, pk, _ in found}

@@ -6,6 +6,7 @@ from django.db.models import Q
 
 from kopilka.catalog.errors import group_not_found, product_not_found
 from kopilka.catalog.models import Product, ProductGroup
+from kopilka.core import sql
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
@@ -67,9 +68,17 @@ def get_product(sku: str) -> Product:
 
 def ancestor_codes_by_sku(skus: set[str]) -> dict[str, frozenset[str]]:
     """For each SKU of the catalogue among `skus`: the codes of its group and of that group's ancestors."""
-    products = dict(Product.objects.filter(sku__in=skus, group__isnull=False).values_list("sku", "group__path"))
+    if not skus:
+        return {}
+    products = dict(sql.rows(
+        f"SELECT p.sku, g.path FROM {Product._meta.db_table} p JOIN {ProductGroup._meta.db_table} g"
+        f" ON g.id = p.group_id WHERE p.sku IN ({sql.placeholders(skus)})",
+        list(skus),
+    ))
     ids = {int(part) for path in products.values() for part in path.strip("/").split("/")}
-    codes = dict(ProductGroup.objects.filter(pk__in=ids).values_list("pk", "code"))
+    codes = dict(sql.rows(
+        f"SELECT id, code FROM {ProductGroup._meta.db_table} WHERE id IN ({sql.placeholders(ids)})", list(ids)
+    ))
     return {
         sku: frozenset(codes[int(part)] for part in path.strip("/").split("/")) for sku, path in products.items()
     }

@@ -9,11 +9,11 @@ from django.conf import settings
 from django.db.models import F, Q, Sum
 from django.utils.translation import gettext_lazy as _
 
-from kopilka.core import clock
+from kopilka.core import clock, sql
 from kopilka.core.errors import NotFound, ValidationFailed
 from kopilka.customers.models import Member
 from kopilka.ledger import booking
-from kopilka.ledger.models import Account, Allocation, Entry, Lot
+from kopilka.ledger.models import Account, Allocation, Entry, Lot, LotCategory
 
 REDEMPTION_ORDER_TEXT = {
     booking.CATEGORY_FIFO: _(
@@ -243,12 +243,26 @@ class SpendableLot:
     source_ref: str
 
 
+_SPENDABLE = f"""
+SELECT l.id, c.redemption_rank, l.accrued_at, l.activates_at, l.expires_at, l.remaining, l.held, l.source_kind,
+       l.source_ref
+FROM {Lot._meta.db_table} l
+JOIN {Account._meta.db_table} a ON a.id = l.account_id
+JOIN {LotCategory._meta.db_table} c ON c.id = l.category_id
+WHERE a.member_id = %s AND NOT l.is_debt AND l.remaining > l.held AND l.activates_at <= %s
+  AND (l.expires_at IS NULL OR l.expires_at > %s)
+"""
+
+
 def spendable_lots(member_id: int, at: datetime) -> list[SpendableLot]:
     """The member's lots with free points spendable at `at` (active, not expired, not debt), in one query."""
-    rows = (
-        Lot.objects.filter(account__member_id=member_id, is_debt=False, remaining__gt=F("held"), activates_at__lte=at)
-        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=at))
-        .values_list("pk", "category__redemption_rank", "accrued_at", "activates_at", "expires_at", "remaining",
-                     "held", "source_kind", "source_ref")
-    )
-    return [SpendableLot(booking.LotState(*row[:7]), row[7], row[8]) for row in rows]
+    return [
+        SpendableLot(
+            booking.LotState(lot_id, rank, sql.moment(accrued), sql.moment(activates), sql.moment(expires),
+                             remaining, held),
+            source_kind, source_ref,
+        )
+        for lot_id, rank, accrued, activates, expires, remaining, held, source_kind, source_ref in sql.rows(
+            _SPENDABLE, [member_id, sql.at(at), sql.at(at)]
+        )
+    ]

@@ -15,14 +15,12 @@ from decimal import Decimal
 from django.conf import settings
 
 from kopilka.campaigns.engine import Decision, PurchaseLine, decide
-from kopilka.campaigns.facts import member_facts
+from kopilka.campaigns.facts import load_member, member_facts
 from kopilka.campaigns.redemption import CartLine, Pool, RedemptionPlan, plan_redemption
 from kopilka.campaigns.rules import RedemptionRule
 from kopilka.campaigns.selectors import live_campaigns, redemption_rules
 from kopilka.catalog.selectors import ancestor_codes_by_sku
 from kopilka.core import clock
-from kopilka.customers.errors import member_not_found
-from kopilka.customers.models import Member
 from kopilka.ledger import booking
 from kopilka.ledger.selectors import spendable_lots
 
@@ -100,9 +98,7 @@ def quote(
     result = Quote(member_id=member_id, at=at, lines=lines)
     if member_id is None:
         return result
-    member = Member.objects.select_related("region").filter(pk=member_id).first()
-    if member is None:
-        raise member_not_found(member_id)
+    member = load_member(member_id)
     if not member.can_earn_or_spend:
         return result  # blocked members neither earn nor spend
     if can_spend:

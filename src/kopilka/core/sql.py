@@ -1,0 +1,58 @@
+"""Hand-written reads for the hot paths (evaluating a cart), where building an ORM query costs more than running it.
+
+The SQL here is portable between PostgreSQL and SQLite; the converters give back what the ORM would: SQLite hands
+out timestamps as text, decimals as numbers and JSON as text, PostgreSQL hands out the Python types already.
+"""
+
+import json
+from collections.abc import Iterable, Sequence
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+from django.db import connection
+from django.utils.dateparse import parse_date, parse_datetime
+
+
+def rows(sql: str, params: Sequence = ()) -> list[tuple]:
+    """All rows of one read; `%s` placeholders."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def placeholders(values: Iterable) -> str:
+    """"%s, %s, ..." for an IN list of these values ("NULL" for none, which matches nothing)."""
+    count = len(list(values))
+    return ", ".join(["%s"] * count) if count else "NULL"
+
+
+def at(value: datetime):
+    """A timestamp as a parameter, the way the ORM would bind it (SQLite compares UTC text)."""
+    return connection.ops.adapt_datetimefield_value(value)
+
+
+def moment(value) -> datetime | None:
+    """An aware timestamp (SQLite keeps UTC as naive text)."""
+    if value is None:
+        return None
+    if not isinstance(value, datetime):
+        value = parse_datetime(value)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def day(value) -> date | None:
+    if value is None or isinstance(value, date):
+        return value
+    return parse_date(value)
+
+
+def money(value) -> Decimal | None:
+    """A decimal column as Decimal; SQLite returns numbers, whose shortest text is the stored decimal."""
+    if value is None or isinstance(value, Decimal):
+        return value
+    return Decimal(str(value))
+
+
+def document(value):
+    """A JSON column as Python data."""
+    return json.loads(value) if isinstance(value, str) else value
