@@ -3,14 +3,17 @@
 Nothing in the API is anonymous. `require_scope` is called first thing in every endpoint.
 """
 
+import hmac
 from dataclasses import dataclass
 from datetime import timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from ninja.security import APIKeyHeader, HttpBearer, SessionAuth
 
+from kopilka.core import sql
 from kopilka.core.errors import PermissionDenied
 from kopilka.core.models import ApiKey, hash_secret
 
@@ -19,13 +22,25 @@ from kopilka.core.models import ApiKey, hash_secret
 LAST_USED_PRECISION = timedelta(minutes=1)
 
 
+_KEY_FIELDS = ["id", "name", "prefix", "secret_hash", "scopes", "is_active", "created_at", "last_used_at"]
+# Read by hand: every API call asks, and building the ORM query would cost more than running it.
+_KEY = f"""
+SELECT id, name, prefix, secret_hash, scopes, created_at, last_used_at FROM {ApiKey._meta.db_table}
+WHERE prefix = %s AND is_active
+"""
+
+
 def _lookup(token: str) -> ApiKey | None:
     parts = token.split("_", 2)
     if len(parts) != 3 or parts[0] != "kpk":
         return None
-    key = ApiKey.objects.filter(prefix=parts[1], is_active=True).first()
-    if key is None or key.secret_hash != hash_secret(parts[2]):
+    found = sql.rows(_KEY, [parts[1]])
+    if not found or not hmac.compare_digest(found[0][3], hash_secret(parts[2])):
         return None
+    pk, name, prefix, secret_hash, scopes, created_at, last_used_at = found[0]
+    key = ApiKey.from_db(connection.alias, _KEY_FIELDS, [
+        pk, name, prefix, secret_hash, sql.document(scopes), True, sql.moment(created_at), sql.moment(last_used_at),
+    ])
     now = timezone.now()
     if key.last_used_at is None or now - key.last_used_at >= LAST_USED_PRECISION:
         ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)

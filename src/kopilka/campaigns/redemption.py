@@ -16,11 +16,14 @@ so a rounded plan that reaches the bound's floor is proven optimal. Only when it
 program solved by branch and bound (HiGHS MILP), which is slower but always exact.
 """
 
+import os
+import sys
 from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, Decimal
 
 import numpy as np
-from scipy.optimize import Bounds, LinearConstraint, linprog, milp
+import highspy
+from scipy.optimize import Bounds, LinearConstraint, milp
 
 HUNDRED = Decimal(100)
 
@@ -89,6 +92,59 @@ def plan_redemption(
     return RedemptionPlan(maximum=maximum, points=points, allocation=allocation)
 
 
+class Relaxation:
+    """The linear relaxation max c·y, A·y ≤ u, 0 ≤ y ≤ bounds, solved by the HiGHS simplex in place: a second
+    objective, or an added row, starts from the basis of the previous solve."""
+
+    def __init__(self, rows: np.ndarray, upper: np.ndarray, bounds: np.ndarray):
+        self.size = rows.shape[1]
+        self.highs = _new_highs()
+        self.highs.addVars(self.size, np.zeros(self.size), bounds.astype(float))
+        columns = [np.nonzero(row)[0].astype(np.int32) for row in rows]
+        starts = np.concatenate([[0], np.cumsum([len(c) for c in columns])[:-1]]).astype(np.int32)
+        self.highs.addRows(
+            len(rows), np.full(len(rows), -highspy.kHighsInf), upper.astype(float), sum(len(c) for c in columns),
+            starts, np.concatenate(columns), np.concatenate([row[c] for row, c in zip(rows, columns, strict=True)]),
+        )
+        self.highs.changeObjectiveSense(highspy.ObjSense.kMaximize)
+
+    def maximize(self, objective: np.ndarray) -> tuple[np.ndarray, float] | None:
+        """(an optimal y, the optimum), or None when the solver cannot tell."""
+        self.highs.changeColsCost(self.size, np.arange(self.size, dtype=np.int32), objective.astype(float))
+        self.highs.run()
+        if self.highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            return None
+        return np.array(self.highs.getSolution().col_value), self.highs.getInfo().objective_function_value
+
+    def require_total(self, total: int) -> None:
+        """From now on Σ y = total."""
+        self.highs.addRow(total, total, self.size, np.arange(self.size, dtype=np.int32), np.ones(self.size))
+
+
+def _new_highs():
+    """A silent solver. The library prints a banner when the first one of a process is made: that one is made
+    with standard output pointed away."""
+    global _banner_shown
+    if _banner_shown:
+        highs = highspy.Highs()
+    else:
+        sys.stdout.flush()
+        saved = os.dup(1)
+        try:
+            with open(os.devnull, "w") as null:
+                os.dup2(null.fileno(), 1)
+                highs = highspy.Highs()
+        finally:
+            os.dup2(saved, 1)
+            os.close(saved)
+        _banner_shown = True
+    highs.setOptionValue("output_flag", False)
+    return highs
+
+
+_banner_shown = False
+
+
 class _Program:
     """max Σ (M + preference) · y  subject to  A · y ≤ u,  0 ≤ y ≤ bounds,  y integer.
 
@@ -99,21 +155,28 @@ class _Program:
 
     def __init__(self, variables, lines, pools, line_cap_percent, receipt_cap_percent):
         total = sum((line.amount for line in lines), Decimal(0))
-        worth = np.array([int(pool.coefficient * HUNDRED) for pool, _ in variables], dtype=float)
-        pool_of = np.array([pools.index(pool) for pool, _ in variables])
-        line_of = np.array([lines.index(line) for _, line in variables])
-        rows, upper = [], []
-        for index, line in enumerate(lines):
-            rows.append(np.where(line_of == index, worth, 0.0))
-            upper.append(kopecks(line.amount, line_cap_percent))
-        rows.append(worth)
-        upper.append(kopecks(total, receipt_cap_percent))
-        for index, pool in enumerate(pools):
-            rows.append((pool_of == index).astype(float))
-            upper.append(pool.points)
-            if pool.receipt_cap_percent is not None:
-                rows.append(np.where(pool_of == index, worth, 0.0))
-                upper.append(kopecks(total, pool.receipt_cap_percent))
+        pool_index = {id(pool): index for index, pool in enumerate(pools)}
+        line_index = {id(line): index for index, line in enumerate(lines)}
+        pool_worth = np.array([int(pool.coefficient * HUNDRED) for pool in pools], dtype=float)
+        pool_of = np.array([pool_index[id(pool)] for pool, _ in variables])
+        line_of = np.array([line_index[id(line)] for _, line in variables])
+        worth = pool_worth[pool_of]
+        column = np.arange(len(variables))
+        # Rows: each line's discount, the receipt's discount, each pool's supply (and discount, when it has a cap).
+        by_line = np.zeros((len(lines), len(variables)))
+        by_line[line_of, column] = worth
+        supply = np.zeros((len(pools), len(variables)))
+        supply[pool_of, column] = 1.0
+        capped = [index for index, pool in enumerate(pools) if pool.receipt_cap_percent is not None]
+        pool_discount = supply[capped] * worth
+        self.rows = np.vstack([by_line, worth[np.newaxis, :], supply, pool_discount])
+        self.upper = np.array(
+            [kopecks(line.amount, line_cap_percent) for line in lines]
+            + [kopecks(total, receipt_cap_percent)]
+            + [pool.points for pool in pools]
+            + [kopecks(total, pools[index].receipt_cap_percent) for index in capped],
+            dtype=float,
+        )
         # A pool's line cap bounds one variable: it is a bound, not a row.
         bounds = []
         for pool, line in variables:
@@ -121,10 +184,10 @@ class _Program:
             if pool.line_cap_percent is not None:
                 cap = min(cap, kopecks(line.amount, pool.line_cap_percent) // int(pool.coefficient * HUNDRED))
             bounds.append(cap)
-        self.rows, self.upper, self.bounds = np.array(rows), np.array(upper, dtype=float), np.array(bounds, float)
+        self.bounds = np.array(bounds, float)
         self.worth = worth
         worst = max(p.rank for p in pools) + 1
-        self.preference = np.array([worst - pool.rank for pool, _ in variables], dtype=float)
+        self.preference = (worst - np.array([pool.rank for pool in pools], dtype=float))[pool_of]
         # One more point must outweigh moving every point to a better pool.
         big = float(worst) * (float(self.bounds.sum()) + 1)
         self.objective = -(big + self.preference)
@@ -135,31 +198,28 @@ class _Program:
         ones = np.ones(len(self.objective))
         if limit is not None:
             rows, upper = np.vstack([rows, ones]), np.append(upper, limit)
-        most = self._relaxed(-ones, rows, upper)
+        relaxation = Relaxation(rows, upper, self.bounds)
+        most = relaxation.maximize(ones)
         if most is None:
             return self._exact(rows, upper)
-        target = int(np.floor(-most.fun + 1e-6))
+        target = int(np.floor(most[1] + 1e-6))
         cheap_first = np.lexsort((-self.preference, self.worth))
-        plan = self._rounded(most.x, rows, upper, target, cheap_first)
+        plan = self._rounded(most[0], rows, upper, target, cheap_first)
         if plan.sum() < target:
             return self._exact(rows, upper)
         if self.preference @ plan == self.preference.max() * target:
             return plan  # every point from the most preferred pools: no plan of `target` points does better
-        # Among the plans of `target` points, the one that takes most from the preferred pools.
-        preferred = self._relaxed(-self.preference, rows, upper, total=target)
+        # Among the plans of `target` points, the one that takes most from the preferred pools (the simplex starts
+        # from the basis it just found).
+        relaxation.require_total(target)
+        preferred = relaxation.maximize(self.preference)
         if preferred is None:
             return self._exact(rows, upper)
-        best = int(np.floor(-preferred.fun + 1e-6))
-        plan = self._rounded(preferred.x, rows, upper, target, np.lexsort((self.worth, -self.preference)))
+        best = int(np.floor(preferred[1] + 1e-6))
+        plan = self._rounded(preferred[0], rows, upper, target, np.lexsort((self.worth, -self.preference)))
         if plan.sum() == target and int(self.preference @ plan) >= best:
             return plan
         return self._exact(rows, upper)
-
-    def _relaxed(self, objective, rows, upper, total: int | None = None):
-        equal = {"A_eq": np.ones((1, len(objective))), "b_eq": [total]} if total is not None else {}
-        result = linprog(objective, A_ub=rows, b_ub=upper, bounds=np.column_stack([np.zeros(len(objective)),
-                         self.bounds]), method="highs", **equal)
-        return result if result.status == 0 else None
 
     def _rounded(self, relaxed, rows, upper, target: int, order) -> np.ndarray:
         """The relaxed plan rounded down, then topped up variable by variable in `order` while every row and

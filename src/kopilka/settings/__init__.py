@@ -102,9 +102,10 @@ def _database() -> dict:
         }
         db.setdefault("TEST", {})["NAME"] = os.environ.get("KOPILKA_TEST_SQLITE") or None
     elif db["ENGINE"] == "django.db.backends.postgresql" and _flag("KOPILKA_PG_PREPARED", default=True):
-        # Server-side binding lets psycopg prepare the statements a connection runs often (the ledger's hot
-        # path), so PostgreSQL plans them once. Turn it off behind a transaction-mode connection pooler.
-        db.setdefault("OPTIONS", {})["server_side_binding"] = True
+        # Server-side binding, and statements prepared once a connection has run them five times: PostgreSQL
+        # plans the hot paths' statements once per connection instead of once per call (planning costs more than
+        # running most of them). Turn it off behind a transaction-mode connection pooler.
+        db.setdefault("OPTIONS", {}).update(server_side_binding=True, prepare_threshold=5)
     return db
 
 
