@@ -26,7 +26,6 @@ import subprocess
 import sys
 import time
 from datetime import timedelta
-from decimal import Decimal
 from pathlib import Path
 from urllib.parse import urlparse
 

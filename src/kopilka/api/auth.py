@@ -17,7 +17,6 @@ from kopilka.core import sql
 from kopilka.core.errors import PermissionDenied
 from kopilka.core.models import ApiKey, hash_secret
 
-
 # How stale a key's "last used" may get: recording every request would add a write to every read.
 LAST_USED_PRECISION = timedelta(minutes=1)
 

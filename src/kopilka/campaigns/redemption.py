@@ -16,13 +16,14 @@ so a rounded plan that reaches the bound's floor is proven optimal. Only when it
 program solved by branch and bound (HiGHS MILP), which is slower but always exact.
 """
 
+import math
 import os
 import sys
 from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, Decimal
 
-import numpy as np
 import highspy
+import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, milp
 
 HUNDRED = Decimal(100)
@@ -121,6 +122,15 @@ class Relaxation:
         self.highs.addRow(total, total, self.size, np.arange(self.size, dtype=np.int32), np.ones(self.size))
 
 
+def _sparse_columns(rows: np.ndarray) -> list[list[tuple[int, float]]]:
+    """For each column of `rows`, its (row, value) pairs with a positive value."""
+    columns: list[list[tuple[int, float]]] = [[] for _ in range(rows.shape[1])]
+    found = np.nonzero(rows > 0)
+    for r, k, value in zip(found[0].tolist(), found[1].tolist(), rows[found].tolist(), strict=True):
+        columns[k].append((r, value))
+    return columns
+
+
 def _new_highs():
     """A silent solver. The library prints a banner when the first one of a process is made: that one is made
     with standard output pointed away."""
@@ -199,12 +209,13 @@ class _Program:
         if limit is not None:
             rows, upper = np.vstack([rows, ones]), np.append(upper, limit)
         relaxation = Relaxation(rows, upper, self.bounds)
+        columns = _sparse_columns(rows)
         most = relaxation.maximize(ones)
         if most is None:
             return self._exact(rows, upper)
         target = int(np.floor(most[1] + 1e-6))
         cheap_first = np.lexsort((-self.preference, self.worth))
-        plan = self._rounded(most[0], rows, upper, target, cheap_first)
+        plan = self._rounded(most[0], rows, columns, upper, target, cheap_first)
         if plan.sum() < target:
             return self._exact(rows, upper)
         if self.preference @ plan == self.preference.max() * target:
@@ -216,32 +227,34 @@ class _Program:
         if preferred is None:
             return self._exact(rows, upper)
         best = int(np.floor(preferred[1] + 1e-6))
-        plan = self._rounded(preferred[0], rows, upper, target, np.lexsort((self.worth, -self.preference)))
+        preferred_first = np.lexsort((self.worth, -self.preference))
+        plan = self._rounded(preferred[0], rows, columns, upper, target, preferred_first)
         if plan.sum() == target and int(self.preference @ plan) >= best:
             return plan
         return self._exact(rows, upper)
 
-    def _rounded(self, relaxed, rows, upper, target: int, order) -> np.ndarray:
+    def _rounded(self, relaxed, rows, columns, upper, target: int, order) -> np.ndarray:
         """The relaxed plan rounded down, then topped up variable by variable in `order` while every row and
-        bound allows, up to `target` points."""
+        bound allows, up to `target` points; `columns` are the rows' `_sparse_columns`."""
         plan = np.floor(relaxed + 1e-7).astype(np.int64)
         plan = np.minimum(plan, self.bounds.astype(np.int64))
         room = upper - rows @ plan
         if (room < -1e-6).any():
             plan = np.zeros(len(plan), dtype=np.int64)
             room = upper.copy()
-        for k in order:
-            short = target - int(plan.sum())
+        room, plan, bounds = room.tolist(), plan.tolist(), self.bounds.tolist()
+        short = target - sum(plan)
+        for k in order.tolist():
             if short <= 0:
                 break
-            column = rows[:, k]
-            used = column > 0
-            fits = np.floor((room[used] + 1e-9) / column[used]).min() if used.any() else short
-            add = int(min(short, fits, self.bounds[k] - plan[k]))
+            fits = min((math.floor((room[r] + 1e-9) / value) for r, value in columns[k]), default=short)
+            add = int(min(short, fits, bounds[k] - plan[k]))
             if add > 0:
                 plan[k] += add
-                room -= column * add
-        return plan
+                short -= add
+                for r, value in columns[k]:
+                    room[r] -= value * add
+        return np.array(plan, dtype=np.int64)
 
     def _exact(self, rows, upper) -> np.ndarray:
         result = milp(
