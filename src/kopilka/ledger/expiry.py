@@ -88,7 +88,8 @@ def _burn(cursor, accounts: list[int], as_of: datetime, actor: str, now: datetim
     """Book the expiry of every lot of the (locked) accounts that is still due; returns (lots, points, accounts)."""
     params = {"as_of": as_of, "actor": actor, "now": now}
     if statements.available():
-        cursor.execute(_BURN_POSTGRESQL, {**params, "accounts": accounts})
+        # Planned for each batch: a plan kept for the first batches could not know how many lots later ones hold.
+        cursor.cursor.execute(_BURN_POSTGRESQL, {**params, "accounts": accounts}, prepare=False)
         lots, points, touched = cursor.fetchone()
         return int(lots), int(points), int(touched)
     return _burn_stepwise(cursor, accounts, params)

@@ -191,6 +191,10 @@ def _execute_one(sql: str, params: dict) -> tuple:
         return cursor.fetchone()
 
 
+# The booking functions live in the database (migration ledger 0004). A change to the ledger's tables, or to what a
+# spend or an accrual books, replaces them in a new migration; the tests compare them with the Python path.
+
+
 @dataclass(frozen=True)
 class AtOnce:
     """What a booking function answered: `outcome` "ok" (booked), or why it wrote nothing — "no_account",
