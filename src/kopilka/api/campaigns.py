@@ -8,11 +8,11 @@ from datetime import datetime
 from typing import Any, Literal
 
 from django.http import HttpRequest
-from ninja import Field, Router, Schema, Status
+from ninja import Field, Router, Schema
 
 from kopilka.api.auth import require_scope
 from kopilka.api.common import ERRORS, IdempotencyKey
-from kopilka.api.idempotency import run_idempotent
+from kopilka.api.idempotency import idempotent_write
 from kopilka.campaigns import selectors, services
 from kopilka.campaigns.conditions import parse
 from kopilka.campaigns.eligibility import eligible_members
@@ -136,11 +136,6 @@ def _campaign_out(campaign: Campaign, detail: bool = False) -> dict:
     return out
 
 
-def _respond(request, key: str | None, endpoint: str, payload, work):
-    principal = require_scope(request, WRITE)
-    return Status(*run_idempotent(principal, key, endpoint, payload, lambda: work(principal)))
-
-
 @router.get("/types", response={200: list[TypeOut], **ERRORS})
 def list_types(request: HttpRequest):
     require_scope(request, READ)
@@ -156,7 +151,8 @@ def put_type(request: HttpRequest, code: str, body: TypeIn, idempotency_key: str
         return (201 if created else 200), {"code": campaign_type.code, "name": campaign_type.name,
                                            "lot_category": campaign_type.lot_category}
 
-    return _respond(request, idempotency_key, "campaigns.type", {"code": code, **body.model_dump()}, work)
+    payload = {"code": code, **body.model_dump()}
+    return idempotent_write(request, WRITE, idempotency_key, "campaigns.type", payload, work)
 
 
 @router.get("/", response={200: list[CampaignOut], **ERRORS})
@@ -171,7 +167,8 @@ def create_campaign(request: HttpRequest, body: CampaignIn, idempotency_key: str
         campaign = services.create_campaign(actor=principal.actor, **body.model_dump())
         return 201, _campaign_out(selectors.get_campaign(campaign.code), detail=True)
 
-    return _respond(request, idempotency_key, "campaigns.create", body.model_dump(mode="json"), work)
+    payload = body.model_dump(mode="json")
+    return idempotent_write(request, WRITE, idempotency_key, "campaigns.create", payload, work)
 
 
 @router.get("/{code}", response={200: CampaignDetailOut, **ERRORS})
@@ -188,8 +185,8 @@ def update_campaign(request: HttpRequest, code: str, body: CampaignPatch, idempo
         services.update_campaign(code=code, actor=principal.actor, **changes)
         return 200, _campaign_out(selectors.get_campaign(code), detail=True)
 
-    return _respond(request, idempotency_key, "campaigns.update", {"code": code, **body.model_dump(mode="json", exclude_unset=True)},
-                    work)
+    payload = {"code": code, **body.model_dump(mode="json", exclude_unset=True)}
+    return idempotent_write(request, WRITE, idempotency_key, "campaigns.update", payload, work)
 
 
 @router.put("/{code}/rules", response={200: CampaignDetailOut, **ERRORS})
@@ -200,7 +197,8 @@ def put_rules(request: HttpRequest, code: str, body: RulesIn, idempotency_key: s
         services.update_rules(code=code, rules=body.rules, actor=principal.actor, comment=body.comment)
         return 200, _campaign_out(selectors.get_campaign(code), detail=True)
 
-    return _respond(request, idempotency_key, "campaigns.rules", {"code": code, **body.model_dump(mode="json")}, work)
+    payload = {"code": code, **body.model_dump(mode="json")}
+    return idempotent_write(request, WRITE, idempotency_key, "campaigns.rules", payload, work)
 
 
 @router.get("/{code}/eligible", response={200: EligibleOut, **ERRORS})
@@ -222,4 +220,5 @@ def change_status(
         services.change_status(code=code, action=action, actor=principal.actor, comment=body.comment)
         return 200, _campaign_out(selectors.get_campaign(code), detail=True)
 
-    return _respond(request, idempotency_key, "campaigns.status", {"code": code, "action": action, **body.model_dump()}, work)
+    payload = {"code": code, "action": action, **body.model_dump()}
+    return idempotent_write(request, WRITE, idempotency_key, "campaigns.status", payload, work)

@@ -6,11 +6,11 @@ Writes need `catalog:write` and an `Idempotency-Key`; reads need `catalog:read`.
 from decimal import Decimal
 
 from django.http import HttpRequest
-from ninja import Field, Query, Router, Schema, Status
+from ninja import Field, Query, Router, Schema
 
 from kopilka.api.auth import require_scope
 from kopilka.api.common import ERRORS, IdempotencyKey
-from kopilka.api.idempotency import run_idempotent
+from kopilka.api.idempotency import idempotent_write
 from kopilka.catalog import selectors, services
 from kopilka.catalog.models import Product, ProductGroup
 
@@ -100,28 +100,25 @@ def list_groups(request: HttpRequest):
 @router.put("/groups/{code}", response={200: GroupOut, 201: GroupOut, **ERRORS})
 def put_group(request: HttpRequest, code: str, body: GroupIn, idempotency_key: str | None = IdempotencyKey):
     """Creates the group (201) or renames / moves it with its subgroups (200)."""
-    principal = require_scope(request, WRITE)
-
-    def work():
+    def work(principal):
         group, created = services.upsert_group(code=code, name=body.name, parent=body.parent)
         group.refresh_from_db()
         return (201 if created else 200), _group_out(group)
 
     payload = {"code": code, **body.model_dump()}
-    return Status(*run_idempotent(principal, idempotency_key, "catalog.group", payload, work))
+    return idempotent_write(request, WRITE, idempotency_key, "catalog.group", payload, work)
 
 
 @router.post("/products", response={200: UpsertOut, **ERRORS})
 def upsert_products(request: HttpRequest, body: ProductBatchIn, idempotency_key: str | None = IdempotencyKey):
     """Creates or updates up to 1,000 products by SKU, all or nothing. Fields an item leaves out keep their value
     on an existing product; `"group": null` takes a product out of its group."""
-    principal = require_scope(request, WRITE)
-
-    def work():
+    def work(principal):
         result = services.upsert_products(item.model_dump(exclude_unset=True) for item in body.products)
         return 200, {"created": result.created, "updated": result.updated}
 
-    return Status(*run_idempotent(principal, idempotency_key, "catalog.products", body.model_dump(mode="json"), work))
+    payload = body.model_dump(mode="json")
+    return idempotent_write(request, WRITE, idempotency_key, "catalog.products", payload, work)
 
 
 @router.get("/products", response={200: ProductPageOut, **ERRORS})

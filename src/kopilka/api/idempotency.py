@@ -14,9 +14,10 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from ninja.responses import Status
 from pydantic import BaseModel
 
-from kopilka.api.auth import Principal
+from kopilka.api.auth import Principal, require_scope
 from kopilka.core.errors import IdempotencyInProgress, IdempotencyKeyReused, ValidationFailed
 from kopilka.core.models import IdempotencyRecord
 
@@ -96,3 +97,13 @@ def _claim(principal: str, key: str, endpoint: str, fingerprint: str) -> Idempot
         raise IdempotencyInProgress(details={"key": key})
     existing.refresh_from_db()
     return existing
+
+
+def idempotent_write(
+    request, scope: str, key: str | None, endpoint: str, payload: Any,
+    work: Callable[[Principal], tuple[int, Any]],
+) -> Status:
+    """The shape of every write endpoint: require `scope`, then run `work(principal)` once per idempotency key
+    (`run_idempotent`) and answer with the status and body it returned."""
+    principal = require_scope(request, scope)
+    return Status(*run_idempotent(principal, key, endpoint, payload, lambda: work(principal)))

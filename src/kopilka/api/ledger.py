@@ -5,11 +5,11 @@ Writes need the `ledger:write` scope and an `Idempotency-Key` header; reads need
 
 from datetime import datetime
 
-from ninja import Field, Query, Router, Schema, Status
+from ninja import Field, Query, Router, Schema
 
 from kopilka.api.auth import require_scope
 from kopilka.api.common import ERRORS, IdempotencyKey
-from kopilka.api.idempotency import ledger_key, run_idempotent
+from kopilka.api.idempotency import idempotent_write, ledger_key
 from kopilka.ledger import selectors, services
 from kopilka.ledger.errors import EntryNotFound, HoldNotFound
 from kopilka.ledger.models import Entry, Hold
@@ -278,9 +278,9 @@ def get_utilization(request, since: datetime, until: datetime, basis: str = "flo
 
 
 def _write(request, key: str | None, endpoint: str, payload, work):
-    principal = require_scope(request, "ledger:write")
-    status, body = run_idempotent(principal, key, endpoint, payload, lambda: work(principal, ledger_key(principal, key)))
-    return Status(status, body)
+    """`idempotent_write` for the ledger: `work(principal, key)` gets the key the ledger books under."""
+    return idempotent_write(request, "ledger:write", key, endpoint, payload,
+                            lambda principal: work(principal, ledger_key(principal, key)))
 
 
 @router.post("/members/{member_id}/accruals", response={201: EntryOut, **ERRORS})

@@ -5,15 +5,15 @@ Thin: every endpoint checks the caller's scope, then calls one service or select
 """
 
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Literal
 
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
-from ninja.responses import Status, codes_4xx
+from ninja.responses import codes_4xx
 
-from kopilka.api.auth import Principal, require_scope
+from kopilka.api.auth import require_scope
 from kopilka.api.common import ErrorOut, IdempotencyKey
-from kopilka.api.idempotency import run_idempotent
+from kopilka.api.idempotency import idempotent_write
 from kopilka.customers import selectors, services
 from kopilka.customers.models import Consent, Member
 
@@ -195,79 +195,69 @@ def get_member(request: HttpRequest, member_id: int):
 
 @router.post("/", response={201: MemberOut, codes_4xx: ErrorOut})
 def create_member(request: HttpRequest, body: MemberIn, idempotency_key: str | None = IdempotencyKey):
-    principal = require_scope(request, WRITE)
-
-    def work():
+    def work(principal):
         fields = body.model_dump(exclude={"external_ids"})
         external_ids = [(e.system, e.value) for e in body.external_ids]
         member = services.create_member(**fields, external_ids=external_ids)
         return 201, _describe(member.pk)
 
-    return _idempotent(principal, idempotency_key, "members.create", body.model_dump(mode="json"), work)
+    payload = body.model_dump(mode="json")
+    return idempotent_write(request, WRITE, idempotency_key, "members.create", payload, work)
 
 
 @router.patch("/{int:member_id}", response={200: MemberOut, codes_4xx: ErrorOut})
 def update_member(
     request: HttpRequest, member_id: int, body: MemberPatch, idempotency_key: str | None = IdempotencyKey
 ):
-    principal = require_scope(request, WRITE)
     changes = body.model_dump(exclude_unset=True)
 
-    def work():
+    def work(principal):
         services.update_member(member_id=member_id, **changes)
         return 200, _describe(member_id)
 
     payload = {"member_id": member_id, "changes": body.model_dump(mode="json", exclude_unset=True)}
-    return _idempotent(principal, idempotency_key, "members.update", payload, work)
+    return idempotent_write(request, WRITE, idempotency_key, "members.update", payload, work)
 
 
 @router.post("/{int:member_id}/block", response={200: MemberOut, codes_4xx: ErrorOut})
 def block_member(
     request: HttpRequest, member_id: int, body: BlockIn, idempotency_key: str | None = IdempotencyKey
 ):
-    principal = require_scope(request, WRITE)
-
-    def work():
+    def work(principal):
         services.block_member(member_id=member_id, reason=body.reason, actor=principal.actor)
         return 200, _describe(member_id)
 
     payload = {"member_id": member_id, "reason": body.reason}
-    return _idempotent(principal, idempotency_key, "members.block", payload, work)
+    return idempotent_write(request, WRITE, idempotency_key, "members.block", payload, work)
 
 
 @router.post("/{int:member_id}/unblock", response={200: MemberOut, codes_4xx: ErrorOut})
 def unblock_member(
     request: HttpRequest, member_id: int, body: UnblockIn, idempotency_key: str | None = IdempotencyKey
 ):
-    principal = require_scope(request, WRITE)
-
-    def work():
+    def work(principal):
         services.unblock_member(member_id=member_id, reason=body.reason, actor=principal.actor)
         return 200, _describe(member_id)
 
     payload = {"member_id": member_id, "reason": body.reason}
-    return _idempotent(principal, idempotency_key, "members.unblock", payload, work)
+    return idempotent_write(request, WRITE, idempotency_key, "members.unblock", payload, work)
 
 
 @router.post("/{int:member_id}/erase", response={200: MemberOut, codes_4xx: ErrorOut})
 def erase_member(request: HttpRequest, member_id: int, idempotency_key: str | None = IdempotencyKey):
     """Erases the member's personal data for good; the ledger stays, anonymous."""
-    principal = require_scope(request, WRITE)
-
-    def work():
+    def work(principal):
         services.erase_member(member_id=member_id, actor=principal.actor)
         return 200, _describe(member_id)
 
-    return _idempotent(principal, idempotency_key, "members.erase", {"member_id": member_id}, work)
+    return idempotent_write(request, WRITE, idempotency_key, "members.erase", {"member_id": member_id}, work)
 
 
 @router.post("/{int:member_id}/consents", response={201: ConsentOut, codes_4xx: ErrorOut})
 def set_consent(
     request: HttpRequest, member_id: int, body: ConsentIn, idempotency_key: str | None = IdempotencyKey
 ):
-    principal = require_scope(request, WRITE)
-
-    def work():
+    def work(principal):
         consent = services.set_consent(
             member_id=member_id,
             channel=body.channel,
@@ -278,7 +268,7 @@ def set_consent(
         return 201, _consent_out(consent)
 
     payload = {"member_id": member_id, "consent": body.model_dump(mode="json")}
-    return _idempotent(principal, idempotency_key, "members.consent", payload, work)
+    return idempotent_write(request, WRITE, idempotency_key, "members.consent", payload, work)
 
 
 @router.post(
@@ -288,22 +278,15 @@ def add_external_id(
     request: HttpRequest, member_id: int, body: ExternalIdIn, idempotency_key: str | None = IdempotencyKey
 ):
     """201 when the id is attached, 200 when the member already had it."""
-    principal = require_scope(request, WRITE)
-
-    def work():
+    def work(principal):
         row, created = services.add_external_id(member_id=member_id, system=body.system, value=body.value)
         return (201 if created else 200), ExternalIdOut(system=row.system, value=row.value)
 
     payload = {"member_id": member_id, "external_id": body.model_dump(mode="json")}
-    return _idempotent(principal, idempotency_key, "members.external_id", payload, work)
+    return idempotent_write(request, WRITE, idempotency_key, "members.external_id", payload, work)
 
 
 # Helpers
-
-
-def _idempotent(principal: Principal, key: str | None, endpoint: str, payload: Any, work) -> Status:
-    status, body = run_idempotent(principal, key, endpoint, payload, work)
-    return Status(status, body)
 
 
 def _describe(member_id: int) -> MemberOut:

@@ -15,13 +15,13 @@ from typing import Literal
 
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
-from ninja import Field, Query, Router, Schema, Status
+from ninja import Field, Query, Router, Schema
 from pydantic import BaseModel
 
 from kopilka.api.auth import require_scope
 from kopilka.api.base import api
 from kopilka.api.common import ERRORS, IdempotencyKey, MemberRef, member_id_of
-from kopilka.api.idempotency import run_idempotent
+from kopilka.api.idempotency import idempotent_write
 from kopilka.campaigns.banners import banners
 from kopilka.core.errors import NotFound, ValidationFailed
 from kopilka.orders import flow
@@ -207,11 +207,6 @@ def _order(order_id: int) -> Order:
     return order
 
 
-def _write(request, key: str | None, endpoint: str, payload, work):
-    principal = require_scope(request, WRITE)
-    return Status(*run_idempotent(principal, key, endpoint, payload, lambda: work(principal)))
-
-
 class EarnTermOut(Schema):
     campaign: str
     name: str
@@ -264,7 +259,8 @@ def place(request: HttpRequest, body: OrderIn, idempotency_key: str | None = Ide
         )
         return 201, _order_out(flow.place_order(new, actor=principal.actor))
 
-    return _write(request, idempotency_key, "purchases.place", body.model_dump(mode="json"), work)
+    payload = body.model_dump(mode="json")
+    return idempotent_write(request, WRITE, idempotency_key, "purchases.place", payload, work)
 
 
 @router.get("/{int:order_id}", response={200: OrderOut, **ERRORS})
@@ -283,8 +279,8 @@ def return_lines(request: HttpRequest, order_id: int, body: ReturnIn, idempotenc
         order = flow.return_items(order_id, quantities, actor=principal.actor, key=idempotency_key or "")
         return 200, _order_out(order)
 
-    return _write(request, idempotency_key, "purchases.return", {"order": order_id, **body.model_dump(mode="json")},
-                  work)
+    payload = {"order": order_id, **body.model_dump(mode="json")}
+    return idempotent_write(request, WRITE, idempotency_key, "purchases.return", payload, work)
 
 
 @router.post("/{int:order_id}/{action}", response={200: OrderOut, **ERRORS})
@@ -296,4 +292,4 @@ def change_status(request: HttpRequest, order_id: int, action: Literal["pay", "s
     def work(principal):
         return 200, _order_out(step(order_id, actor=principal.actor))
 
-    return _write(request, idempotency_key, f"purchases.{action}", {"order": order_id}, work)
+    return idempotent_write(request, WRITE, idempotency_key, f"purchases.{action}", {"order": order_id}, work)

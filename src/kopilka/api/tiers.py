@@ -10,11 +10,11 @@ from decimal import Decimal
 from typing import Literal
 
 from django.http import HttpRequest
-from ninja import Field, Router, Schema, Status
+from ninja import Field, Router, Schema
 
 from kopilka.api.auth import require_scope
 from kopilka.api.common import ERRORS, IdempotencyKey
-from kopilka.api.idempotency import run_idempotent
+from kopilka.api.idempotency import idempotent_write
 from kopilka.tiers import services
 from kopilka.tiers.models import MemberTier, Tier
 
@@ -76,11 +76,6 @@ def _member_out(member_id: int) -> dict:
     }
 
 
-def _write(request, scope, key, endpoint, payload, work):
-    principal = require_scope(request, scope)
-    return Status(*run_idempotent(principal, key, endpoint, payload, lambda: work(principal)))
-
-
 @router.get("/", response={200: list[TierOut], **ERRORS})
 def list_tiers(request: HttpRequest):
     require_scope(request, "members:read")
@@ -93,8 +88,8 @@ def put_tier(request: HttpRequest, code: str, body: TierIn, idempotency_key: str
         tier, created = services.upsert_tier(code=code, **body.model_dump())
         return (201 if created else 200), _tier_out(tier)
 
-    return _write(request, "campaigns:write", idempotency_key, "tiers.put", {"code": code, **body.model_dump(mode="json")},
-                  work)
+    payload = {"code": code, **body.model_dump(mode="json")}
+    return idempotent_write(request, "campaigns:write", idempotency_key, "tiers.put", payload, work)
 
 
 @router.get("/members/{int:member_id}", response={200: MemberTierOut, **ERRORS})
@@ -110,8 +105,8 @@ def put_floor(request: HttpRequest, member_id: int, body: FloorIn, idempotency_k
         services.set_floor(member_id, body.tier, actor=principal.actor, reason=body.reason)
         return 200, _member_out(member_id)
 
-    return _write(request, "members:write", idempotency_key, "tiers.floor", {"member": member_id, **body.model_dump()},
-                  work)
+    payload = {"member": member_id, **body.model_dump()}
+    return idempotent_write(request, "members:write", idempotency_key, "tiers.floor", payload, work)
 
 
 @router.post("/members/{int:member_id}/subscription", response={200: MemberTierOut, **ERRORS})
@@ -121,5 +116,5 @@ def post_subscription(request: HttpRequest, member_id: int, body: SubscriptionIn
         services.subscribe(member_id, body.tier, months=body.months, actor=principal.actor)
         return 200, _member_out(member_id)
 
-    return _write(request, "members:write", idempotency_key, "tiers.subscription",
+    return idempotent_write(request, "members:write", idempotency_key, "tiers.subscription",
                   {"member": member_id, **body.model_dump()}, work)
