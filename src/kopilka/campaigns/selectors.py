@@ -127,8 +127,8 @@ JOIN {Campaign._meta.db_table} c ON c.id = v.campaign_id WHERE c.code IN ({{code
 """
 
 
-def redemption_rules(references: set[str]) -> dict[str, RedemptionRule]:
-    """The redemption rule of each campaign version reference ("<code>:v<number>") that exists."""
+def rules_of(references: set[str]) -> dict[str, CampaignRules]:
+    """The rules of each campaign version reference ("<code>:v<number>") that exists."""
     wanted = {}
     for reference in references:
         code, _, number = reference.rpartition(":v")
@@ -143,4 +143,9 @@ def redemption_rules(references: set[str]) -> dict[str, RedemptionRule]:
         if number in wanted[code]
     ]
     rules = _version_rules([(pk, went_live_at) for _, pk, went_live_at in found])
-    return {reference: rules[pk].redemption for reference, pk, _ in found}
+    return {reference: rules[pk] for reference, pk, _ in found}
+
+
+def redemption_rules(references: set[str]) -> dict[str, RedemptionRule]:
+    """The redemption rule of each campaign version reference that exists."""
+    return {reference: rules.redemption for reference, rules in rules_of(references).items()}

@@ -26,7 +26,7 @@ from django.utils.translation import gettext_lazy as _
 from kopilka.campaigns.engine import PurchaseLine, decide
 from kopilka.campaigns.facts import member_facts
 from kopilka.campaigns.granting import give_back, grant, lock_for_granting
-from kopilka.campaigns.selectors import live_campaigns
+from kopilka.campaigns.selectors import live_campaigns, rules_of
 from kopilka.catalog.selectors import ancestor_codes_by_sku
 from kopilka.core import clock
 from kopilka.core.errors import Conflict, NotFound, ValidationFailed
@@ -282,12 +282,8 @@ def _undo_share(order: Order, done: OrderPoints, share: dict[int, Decimal], acto
 
 
 def _limit_period(done: OrderPoints) -> str | None:
-    from kopilka.campaigns.models import CampaignVersion
-    from kopilka.campaigns.rules import parse_rules
-
-    code, _, number = done.campaign.rpartition(":v")
-    version = CampaignVersion.objects.filter(campaign__code=code, number=number).first()
-    accrual = parse_rules(version.rules).accrual if version else None
+    rules = rules_of({done.campaign}).get(done.campaign)
+    accrual = rules.accrual if rules else None
     return accrual.member_limit.period if accrual and accrual.member_limit else None
 
 
