@@ -14,9 +14,12 @@ from django.utils.dateparse import parse_date, parse_datetime
 
 
 def rows(sql: str, params: Sequence = ()) -> list[tuple]:
-    """All rows of one read; `%s` placeholders."""
+    """All rows of one read; `%s` placeholders. PostgreSQL sends them in binary (no text to parse back)."""
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        if connection.vendor == "postgresql":
+            cursor.cursor.execute(sql, params, binary=True)
+        else:
+            cursor.execute(sql, params)
         return cursor.fetchall()
 
 
