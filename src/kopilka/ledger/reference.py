@@ -25,15 +25,17 @@ class Category:
 
 
 _cache: dict[str, Category] = {}
+_ranks: list[list[int]] = [[0]]
 _loaded_at = float("-inf")
 
 
 def _load() -> None:
-    global _cache, _loaded_at
+    global _cache, _ranks, _loaded_at
     _cache = {
         code: Category(pk, code, rank)
         for pk, code, rank in LotCategory.objects.values_list("id", "code", "redemption_rank")
     }
+    _ranks = _rank_rows(_cache.values())
     _loaded_at = time.monotonic()
 
 
@@ -56,8 +58,12 @@ def by_rank() -> list[list[int]]:
     with zeros (no category has id 0) to the widest row, as `kopilka_spend` takes them."""
     if time.monotonic() - _loaded_at > MAX_AGE_SECONDS:
         _load()
+    return _ranks
+
+
+def _rank_rows(categories) -> list[list[int]]:
     ranks: dict[int, list[int]] = {}
-    for c in sorted(_cache.values(), key=lambda c: (c.redemption_rank, c.id)):
+    for c in sorted(categories, key=lambda c: (c.redemption_rank, c.id)):
         if c.code != DEBT:
             ranks.setdefault(c.redemption_rank, []).append(c.id)
     width = max((len(ids) for ids in ranks.values()), default=1)

@@ -227,9 +227,16 @@ def spend_at_once(params: dict) -> AtOnce:
     call of the `kopilka_spend` function (migration ledger 0004); without a transaction around it, one round trip.
 
     `ranks` are the point categories grouped by redemption rank, in rank order (`reference.by_rank`)."""
-    return AtOnce(*_execute_one(_SPEND_AT_ONCE, params))
+    return AtOnce(*_call(_SPEND_AT_ONCE, params))
 
 
 def accrue_at_once(params: dict) -> AtOnce:
     """The same for an accrual: a new lot and its entry (`kopilka_accrue`)."""
-    return AtOnce(*_execute_one(_ACCRUE_AT_ONCE, params))
+    return AtOnce(*_call(_ACCRUE_AT_ONCE, params))
+
+
+def _call(sql: str, params: dict) -> tuple:
+    """One call of a booking function, its row read in binary (the hot path: no text to parse back)."""
+    with connection.cursor() as cursor:
+        cursor.cursor.execute(sql, params, binary=True)
+        return cursor.cursor.fetchone()
