@@ -147,6 +147,7 @@ class Entry(models.Model):
             models.Index(fields=["lot"], name="entry_lot", condition=Q(lot__isnull=False)),
             models.Index(fields=["reverses"], name="entry_reverses", condition=Q(reverses__isnull=False)),
             models.Index(fields=["hold"], name="entry_hold", condition=Q(hold__isnull=False)),
+            # On PostgreSQL a BRIN index on effective_at (migration 0005): cheap to keep up, enough for periods.
             models.Index(fields=["effective_at", "kind"], name="entry_effective"),
         ]
         constraints = [
