@@ -10,8 +10,8 @@ nothing after it does.
 """
 
 from dataclasses import dataclass, field
-from functools import lru_cache
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
+from functools import lru_cache
 
 from django.utils.formats import get_format, number_format
 from django.utils.translation import get_language
