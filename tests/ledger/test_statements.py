@@ -120,15 +120,19 @@ def test_the_spendable_prefix_gives_the_plan_of_all_lots(db, policy):
 
 @pytest.mark.postgres
 @pytest.mark.parametrize("policy", booking.REDEMPTION_ORDERS)
-def test_the_spend_function_draws_the_lots_the_booking_rules_plan(db, policy):
-    LotCategory.objects.create(code="gift", name="Подарочные", redemption_rank=30)  # shares base's rank
+@pytest.mark.parametrize("shared_rank", [False, True], ids=["a category per rank", "two categories of one rank"])
+def test_the_spend_function_draws_the_lots_the_booking_rules_plan(db, policy, shared_rank):
+    categories = ["base", "promo", "compensation"]
+    if shared_rank:
+        LotCategory.objects.create(code="gift", name="Подарочные", redemption_rank=30)  # shares base's rank
+        categories.append("gift")
     rng = random.Random(11)
     member = make_member()
     for _ in range(30):
         accrued_at = T0 + timedelta(hours=rng.randint(0, 200))
         services.accrue(
             member_id=member.pk, points=rng.randint(1, 50), actor="t", idempotency_key=new_key(),
-            category=rng.choice(["base", "promo", "compensation", "gift"]), at=accrued_at,
+            category=rng.choice(categories), at=accrued_at,
             lifetime_days=rng.randint(5, 60),
             pending_until=accrued_at + timedelta(hours=rng.randint(1, 100)) if rng.random() < 0.2 else None,
         )

@@ -301,6 +301,15 @@ class _Context:
     comment: str = ""
 
 
+def _new_entry(account: Account, kind: str, amount: int, ctx: _Context, **fields) -> Entry:
+    """An entry of `ctx` (who, when, why, source) for `account`, whose `balance` is already the balance after it."""
+    return Entry(
+        account=account, kind=kind, amount=amount, balance_after=account.balance, source_kind=ctx.source.kind,
+        source_ref=ctx.source.ref, reason_code=ctx.reason_code, comment=ctx.comment, actor=ctx.actor,
+        effective_at=ctx.at, created_at=ctx.now, **fields,
+    )
+
+
 def _book(
     account: Account,
     kind: str,
@@ -320,25 +329,8 @@ def _book(
     The caller holds the account lock. The entry, its allocations, the lot remainders and the balance snapshot are
     written together; the returned entry is the row as stored."""
     account.balance += amount
-    entry = Entry(
-        account=account,
-        kind=kind,
-        amount=amount,
-        balance_after=account.balance,
-        lot=lot,
-        hold=hold,
-        reverses=reverses,
-        source_kind=ctx.source.kind,
-        source_ref=ctx.source.ref,
-        reason_code=ctx.reason_code,
-        comment=ctx.comment,
-        details=details,
-        actor=ctx.actor,
-        idempotency_key=idempotency_key,
-        fingerprint=fingerprint,
-        effective_at=ctx.at,
-        created_at=ctx.now,
-    )
+    entry = _new_entry(account, kind, amount, ctx, lot=lot, hold=hold, reverses=reverses, details=details,
+                       idempotency_key=idempotency_key, fingerprint=fingerprint)
     if statements.available():
         entry.pk = statements.book(_entry_row(entry), list(moves))
         _mark_stored(entry)
@@ -430,12 +422,7 @@ def _accrual_rows(
         expires_at=expires_at.astimezone(UTC),
         is_debt=False,
     )
-    entry = Entry(
-        account=account, kind=kind, amount=points, balance_after=account.balance, source_kind=ctx.source.kind,
-        source_ref=ctx.source.ref, reason_code=ctx.reason_code, comment=ctx.comment, actor=ctx.actor,
-        idempotency_key=key, fingerprint=fingerprint, effective_at=ctx.at, created_at=ctx.now,
-    )
-    return lot, entry
+    return lot, _new_entry(account, kind, points, ctx, idempotency_key=key, fingerprint=fingerprint)
 
 
 def _settle_debts(account: Account, entry: Entry, ctx: _Context) -> None:
@@ -567,12 +554,8 @@ def _spend_at_once(member_id: int, points: int, ctx: _Context, key: str, fingerp
     result = _at_once(statements.spend_at_once, params, member_id, key, fingerprint)
     if not isinstance(result, statements.AtOnce):
         return result
-    entry = Entry(
-        account=_booked_account(result, member_id), kind=Entry.Kind.SPEND, amount=-points,
-        balance_after=result.balance_after, source_kind=ctx.source.kind, source_ref=ctx.source.ref,
-        reason_code=ctx.reason_code, comment=ctx.comment, details={"redemption_order": policy}, actor=ctx.actor,
-        idempotency_key=key, fingerprint=fingerprint, effective_at=ctx.at, created_at=ctx.now,
-    )
+    entry = _new_entry(_booked_account(result, member_id), Entry.Kind.SPEND, -points, ctx,
+                       details={"redemption_order": policy}, idempotency_key=key, fingerprint=fingerprint)
     entry.pk = result.entry_id
     _mark_stored(entry)
     return entry

@@ -23,6 +23,7 @@ DECLARE
     v_amounts bigint[];
     v_total bigint;
     v_categories bigint[];
+    v_walk refcursor;
     v_lot record;
 BEGIN
     SELECT a.id, a.balance, m.status, r.id, r.fingerprint
@@ -45,34 +46,32 @@ BEGIN
         FOREACH v_categories SLICE 1 IN ARRAY p_ranks || ARRAY[array_fill(NULL::bigint, ARRAY[array_length(p_ranks, 2)])]
         LOOP
             IF cardinality(v_categories) = 1 AND v_categories[1] IS NOT NULL THEN
-                FOR v_lot IN
+                OPEN v_walk FOR
                     SELECT l.id, l.remaining - l.held AS free FROM ledger_lot l
                      WHERE l.account_id = account AND l.category_id = v_categories[1]
                        AND l.remaining > l.held AND NOT l.is_debt
                        AND l.activates_at <= p_at AND COALESCE(l.expires_at, 'infinity') > p_at
-                     ORDER BY l.accrued_at, l.id
-                LOOP
-                    v_lots := v_lots || v_lot.id;
-                    v_amounts := v_amounts || LEAST(v_lot.free, p_points - v_total);
-                    v_total := v_total + LEAST(v_lot.free, p_points - v_total);
-                    EXIT ranks WHEN v_total = p_points;
-                END LOOP;
+                     ORDER BY l.accrued_at, l.id;
             ELSE
-                FOR v_lot IN
+                OPEN v_walk FOR
                     SELECT l.id, l.remaining - l.held AS free FROM ledger_lot l
                      WHERE l.account_id = account
                        AND CASE WHEN v_categories[1] IS NULL THEN l.category_id <> ALL (p_ranks)
                                 ELSE l.category_id = ANY (v_categories) END
                        AND l.remaining > l.held AND NOT l.is_debt
                        AND l.activates_at <= p_at AND COALESCE(l.expires_at, 'infinity') > p_at
-                     ORDER BY l.accrued_at, l.id
-                LOOP
-                    v_lots := v_lots || v_lot.id;
-                    v_amounts := v_amounts || LEAST(v_lot.free, p_points - v_total);
-                    v_total := v_total + LEAST(v_lot.free, p_points - v_total);
-                    EXIT ranks WHEN v_total = p_points;
-                END LOOP;
+                     ORDER BY l.accrued_at, l.id;
             END IF;
+            LOOP
+                FETCH v_walk INTO v_lot;
+                EXIT WHEN NOT FOUND;
+                v_lots := v_lots || v_lot.id;
+                v_amounts := v_amounts || LEAST(v_lot.free, p_points - v_total);
+                v_total := v_total + LEAST(v_lot.free, p_points - v_total);
+                EXIT WHEN v_total = p_points;
+            END LOOP;
+            CLOSE v_walk;
+            EXIT ranks WHEN v_total = p_points;
         END LOOP;
     ELSE
         -- Soonest expiring first (no expiry last), then oldest: read with running sums, up to the covering lot.
