@@ -112,13 +112,18 @@ class Entry(models.Model):
         ADJUSTMENT = "adjustment", _("manual adjustment")
         SETTLEMENT = "settlement", _("settlement of a debt")
 
-    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="entries", db_index=False)
+    # account and lot are checked per statement by triggers, not by foreign keys (migration 0006): a night's expiry
+    # inserts a million entries, and the triggers also check that the lot belongs to the account.
+    account = models.ForeignKey(
+        Account, on_delete=models.PROTECT, related_name="entries", db_index=False, db_constraint=False
+    )
     kind = models.CharField(max_length=12, choices=Kind.choices)
     amount = models.BigIntegerField()
     balance_after = models.BigIntegerField()
     # Indexed by the partial indexes below: most entries have no hold and reverse nothing.
     lot = models.ForeignKey(
-        Lot, on_delete=models.PROTECT, null=True, blank=True, related_name="entries", db_index=False
+        Lot, on_delete=models.PROTECT, null=True, blank=True, related_name="entries", db_index=False,
+        db_constraint=False,
     )
     hold = models.ForeignKey(
         "Hold", on_delete=models.PROTECT, null=True, blank=True, related_name="entries", db_index=False

@@ -1,0 +1,86 @@
+"""The database itself keeps the ledger whole: entries are append-only, an entry names an existing account and a
+lot of that account, and nothing an entry refers to can be deleted."""
+
+import pytest
+from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db.models import ProtectedError
+
+from kopilka.ledger import services
+from kopilka.ledger.models import Account, Entry, Lot
+
+from .conftest import make_member, new_key
+
+on_postgresql = pytest.mark.skipif("connection.vendor != 'postgresql'", reason="the guard is PostgreSQL's")
+
+
+def _accrued(member, points=100) -> Entry:
+    return services.accrue(member_id=member.pk, points=points, actor="t", idempotency_key=new_key())
+
+
+def _insert_entry(account_id: int, lot_id: int | None) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO ledger_entry (account_id, kind, amount, balance_after, lot_id, source_kind, source_ref,
+                                      reason_code, comment, actor, fingerprint, effective_at, created_at)
+            VALUES (%s, 'adjustment', 1, 1, %s, '', '', '', '', 't', '', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)
+            """,
+            [account_id, lot_id],
+        )
+
+
+@pytest.mark.django_db
+def test_an_entry_cannot_name_a_lot_of_another_account():
+    theirs = _accrued(make_member(last_name="Петров"))
+    mine = _accrued(make_member(last_name="Сидорова"))
+    with pytest.raises(IntegrityError), transaction.atomic():
+        _insert_entry(mine.account_id, theirs.lot_id)
+    _insert_entry(mine.account_id, mine.lot_id)  # its own lot is fine
+    assert Entry.objects.filter(account_id=mine.account_id).count() == 2
+
+
+@pytest.mark.django_db
+def test_an_entry_cannot_name_a_missing_account_or_lot():
+    entry = _accrued(make_member())
+    with pytest.raises(IntegrityError), transaction.atomic():
+        _insert_entry(entry.account_id + 1000, None)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        _insert_entry(entry.account_id, entry.lot_id + 1000)
+    assert Entry.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_entries_are_append_only():
+    entry = _accrued(make_member())
+    with pytest.raises(DatabaseError), transaction.atomic():
+        Entry.objects.filter(pk=entry.pk).update(amount=1_000)
+    assert Entry.objects.get(pk=entry.pk).amount == 100
+
+
+@pytest.mark.django_db
+def test_django_refuses_to_delete_what_entries_refer_to():
+    entry = _accrued(make_member())
+    with pytest.raises(ProtectedError):
+        Lot.objects.get(pk=entry.lot_id).delete()
+    with pytest.raises(ProtectedError):
+        Account.objects.get(pk=entry.account_id).delete()
+
+
+@on_postgresql
+@pytest.mark.django_db
+def test_the_database_refuses_to_delete_or_rekey_what_entries_refer_to():
+    entry = _accrued(make_member())
+    other = Account.objects.create(member=make_member(last_name="Петров"))
+    statements = [
+        ("DELETE FROM ledger_entry WHERE id = %s", entry.pk),
+        ("DELETE FROM ledger_lot WHERE id = %s", entry.lot_id),
+        ("UPDATE ledger_lot SET account_id = " + str(other.pk) + " WHERE id = %s", entry.lot_id),
+        ("DELETE FROM ledger_account WHERE id = %s", entry.account_id),
+        ("UPDATE ledger_account SET id = id + 1000 WHERE id = %s", entry.account_id),
+    ]
+    for sql, key in statements:
+        with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(sql, [key])
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM ledger_account WHERE id = %s", [other.pk])  # no entries: allowed
+    assert Lot.objects.get(pk=entry.lot_id).account_id == entry.account_id
