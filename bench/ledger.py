@@ -189,7 +189,7 @@ def measure_bare_update(as_of) -> float:
     started = time.perf_counter()
     with transaction.atomic(), connection.cursor() as cur:
         cur.execute(
-            "UPDATE ledger_lot SET remaining = held WHERE expires_at <= %s AND remaining > held AND NOT is_debt",
+            "UPDATE ledger_lot SET remaining = held WHERE expires_at <= %s AND spendable AND NOT is_debt",
             [as_of],
         )
         elapsed = time.perf_counter() - started

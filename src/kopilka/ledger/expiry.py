@@ -22,7 +22,7 @@ DEFAULT_BATCH_LOTS = 20_000
 DEFAULT_WORKERS = 2  # PostgreSQL connections burning batches at once
 _PAGE_ACCOUNTS = 100_000  # accounts with due lots read per query (two integers each)
 
-_DUE = "l.expires_at <= %(as_of)s AND l.remaining > l.held AND NOT l.is_debt"
+_DUE = "l.expires_at <= %(as_of)s AND l.spendable AND NOT l.is_debt"
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ Entries and allocations are never updated or deleted: a database trigger refuses
 """
 
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import ExpressionWrapper, F, Q
 from django.utils.translation import gettext_lazy as _
 
 from kopilka.customers.models import Member
@@ -78,19 +78,27 @@ class Lot(models.Model):
     activates_at = models.DateTimeField()
     expires_at = models.DateTimeField(null=True, blank=True)
     is_debt = models.BooleanField(default=False)
+    # Whether the lot has free points (remaining > held), kept by the database. The indexes that find spendable and
+    # due lots test this column instead of remaining and held, so a spend that leaves a lot spendable changes no
+    # indexed value: PostgreSQL updates the row in place (a HOT update) without touching the lot's five indexes.
+    spendable = models.GeneratedField(
+        expression=ExpressionWrapper(Q(remaining__gt=F("held")), output_field=models.BooleanField()),
+        output_field=models.BooleanField(),
+        db_persist=True,
+    )
 
     class Meta:
         verbose_name = _("lot")
         verbose_name_plural = _("lots")
         indexes = [
             models.Index(fields=["account", "id"], name="lot_account"),
-            models.Index(fields=["expires_at"], condition=Q(remaining__gt=F("held")), name="lot_expiry_due"),
+            models.Index(fields=["expires_at"], condition=Q(spendable=True), name="lot_expiry_due"),
             models.Index(fields=["accrued_at"], name="lot_accrued_at"),
             # Every accrual asks whether the account owes points (a debt lot to settle first); few accounts do.
             models.Index(fields=["account"], condition=Q(is_debt=True), name="lot_debt"),
             # A spend in the default order walks one category's spendable lots oldest first and stops when covered.
             models.Index(fields=["account", "category", "accrued_at", "id"],
-                         condition=Q(remaining__gt=F("held"), is_debt=False), name="lot_spendable"),
+                         condition=Q(spendable=True, is_debt=False), name="lot_spendable"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(held__gte=0), name="lot_held_not_negative"),

@@ -249,7 +249,7 @@ SELECT l.id, c.redemption_rank, l.accrued_at, l.activates_at, l.expires_at, l.re
 FROM {Lot._meta.db_table} l
 JOIN {Account._meta.db_table} a ON a.id = l.account_id
 JOIN {LotCategory._meta.db_table} c ON c.id = l.category_id
-WHERE a.member_id = %s AND NOT l.is_debt AND l.remaining > l.held AND l.activates_at <= %s
+WHERE a.member_id = %s AND NOT l.is_debt AND l.spendable AND l.activates_at <= %s
   AND (l.expires_at IS NULL OR l.expires_at > %s)
 """
 

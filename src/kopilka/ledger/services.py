@@ -279,7 +279,7 @@ def _lot_states(account: Account, *, lot_ids=None) -> list[booking.LotState]:
     rows cannot change before the caller's transaction ends. Lots are then written in id order."""
     query = Lot.objects.filter(account_id=account.pk)
     if lot_ids is None:
-        query = query.filter(remaining__gt=F("held"), is_debt=False)
+        query = query.filter(spendable=True, is_debt=False)
     else:
         query = query.filter(pk__in=lot_ids)
     rows = query.order_by("id").values_list(

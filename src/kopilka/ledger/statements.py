@@ -139,7 +139,7 @@ SELECT id, rank, accrued_at, activates_at, expires_at, remaining, held FROM (
                AS free_before
     FROM ledger_lot l JOIN ledger_lotcategory c ON c.id = l.category_id
     WHERE l.account_id = (SELECT a.id FROM ledger_account a WHERE a.member_id = %(member)s)
-      AND l.remaining > l.held AND NOT l.is_debt
+      AND l.spendable AND NOT l.is_debt
       AND l.activates_at <= %(at)s AND COALESCE(l.expires_at, 'infinity') > %(at)s
 ) spendable
 WHERE free_before < %(points)s
