@@ -1,17 +1,20 @@
 """Ledger throughput and expiry speed on PostgreSQL, each next to a reference measured in the same run.
 
 Prints one JSON line:
-  ops_per_s     spend+accrue operations per second through the service layer, 8 concurrent worker processes
-  pgbench_tps   pgbench's built-in TPC-B transactions per second, same server, same client count
+  ops_per_s     spend+accrue operations per second through the service layer, 8 concurrent workers (threads with
+                their own connections, in as many processes as there are CPUs)
+  pgbench_tps   pgbench's built-in TPC-B transactions per second, same server, same clients and client threads
   ops_ratio     ops_per_s / pgbench_tps                                  (goal ≥ 0.5)
-                (rounds of pgbench and of the service layer alternate; each figure is the median over the rounds)
+                (rounds of pgbench and of the service layer alternate, each after a CHECKPOINT; each figure is the
+                median over the rounds)
   expire_s      seconds for `expire()` to burn N lots (entries, snapshots, lot remainders)
   update_s      seconds for a bare `UPDATE ledger_lot SET remaining = held` of the same rows
   expiry_ratio  expire_s / update_s                                      (goal ≤ 2)
                 (each round on fresh lots in a new database, both after a CHECKPOINT; medians over the rounds)
 
 Usage: .venv/bin/python bench/ledger.py [--database-url postgres://postgres@127.0.0.1:5432/kopilka_bench]
-           [--workers 8] [--seconds 10] [--rounds 3] [--expiry-rounds 3] [--lots 1000000] [--members 100000]
+           [--workers 8] [--processes CPUs] [--seconds 10] [--rounds 3] [--expiry-rounds 3] [--lots 1000000]
+           [--members 100000]
            [--only ops|expiry]
 The database named is dropped and created anew. `--only` runs one part (to iterate on it); the figures of the part
 not run are left out of the JSON line.
@@ -63,34 +66,51 @@ def pg_args(url: str) -> list[str]:
             parts.path.lstrip("/")]
 
 
-def run_pgbench(url: str, clients: int, seconds: int) -> float:
+def run_pgbench(url: str, clients: int, threads: int, seconds: int) -> float:
     """TPC-B transactions per second on pgbench's tables (made by `pgbench -i` beforehand)."""
     out = subprocess.run(
-        ["pgbench", "-n", "-c", str(clients), "-j", str(min(clients, os.cpu_count() or 2)), "-T", str(seconds),
+        ["pgbench", "-n", "-c", str(clients), "-j", str(min(clients, threads)), "-T", str(seconds),
          *pg_args(url)],
         check=True, capture_output=True, text=True,
     ).stdout
     return float(re.search(r"tps = ([\d.]+)", out).group(1))
 
 
-def _ops_worker(url: str, member_ids: list[int], seconds: float, start_at: float, queue) -> None:
+def _ops_process(url: str, member_ids: list[int], threads: int, seconds: float, ready, queue) -> None:
+    """`threads` workers in one process, each with its own database connection, spending and accruing in turns."""
     setup_django(url)
+    import threading
+
+    from django.db import connection
+
     from kopilka.ledger import services
 
-    rng = random.Random(os.getpid())
-    ops = 0
-    tag = f"w{os.getpid()}"
-    while time.time() < start_at:
-        time.sleep(0.001)
-    deadline = start_at + seconds
-    while time.time() < deadline:
-        member_id = rng.choice(member_ids)
-        if ops % 2:
-            services.spend(member_id=member_id, points=10, actor="bench", idempotency_key=f"{tag}-{ops}")
-        else:
-            services.accrue(member_id=member_id, points=10, actor="bench", idempotency_key=f"{tag}-{ops}")
-        ops += 1
-    queue.put(ops)
+    counts: list[int] = []
+
+    def work(n: int) -> None:
+        connection.ensure_connection()
+        mine = member_ids[n::threads]
+        rng = random.Random(f"{os.getpid()}-{n}")
+        tag = f"w{os.getpid()}-{n}"
+        ops = 0
+        ready.wait()  # every worker set up and connected before the clock starts
+        deadline = time.time() + seconds
+        while time.time() < deadline:
+            member_id = rng.choice(mine)
+            if ops % 2:
+                services.spend(member_id=member_id, points=10, actor="bench", idempotency_key=f"{tag}-{ops}")
+            else:
+                services.accrue(member_id=member_id, points=10, actor="bench", idempotency_key=f"{tag}-{ops}")
+            ops += 1
+        counts.append(ops)
+        connection.close()
+
+    workers = [threading.Thread(target=work, args=(n,)) for n in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    queue.put(sum(counts))
 
 
 def bench_members(workers: int) -> list[int]:
@@ -107,15 +127,20 @@ def bench_members(workers: int) -> list[int]:
     return [m.pk for m in members]
 
 
-def measure_ops(url: str, ids: list[int], workers: int, seconds: int) -> float:
+def measure_ops(url: str, ids: list[int], workers: int, processes: int, seconds: int) -> float:
+    """Spend+accrue operations per second of `workers` concurrent workers spread over `processes` processes (as
+    pgbench spreads its clients over threads)."""
     ctx = multiprocessing.get_context("spawn")
     queue = ctx.Queue()
-    start_at = time.time() + 3  # every process set up and connected before the clock starts
+    ready = ctx.Barrier(workers + 1)
+    shares = [workers // processes + (1 if i < workers % processes else 0) for i in range(processes)]
     procs = [
-        ctx.Process(target=_ops_worker, args=(url, ids[i::workers], seconds, start_at, queue)) for i in range(workers)
+        ctx.Process(target=_ops_process, args=(url, ids[i::processes], share, seconds, ready, queue))
+        for i, share in enumerate(shares)
     ]
     for p in procs:
         p.start()
+    ready.wait()
     total = sum(queue.get() for _ in procs)
     for p in procs:
         p.join()
@@ -203,7 +228,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL",
                                                                  "postgres://postgres@127.0.0.1:5432/kopilka_bench"))
-    parser.add_argument("--workers", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=8, help="concurrent clients: pgbench's and the services'")
+    parser.add_argument("--processes", type=int, default=os.cpu_count() or 2,
+                        help="processes the service workers run in (pgbench's -j: its client threads)")
     parser.add_argument("--seconds", type=int, default=10, help="length of each measured round")
     parser.add_argument("--rounds", type=int, default=3, help="rounds of pgbench and of the services")
     parser.add_argument("--expiry-rounds", type=int, default=3, help="rounds of expiry, each on fresh lots")
@@ -234,9 +261,11 @@ def run_ops_part(args) -> dict:
     rounds = []
     for n in range(1, args.rounds + 1):
         log(f"round {n}/{args.rounds}: pgbench TPC-B, {args.workers} clients, {args.seconds}s ...")
-        tps = run_pgbench(args.database_url, args.workers, args.seconds)
+        checkpoint()
+        tps = run_pgbench(args.database_url, args.workers, args.processes, args.seconds)
         log(f"round {n}/{args.rounds}: service layer spend+accrue, {args.workers} processes, {args.seconds}s ...")
-        ops = measure_ops(args.database_url, ids, args.workers, args.seconds)
+        checkpoint()
+        ops = measure_ops(args.database_url, ids, args.workers, args.processes, args.seconds)
         rounds.append((ops, tps, ops / tps))
         log(f"  {ops:.0f} ops/s, {tps:.0f} tps, ratio {ops / tps:.3f}")
     subprocess.run(["pgbench", "-i", "-I", "d", *pg_args(args.database_url)], check=True, capture_output=True)
