@@ -4,6 +4,7 @@ from typing import Any, Literal
 
 from django.utils.translation import gettext as _
 from ninja import Header, Schema
+from pydantic import BaseModel
 
 from kopilka.core.errors import NotFound, ValidationFailed
 from kopilka.customers.selectors import find_member_by_external_id
@@ -22,7 +23,7 @@ IdempotencyKey = Header(
 )
 
 
-class MemberRef(Schema):
+class MemberRef(BaseModel):
     """The member by id, or by an id in another system (a card number, a 1C GUID, a web shop id)."""
 
     id: int | None = None
