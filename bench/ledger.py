@@ -263,7 +263,8 @@ def run_ops_part(args) -> dict:
         log(f"round {n}/{args.rounds}: pgbench TPC-B, {args.workers} clients, {args.seconds}s ...")
         checkpoint()
         tps = run_pgbench(args.database_url, args.workers, args.processes, args.seconds)
-        log(f"round {n}/{args.rounds}: service layer spend+accrue, {args.workers} processes, {args.seconds}s ...")
+        log(f"round {n}/{args.rounds}: service layer spend+accrue, {args.workers} workers in {args.processes} "
+            f"processes, {args.seconds}s ...")
         checkpoint()
         ops = measure_ops(args.database_url, ids, args.workers, args.processes, args.seconds)
         rounds.append((ops, tps, ops / tps))
