@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "kopilka.campaigns",
     "kopilka.tiers",
     "kopilka.orders",
+    "kopilka.backoffice",  # last: its post_migrate step gives roles the permissions of every other app
 ]
 
 MIDDLEWARE = [
@@ -64,9 +65,13 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "kopilka.backoffice.middleware.ProgrammeTimeZoneMiddleware",
 ]
 
 ROOT_URLCONF = "kopilka.urls"
+# The back office signs people in through the admin's login page.
+LOGIN_URL = "admin:login"
+LOGIN_REDIRECT_URL = "/office/"
 WSGI_APPLICATION = "kopilka.wsgi.application"
 
 TEMPLATES = [
@@ -79,6 +84,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
             ]
         },
     }

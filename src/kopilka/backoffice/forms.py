@@ -1,0 +1,36 @@
+"""Forms of the back office; their errors speak the user's language."""
+
+import uuid
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from kopilka.ledger.models import ReasonCode
+
+
+class MemberSearchForm(forms.Form):
+    q = forms.CharField(
+        label=_("Phone, e-mail, card, INN or name"), max_length=200, required=False,
+        widget=forms.TextInput(attrs={"autofocus": True, "type": "search"}),
+    )
+
+
+class CompensationForm(forms.Form):
+    points = forms.IntegerField(label=_("Points"), min_value=1, max_value=10_000_000)
+    reason_code = forms.ChoiceField(label=_("Reason"))
+    comment = forms.CharField(label=_("Comment"), widget=forms.Textarea(attrs={"rows": 3}), max_length=2000)
+    # Made when the form is first shown; the confirmation sends it back, so a second send changes nothing.
+    key = forms.CharField(widget=forms.HiddenInput, max_length=64)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["reason_code"].choices = [
+            (code, name) for code, name in ReasonCode.objects.filter(is_active=True).values_list("code", "name")
+        ]
+        if not self.is_bound:
+            self.initial.setdefault("key", uuid.uuid4().hex)
+
+
+class DecisionForm(forms.Form):
+    comment = forms.CharField(label=_("Comment"), widget=forms.Textarea(attrs={"rows": 2}), required=False,
+                              max_length=2000)

@@ -1,0 +1,108 @@
+"""What the back office records beyond the ledger: the audit log, compensation limits and requests.
+
+Invariants:
+- audit events are append-only (nothing in the code changes or deletes one);
+- a compensation request is `granted` (within the requester's limits, booked at once), `pending` (waiting for a
+  senior agent), `approved` (booked on approval) or `rejected`; a booked request names its ledger entry.
+"""
+
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from kopilka.customers.models import Member
+from kopilka.ledger.models import Entry
+
+
+class AuditEvent(models.Model):
+    """One action of a person in the back office: who, when, what, on which member or record, and why."""
+
+    at = models.DateTimeField(_("when"), db_index=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    actor = models.CharField(_("who"), max_length=150)  # kept as written, even if the account is renamed
+    action = models.CharField(_("action"), max_length=60, db_index=True)
+    member = models.ForeignKey(
+        Member, verbose_name=_("member"), on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    target = models.CharField(_("record"), max_length=120, blank=True)  # e.g. "ledger.entry:42"
+    summary = models.CharField(_("summary"), max_length=300)
+    comment = models.TextField(_("comment"), blank=True)
+    details = models.JSONField(_("details"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("audit event")
+        verbose_name_plural = _("audit log")
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["member", "-at"], name="audit_member")]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor}: {self.summary}"
+
+
+class CompensationLimit(models.Model):
+    """How many compensation points a role may grant alone: per operation and per (programme-time) day.
+    Roles without a row grant nothing alone; every grant of theirs waits for approval."""
+
+    role = models.OneToOneField(Group, verbose_name=_("role"), on_delete=models.CASCADE, related_name="+")
+    per_operation = models.PositiveIntegerField(_("points per operation"))
+    per_day = models.PositiveIntegerField(_("points per day"))
+
+    class Meta:
+        verbose_name = _("compensation limit")
+        verbose_name_plural = _("compensation limits")
+
+    def __str__(self) -> str:
+        return f"{self.role}: {self.per_operation} / {self.per_day}"
+
+
+class CompensationRequest(models.Model):
+    class Status(models.TextChoices):
+        GRANTED = "granted", _("granted")
+        PENDING = "pending", _("waiting for approval")
+        APPROVED = "approved", _("approved")
+        REJECTED = "rejected", _("rejected")
+
+    # The confirmation form's token: sending the same form twice makes one request.
+    key = models.CharField(max_length=64, unique=True)
+    member = models.ForeignKey(Member, verbose_name=_("member"), on_delete=models.PROTECT, related_name="+")
+    points = models.PositiveIntegerField(_("points"))
+    reason_code = models.CharField(_("reason"), max_length=40)
+    comment = models.TextField(_("comment"))
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("requested by"), on_delete=models.PROTECT, related_name="+"
+    )
+    requested_at = models.DateTimeField(_("requested at"))
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("decided by"), on_delete=models.PROTECT, null=True, blank=True,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decision_comment = models.TextField(_("decision comment"), blank=True)
+    entry = models.OneToOneField(
+        Entry, verbose_name=_("ledger entry"), on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("compensation")
+        verbose_name_plural = _("compensations")
+        ordering = ["-requested_at", "-id"]
+        indexes = [
+            models.Index(fields=["requested_by", "requested_at"], name="compensation_by_user"),
+            models.Index(fields=["status"], condition=models.Q(status="pending"), name="compensation_pending"),
+        ]
+        permissions = [
+            ("use_support_console", _("Use the support console")),
+            ("grant_compensation", _("Grant compensation points")),
+            ("approve_compensation", _("Approve compensation above the limit")),
+            ("spend_points", _("Spend a member's points")),
+            ("burn_lot", _("Burn a lot")),
+            ("reverse_entry", _("Reverse an accrual")),
+            ("view_audit_log", _("Read the audit log")),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.points} → {self.member_id} ({self.status})"

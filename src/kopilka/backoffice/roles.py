@@ -1,0 +1,91 @@
+"""The back office's roles and what each may do, as Django groups with permissions.
+
+`sync_roles` (run after every migrate) makes each group hold exactly the permissions listed here, so a role's rights
+are code, reviewed like code. Administrators may still add people to roles and give single users extra rights.
+A permission is named "app_label.codename"; "app_label.view_*" stands for every model's view permission of the app.
+"""
+
+from django.contrib.auth.models import Group, Permission
+from django.utils.translation import gettext_lazy as _
+
+ADMINISTRATOR = "administrator"
+MARKETER = "marketer"
+SUPPORT = "support"
+SENIOR_SUPPORT = "senior_support"
+ANALYST = "analyst"
+AUDITOR = "auditor"
+
+_READ_ALL = [f"{app}.view_*" for app in ("customers", "ledger", "catalog", "campaigns", "tiers", "orders")]
+_SUPPORT = [
+    "backoffice.use_support_console", "backoffice.grant_compensation", "backoffice.view_compensationrequest",
+    "customers.view_member", "customers.view_consent", "customers.view_externalid", "customers.view_tag",
+    "customers.view_region", "ledger.view_account", "ledger.view_lot", "ledger.view_entry", "ledger.view_reasoncode",
+    "orders.view_order", "orders.view_orderline", "tiers.view_tier", "tiers.view_membertier",
+    "campaigns.view_campaign", "core.members_read", "core.ledger_read", "core.purchases_read",
+]
+_MARKETER = [
+    *_READ_ALL,
+    "campaigns.add_campaign", "campaigns.change_campaign", "campaigns.add_campaigntype", "campaigns.change_campaigntype",
+    "catalog.add_product", "catalog.change_product", "catalog.add_productgroup", "catalog.change_productgroup",
+    "customers.add_tag", "customers.change_tag", "customers.add_city", "customers.change_city",
+    "ledger.add_reasoncode", "ledger.change_reasoncode", "tiers.add_tier", "tiers.change_tier",
+    "core.campaigns_read", "core.campaigns_write", "core.catalog_read", "core.catalog_write", "core.members_read",
+    "core.analytics_read",
+]
+
+# code → (name, permissions)
+ROLES = {
+    ADMINISTRATOR: (_("Administrator"), ["*"]),
+    MARKETER: (_("Marketer"), _MARKETER),
+    SUPPORT: (_("Support agent"), _SUPPORT),
+    SENIOR_SUPPORT: (_("Senior support agent"), [
+        *_SUPPORT, "backoffice.approve_compensation", "backoffice.spend_points", "backoffice.burn_lot",
+        "backoffice.reverse_entry", "core.ledger_write",
+    ]),
+    ANALYST: (_("Analyst"), [*_READ_ALL, "core.analytics_read", "core.members_read", "core.ledger_read",
+                             "core.purchases_read", "core.campaigns_read", "core.catalog_read"]),
+    AUDITOR: (_("Auditor (read only)"), [
+        *_READ_ALL, "backoffice.view_auditevent", "backoffice.view_audit_log", "backoffice.view_compensationrequest",
+        "backoffice.view_compensationlimit", "core.view_apikey", "auth.view_user", "auth.view_group",
+        "backoffice.use_support_console",
+    ]),
+}
+
+
+# Compensation points a role may grant alone (per operation, per day); made once, then edited by administrators.
+DEFAULT_COMPENSATION_LIMITS = {SUPPORT: (500, 2_000), SENIOR_SUPPORT: (5_000, 50_000), ADMINISTRATOR: (50_000, 500_000)}
+
+
+def role_permissions(code: str) -> list[Permission]:
+    """The permissions the role `code` holds; an unknown permission name is an error, not a silent gap."""
+    wanted = ROLES[code][1]
+    if wanted == ["*"]:
+        return list(Permission.objects.all())
+    found: list[Permission] = []
+    for name in wanted:
+        app_label, codename = name.split(".", 1)
+        query = Permission.objects.filter(content_type__app_label=app_label)
+        if codename.endswith("*"):
+            matched = list(query.filter(codename__startswith=codename[:-1]))
+        else:
+            matched = list(query.filter(codename=codename))
+        if not matched:
+            raise LookupError(f"role {code}: no permission {name}")
+        found.extend(matched)
+    return found
+
+
+def sync_roles(sender=None, **kwargs) -> None:
+    """Create the roles' groups, give each exactly its permissions and, once, its compensation limits. Waits until every app's permissions exist
+    (post_migrate is sent once per app; the back office is the last app)."""
+    from kopilka.backoffice.models import CompensationLimit
+
+    if sender is not None and sender.label != "backoffice":
+        return
+    for code in ROLES:
+        group, _created = Group.objects.get_or_create(name=code)
+        group.permissions.set(role_permissions(code))
+        if code in DEFAULT_COMPENSATION_LIMITS:
+            per_operation, per_day = DEFAULT_COMPENSATION_LIMITS[code]
+            CompensationLimit.objects.get_or_create(role=group, defaults={
+                "per_operation": per_operation, "per_day": per_day})

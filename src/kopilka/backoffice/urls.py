@@ -1,0 +1,16 @@
+from django.urls import path
+from django.views.generic import RedirectView
+
+from kopilka.backoffice.views import approvals, audit_log, support
+
+app_name = "backoffice"
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="backoffice:search"), name="home"),
+    path("members/", support.search, name="search"),
+    path("members/<int:member_id>/", support.member, name="member"),
+    path("members/<int:member_id>/compensate/", support.compensate, name="compensate"),
+    path("compensations/", approvals.compensations, name="compensations"),
+    path("compensations/<int:request_id>/decide/", approvals.decide, name="decide"),
+    path("audit/", audit_log.audit_log, name="audit"),
+]

@@ -1,0 +1,65 @@
+"""The support console: find a member, read the member card, grant compensation."""
+
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+
+from kopilka.backoffice import compensation
+from kopilka.backoffice.access import requires
+from kopilka.backoffice.card import member_card
+from kopilka.backoffice.forms import CompensationForm, MemberSearchForm
+from kopilka.core.errors import ApplicationError
+from kopilka.customers.selectors import get_member, search_members
+
+CONSOLE = "backoffice.use_support_console"
+SEARCH_LIMIT = 50
+
+
+@requires(CONSOLE)
+def search(request):
+    form = MemberSearchForm(request.GET or None)
+    found, more = None, False
+    if form.is_valid() and form.cleaned_data["q"].strip():
+        page = search_members(q=form.cleaned_data["q"].strip(), limit=SEARCH_LIMIT)
+        found, more = page.items, page.next_cursor is not None
+        if len(found) == 1 and not more:
+            return redirect("backoffice:member", member_id=found[0].pk)
+    return render(request, "backoffice/search.html", {"form": form, "found": found, "more": more})
+
+
+@requires(CONSOLE, "customers.view_member")
+def member(request, member_id: int):
+    return render(request, "backoffice/member.html", member_card(request.user, member_id, request.GET.get("before")))
+
+
+@requires(CONSOLE, "backoffice.grant_compensation")
+def compensate(request, member_id: int):
+    """Fill in → review (what will happen, within the limit or not) → confirm."""
+    person = get_member(member_id)
+    form = CompensationForm(request.POST or None)
+    step = request.POST.get("step")
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        if step == "confirm":
+            try:
+                made = compensation.request(request.user, key=data["key"], member_id=member_id, points=data["points"],
+                                            reason_code=data["reason_code"], comment=data["comment"])
+            except ApplicationError as error:
+                form.add_error(None, error.message)
+            else:
+                if made.status == made.Status.PENDING:
+                    messages.warning(request, _("Above your limit: the compensation waits for a senior agent's "
+                                                "approval."))
+                else:
+                    messages.success(request, _("%(points)d points granted.") % {"points": made.points})
+                return redirect("backoffice:member", member_id=member_id)
+        else:
+            per_operation, per_day = compensation.limits_of(request.user)
+            today = compensation.granted_today(request.user)
+            return render(request, "backoffice/compensate_confirm.html", {
+                "member": person, "form": form, "data": data,
+                "reason": dict(form.fields["reason_code"].choices)[data["reason_code"]],
+                "within": data["points"] <= per_operation and today + data["points"] <= per_day,
+                "per_operation": per_operation, "per_day": per_day, "today": today,
+            })
+    return render(request, "backoffice/compensate.html", {"member": person, "form": form})

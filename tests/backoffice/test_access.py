@@ -1,0 +1,103 @@
+"""The role × page matrix: every back-office page and action, opened by every role, answers as this table says;
+every API endpoint refuses anonymous callers and staff without the matching permission."""
+
+import pytest
+from django.test import Client
+from django.urls import URLPattern, get_resolver
+
+from kopilka.api.routes import api
+from kopilka.backoffice.roles import ROLES
+from tests.ledger.conftest import make_member
+
+pytestmark = pytest.mark.django_db
+
+OK, DENIED = 200, 403
+ALL = set(ROLES)
+SUPPORTERS = {"administrator", "support", "senior_support", "auditor"}
+
+# page name → (method, roles that may use it); other roles get 403.
+MATRIX = {
+    "backoffice:search": ("get", SUPPORTERS),
+    "backoffice:member": ("get", SUPPORTERS),
+    "backoffice:compensate": ("get", {"administrator", "support", "senior_support"}),
+    "backoffice:compensations": ("get", SUPPORTERS),
+    "backoffice:decide": ("post", {"administrator", "senior_support"}),
+    "backoffice:audit": ("get", {"administrator", "auditor"}),
+}
+ADMIN_PAGES = {
+    "/admin/": ALL,
+    "/admin/core/apikey/": {"administrator", "auditor"},
+    "/admin/auth/user/": {"administrator", "auditor"},
+    "/admin/catalog/product/": {"administrator", "marketer", "analyst", "auditor"},
+    "/admin/backoffice/auditevent/": {"administrator", "auditor"},
+    "/admin/backoffice/compensationlimit/": {"administrator", "auditor"},
+}
+
+
+def _office_pages() -> set[str]:
+    resolver = get_resolver()
+    found = set()
+    for pattern in resolver.url_patterns:
+        if getattr(pattern, "namespace", None) == "backoffice":
+            found |= {f"backoffice:{p.name}" for p in pattern.url_patterns if isinstance(p, URLPattern)}
+    return found - {"backoffice:home"}
+
+
+def test_the_matrix_names_every_back_office_page():
+    assert _office_pages() == set(MATRIX)
+
+
+@pytest.mark.parametrize("role", sorted(ROLES))
+def test_each_role_opens_exactly_its_pages(staff, role):
+    from django.urls import reverse
+
+    member = make_member()
+    client = Client()
+    client.force_login(staff(role))
+    args = {"backoffice:member": [member.pk], "backoffice:compensate": [member.pk], "backoffice:decide": [999_999]}
+    for name, (method, allowed) in MATRIX.items():
+        response = getattr(client, method)(reverse(name, args=args.get(name, [])))
+        expected = OK if role in allowed else DENIED
+        if method == "post" and role in allowed:
+            expected = 302  # the decision redirects back to the list (here: "no such request")
+        assert response.status_code == expected, (role, name, response.status_code)
+    for path, allowed in ADMIN_PAGES.items():
+        assert client.get(path).status_code == (OK if role in allowed else DENIED), (role, path)
+
+
+def test_signed_out_people_are_sent_to_the_login_page():
+    response = Client().get("/office/members/")
+    assert response.status_code == 302 and response["Location"].startswith("/admin/login/")
+
+
+def test_staff_without_a_role_are_refused_everywhere(staff):
+    client = Client()
+    client.force_login(staff())
+    assert client.get("/office/members/").status_code == DENIED
+    assert client.get("/office/audit/").status_code == DENIED
+
+
+def _api_get_paths() -> list[str]:
+    paths = []
+    for prefix, router in api._routers:
+        for path, view in router.path_operations.items():
+            if any("GET" in operation.methods for operation in view.operations):
+                paths.append(("/api/v1" + prefix + path).replace("//", "/"))
+    return paths
+
+
+def test_every_api_read_refuses_anonymous_callers_and_staff_without_the_permission(staff):
+    paths = [p for p in _api_get_paths() if "openapi" not in p and "docs" not in p]
+    assert len(paths) > 10
+    filled = [p.replace("{member_id}", "1").replace("{int:member_id}", "1").replace("{int:order_id}", "1")
+              .replace("{order_id}", "1").replace("{code}", "x").replace("{sku}", "x").replace("{int:entry_id}", "1")
+              .replace("{entry_id}", "1").replace("{int:hold_id}", "1").replace("{hold_id}", "1") for p in paths]
+    nobody, marketer = Client(), Client()
+    marketer.force_login(staff("marketer"))
+    for path in filled:
+        assert nobody.get(path).status_code == 401, path
+        answer = marketer.get(path).status_code
+        assert answer in (200, 400, 403, 404, 422), (path, answer)
+    # A marketer reads campaigns but not balances.
+    member = make_member()
+    assert marketer.get(f"/api/v1/ledger/members/{member.pk}/balance").status_code == 403
