@@ -20,6 +20,7 @@ MATRIX = {
     "backoffice:search": ("get", SUPPORTERS),
     "backoffice:member": ("get", SUPPORTERS),
     "backoffice:compensate": ("get", {"administrator", "support", "senior_support"}),
+    "backoffice:operate": ("get", {"administrator", "senior_support"}),  # spend, burn and reverse alike
     "backoffice:compensations": ("get", SUPPORTERS),
     "backoffice:decide": ("post", {"administrator", "senior_support"}),
     "backoffice:audit": ("get", {"administrator", "auditor"}),
@@ -54,7 +55,8 @@ def test_each_role_opens_exactly_its_pages(staff, role):
     member = make_member()
     client = Client()
     client.force_login(staff(role))
-    args = {"backoffice:member": [member.pk], "backoffice:compensate": [member.pk], "backoffice:decide": [999_999]}
+    args = {"backoffice:member": [member.pk], "backoffice:compensate": [member.pk], "backoffice:decide": [999_999],
+            "backoffice:operate": [member.pk, "spend"]}
     for name, (method, allowed) in MATRIX.items():
         response = getattr(client, method)(reverse(name, args=args.get(name, [])))
         expected = OK if role in allowed else DENIED

@@ -63,3 +63,51 @@ def test_a_bad_form_shows_errors_and_changes_nothing(agent, anna):
                           {"points": "-5", "reason_code": "goodwill", "comment": "", "key": "k", "step": "review"})
     assert response.status_code == 200 and "errorlist" in response.content.decode()
     assert not CompensationRequest.objects.exists()
+
+
+@pytest.fixture
+def senior(staff):
+    client = Client(HTTP_ACCEPT_LANGUAGE="ru")
+    client.force_login(staff("senior_support"))
+    return client
+
+
+def _confirm(client, path: str, fields: dict):
+    page = client.get(path).content.decode()
+    key = page.split('name="key" value="', 1)[1].split('"', 1)[0]
+    review = client.post(path, {**fields, "key": key, "step": "review"})
+    assert review.status_code == 200, review.content.decode()[:2000]
+    return client.post(path, {**fields, "key": key, "step": "confirm"})
+
+
+def test_a_senior_spends_burns_and_reverses_each_confirmed_and_audited(senior, anna):
+    from kopilka.backoffice.models import AuditEvent
+    from kopilka.ledger.models import Entry
+
+    second = ledger.accrue(member_id=anna.pk, points=80, actor="t", idempotency_key="a-2")
+    done = _confirm(senior, f"/office/members/{anna.pk}/spend/",
+                    {"points": "20", "reason_code": "member-request", "comment": "Списание по просьбе"})
+    assert done.status_code == 302 and balance(anna.pk).available == 180
+    done = _confirm(senior, f"/office/members/{anna.pk}/burn/",
+                    {"target": str(second.lot_id), "reason_code": "fraud", "comment": "Злоупотребление"})
+    assert done.status_code == 302
+    first = Entry.objects.get(idempotency_key="a-1")
+    done = _confirm(senior, f"/office/members/{anna.pk}/reverse/",
+                    {"target": str(first.pk), "points": "", "reason_code": "correction", "comment": "Ошибка"})
+    assert done.status_code == 302 and balance(anna.pk).available == 0
+    assert sorted(AuditEvent.objects.values_list("action", flat=True)) == ["ledger.burn", "ledger.reverse",
+                                                                           "ledger.spend"]
+
+
+def test_an_operation_the_ledger_refuses_shows_why_and_books_nothing(senior, anna):
+    from kopilka.backoffice.models import AuditEvent
+
+    refused = _confirm(senior, f"/office/members/{anna.pk}/spend/",
+                       {"points": "5000", "reason_code": "member-request", "comment": "Слишком много"})
+    assert refused.status_code == 200 and "errorlist" in refused.content.decode()
+    assert balance(anna.pk).available == 120 and not AuditEvent.objects.exists()
+
+
+def test_an_agent_cannot_spend_and_an_unknown_operation_is_not_found(agent, senior, anna):
+    assert agent.get(f"/office/members/{anna.pk}/spend/").status_code == 403
+    assert senior.get(f"/office/members/{anna.pk}/teleport/").status_code == 404

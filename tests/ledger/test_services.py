@@ -7,7 +7,7 @@ from django.db import DatabaseError, transaction
 from django.test import override_settings
 
 from kopilka.core import clock
-from kopilka.core.errors import IdempotencyKeyReused, NotFound
+from kopilka.core.errors import IdempotencyKeyReused, NotFound, ValidationFailed
 from kopilka.customers.models import Member
 from kopilka.ledger import services
 from kopilka.ledger.errors import (
@@ -392,3 +392,22 @@ def test_reconcile_finds_a_tampered_snapshot_and_lot(member):
     Lot.objects.filter(pk=lot.pk).update(remaining=9)
     checks = {d.check for d in reconcile(member_id=member.pk).discrepancies}
     assert checks == {"balance_vs_entries", "balance_vs_lots", "lot_vs_movements"}
+
+
+def test_burning_a_lot_takes_its_free_points_once_and_keeps_what_holds_reserve(member):
+    from kopilka.ledger.reconcile import reconcile
+
+    accrued = services.accrue(member_id=member.pk, points=100, actor="t", idempotency_key=new_key())
+    services.hold(member_id=member.pk, points=30, actor="t", idempotency_key=new_key())
+    burned = services.burn_lot(lot_id=accrued.lot_id, reason_code="fraud", actor="user:anna", idempotency_key="b-1",
+                               comment="Злоупотребление")
+    again = services.burn_lot(lot_id=accrued.lot_id, reason_code="fraud", actor="user:anna", idempotency_key="b-1",
+                              comment="Злоупотребление")
+    assert burned.pk == again.pk
+    assert (burned.kind, burned.amount, burned.lot_id, burned.reason_code) == ("expiry", -70, accrued.lot_id, "fraud")
+    assert Lot.objects.get(pk=accrued.lot_id).remaining == 30
+    with pytest.raises(ValidationFailed):
+        services.burn_lot(lot_id=accrued.lot_id, reason_code="fraud", actor="t", idempotency_key=new_key())
+    with pytest.raises(ValidationFailed):
+        services.burn_lot(lot_id=accrued.lot_id, reason_code="", actor="t", idempotency_key=new_key())
+    assert reconcile().clean

@@ -10,6 +10,7 @@ urlpatterns = [
     path("members/", support.search, name="search"),
     path("members/<int:member_id>/", support.member, name="member"),
     path("members/<int:member_id>/compensate/", support.compensate, name="compensate"),
+    path("members/<int:member_id>/<slug:code>/", support.operate, name="operate"),
     path("compensations/", approvals.compensations, name="compensations"),
     path("compensations/<int:request_id>/decide/", approvals.decide, name="decide"),
     path("audit/", audit_log.audit_log, name="audit"),

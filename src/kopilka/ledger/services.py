@@ -713,6 +713,32 @@ def adjust(
     return _idempotent(key, fingerprint, write)
 
 
+def burn_lot(
+    *, lot_id: int, reason_code: str, actor: str, idempotency_key: str, comment: str = "", at: datetime | None = None
+) -> Entry:
+    """Burn the free points of one lot now, by a person's decision with a reason code: one expiry entry booked on
+    the lot. Points that holds reserve stay; a lot with nothing free is refused."""
+    key = _check_key(idempotency_key)
+    ctx = _context(actor, at, Source("manual"), _check_reason(reason_code, required=True), comment)
+    member_id = Lot.objects.filter(pk=lot_id, is_debt=False).values_list("account__member_id", flat=True).first()
+    if member_id is None:
+        raise ValidationFailed(_("No such lot."), code="lot_not_found", details={"lot_id": lot_id})
+    fingerprint = _fingerprint("burn", lot=lot_id, reason=ctx.reason_code, at=at)
+
+    def write() -> Entry:
+        _member, account, replay, _lots = _lock_account(member_id, key)
+        if replay is not None:
+            return _replay(replay, key, fingerprint)
+        lot = Lot.objects.get(pk=lot_id)
+        free = lot.remaining - lot.held
+        if free <= 0:
+            raise ValidationFailed(_("The lot has no free points to burn."), code="nothing_to_burn",
+                                   details={"lot_id": lot_id})
+        return _book(account, Entry.Kind.EXPIRY, -free, ctx, lot=lot, idempotency_key=key, fingerprint=fingerprint)
+
+    return _idempotent(key, fingerprint, write)
+
+
 @_write
 def hold(
     *,

@@ -1,6 +1,8 @@
-"""The support console: find a member, read the member card, grant compensation."""
+"""The support console: find a member, read the member card, grant compensation, operate on points."""
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
@@ -8,6 +10,7 @@ from kopilka.backoffice import compensation
 from kopilka.backoffice.access import requires
 from kopilka.backoffice.card import member_card
 from kopilka.backoffice.forms import CompensationForm, MemberSearchForm
+from kopilka.backoffice.operations import OPERATIONS, perform
 from kopilka.core.errors import ApplicationError
 from kopilka.customers.selectors import get_member, search_members
 
@@ -63,3 +66,39 @@ def compensate(request, member_id: int):
                 "per_operation": per_operation, "per_day": per_day, "today": today,
             })
     return render(request, "backoffice/compensate.html", {"member": person, "form": form})
+
+
+@requires(CONSOLE, "customers.view_member")
+def operate(request, member_id: int, code: str):
+    """Spend, burn a lot or reverse an accrual: fill in → review → confirm."""
+    operation = OPERATIONS.get(code)
+    if operation is None:
+        raise Http404
+    if not request.user.has_perm(operation.permission):
+        raise PermissionDenied
+    person = get_member(member_id)
+    form = operation.form(request.POST or None, choices=operation.choices(member_id))
+    if request.method == "POST" and form.is_valid():
+        if request.POST.get("step") == "confirm":
+            try:
+                entry = perform(operation, request.user, member_id, form.cleaned_data)
+            except ApplicationError as error:
+                form.add_error(None, error.message)
+            else:
+                messages.success(request, _("Done: %(points)s points, entry %(entry)d.") % {
+                    "points": entry.amount, "entry": entry.pk})
+                return redirect("backoffice:member", member_id=member_id)
+        else:
+            rows = [(form.fields[name].label, _shown(form, name)) for name in form.fields if name != "key"]
+            return render(request, "backoffice/operation_confirm.html",
+                          {"member": person, "form": form, "operation": operation, "rows": rows})
+    return render(request, "backoffice/operation.html", {"member": person, "form": form, "operation": operation})
+
+
+def _shown(form, name: str) -> str:
+    """A cleaned value as the form showed it (the label of a picked choice)."""
+    value = form.cleaned_data.get(name)
+    choices = getattr(form.fields[name], "choices", None)
+    if choices:
+        return dict(choices).get(value, value)
+    return "—" if value in (None, "") else value

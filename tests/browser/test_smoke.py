@@ -1,0 +1,37 @@
+"""The admin through a real browser: log in through the form; the language follows the browser's."""
+
+from playwright.sync_api import expect
+
+USERNAME = "browser-admin"
+PASSWORD = "a-long-browser-password-1"
+
+
+def log_in(page) -> None:
+    """Signs in through the admin's login form, which the page shows."""
+    page.fill("#id_username", USERNAME)
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit]")
+    page.wait_for_url("**/admin/")
+
+
+def test_admin_login_in_russian_then_english(page_in, shot, django_user_model):
+    django_user_model.objects.create_superuser(USERNAME, "admin@example.com", PASSWORD)
+
+    ru = page_in()
+    ru.goto("/admin/login/")
+    expect(ru.locator("#site-name")).to_have_text("Администрирование Django")
+    # The admin's stylesheet came from the live server: its header is coloured.
+    assert ru.locator("#header").evaluate("e => getComputedStyle(e).backgroundColor") != "rgba(0, 0, 0, 0)"
+    shot(ru, "login")
+    log_in(ru)
+    expect(ru.locator("html")).to_have_attribute("lang", "ru")
+    expect(ru.locator("h1")).to_have_text("Администрирование сайта")
+    shot(ru, "index-ru")
+
+    en = page_in("en-US")
+    en.goto("/admin/login/")
+    log_in(en)
+    expect(en.locator("html")).to_have_attribute("lang", "en")
+    expect(en.locator("#site-name")).to_have_text("Django administration")
+    expect(en.locator("h1")).to_have_text("Site administration")
+    shot(en, "index-en")
