@@ -1,5 +1,8 @@
 """Everything the member card shows, read in a fixed number of queries per section."""
 
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+
 from kopilka.backoffice.models import AuditEvent, CompensationRequest
 from kopilka.campaigns.conditions import evaluate
 from kopilka.campaigns.facts import member_facts
@@ -7,9 +10,12 @@ from kopilka.campaigns.selectors import live_campaigns
 from kopilka.core import clock
 from kopilka.customers.selectors import consents_in_force, get_member
 from kopilka.ledger import selectors as ledger
+from kopilka.ledger.models import LotCategory, ReasonCode
 from kopilka.orders.models import Order
 from kopilka.tiers.services import progress
 
+LOT_STATES = {"active": pgettext_lazy("lot", "active"), "pending": pgettext_lazy("lot", "pending"),
+              "expired": _("expired, burns tonight"), "debt": _("debt")}
 ORDERS_SHOWN = 20
 ENTRIES_PER_PAGE = 50
 EVENTS_SHOWN = 20
@@ -47,6 +53,9 @@ def member_card(user, member_id: int, before: str | None = None) -> dict:
     )
     return {
         "member": person,
+        "reasons": dict(ReasonCode.objects.values_list("code", "name")),
+        "categories": dict(LotCategory.objects.values_list("code", "name")),
+        "lot_states": LOT_STATES,
         "consents": sorted(consents_in_force([member_id]).get(member_id, {}).values(), key=lambda c: c.channel),
         "balance": balance,
         "timeline": _expiry_timeline(balance.upcoming_expirations),

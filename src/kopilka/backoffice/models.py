@@ -60,7 +60,7 @@ class CompensationLimit(models.Model):
 
 class CompensationRequest(models.Model):
     class Status(models.TextChoices):
-        GRANTED = "granted", _("granted")
+        GRANTED = "granted", _("granted at once")
         PENDING = "pending", _("waiting for approval")
         APPROVED = "approved", _("approved")
         REJECTED = "rejected", _("rejected")
