@@ -44,7 +44,7 @@ def test_first_start_seeds_creates_the_admin_prints_its_password_and_starts_serv
     assert admin.is_superuser and admin.is_staff
     assert admin.check_password(password)
     assert password not in admin.password
-    assert "http://127.0.0.1:8123/admin/" in out
+    assert "http://127.0.0.1:8123/admin/" in out and "http://127.0.0.1:8123/office/" in out
     assert "http://127.0.0.1:8123/api/v1/docs" in out
     ((serve, worker),) = demo_run["children"]
     assert serve[-4:] == ["kopilka.cli", "serve", "--bind", "127.0.0.1:8123"]

@@ -58,14 +58,15 @@ class Command(BaseCommand):
         password = ensure_admin()
         base = f"http://{url_host(host)}:{port}"
         self.stdout.write("")
-        self.stdout.write(f"  Back office: {base}/admin/")
-        self.stdout.write(f"  API docs:    {base}/api/v1/docs")
+        self.stdout.write(f"  Back office:    {base}/office/")
+        self.stdout.write(f"  Administration: {base}/admin/")
+        self.stdout.write(f"  API docs:       {base}/api/v1/docs")
         if password:
-            self.stdout.write(f"  Sign in:     {ADMIN_USERNAME} / {password}")
-            self.stdout.write("               (shown only now; reset with `kopilka changepassword admin`)")
+            self.stdout.write(f"  Sign in:        {ADMIN_USERNAME} / {password}")
+            self.stdout.write("                  (shown only now; reset with `kopilka changepassword admin`)")
         else:
             self.stdout.write(
-                f"  Sign in:     {ADMIN_USERNAME} (password printed at first start; "
+                f"  Sign in:        {ADMIN_USERNAME} (password printed at first start; "
                 "reset with `kopilka changepassword admin`)"
             )
         self.stdout.write("  Press Ctrl-C to stop.\n")
