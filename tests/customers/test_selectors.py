@@ -134,6 +134,7 @@ def test_search_by_status(people):
         ("7736207543", ["company"]),
         ("guid-petr", ["petr"]),
         ("2000000000017", ["anna"]),
+        ("77362", ["company"]),  # the start of an ИНН, read as a word of the names
     ],
 )
 def test_search_by_anything(people, q, expected):

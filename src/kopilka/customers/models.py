@@ -175,6 +175,8 @@ class ExternalId(models.Model):
         verbose_name = _("external id")
         verbose_name_plural = _("external ids")
         constraints = [models.UniqueConstraint(fields=["system", "value"], name="external_id_unique")]
+        # A card number typed into the support console's search is looked up in every system.
+        indexes = [models.Index(fields=["value"], name="external_id_value")]
 
     def __str__(self) -> str:
         return f"{self.system}:{self.value}"

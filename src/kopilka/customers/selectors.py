@@ -135,15 +135,20 @@ def _name_matches(text: str, *, field: str) -> Q:
 
 
 def _anything_matches(q: str) -> Q:
+    """Members whose phone, e-mail, ИНН, external id or name words match `q`: a union of index lookups, one per
+    reading of the text (a phone's digit groups are not also read as names: short words would match everyone)."""
     text = q.strip()
-    condition = _name_matches(text, field="q")
-    condition |= Q(pk__in=_holders_of_external_id(system=None, value=text))
-    if "@" in text:
-        condition |= Q(email=text.lower())
     phone = _phone_or_none(text)
+    found = [_holders_of_external_id(system=None, value=text)]
     if phone:
-        condition |= Q(phone=phone)
-    return condition
+        found.append(Member.objects.filter(phone=phone).values("pk"))
+    if "@" in text:
+        found.append(Member.objects.filter(email=text.lower()).values("pk"))
+    if text.isdigit() and len(text) in (10, 12):
+        found.append(Member.objects.filter(inn=text).values("pk"))
+    if not phone and "@" not in text:
+        found.append(Member.objects.filter(_name_matches(text, field="q")).values("pk"))
+    return Q(pk__in=found[0].union(*found[1:], all=True))
 
 
 def _phone_or_none(text: str) -> str | None:
