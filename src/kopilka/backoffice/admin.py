@@ -1,13 +1,75 @@
-"""Administrators set compensation limits here; the audit log and compensations are shown, never edited."""
+"""Administrators issue and revoke API keys and set compensation limits here; the audit log and compensations are
+shown, never edited. Issuing and revoking keys and changing limits are written to the audit log."""
 
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
 
+from kopilka.backoffice import audit
 from kopilka.backoffice.models import AuditEvent, CompensationLimit, CompensationRequest
+from kopilka.core.models import SCOPES, ApiKey
+
+
+class ApiKeyIssueForm(forms.ModelForm):
+    scopes = forms.MultipleChoiceField(label=_("scopes"), choices=sorted(SCOPES.items()),
+                                       widget=forms.CheckboxSelectMultiple)
+
+    class Meta:
+        model = ApiKey
+        fields = ["name", "scopes"]
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    """A key is issued with its scopes; its token is shown once, then only its prefix. Keys are revoked, not edited."""
+
+    list_display = ["name", "prefix", "is_active", "scopes", "created_at", "last_used_at"]
+    list_filter = ["is_active"]
+    search_fields = ["name", "prefix"]
+    readonly_fields = ["name", "prefix", "scopes", "is_active", "created_at", "last_used_at"]
+    actions = ["revoke"]
+
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is None:
+            kwargs["form"] = ApiKeyIssueForm
+        return super().get_form(request, obj, **kwargs)
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.readonly_fields if obj is not None else []
+
+    def get_fields(self, request, obj=None):
+        return ["name", "scopes"] if obj is None else self.readonly_fields
+
+    def save_model(self, request, obj, form, change) -> None:
+        if change:
+            return
+        obj.scopes = sorted(form.cleaned_data["scopes"])
+        token = obj.new_token()
+        super().save_model(request, obj, form, change)
+        audit.record(request.user, "apikey.issued", _("Issued the API key %(name)s") % {"name": obj.name},
+                     target=f"core.apikey:{obj.pk}", details={"scopes": obj.scopes, "prefix": obj.prefix})
+        self.message_user(request, _("Copy the token now, it is not shown again: %(token)s") % {"token": token},
+                          messages.WARNING)
+
+    @admin.action(description=_("Revoke selected API keys"), permissions=["change"])
+    def revoke(self, request, queryset) -> None:
+        for key in queryset.filter(is_active=True):
+            key.is_active = False
+            key.save(update_fields=["is_active"])
+            audit.record(request.user, "apikey.revoked", _("Revoked the API key %(name)s") % {"name": key.name},
+                         target=f"core.apikey:{key.pk}")
+        self.message_user(request, _("Revoked %(count)d API keys.") % {"count": queryset.count()}, messages.SUCCESS)
 
 
 @admin.register(CompensationLimit)
 class CompensationLimitAdmin(admin.ModelAdmin):
     list_display = ["role", "per_operation", "per_day"]
+
+    def save_model(self, request, obj, form, change) -> None:
+        super().save_model(request, obj, form, change)
+        audit.record(request.user, "compensation.limit_changed", _("Compensation limit of %(role)s: %(op)d / %(day)d")
+                     % {"role": obj.role.name, "op": obj.per_operation, "day": obj.per_day},
+                     target=f"backoffice.compensationlimit:{obj.pk}")
 
 
 class ReadOnly(admin.ModelAdmin):

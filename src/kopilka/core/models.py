@@ -59,10 +59,17 @@ class ApiKey(models.Model):
                 _("Unknown scopes: %(scopes)s") % {"scopes": ", ".join(unknown)},
                 details={"unknown_scopes": unknown, "known_scopes": sorted(SCOPES)},
             )
-        prefix = secrets.token_hex(6)
+        key = cls(name=name, scopes=sorted(scopes))
+        token = key.new_token()
+        key.save()
+        return key, token
+
+    def new_token(self) -> str:
+        """Give the key a new prefix and secret (not saved yet); returns the token, which exists only now."""
+        self.prefix = secrets.token_hex(6)
         secret = secrets.token_urlsafe(32)
-        key = cls.objects.create(name=name, prefix=prefix, secret_hash=hash_secret(secret), scopes=sorted(scopes))
-        return key, f"kpk_{prefix}_{secret}"
+        self.secret_hash = hash_secret(secret)
+        return f"kpk_{self.prefix}_{secret}"
 
     @property
     def actor(self) -> str:
