@@ -24,6 +24,9 @@ MATRIX = {
     "backoffice:compensations": ("get", SUPPORTERS),
     "backoffice:decide": ("post", {"administrator", "senior_support"}),
     "backoffice:audit": ("get", {"administrator", "auditor"}),
+    "backoffice:catalog": ("get", {"administrator", "marketer", "analyst", "auditor"}),
+    "backoffice:catalog_template": ("get", {"administrator", "marketer", "analyst", "auditor"}),
+    "backoffice:catalog_export": ("get", {"administrator", "marketer", "analyst", "auditor"}),
 }
 ADMIN_PAGES = {
     "/admin/": ALL,

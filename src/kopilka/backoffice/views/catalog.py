@@ -1,0 +1,77 @@
+"""The catalogue for marketers: browse, download the xlsx template or the whole catalogue, import a workbook."""
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from kopilka.backoffice import audit
+from kopilka.backoffice.access import requires
+from kopilka.catalog import spreadsheet
+from kopilka.catalog.models import Product
+from kopilka.core.errors import ValidationFailed
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+MAX_UPLOAD = 20 * 1024 * 1024
+PER_PAGE = 100
+
+
+class ImportForm(forms.Form):
+    file = forms.FileField(label=gettext_lazy("Workbook (xlsx)"))
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > MAX_UPLOAD:
+            raise forms.ValidationError(gettext_lazy("The file is larger than 20 MB."))
+        return upload
+
+
+def _download(content: bytes, name: str) -> HttpResponse:
+    response = HttpResponse(content, content_type=XLSX)
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+@requires("catalog.view_product")
+def catalog(request):
+    form, report = ImportForm(), None
+    if request.method == "POST":
+        if not request.user.has_perms(["catalog.add_product", "catalog.change_product"]):
+            raise PermissionDenied
+        form = ImportForm(request.POST, request.FILES)
+        if form.is_valid():
+            try:
+                result = spreadsheet.import_products(form.cleaned_data["file"].read())
+            except ValidationFailed as refused:
+                labels = dict(spreadsheet.COLUMNS)
+                report = {"message": refused.message, "errors": [
+                    {**e, "column": labels.get(e["column"], e["column"])} for e in refused.details.get("errors", [])]}
+            else:
+                summary = _("Catalogue imported: %(created)d new, %(updated)d updated.") % {
+                    "created": result.created, "updated": result.updated}
+                audit.record(request.user, "catalog.imported", summary, target="catalog.product",
+                             details={"file": form.cleaned_data["file"].name, "created": result.created,
+                                      "updated": result.updated})
+                messages.success(request, summary)
+                return redirect("backoffice:catalog")
+    query = request.GET.get("q", "").strip()
+    products = Product.objects.select_related("group").order_by("sku")
+    if query:
+        products = products.filter(Q(sku__icontains=query) | Q(name__icontains=query))
+    page = Paginator(products, PER_PAGE).get_page(request.GET.get("page"))
+    return render(request, "backoffice/catalog.html", {"form": form, "report": report, "page": page, "q": query})
+
+
+@requires("catalog.view_product")
+def catalog_template(request):
+    return _download(spreadsheet.template(), "catalogue-template.xlsx")
+
+
+@requires("catalog.view_product")
+def catalog_export(request):
+    return _download(spreadsheet.export(), "catalogue.xlsx")
