@@ -7,6 +7,8 @@ from django.urls import URLPattern, get_resolver
 
 from kopilka.api.routes import api
 from kopilka.backoffice.roles import ROLES
+from kopilka.campaigns.models import Campaign
+from kopilka.core import clock
 from tests.ledger.conftest import make_member
 
 pytestmark = pytest.mark.django_db
@@ -24,6 +26,13 @@ MATRIX = {
     "backoffice:compensations": ("get", SUPPORTERS),
     "backoffice:decide": ("post", {"administrator", "senior_support"}),
     "backoffice:audit": ("get", {"administrator", "auditor"}),
+    "backoffice:campaigns": ("get", {"administrator", "marketer", "analyst", "auditor", "support", "senior_support"}),
+    "backoffice:campaign_new": ("get", {"administrator", "marketer", "analyst", "auditor", "support",
+                                        "senior_support"}),
+    "backoffice:campaign": ("get", {"administrator", "marketer", "analyst", "auditor", "support", "senior_support"}),
+    "backoffice:lifecycle": ("post", {"administrator", "marketer"}),
+    "backoffice:eligible_count": ("post", {"administrator", "marketer", "analyst", "auditor", "support",
+                                           "senior_support"}),
     "backoffice:catalog": ("get", {"administrator", "marketer", "analyst", "auditor"}),
     "backoffice:catalog_template": ("get", {"administrator", "marketer", "analyst", "auditor"}),
     "backoffice:catalog_export": ("get", {"administrator", "marketer", "analyst", "auditor"}),
@@ -36,6 +45,14 @@ ADMIN_PAGES = {
     "/admin/backoffice/auditevent/": {"administrator", "auditor"},
     "/admin/backoffice/compensationlimit/": {"administrator", "auditor"},
 }
+
+
+def _campaign():
+    from kopilka.campaigns import services
+
+    if not Campaign.objects.filter(code="promo").exists():
+        services.create_campaign(code="promo", name="Promo", type="promo", starts_at=clock.now(), actor="t",
+                                 rules={"accrual": {"reward": "percent", "percent": "5"}})
 
 
 def _office_pages() -> set[str]:
@@ -56,15 +73,17 @@ def test_each_role_opens_exactly_its_pages(staff, role):
     from django.urls import reverse
 
     member = make_member()
+    _campaign()
     client = Client()
     client.force_login(staff(role))
     args = {"backoffice:member": [member.pk], "backoffice:compensate": [member.pk], "backoffice:decide": [999_999],
-            "backoffice:operate": [member.pk, "spend"]}
+            "backoffice:operate": [member.pk, "spend"], "backoffice:campaign": ["promo"],
+            "backoffice:lifecycle": ["promo", "activate"]}
     for name, (method, allowed) in MATRIX.items():
         response = getattr(client, method)(reverse(name, args=args.get(name, [])))
         expected = OK if role in allowed else DENIED
-        if method == "post" and role in allowed:
-            expected = 302  # the decision redirects back to the list (here: "no such request")
+        if method == "post" and role in allowed and name != "backoffice:eligible_count":
+            expected = 302  # an action redirects back to its list (here: "no such request" or a refused move)
         assert response.status_code == expected, (role, name, response.status_code)
     for path, allowed in ADMIN_PAGES.items():
         assert client.get(path).status_code == (OK if role in allowed else DENIED), (role, path)

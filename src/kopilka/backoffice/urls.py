@@ -1,7 +1,7 @@
 from django.urls import path
 from django.views.generic import RedirectView
 
-from kopilka.backoffice.views import approvals, audit_log, catalog, support
+from kopilka.backoffice.views import approvals, audit_log, campaigns, catalog, support
 
 app_name = "backoffice"
 
@@ -14,6 +14,11 @@ urlpatterns = [
     path("compensations/", approvals.compensations, name="compensations"),
     path("compensations/<int:request_id>/decide/", approvals.decide, name="decide"),
     path("audit/", audit_log.audit_log, name="audit"),
+    path("campaigns/", campaigns.campaigns, name="campaigns"),
+    path("campaign-new/", campaigns.campaign, name="campaign_new"),
+    path("campaign-eligible/", campaigns.eligible_count, name="eligible_count"),
+    path("campaigns/<slug:code>/", campaigns.campaign, name="campaign"),
+    path("campaigns/<slug:code>/<str:action>/", campaigns.lifecycle, name="lifecycle"),
     path("catalog/", catalog.catalog, name="catalog"),
     path("catalog/template.xlsx", catalog.catalog_template, name="catalog_template"),
     path("catalog/export.xlsx", catalog.catalog_export, name="catalog_export"),

@@ -1,0 +1,240 @@
+"""The campaign builder's forms and their translation to and from a campaign's rules (`campaigns.rules`).
+
+The condition tree is edited as rows: each row one condition (kind, comparison, value, window, "not"), the rows
+joined by "all of" or "any of". A tree of another shape (nested groups) is edited as JSON instead; either way the
+result is validated by the same typed model the API uses, and the errors come back on the form.
+"""
+
+import json
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+from pydantic import ValidationError
+
+from kopilka.campaigns.conditions import parse as parse_condition
+from kopilka.campaigns.models import Campaign, CampaignType
+from kopilka.campaigns.rules import EVENT_TYPES, parse_rules
+
+KINDS = [
+    ("", "—"), ("member_kind", _("member kind (individual / legal_entity)")), ("tags", _("has tags")),
+    ("eligibility", _("has eligibility flags")), ("region", _("region codes")), ("orders", _("number of orders")),
+    ("spent", _("total spent, ₽")), ("lifecycle", _("lifecycle stage (new, active, lapsing, lapsed)")),
+    ("purchased", _("bought from product groups")), ("tier", _("tier")), ("birthday", _("birthday within days")),
+]
+COMPARISONS = [("ge", "≥"), ("gt", ">"), ("eq", "="), ("le", "≤"), ("lt", "<")]
+ROWS = 6
+
+
+def _words(text: str) -> list[str]:
+    return [w.strip() for w in (text or "").replace(";", ",").split(",") if w.strip()]
+
+
+class CampaignForm(forms.Form):
+    code = forms.SlugField(label=_("Code"), max_length=60)
+    name = forms.CharField(label=_("Internal name"), max_length=200)
+    public_name = forms.CharField(label=_("Name shown to members"), max_length=200, required=False)
+    type = forms.ChoiceField(label=_("Type"))
+    starts_at = forms.DateTimeField(label=_("Starts"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+    ends_at = forms.DateTimeField(label=_("Ends"), required=False,
+                                  widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+    priority = forms.IntegerField(label=_("Priority (higher first)"), initial=100)
+    combination = forms.ChoiceField(label=_("With other campaigns"), choices=Campaign.Combination.choices)
+    budget_points = forms.IntegerField(label=_("Budget, points"), required=False, min_value=1)
+
+    join = forms.ChoiceField(label=_("Members who meet"), choices=[("all", _("all of the conditions")),
+                                                                   ("any", _("any of the conditions"))])
+    conditions_json = forms.CharField(label=_("Or the condition tree as JSON"), required=False,
+                                      widget=forms.Textarea(attrs={"rows": 3}))
+
+    reward = forms.ChoiceField(label=_("Reward"), choices=[("percent", _("percent of the purchase")),
+                                                          ("fixed", _("fixed points"))])
+    percent = forms.DecimalField(label=_("Percent"), required=False, max_digits=5, decimal_places=2)
+    points = forms.IntegerField(label=_("Points"), required=False, min_value=1)
+    roubles_per_point = forms.DecimalField(label=_("1 point = ₽"), initial=1, max_digits=10, decimal_places=2)
+    multiplier = forms.DecimalField(label=_("Multiplier"), initial=1, max_digits=5, decimal_places=2)
+    include_groups = forms.CharField(label=_("Only product groups (codes, comma-separated)"), required=False)
+    exclude_groups = forms.CharField(label=_("Except product groups"), required=False)
+    min_order = forms.DecimalField(label=_("Minimum order, ₽"), initial=0, max_digits=14, decimal_places=2)
+    scenario = forms.ChoiceField(label=_("Accrue"), choices=[("payment", _("on payment")),
+                                                            ("shipment", _("on shipment")), ("event", _("on event"))])
+    event_types = forms.MultipleChoiceField(label=_("Events"), required=False,
+                                            choices=[(e, e) for e in EVENT_TYPES],
+                                            widget=forms.CheckboxSelectMultiple)
+    pending_days = forms.IntegerField(label=_("Pending, days"), initial=0, min_value=0, max_value=365)
+
+    spend_groups = forms.CharField(label=_("Points pay only for product groups"), required=False)
+    coefficient = forms.DecimalField(label=_("1 point pays ₽"), initial=1, max_digits=5, decimal_places=2)
+    line_cap_percent = forms.DecimalField(label=_("At most, percent of a line"), required=False, max_digits=5,
+                                          decimal_places=2)
+    receipt_cap_percent = forms.DecimalField(label=_("At most, percent of the receipt"), required=False, max_digits=5,
+                                             decimal_places=2)
+
+    expiry_kind = forms.ChoiceField(label=_("Points burn"), choices=[
+        ("days", _("after N days")), ("end_of_month", _("at the end of a month")), ("fixed_date", _("on a date"))])
+    expiry_days = forms.IntegerField(label=_("Days"), required=False, initial=365, min_value=1)
+    expiry_months = forms.IntegerField(label=_("Months after the accrual's month"), required=False, initial=0,
+                                       min_value=0)
+    expiry_date = forms.DateField(label=_("Date"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args, editing: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["type"].choices = list(CampaignType.objects.values_list("code", "name"))
+        for n in range(ROWS):
+            self.fields[f"c{n}_kind"] = forms.ChoiceField(label=_("Condition"), choices=KINDS, required=False)
+            self.fields[f"c{n}_op"] = forms.ChoiceField(label=_("Comparison"), choices=COMPARISONS, required=False)
+            self.fields[f"c{n}_value"] = forms.CharField(label=_("Value"), required=False, max_length=500)
+            self.fields[f"c{n}_days"] = forms.IntegerField(label=_("Within days"), required=False, min_value=1)
+            self.fields[f"c{n}_not"] = forms.BooleanField(label=_("not"), required=False)
+        if editing:
+            self.fields["code"].disabled = True
+
+    def condition_rows(self):
+        return [[self[f"c{n}_{part}"] for part in ("not", "kind", "op", "value", "days")] for n in range(ROWS)]
+
+    def clean(self):
+        data = super().clean()
+        if self.errors:
+            return data
+        try:
+            data["conditions"] = conditions_of(data)
+            data["rules"] = parse_rules(rules_of(data)).model_dump(mode="json")
+        except (ValueError, ValidationError) as error:
+            raise forms.ValidationError(_("The rules are not valid: %(error)s") % {"error": _first(error)}) from error
+        return data
+
+
+def _first(error: Exception) -> str:
+    if isinstance(error, ValidationError):
+        problem = error.errors()[0]
+        return f"{'.'.join(str(p) for p in problem['loc'])}: {problem['msg']}"
+    return str(error)
+
+
+def _leaf(kind: str, op: str, value: str, days: int | None) -> dict:
+    """One condition row as a node of the tree."""
+    listed = _words(value)
+    if kind == "member_kind":
+        return {"type": kind, "kind": value.strip()}
+    if kind == "tags":
+        return {"type": kind, "tags": listed}
+    if kind == "eligibility":
+        return {"type": kind, "flags": listed}
+    if kind == "region":
+        return {"type": kind, "regions": listed}
+    if kind in ("orders", "spent"):
+        return {"type": kind, "op": op or "ge", "value": value.strip().replace(",", ".") or "0", "within_days": days}
+    if kind == "lifecycle":
+        return {"type": kind, "stages": listed}
+    if kind == "purchased":
+        return {"type": kind, "groups": listed, "within_days": days}
+    if kind == "tier":
+        return {"type": kind, "tiers": listed}
+    if kind == "birthday":
+        return {"type": kind, "days": int(value or 0)}
+    raise ValueError(f"unknown condition {kind}")
+
+
+def conditions_of(data: dict) -> dict | None:
+    """The condition tree of the form: its JSON when given, else its rows joined; None for "everybody"."""
+    if (data.get("conditions_json") or "").strip():
+        tree = json.loads(data["conditions_json"])
+        parse_condition(tree)
+        return tree
+    nodes = []
+    for n in range(ROWS):
+        kind = data.get(f"c{n}_kind")
+        if not kind:
+            continue
+        node = _leaf(kind, data.get(f"c{n}_op") or "", data.get(f"c{n}_value") or "", data.get(f"c{n}_days"))
+        nodes.append({"type": "not", "of": node} if data.get(f"c{n}_not") else node)
+    if not nodes:
+        return None
+    tree = nodes[0] if len(nodes) == 1 else {"type": data.get("join") or "all", "of": nodes}
+    parse_condition(tree)
+    return tree
+
+
+def rules_of(data: dict) -> dict:
+    accrual = {
+        "reward": data["reward"], "percent": data.get("percent"), "points": data.get("points"),
+        "roubles_per_point": data.get("roubles_per_point") or 1, "multiplier": data.get("multiplier") or 1,
+        "include_groups": _words(data.get("include_groups")), "exclude_groups": _words(data.get("exclude_groups")),
+        "min_order": data.get("min_order") or 0, "scenario": data["scenario"],
+        "event_types": list(data.get("event_types") or []), "pending_days": data.get("pending_days") or 0,
+    }
+    expiry = {"kind": data["expiry_kind"]}
+    if data["expiry_kind"] == "days":
+        expiry["days"] = data.get("expiry_days")
+    elif data["expiry_kind"] == "end_of_month":
+        expiry["months"] = data.get("expiry_months") or 0
+    else:
+        expiry["date"] = data.get("expiry_date")
+    return {
+        "conditions": data.get("conditions"),
+        "accrual": {k: v for k, v in accrual.items() if v is not None},
+        "redemption": {k: v for k, v in {
+            "groups": _words(data.get("spend_groups")), "coefficient": data.get("coefficient") or 1,
+            "line_cap_percent": data.get("line_cap_percent"),
+            "receipt_cap_percent": data.get("receipt_cap_percent")}.items() if v is not None},
+        "expiry": expiry,
+    }
+
+
+def initial_of(campaign: Campaign, rules: dict) -> dict:
+    """The form's initial values for a campaign and its newest rules."""
+    accrual = rules.get("accrual") or {}
+    redemption = rules.get("redemption") or {}
+    expiry = rules.get("expiry") or {}
+    initial = {
+        "code": campaign.code, "name": campaign.name, "public_name": campaign.public_name,
+        "type": campaign.type.code, "starts_at": campaign.starts_at, "ends_at": campaign.ends_at,
+        "priority": campaign.priority, "combination": campaign.combination, "budget_points": campaign.budget_points,
+        "reward": accrual.get("reward", "percent"), "percent": accrual.get("percent"), "points": accrual.get("points"),
+        "roubles_per_point": accrual.get("roubles_per_point", 1), "multiplier": accrual.get("multiplier", 1),
+        "include_groups": ", ".join(accrual.get("include_groups", [])),
+        "exclude_groups": ", ".join(accrual.get("exclude_groups", [])), "min_order": accrual.get("min_order", 0),
+        "scenario": accrual.get("scenario", "payment"), "event_types": accrual.get("event_types", []),
+        "pending_days": accrual.get("pending_days", 0), "spend_groups": ", ".join(redemption.get("groups", [])),
+        "coefficient": redemption.get("coefficient", 1), "line_cap_percent": redemption.get("line_cap_percent"),
+        "receipt_cap_percent": redemption.get("receipt_cap_percent"), "expiry_kind": expiry.get("kind", "days"),
+        "expiry_days": expiry.get("days"), "expiry_months": expiry.get("months"), "expiry_date": expiry.get("date"),
+    }
+    tree = rules.get("conditions")
+    rows = _rows_of(tree)
+    if rows is None:
+        initial["conditions_json"] = json.dumps(tree, ensure_ascii=False)
+    else:
+        initial["join"] = tree.get("type") if tree and tree.get("type") in ("all", "any") else "all"
+        for n, row in enumerate(rows):
+            initial.update({f"c{n}_{k}": v for k, v in row.items()})
+    return initial
+
+
+def _rows_of(tree: dict | None) -> list[dict] | None:
+    """The rows that make `tree`, or None when it has a shape the rows cannot show."""
+    if tree is None:
+        return []
+    nodes = tree["of"] if tree.get("type") in ("all", "any") else [tree]
+    if len(nodes) > ROWS:
+        return None
+    rows = []
+    for node in nodes:
+        negated = node.get("type") == "not"
+        leaf = node["of"] if negated else node
+        kind = leaf.get("type")
+        if kind in ("all", "any", "not"):
+            return None
+        value = {
+            "member_kind": leaf.get("kind"), "tags": ", ".join(leaf.get("tags", [])),
+            "eligibility": ", ".join(leaf.get("flags", [])), "region": ", ".join(leaf.get("regions", [])),
+            "orders": str(leaf.get("value", "")), "spent": str(leaf.get("value", "")),
+            "lifecycle": ", ".join(leaf.get("stages", [])), "purchased": ", ".join(leaf.get("groups", [])),
+            "tier": ", ".join(leaf.get("tiers", [])), "birthday": str(leaf.get("days", 0)),
+        }[kind]
+        if (kind == "region" and leaf.get("federal_districts")) or (kind == "purchased" and leaf.get("skus")) or (
+                kind in ("tags", "eligibility") and leaf.get("match", "any" if kind == "tags" else "all") != (
+                "any" if kind == "tags" else "all")):
+            return None
+        rows.append({"not": negated, "kind": kind, "op": leaf.get("op", "ge"), "value": value,
+                     "days": leaf.get("within_days")})
+    return rows

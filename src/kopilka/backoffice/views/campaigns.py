@@ -1,0 +1,122 @@
+"""The marketer's campaigns: the list with lifecycle actions, and the builder (conditions as rows with a live
+count of eligible members, accrual, redemption and expiry, a preview on a sample cart)."""
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, JsonResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from kopilka.backoffice import audit
+from kopilka.backoffice.access import requires
+from kopilka.backoffice.campaign_form import ROWS, CampaignForm, conditions_of, initial_of
+from kopilka.backoffice.preview import preview as run_preview
+from kopilka.campaigns import services
+from kopilka.campaigns.conditions import parse as parse_condition
+from kopilka.campaigns.eligibility import eligible_members
+from kopilka.campaigns.models import Campaign, CampaignVersion
+from kopilka.campaigns.services import TRANSITIONS
+from kopilka.core.errors import ApplicationError
+
+FIELDS = ("name", "public_name", "starts_at", "ends_at", "priority", "combination", "budget_points")
+
+
+@requires("campaigns.view_campaign")
+def campaigns(request):
+    shown = Campaign.objects.select_related("type").order_by("-starts_at", "code")
+    rows = [(c, [a for a, (allowed, _target) in TRANSITIONS.items() if c.status in allowed]) for c in shown]
+    return render(request, "backoffice/campaigns.html", {"rows": rows})
+
+
+@requires("campaigns.view_campaign")
+def campaign(request, code: str | None = None):
+    """New (no code) or edit; POST saves, or with "preview" runs the sample cart without saving."""
+    existing = None
+    if code is not None:
+        existing = Campaign.objects.select_related("type").filter(code=code).first()
+        if existing is None:
+            raise Http404
+    wanted = "campaigns.change_campaign" if existing else "campaigns.add_campaign"
+    initial = {}
+    if existing is not None:
+        newest = CampaignVersion.objects.filter(campaign=existing).order_by("-number").first()
+        initial = initial_of(existing, newest.rules)
+    form = CampaignForm(request.POST or None, initial=initial, editing=existing is not None)
+    result, problem = None, None
+    if request.method == "POST":
+        if not request.user.has_perm(wanted):
+            raise PermissionDenied
+        if form.is_valid():
+            data = form.cleaned_data
+            if "preview" in request.POST:
+                try:
+                    member_id = int(request.POST.get("preview_member") or 0)
+                    result = run_preview(data["rules"], code=data.get("code") or code, name=data["name"],
+                                         member_id=member_id, cart=request.POST.get("preview_cart", ""))
+                except (ApplicationError, ValueError) as error:
+                    problem = getattr(error, "message", str(error))
+            else:
+                try:
+                    saved = _save(request.user, existing, data)
+                except ApplicationError as error:
+                    form.add_error(None, error.message)
+                else:
+                    messages.success(request, _("Campaign %(code)s saved.") % {"code": saved.code})
+                    return redirect("backoffice:campaign", code=saved.code)
+    return render(request, "backoffice/campaign.html", {
+        "form": form, "campaign": existing, "rows": form.condition_rows(), "result": result, "problem": problem,
+        "preview_member": request.POST.get("preview_member", ""), "preview_cart": request.POST.get("preview_cart", ""),
+    })
+
+
+def _save(user, existing, data) -> Campaign:
+    actor = audit.actor_of(user)
+    fields = {name: data.get(name) for name in FIELDS}
+    fields["public_name"] = fields["public_name"] or data["name"]
+    if existing is None:
+        saved = services.create_campaign(code=data["code"], type=data["type"], rules=data["rules"], actor=actor,
+                                         **fields)
+        audit.record(user, "campaign.created", _("Created campaign %(code)s") % {"code": saved.code},
+                     target=f"campaigns.campaign:{saved.pk}", details={"rules": data["rules"]})
+        return saved
+    services.update_campaign(code=existing.code, actor=actor, **fields)
+    version = services.update_rules(code=existing.code, rules=data["rules"], actor=actor)
+    audit.record(user, "campaign.changed", _("Changed campaign %(code)s (rules version %(v)d)") % {
+        "code": existing.code, "v": version.number}, target=f"campaigns.campaign:{existing.pk}",
+        details={"rules": data["rules"]})
+    return existing
+
+
+@require_POST
+@requires("campaigns.change_campaign")
+def lifecycle(request, code: str, action: str):
+    try:
+        moved = services.change_status(code=code, action=action, actor=audit.actor_of(request.user))
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    else:
+        audit.record(request.user, f"campaign.{action}", _("Campaign %(code)s: %(status)s") % {
+            "code": code, "status": moved.get_status_display()}, target=f"campaigns.campaign:{moved.pk}")
+        messages.success(request, _("Campaign %(code)s: %(status)s") % {
+            "code": code, "status": moved.get_status_display()})
+    return redirect("backoffice:campaigns")
+
+
+@require_POST
+@requires("campaigns.view_campaign")
+def eligible_count(request):
+    """How many active members the conditions of the posted form select now (the builder's live count)."""
+    data = {"join": request.POST.get("join"), "conditions_json": request.POST.get("conditions_json", "")}
+    try:
+        for n in range(ROWS):
+            for part in ("kind", "op", "value"):
+                data[f"c{n}_{part}"] = request.POST.get(f"c{n}_{part}", "")
+            days = request.POST.get(f"c{n}_days", "").strip()
+            data[f"c{n}_days"] = int(days) if days else None
+            data[f"c{n}_not"] = request.POST.get(f"c{n}_not") in ("on", "true", "1")
+        tree = conditions_of(data)
+        count = eligible_members(parse_condition(tree) if tree else None).count()
+    except ValueError as error:  # bad JSON and invalid trees alike (pydantic's errors are ValueErrors)
+        return JsonResponse({"error": _("The conditions are not complete: %(error)s") % {"error": error}})
+    return JsonResponse({"count": count})
