@@ -125,3 +125,29 @@ def test_every_api_read_refuses_anonymous_callers_and_staff_without_the_permissi
     # A marketer reads campaigns but not balances.
     member = make_member()
     assert marketer.get(f"/api/v1/ledger/members/{member.pk}/balance").status_code == 403
+
+
+@pytest.mark.parametrize("language, word", [("ru", "Выйти"), ("en", "Sign out")])
+def test_every_page_speaks_the_browsers_language(staff, language, word):
+    from django.urls import reverse
+
+    member = make_member()
+    _campaign()
+    client = Client(HTTP_ACCEPT_LANGUAGE=language)
+    client.force_login(staff("administrator"))
+    args = {"backoffice:member": [member.pk], "backoffice:compensate": [member.pk],
+            "backoffice:operate": [member.pk, "spend"], "backoffice:campaign": ["promo"]}
+    for name, (method, _allowed) in MATRIX.items():
+        if method != "get" or name.endswith(("_template", "_export")):
+            continue
+        page = client.get(reverse(name, args=args.get(name, [])))
+        text = page.content.decode()
+        assert page.status_code == 200 and f'<html lang="{language}">' in text and word in text, name
+
+
+def test_reference_books_are_in_the_administration(staff):
+    client = Client()
+    client.force_login(staff("marketer"))
+    for path in ("/admin/campaigns/campaigntype/", "/admin/ledger/reasoncode/", "/admin/customers/tag/",
+                 "/admin/catalog/productgroup/"):
+        assert client.get(path).status_code == 200, path
