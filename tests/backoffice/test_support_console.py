@@ -111,3 +111,9 @@ def test_an_operation_the_ledger_refuses_shows_why_and_books_nothing(senior, ann
 def test_an_agent_cannot_spend_and_an_unknown_operation_is_not_found(agent, senior, anna):
     assert agent.get(f"/office/members/{anna.pk}/spend/").status_code == 403
     assert senior.get(f"/office/members/{anna.pk}/teleport/").status_code == 404
+
+
+def test_a_search_without_letters_says_so_and_a_missing_member_is_not_found(agent, anna):
+    page = agent.get("/office/members/", {"q": "---"})
+    assert page.status_code == 200 and "errorlist" in page.content.decode()
+    assert agent.get(f"/office/members/{anna.pk + 1000}/").status_code == 404

@@ -15,22 +15,6 @@ class MemberSearchForm(forms.Form):
     )
 
 
-class CompensationForm(forms.Form):
-    points = forms.IntegerField(label=_("Points"), min_value=1, max_value=10_000_000)
-    reason_code = forms.ChoiceField(label=_("Reason"))
-    comment = forms.CharField(label=_("Comment"), widget=forms.Textarea(attrs={"rows": 3}), max_length=2000)
-    # Made when the form is first shown; the confirmation sends it back, so a second send changes nothing.
-    key = forms.CharField(widget=forms.HiddenInput, max_length=64)
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["reason_code"].choices = [
-            (code, name) for code, name in ReasonCode.objects.filter(is_active=True).values_list("code", "name")
-        ]
-        if not self.is_bound:
-            self.initial.setdefault("key", uuid.uuid4().hex)
-
-
 class DecisionForm(forms.Form):
     comment = forms.CharField(label=_("Comment"), widget=forms.Textarea(attrs={"rows": 2}), required=False,
                               max_length=2000)
@@ -51,6 +35,11 @@ class _Operation(forms.Form):
             self.fields["target"].choices = choices
         if not self.is_bound:
             self.initial.setdefault("key", uuid.uuid4().hex)
+
+
+class CompensationForm(_Operation):
+    points = forms.IntegerField(label=_("Points"), min_value=1, max_value=10_000_000)
+    field_order = ["points", "reason_code", "comment"]
 
 
 class SpendForm(_Operation):

@@ -23,10 +23,14 @@ def search(request):
     form = MemberSearchForm(request.GET or None)
     found, more = None, False
     if form.is_valid() and form.cleaned_data["q"].strip():
-        page = search_members(q=form.cleaned_data["q"].strip(), limit=SEARCH_LIMIT)
-        found, more = page.items, page.next_cursor is not None
-        if len(found) == 1 and not more:
-            return redirect("backoffice:member", member_id=found[0].pk)
+        try:
+            page = search_members(q=form.cleaned_data["q"].strip(), limit=SEARCH_LIMIT)
+        except ApplicationError as error:
+            form.add_error("q", error.message)
+        else:
+            found, more = page.items, page.next_cursor is not None
+            if len(found) == 1 and not more:
+                return redirect("backoffice:member", member_id=found[0].pk)
     return render(request, "backoffice/search.html", {"form": form, "found": found, "more": more})
 
 
