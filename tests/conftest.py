@@ -20,6 +20,16 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+@pytest.fixture(autouse=True)
+def _fresh_programme_settings():
+    """Programme settings are cached per process: a row saved by one test is gone with its transaction."""
+    from kopilka.core import programme
+
+    programme.forget()
+    yield
+    programme.forget()
+
+
 @pytest.fixture
 def on_postgres() -> bool:
     return connection.vendor == "postgresql"

@@ -33,6 +33,7 @@ MATRIX = {
     "backoffice:lifecycle": ("post", {"administrator", "marketer"}),
     "backoffice:eligible_count": ("post", {"administrator", "marketer", "analyst", "auditor", "support",
                                            "senior_support"}),
+    "backoffice:programme": ("get", {"administrator", "auditor"}),
     "backoffice:catalog": ("get", {"administrator", "marketer", "analyst", "auditor"}),
     "backoffice:catalog_template": ("get", {"administrator", "marketer", "analyst", "auditor"}),
     "backoffice:catalog_export": ("get", {"administrator", "marketer", "analyst", "auditor"}),

@@ -46,7 +46,7 @@ ROLES = {
                              "core.purchases_read", "core.campaigns_read", "core.catalog_read"]),
     AUDITOR: (_("Auditor (read only)"), [
         *_READ_ALL, "backoffice.view_auditevent", "backoffice.view_audit_log", "backoffice.view_compensationrequest",
-        "backoffice.view_compensationlimit", "core.view_apikey", "auth.view_user", "auth.view_group",
+        "backoffice.view_compensationlimit", "core.view_apikey", "core.view_programmesettings", "auth.view_user", "auth.view_group",
         "backoffice.use_support_console",
     ]),
 }

@@ -1,7 +1,7 @@
 from django.urls import path
 from django.views.generic import RedirectView
 
-from kopilka.backoffice.views import approvals, audit_log, campaigns, catalog, support
+from kopilka.backoffice.views import approvals, audit_log, campaigns, catalog, programme, support
 
 app_name = "backoffice"
 
@@ -14,6 +14,7 @@ urlpatterns = [
     path("compensations/", approvals.compensations, name="compensations"),
     path("compensations/<int:request_id>/decide/", approvals.decide, name="decide"),
     path("audit/", audit_log.audit_log, name="audit"),
+    path("settings/", programme.programme_settings, name="programme"),
     path("campaigns/", campaigns.campaigns, name="campaigns"),
     path("campaign-new/", campaigns.campaign, name="campaign_new"),
     path("campaign-eligible/", campaigns.eligible_count, name="eligible_count"),

@@ -9,15 +9,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from django.conf import settings
-
 from kopilka.campaigns.conditions import evaluate
 from kopilka.campaigns.engine import LiveCampaign
 from kopilka.campaigns.facts import member_facts
 from kopilka.campaigns.rules import RedemptionRule
 from kopilka.campaigns.selectors import live_campaigns, redemption_rules
 from kopilka.catalog.selectors import ancestor_codes_by_sku
-from kopilka.core import clock
+from kopilka.core import clock, programme
 from kopilka.ledger.selectors import balance
 
 HUNDRED = Decimal(100)
@@ -70,7 +68,7 @@ def banners(member_id: int | None, skus: list[str], at: datetime | None = None) 
         facts = member_facts(member_id, at)
         applicable = [c for c in campaigns if c.rules.conditions is None or evaluate(c.rules.conditions, facts).passed]
     pools = _spendable_pools(member_id, at) if member_id is not None else []
-    receipt_cap = Decimal(settings.KOPILKA["RECEIPT_CAP_PERCENT"])
+    receipt_cap = programme.value("RECEIPT_CAP_PERCENT")
     result = []
     for sku in skus:
         product_groups = groups.get(sku, frozenset())
@@ -94,4 +92,5 @@ def _spendable_pools(member_id: int, at: datetime) -> list[tuple[RedemptionRule,
     for lot in lots:
         key = lot.source_ref if lot.source_kind == "campaign" and lot.source_ref in rules else ""
         by_rule[key] = by_rule.get(key, 0) + lot.free
-    return [(rules.get(key, RedemptionRule()), points) for key, points in by_rule.items()]
+    programme_rule = RedemptionRule(coefficient=programme.value("POINT_VALUE"))
+    return [(rules.get(key, programme_rule), points) for key, points in by_rule.items()]

@@ -4,8 +4,9 @@ import calendar
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.utils import timezone
+
+from kopilka.core import programme
 
 
 def now() -> datetime:
@@ -13,7 +14,7 @@ def now() -> datetime:
 
 
 def programme_tz() -> ZoneInfo:
-    return ZoneInfo(settings.KOPILKA["TIME_ZONE"])
+    return ZoneInfo(programme.value("TIME_ZONE"))
 
 
 def local_date(moment: datetime) -> date:

@@ -98,3 +98,36 @@ class IdempotencyRecord(models.Model):
 
 # Defined beside the scheduler that claims its rows; imported here so that Django registers it with the app.
 from kopilka.core.scheduling import PeriodicRun  # noqa: E402, F401
+
+
+class ProgrammeSettings(models.Model):
+    """The one row of programme settings saved on the administrator's screen (see `core.programme`); an empty
+    field means "as the environment says"."""
+
+    SINGLETON = 1
+
+    class RedemptionOrder(models.TextChoices):
+        CATEGORY_FIFO = "category_fifo", _("promo, then compensation, then base points; oldest first")
+        SOONEST_EXPIRING = "soonest_expiring", _("the points that expire soonest first")
+
+    class ReturnPolicy(models.TextChoices):
+        TAKE_AVAILABLE = "take_available", _("take back what is left, forgive what was spent")
+        NEGATIVE = "negative", _("book what was spent as a debt")
+        BLOCK = "block", _("refuse the return's reversal when points were spent")
+
+    time_zone = models.CharField(_("time zone"), max_length=60, blank=True)
+    redemption_order = models.CharField(_("redemption order"), max_length=20, blank=True,
+                                        choices=RedemptionOrder.choices)
+    return_policy = models.CharField(_("return policy"), max_length=20, blank=True, choices=ReturnPolicy.choices)
+    receipt_cap_percent = models.DecimalField(_("points pay at most, percent of a receipt"), max_digits=5, decimal_places=2,
+                                              null=True, blank=True)
+    default_lot_lifetime_days = models.PositiveIntegerField(_("points live, days (unless a campaign says)"),
+                                                            null=True, blank=True)
+    point_value = models.DecimalField(_("1 point pays, ₽ (unless a campaign says)"), max_digits=8, decimal_places=2,
+                                      null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.CharField(max_length=150, blank=True)
+
+    class Meta:
+        verbose_name = _("programme settings")
+        verbose_name_plural = _("programme settings")

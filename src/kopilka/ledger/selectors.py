@@ -5,11 +5,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from fractions import Fraction
 
-from django.conf import settings
 from django.db.models import Q, Sum
 from django.utils.translation import gettext_lazy as _
 
-from kopilka.core import clock, sql
+from kopilka.core import clock, programme, sql
 from kopilka.core.errors import NotFound, ValidationFailed
 from kopilka.customers.models import Member
 from kopilka.ledger import booking
@@ -73,7 +72,7 @@ def balance(member_id: int, at: datetime | None = None) -> Balance:
     _member_exists(member_id)
     at = at or clock.now()
     account = Account.objects.filter(member_id=member_id).first()
-    policy = settings.KOPILKA["REDEMPTION_ORDER"]
+    policy = programme.value("REDEMPTION_ORDER")
     lots: list[LotView] = []
     if account is not None:
         for lot in (

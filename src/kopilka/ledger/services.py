@@ -26,7 +26,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils.translation import gettext_lazy as _
 
-from kopilka.core import clock
+from kopilka.core import clock, programme
 from kopilka.core.errors import IdempotencyKeyReused, NotFound, ValidationFailed
 from kopilka.customers.models import Member
 from kopilka.ledger import booking, reference, statements
@@ -72,7 +72,7 @@ class Source:
 
 
 def _programme(name: str):
-    return settings.KOPILKA[name]
+    return programme.value(name) if name in programme.FIELDS else settings.KOPILKA[name]
 
 
 # --- validation ---------------------------------------------------------------------------------------------------

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext_lazy as _
 
@@ -28,7 +27,7 @@ from kopilka.campaigns.facts import member_facts
 from kopilka.campaigns.granting import give_back, grant, lock_for_granting
 from kopilka.campaigns.selectors import live_campaigns, rules_of
 from kopilka.catalog.selectors import ancestor_codes_by_sku
-from kopilka.core import clock
+from kopilka.core import clock, programme
 from kopilka.core.errors import Conflict, NotFound, ValidationFailed
 from kopilka.customers.models import Member, Region
 from kopilka.ledger import services as ledger
@@ -270,7 +269,7 @@ def _undo_share(order: Order, done: OrderPoints, share: dict[int, Decimal], acto
     entry_key = f"{key}:{done.pk}"
     if done.kind == OrderPoints.Kind.EARN:
         entry = ledger.reverse_accrual(entry_id=done.entry_id, points=total, actor=actor, idempotency_key=entry_key,
-                                       reason_code="return", policy=settings.KOPILKA["RETURN_POLICY"])
+                                       reason_code="return", policy=programme.value("RETURN_POLICY"))
         code = done.campaign.rpartition(":v")[0]
         limit = _limit_period(done)
         give_back(code, limit, order.member_id, total, done.entry.effective_at)

@@ -12,15 +12,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from django.conf import settings
-
 from kopilka.campaigns.engine import Decision, PurchaseLine, decide
 from kopilka.campaigns.facts import load_member, member_facts
 from kopilka.campaigns.redemption import CartLine, Pool, RedemptionPlan, plan_redemption
 from kopilka.campaigns.rules import RedemptionRule
 from kopilka.campaigns.selectors import live_campaigns, redemption_rules
 from kopilka.catalog.selectors import ancestor_codes_by_sku
-from kopilka.core import clock
+from kopilka.core import clock, programme
 from kopilka.ledger import booking
 from kopilka.ledger.selectors import spendable_lots
 
@@ -119,7 +117,7 @@ def _plan_spend(result: Quote, requested: int | None) -> None:
     lots = spendable_lots(result.member_id, result.at)
     if not lots:
         return
-    order = booking.redemption_key(settings.KOPILKA["REDEMPTION_ORDER"])
+    order = booking.redemption_key(programme.value("REDEMPTION_ORDER"))
     rules = redemption_rules({lot.source_ref for lot in lots if lot.source_kind == "campaign"})
     by_pool: dict[str, list] = defaultdict(list)
     for lot in sorted(lots, key=lambda lot: order(lot.state)):
@@ -130,14 +128,14 @@ def _plan_spend(result: Quote, requested: int | None) -> None:
     pools = [_pool(key, rank, by_pool[key], rules.get(key)) for rank, key in enumerate(ranked)]
     cart = [CartLine(line.number, line.item.amount, line.groups) for line in result.lines]
     plan = plan_redemption(
-        cart, pools, receipt_cap_percent=Decimal(settings.KOPILKA["RECEIPT_CAP_PERCENT"]), requested=requested,
+        cart, pools, receipt_cap_percent=programme.value("RECEIPT_CAP_PERCENT"), requested=requested,
     )
     result.maximum, result.points = plan.maximum, plan.points
     _apply(result, plan, pools, by_pool)
 
 
 def _pool(key: str, rank: int, lots: list, rule: RedemptionRule | None) -> Pool:
-    rule = rule or RedemptionRule()
+    rule = rule or RedemptionRule(coefficient=programme.value("POINT_VALUE"))
     return Pool(
         key=key, points=sum(lot.free for lot in lots), rank=rank, groups=frozenset(rule.groups),
         coefficient=rule.coefficient, line_cap_percent=rule.line_cap_percent,

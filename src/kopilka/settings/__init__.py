@@ -169,6 +169,8 @@ KOPILKA = {
     "NIGHTLY_EXPIRY_AT": os.environ.get("KOPILKA_NIGHTLY_EXPIRY_AT", "03:00"),
     # The most of a receipt that points may pay, in percent (campaign rules may narrow it for their points).
     "RECEIPT_CAP_PERCENT": os.environ.get("KOPILKA_RECEIPT_CAP_PERCENT", "30"),
+    # What one point pays, in roubles, where no campaign's rule says otherwise.
+    "POINT_VALUE": os.environ.get("KOPILKA_POINT_VALUE", "1"),
     # When members fall to the tier they qualify for: at the start of every "month", "quarter" or "year".
     "TIER_REVIEW": os.environ.get("KOPILKA_TIER_REVIEW", "month"),
     # Lifecycle stages of a member, in days (see kopilka.campaigns.conditions.LifecycleThresholds).
