@@ -80,3 +80,23 @@ def test_the_events_api_records_and_replays(caller_with, rewards):
     assert first.json()["campaigns"][0]["campaign"] == "reviews:v1"
     assert caller_with("purchases:read").post("/api/v1/events/", body, key="review-2").status_code == 403
     assert MemberEvent.objects.filter(member=anna).count() == 1
+
+
+def test_event_types_are_a_reference_book_a_new_one_earns_and_a_retired_one_is_refused(db):
+    from kopilka.campaigns.errors import RulesInvalid
+    from kopilka.campaigns.models import EventType
+
+    with pytest.raises(RulesInvalid):
+        campaigns.create_campaign(code="webinars", name="w", type="promo", starts_at=NOW - timedelta(days=1),
+                                  actor="t", rules={"accrual": {"reward": "fixed", "points": 40, "scenario": "event",
+                                                                "event_types": ["webinar"]}})
+    EventType.objects.create(code="webinar", name="Вебинар")
+    campaigns.create_campaign(code="webinars", name="w", type="promo", starts_at=NOW - timedelta(days=1), actor="t",
+                              rules={"accrual": {"reward": "fixed", "points": 40, "scenario": "event",
+                                                 "event_types": ["webinar"]}})
+    campaigns.change_status(code="webinars", action="activate", actor="t", now=NOW - timedelta(days=1))
+    anna = members.create_member(last_name="Иванова", registered_at=NOW - timedelta(days=100))
+    assert record_event(member_id=anna.pk, type="webinar", key="w-1", actor="site", occurred_at=NOW).event.points == 40
+    EventType.objects.filter(code="webinar").update(is_active=False)
+    with pytest.raises(ValidationFailed):
+        record_event(member_id=anna.pk, type="webinar", key="w-2", actor="site", occurred_at=NOW)

@@ -12,8 +12,8 @@ from django.utils.translation import gettext_lazy as _
 from pydantic import ValidationError
 
 from kopilka.campaigns.conditions import parse as parse_condition
-from kopilka.campaigns.models import Campaign, CampaignType
-from kopilka.campaigns.rules import EVENT_TYPES, parse_rules
+from kopilka.campaigns.models import Campaign, CampaignType, EventType
+from kopilka.campaigns.rules import parse_rules
 
 KINDS = [
     ("", "—"), ("member_kind", _("member kind (individual / legal_entity)")), ("tags", _("has tags")),
@@ -58,7 +58,6 @@ class CampaignForm(forms.Form):
     scenario = forms.ChoiceField(label=_("Accrue"), choices=[("payment", _("on payment")),
                                                             ("shipment", _("on shipment")), ("event", _("on event"))])
     event_types = forms.MultipleChoiceField(label=_("Events"), required=False,
-                                            choices=[(e, e) for e in EVENT_TYPES],
                                             widget=forms.CheckboxSelectMultiple)
     pending_days = forms.IntegerField(label=_("Pending, days"), initial=0, min_value=0, max_value=365)
 
@@ -79,6 +78,7 @@ class CampaignForm(forms.Form):
     def __init__(self, *args, editing: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["type"].choices = list(CampaignType.objects.values_list("code", "name"))
+        self.fields["event_types"].choices = list(EventType.objects.filter(is_active=True).values_list("code", "name"))
         for n in range(ROWS):
             self.fields[f"c{n}_kind"] = forms.ChoiceField(label=_("Condition"), choices=KINDS, required=False)
             self.fields[f"c{n}_op"] = forms.ChoiceField(label=_("Comparison"), choices=COMPARISONS, required=False)

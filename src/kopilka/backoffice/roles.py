@@ -26,6 +26,7 @@ _SUPPORT = [
 _MARKETER = [
     *_READ_ALL,
     "campaigns.add_campaign", "campaigns.change_campaign", "campaigns.add_campaigntype", "campaigns.change_campaigntype",
+    "campaigns.add_eventtype", "campaigns.change_eventtype",
     "catalog.add_product", "catalog.change_product", "catalog.add_productgroup", "catalog.change_productgroup",
     "customers.add_tag", "customers.change_tag", "customers.add_city", "customers.change_city",
     "ledger.add_reasoncode", "ledger.change_reasoncode", "tiers.add_tier", "tiers.change_tier",

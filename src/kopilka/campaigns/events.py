@@ -18,8 +18,7 @@ from kopilka.campaigns.conditions import birthdays_near
 from kopilka.campaigns.engine import Decision, decide
 from kopilka.campaigns.facts import member_facts
 from kopilka.campaigns.granting import grant, lock_for_granting
-from kopilka.campaigns.models import MemberEvent
-from kopilka.campaigns.rules import EVENT_TYPES
+from kopilka.campaigns.models import EventType, MemberEvent
 from kopilka.campaigns.selectors import live_campaigns
 from kopilka.core import clock
 from kopilka.core.errors import Conflict, ValidationFailed
@@ -37,9 +36,10 @@ class EventOutcome:
 def record_event(
     *, member_id: int, type: str, key: str, actor: str, occurred_at: datetime | None = None, details: dict | None = None
 ) -> EventOutcome:
-    if type not in EVENT_TYPES:
+    if not EventType.objects.filter(code=type, is_active=True).exists():
+        known = list(EventType.objects.filter(is_active=True).values_list("code", flat=True))
         raise ValidationFailed(_("Unknown event type."), code="unknown_event_type",
-                               details={"type": type, "known": list(EVENT_TYPES)})
+                               details={"type": type, "known": known})
     if not key or len(key) > 200:
         raise ValidationFailed(_("An event needs a key of at most 200 characters."), code="event_key_invalid")
     now = clock.now()

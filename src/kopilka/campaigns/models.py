@@ -13,6 +13,23 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 
+class EventType(models.Model):
+    """What members do that event campaigns reward (registration, review, ...): a reference book. The built-in
+    "birthday" is what the daily birthday run records."""
+
+    code = models.SlugField(_("code"), max_length=30, unique=True)
+    name = models.CharField(_("name"), max_length=120)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("event type")
+        verbose_name_plural = _("event types")
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class CampaignType(models.Model):
     """A reference book: base, promo and compensation come pre-loaded; a programme adds its own."""
 

@@ -5,7 +5,7 @@ Pure: validation only. Money is Decimal; points are integers; percentages are De
 
 import datetime as dt
 from decimal import Decimal
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -15,10 +15,7 @@ Percent = Decimal
 Period = Literal["day", "week", "month", "year", "campaign"]
 Scenario = Literal["payment", "shipment", "event"]
 
-EVENT_TYPES = (
-    "registration", "subscription", "review", "training_completed", "birthday", "barcode_scan",
-    "event_attendance", "custom",
-)
+EventCode = Annotated[str, Field(pattern=r"^[a-z0-9_-]{1,30}$")]  # a code of the event types' reference book
 
 
 class _Rules(BaseModel):
@@ -54,7 +51,7 @@ class AccrualRule(_Rules):
     exclude_groups: list[str] = []
     min_order: Decimal = Field(Decimal(0), ge=0, max_digits=14, decimal_places=2)
     scenario: Scenario = "payment"
-    event_types: list[Literal[EVENT_TYPES]] = []  # type: ignore[valid-type]
+    event_types: list[EventCode] = []
     pending_days: int = Field(0, ge=0, le=365)
     member_limit: MemberLimit | None = None
 

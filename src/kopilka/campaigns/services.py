@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from pydantic import ValidationError
 
 from kopilka.campaigns.errors import RulesInvalid, TransitionRefused, campaign_not_found
-from kopilka.campaigns.models import Campaign, CampaignStatusChange, CampaignType, CampaignVersion
+from kopilka.campaigns.models import Campaign, CampaignStatusChange, CampaignType, CampaignVersion, EventType
 from kopilka.campaigns.rules import CampaignRules, parse_rules
 from kopilka.core import clock
 from kopilka.core.errors import ValidationFailed, check_code
@@ -34,12 +34,19 @@ EDITABLE = ("name", "public_name", "starts_at", "ends_at", "priority", "combinat
 def check_rules(data: dict) -> CampaignRules:
     """The rules as a typed document, or RulesInvalid listing where and what is wrong."""
     try:
-        return parse_rules(data)
+        rules = parse_rules(data)
     except ValidationError as error:
         problems = [
             {"location": [str(p) for p in e["loc"]], "problem": e["msg"], "type": e["type"]} for e in error.errors()
         ]
         raise RulesInvalid(details={"problems": problems}) from None
+    wanted = set(rules.accrual.event_types) if rules.accrual else set()
+    unknown = sorted(wanted - set(EventType.objects.filter(code__in=wanted).values_list("code", flat=True)))
+    if unknown:
+        raise RulesInvalid(details={"problems": [
+            {"location": ["accrual", "event_types"], "problem": f"unknown event types: {', '.join(unknown)}",
+             "type": "unknown_event_type"}]})
+    return rules
 
 
 def upsert_type(*, code: str, name: str, lot_category: str) -> tuple[CampaignType, bool]:
