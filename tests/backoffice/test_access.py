@@ -152,3 +152,16 @@ def test_reference_books_are_in_the_administration(staff):
     for path in ("/admin/campaigns/campaigntype/", "/admin/ledger/reasoncode/", "/admin/customers/tag/",
                  "/admin/catalog/productgroup/"):
         assert client.get(path).status_code == 200, path
+
+
+def test_the_catalogue_page_shows_the_redemption_shop_alone(staff):
+    from kopilka.catalog.services import upsert_products
+
+    upsert_products([{"sku": "GIFT-1", "name": "Сертификат", "price": "500", "is_partner": True},
+                     {"sku": "CREAM-1", "name": "Крем", "price": "900"}])
+    client = Client()
+    client.force_login(staff("marketer"))
+    shop = client.get("/office/catalog/", {"shop": "1"}).content.decode()
+    assert "GIFT-1" in shop and "CREAM-1" not in shop
+    export = client.get("/office/catalog/export.xlsx", {"shop": "1"})
+    assert export.status_code == 200 and "redemption-shop.xlsx" in export["Content-Disposition"]

@@ -90,3 +90,10 @@ def test_a_wrong_row_refuses_the_file_and_the_report_names_rows_and_columns(grou
 def test_a_file_that_is_not_a_catalogue_is_refused(content):
     with pytest.raises(ValidationFailed):
         spreadsheet.import_products(content)
+
+
+def test_the_redemption_shop_exports_only_partner_products(groups):
+    spreadsheet.import_products(workbook(("SKU", "Name", "Price, ₽", "Partner product"), ("S-1", "Сертификат", 500, "да"),
+                                         ("S-2", "Крем", 900, "нет")))
+    shop = load_workbook(BytesIO(spreadsheet.export(shop_only=True))).active
+    assert [row[0] for row in shop.iter_rows(min_row=2, values_only=True)] == ["S-1"]

@@ -52,13 +52,16 @@ def template() -> bytes:
     return _workbook([["SKU-0001", str(_("Hyaluronic filler 1 ml")), 14900, "fillers", str(_("no")), str(_("yes"))]])
 
 
-def export() -> bytes:
-    """Every product, by SKU."""
+def export(*, shop_only: bool = False) -> bytes:
+    """Every product by SKU, or only the redemption shop's (partner products members buy with points)."""
     yes, no = str(_("yes")), str(_("no"))
+    products = Product.objects.select_related("group").order_by("sku")
+    if shop_only:
+        products = products.filter(is_partner=True)
     return _workbook([
         [p.sku, p.name, p.price, p.group.code if p.group else "", yes if p.is_partner else no,
          yes if p.is_active else no]
-        for p in Product.objects.select_related("group").order_by("sku")
+        for p in products
     ])
 
 

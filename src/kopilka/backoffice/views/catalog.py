@@ -1,4 +1,6 @@
-"""The catalogue for marketers: browse, download the xlsx template or the whole catalogue, import a workbook."""
+"""The catalogue for marketers: browse (all products, or the redemption shop: partner products members buy with
+points), download the xlsx template, the catalogue or the shop, import a workbook (the "partner product" column puts
+a product in the shop)."""
 
 from django import forms
 from django.contrib import messages
@@ -60,11 +62,15 @@ def catalog(request):
                 messages.success(request, summary)
                 return redirect("backoffice:catalog")
     query = request.GET.get("q", "").strip()
+    shop = request.GET.get("shop") == "1"
     products = Product.objects.select_related("group").order_by("sku")
     if query:
         products = products.filter(Q(sku__icontains=query) | Q(name__icontains=query))
+    if shop:
+        products = products.filter(is_partner=True)
     page = Paginator(products, PER_PAGE).get_page(request.GET.get("page"))
-    return render(request, "backoffice/catalog.html", {"form": form, "report": report, "page": page, "q": query})
+    return render(request, "backoffice/catalog.html",
+                  {"form": form, "report": report, "page": page, "q": query, "shop": shop})
 
 
 @requires("catalog.view_product")
@@ -74,4 +80,5 @@ def catalog_template(request):
 
 @requires("catalog.view_product")
 def catalog_export(request):
-    return _download(spreadsheet.export(), "catalogue.xlsx")
+    shop = request.GET.get("shop") == "1"
+    return _download(spreadsheet.export(shop_only=shop), "redemption-shop.xlsx" if shop else "catalogue.xlsx")
