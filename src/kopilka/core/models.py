@@ -131,3 +131,6 @@ class ProgrammeSettings(models.Model):
     class Meta:
         verbose_name = _("programme settings")
         verbose_name_plural = _("programme settings")
+
+    def __str__(self) -> str:
+        return str(self._meta.verbose_name)
