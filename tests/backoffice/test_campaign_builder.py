@@ -102,3 +102,19 @@ def test_a_refused_move_is_explained(marketer, scene):
     page = marketer.post("/office/campaigns/nsk-fillers/pause/", follow=True)
     assert page.status_code == 200 and Campaign.objects.get().status == "draft"
     assert "message error" in page.content.decode()
+
+
+def test_editing_keeps_what_the_form_does_not_show(marketer, scene):
+    from kopilka.campaigns import services
+
+    services.create_campaign(code="tiered", name="Базовая", type="base", starts_at=clock.now(), actor="t", rules={
+        "accrual": {"reward": "percent", "percent": "3", "tier_percents": {"gold": "7"},
+                    "member_limit": {"points": 5000, "period": "month"}}})
+    page = marketer.get("/office/campaigns/tiered/").content.decode()
+    assert 'value="3' in page
+    saved = marketer.post("/office/campaigns/tiered/", {**form(code="tiered", type="base", percent="4", c0_kind="",
+                                                              include_groups="", spend_groups=""), "save": "1"})
+    assert saved.status_code == 302
+    accrual = Campaign.objects.get(code="tiered").versions.order_by("-number").first().rules["accrual"]
+    assert accrual["percent"] == "4"
+    assert accrual["tier_percents"] == {"gold": "7"} and accrual["member_limit"] == {"points": 5000, "period": "month"}

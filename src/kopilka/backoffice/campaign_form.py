@@ -75,8 +75,9 @@ class CampaignForm(forms.Form):
                                        min_value=0)
     expiry_date = forms.DateField(label=_("Date"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
 
-    def __init__(self, *args, editing: bool = False, **kwargs):
+    def __init__(self, *args, editing: bool = False, base_rules: dict | None = None, **kwargs):
         super().__init__(*args, **kwargs)
+        self.base_rules = base_rules or {}
         self.fields["type"].choices = list(CampaignType.objects.values_list("code", "name"))
         self.fields["event_types"].choices = list(EventType.objects.filter(is_active=True).values_list("code", "name"))
         for n in range(ROWS):
@@ -97,7 +98,7 @@ class CampaignForm(forms.Form):
             return data
         try:
             data["conditions"] = conditions_of(data)
-            data["rules"] = parse_rules(rules_of(data)).model_dump(mode="json")
+            data["rules"] = parse_rules(rules_of(data, self.base_rules)).model_dump(mode="json")
         except (ValueError, ValidationError) as error:
             raise forms.ValidationError(_("The rules are not valid: %(error)s") % {"error": _first(error)}) from error
         return data
@@ -154,7 +155,9 @@ def conditions_of(data: dict) -> dict | None:
     return tree
 
 
-def rules_of(data: dict) -> dict:
+def rules_of(data: dict, base: dict | None = None) -> dict:
+    """The rules the form describes. What `base` (the rules being edited) holds that the form does not show — the
+    percents by tier, a member's limit — is kept."""
     accrual = {
         "reward": data["reward"], "percent": data.get("percent"), "points": data.get("points"),
         "roubles_per_point": data.get("roubles_per_point") or 1, "multiplier": data.get("multiplier") or 1,
@@ -169,9 +172,10 @@ def rules_of(data: dict) -> dict:
         expiry["months"] = data.get("expiry_months") or 0
     else:
         expiry["date"] = data.get("expiry_date")
+    kept = {k: v for k, v in ((base or {}).get("accrual") or {}).items() if k not in accrual}
     return {
         "conditions": data.get("conditions"),
-        "accrual": {k: v for k, v in accrual.items() if v is not None},
+        "accrual": {**kept, **{k: v for k, v in accrual.items() if v is not None}},
         "redemption": {k: v for k, v in {
             "groups": _words(data.get("spend_groups")), "coefficient": data.get("coefficient") or 1,
             "line_cap_percent": data.get("line_cap_percent"),

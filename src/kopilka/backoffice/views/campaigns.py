@@ -38,11 +38,11 @@ def campaign(request, code: str | None = None):
         if existing is None:
             raise Http404
     wanted = "campaigns.change_campaign" if existing else "campaigns.add_campaign"
-    initial = {}
+    initial, rules = {}, {}
     if existing is not None:
-        newest = CampaignVersion.objects.filter(campaign=existing).order_by("-number").first()
-        initial = initial_of(existing, newest.rules)
-    form = CampaignForm(request.POST or None, initial=initial, editing=existing is not None)
+        rules = CampaignVersion.objects.filter(campaign=existing).order_by("-number").first().rules
+        initial = initial_of(existing, rules)
+    form = CampaignForm(request.POST or None, initial=initial, editing=existing is not None, base_rules=rules)
     result, problem = None, None
     if request.method == "POST":
         if not request.user.has_perm(wanted):
