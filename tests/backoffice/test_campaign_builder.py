@@ -118,3 +118,15 @@ def test_editing_keeps_what_the_form_does_not_show(marketer, scene):
     accrual = Campaign.objects.get(code="tiered").versions.order_by("-number").first().rules["accrual"]
     assert accrual["percent"] == "4"
     assert accrual["tier_percents"] == {"gold": "7"} and accrual["member_limit"] == {"points": 5000, "period": "month"}
+
+
+@pytest.mark.parametrize("leaf", [
+    {"type": "region", "regions": ["54"], "federal_districts": ["Сибирский"]},
+    {"type": "purchased", "skus": ["F-1"], "groups": []},
+    {"type": "tags", "tags": ["vip", "doctor"], "match": "all"},
+])
+def test_a_condition_the_rows_cannot_show_whole_is_edited_as_json(leaf):
+    campaign = Campaign(code="x", name="x", public_name="x", starts_at=clock.now(), priority=1, combination="stack",
+                        type=CampaignType(code="promo", name="promo"))
+    initial = initial_of(campaign, {"conditions": leaf})
+    assert "conditions_json" in initial and "c0_kind" not in initial

@@ -214,6 +214,18 @@ def initial_of(campaign: Campaign, rules: dict) -> dict:
     return initial
 
 
+_DEFAULT_MATCH = {"tags": "any", "eligibility": "all"}
+
+
+def _fits_a_row(leaf: dict) -> bool:
+    """Whether a row shows the condition whole: rows have no nesting, federal districts, SKUs or other matching
+    than the default."""
+    kind = leaf.get("type")
+    if kind in ("all", "any", "not") or leaf.get("federal_districts") or leaf.get("skus"):
+        return False
+    return leaf.get("match", _DEFAULT_MATCH.get(kind)) == _DEFAULT_MATCH.get(kind)
+
+
 def _rows_of(tree: dict | None) -> list[dict] | None:
     """The rows that make `tree`, or None when it has a shape the rows cannot show."""
     if tree is None:
@@ -225,9 +237,9 @@ def _rows_of(tree: dict | None) -> list[dict] | None:
     for node in nodes:
         negated = node.get("type") == "not"
         leaf = node["of"] if negated else node
-        kind = leaf.get("type")
-        if kind in ("all", "any", "not"):
+        if not _fits_a_row(leaf):
             return None
+        kind = leaf["type"]
         value = {
             "member_kind": leaf.get("kind"), "tags": ", ".join(leaf.get("tags", [])),
             "eligibility": ", ".join(leaf.get("flags", [])), "region": ", ".join(leaf.get("regions", [])),
@@ -235,10 +247,6 @@ def _rows_of(tree: dict | None) -> list[dict] | None:
             "lifecycle": ", ".join(leaf.get("stages", [])), "purchased": ", ".join(leaf.get("groups", [])),
             "tier": ", ".join(leaf.get("tiers", [])), "birthday": str(leaf.get("days", 0)),
         }[kind]
-        if (kind == "region" and leaf.get("federal_districts")) or (kind == "purchased" and leaf.get("skus")) or (
-                kind in ("tags", "eligibility") and leaf.get("match", "any" if kind == "tags" else "all") != (
-                "any" if kind == "tags" else "all")):
-            return None
         rows.append({"not": negated, "kind": kind, "op": leaf.get("op", "ge"), "value": value,
                      "days": leaf.get("within_days")})
     return rows
