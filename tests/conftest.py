@@ -1,5 +1,6 @@
 """Tests run against whatever DATABASE_URL names (PostgreSQL) or, without it, SQLite in memory."""
 
+import itertools
 import json
 
 import pytest
@@ -80,3 +81,26 @@ def caller_with(db):
 @pytest.fixture
 def anonymous(db) -> ApiCaller:
     return ApiCaller(None)
+
+
+_names = itertools.count()
+
+
+@pytest.fixture
+def staff(db):
+    """staff("support") is a new active staff user holding that role (roles are synced first)."""
+    from django.contrib.auth.models import Group, User
+
+    from kopilka.backoffice.roles import sync_roles
+
+    sync_roles()
+
+    def make(*roles: str, **fields):
+        user = User.objects.create_user(
+            username=fields.pop("username", f"{roles[0] if roles else 'nobody'}-{next(_names)}"), password="pw",
+            is_staff=True, **fields,
+        )
+        user.groups.set(Group.objects.filter(name__in=roles))
+        return user
+
+    return make

@@ -242,9 +242,10 @@ def test_a_batch_worker_runs_the_schedule_due_now_once(fake_ledger, monkeypatch,
         "advance_campaign_schedule": (utc(2026, 3, 10, 9, 41), "batch-1"),
         "birthdays": (utc(2026, 3, 10, 6, 0), "batch-1"),
         "review_tiers": (utc(2026, 3, 9, 21, 30), "batch-1"),
+        "deliver_messages": (utc(2026, 3, 10, 9, 41), "batch-1"),
     }
     results = {str(r.id): r for r in DBTaskResult.objects.all()}
-    assert len(results) == 6
+    assert len(results) == 7
     assert results[runs["release_expired_holds"].task_result_id].return_value == 4
     assert results[runs["nightly_expiry"].task_result_id].status == TaskResultStatus.SUCCESSFUL
 
@@ -291,7 +292,9 @@ def test_the_registered_jobs_call_the_ledger_and_record_json_results(monkeypatch
         "advance_campaign_schedule": TaskResultStatus.SUCCESSFUL,
         "birthdays": TaskResultStatus.SUCCESSFUL,
         "review_tiers": TaskResultStatus.SUCCESSFUL,
+        "deliver_messages": TaskResultStatus.SUCCESSFUL,
     }
+    assert results["deliver_messages"].return_value == 0
     assert results["nightly_expiry"].return_value == {"lots": 0, "points": 0, "accounts": 0}
     assert results["advance_campaign_schedule"].return_value == {"started": 0, "finished": 0}
     assert results["birthdays"].return_value == 0

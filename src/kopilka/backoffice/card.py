@@ -5,6 +5,7 @@ from django.utils.translation import pgettext_lazy
 
 from kopilka.backoffice.models import AuditEvent, CompensationRequest
 from kopilka.campaigns.conditions import evaluate
+from kopilka.communications.models import Message
 from kopilka.campaigns.facts import member_facts
 from kopilka.campaigns.selectors import live_campaigns
 from kopilka.core import clock
@@ -63,6 +64,7 @@ def member_card(user, member_id: int, before: str | None = None) -> dict:
         "orders": list(orders),
         "history": history,
         "campaigns": _campaigns_now(member_id),
+        "sent_messages": Message.objects.filter(member_id=member_id)[:EVENTS_SHOWN],
         "compensations": CompensationRequest.objects.filter(member_id=member_id).select_related(
             "requested_by", "decided_by")[:EVENTS_SHOWN],
         "events": AuditEvent.objects.filter(member_id=member_id)[:EVENTS_SHOWN]

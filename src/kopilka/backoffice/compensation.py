@@ -7,13 +7,16 @@ request, grant and decision is in the audit log; the ledger entry carries the re
 
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Sum
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from kopilka.backoffice import audit
 from kopilka.backoffice.models import CompensationLimit, CompensationRequest
+from kopilka.communications.services import notify
 from kopilka.core import clock
 from kopilka.core.errors import NotFound, PermissionDenied, ValidationFailed
 from kopilka.ledger import services as ledger
@@ -105,12 +108,20 @@ def decide(user, request_id: int, *, approve: bool, comment: str) -> Compensatio
 
 
 def _book(made: CompensationRequest, user):
-    """The ledger accrual of a request, keyed by it: booking the same request twice books it once."""
+    """The ledger accrual of a request, keyed by it (booking the same request twice books it once), and the
+    member's notice of it."""
     comment = made.comment
     if made.decided_by_id:
         comment = f"{comment} — " + _("approved by %(user)s") % {"user": user.get_username()}
-    return ledger.accrue(
+    entry = ledger.accrue(
         member_id=made.member_id, points=made.points, actor=audit.actor_of(made.requested_by),
         idempotency_key=f"compensation:{made.pk}", category=CATEGORY, reason_code=made.reason_code,
         comment=comment, source=ledger.Source("compensation", str(made.pk)),
     )
+    with translation.override(settings.LANGUAGE_CODE):  # members read the programme's language
+        notify(made.member_id, kind="compensation", source=f"compensation:{made.pk}",
+               subject=_("%(points)d bonus points for you") % {"points": made.points},
+               body=_("We have added %(points)d compensation points to your account: %(reason)s.\n"
+                      "Your balance: %(balance)d points.") % {
+                   "points": made.points, "reason": made.comment, "balance": entry.balance_after})
+    return entry

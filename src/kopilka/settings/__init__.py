@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "kopilka.campaigns",
     "kopilka.tiers",
     "kopilka.orders",
+    "kopilka.communications",
     "kopilka.backoffice",  # last: its post_migrate step gives roles the permissions of every other app
 ]
 
@@ -136,6 +137,16 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
+
+# Messages to members go out through this SMTP server (the worker sends the outbox every minute).
+EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+EMAIL_HOST = os.environ.get("KOPILKA_SMTP_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("KOPILKA_SMTP_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("KOPILKA_SMTP_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("KOPILKA_SMTP_PASSWORD", "")
+EMAIL_USE_TLS = os.environ.get("KOPILKA_SMTP_TLS", "0") == "1"
+EMAIL_TIMEOUT = 10
+DEFAULT_FROM_EMAIL = os.environ.get("KOPILKA_MAIL_FROM", "Копилка <bonus@localhost>")
 
 TASKS = {
     "default": {
