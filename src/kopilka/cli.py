@@ -2,6 +2,7 @@
 
 kopilka demo | serve | worker | migrate | seed | expire | reconcile
 kopilka import transactions FILE        → manage.py import_transactions FILE
+kopilka analytics rfm --as-of DATE ...
 kopilka apikey create|list|revoke ...
 kopilka shell, kopilka createsuperuser, ...  → manage.py as they are
 """
@@ -30,6 +31,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     ),
     "expire": ("expire", "expire [--as-of T]", "Burn the points of lots expired by --as-of (default: now)"),
     "reconcile": ("reconcile", "reconcile [--member ID]", "Prove balances = entries = lot remainders"),
+    "analytics": (
+        "analytics",
+        "analytics rfm --as-of DATE [--unit day|week|month] [--format csv|json]",
+        "RFM summary per member (BTYD definitions)",
+    ),
     "apikey": (
         "apikey",
         "apikey create --name N --scopes a,b | list | revoke NAME",

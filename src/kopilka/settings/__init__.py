@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "kopilka.tiers",
     "kopilka.orders",
     "kopilka.communications",
+    "kopilka.analytics",
     "kopilka.backoffice",  # last: its post_migrate step gives roles the permissions of every other app
 ]
 
