@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from kopilka.backoffice import audit
 from kopilka.backoffice.models import AuditEvent, CompensationLimit, CompensationRequest
+from kopilka.core.admin import ReadOnlyAdmin
 from kopilka.core.models import SCOPES, ApiKey
 
 
@@ -72,19 +73,8 @@ class CompensationLimitAdmin(admin.ModelAdmin):
                      target=f"backoffice.compensationlimit:{obj.pk}")
 
 
-class ReadOnly(admin.ModelAdmin):
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
-
 @admin.register(AuditEvent)
-class AuditEventAdmin(ReadOnly):
+class AuditEventAdmin(ReadOnlyAdmin):
     list_display = ["at", "actor", "action", "member", "summary", "target"]
     list_filter = ["action"]
     search_fields = ["actor", "summary", "comment", "target"]
@@ -92,7 +82,7 @@ class AuditEventAdmin(ReadOnly):
 
 
 @admin.register(CompensationRequest)
-class CompensationRequestAdmin(ReadOnly):
+class CompensationRequestAdmin(ReadOnlyAdmin):
     list_display = ["requested_at", "member", "points", "reason_code", "status", "requested_by", "decided_by"]
     list_filter = ["status", "reason_code"]
     date_hierarchy = "requested_at"

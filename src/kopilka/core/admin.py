@@ -1,8 +1,21 @@
-"""Back-office views of the core's records: periodic runs (API keys are in the back office's admin)."""
+"""The admin base for read-only records, and the core's periodic runs (API keys are in the back office's admin)."""
 
 from django.contrib import admin
 
 from kopilka.core.scheduling import PeriodicRun
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records shown, never added, changed or deleted here (they are written by the services)."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(PeriodicRun)

@@ -6,6 +6,7 @@ history; the support console is where staff change them. Regions come from the o
 
 from django.contrib import admin
 
+from kopilka.core.admin import ReadOnlyAdmin
 from kopilka.customers.models import (
     City,
     Consent,
@@ -16,17 +17,6 @@ from kopilka.customers.models import (
     Region,
     Tag,
 )
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class ReadOnlyInline(admin.TabularInline):
