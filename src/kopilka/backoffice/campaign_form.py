@@ -29,7 +29,29 @@ def _words(text: str) -> list[str]:
     return [w.strip() for w in (text or "").replace(";", ",").split(",") if w.strip()]
 
 
-class CampaignForm(forms.Form):
+class ConditionsForm(forms.Form):
+    """Who a campaign is for: condition rows joined by all / any, or a tree as JSON. Alone, it serves the live
+    count of eligible members."""
+
+    join = forms.ChoiceField(label=_("Members who meet"), choices=[("all", _("all of the conditions")),
+                                                                   ("any", _("any of the conditions"))])
+    conditions_json = forms.CharField(label=_("Or the condition tree as JSON"), required=False,
+                                      widget=forms.Textarea(attrs={"rows": 3}))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for n in range(ROWS):
+            self.fields[f"c{n}_kind"] = forms.ChoiceField(label=_("Condition"), choices=KINDS, required=False)
+            self.fields[f"c{n}_op"] = forms.ChoiceField(label=_("Comparison"), choices=COMPARISONS, required=False)
+            self.fields[f"c{n}_value"] = forms.CharField(label=_("Value"), required=False, max_length=500)
+            self.fields[f"c{n}_days"] = forms.IntegerField(label=_("Within days"), required=False, min_value=1)
+            self.fields[f"c{n}_not"] = forms.BooleanField(label=_("not"), required=False)
+
+    def condition_rows(self):
+        return [[self[f"c{n}_{part}"] for part in ("not", "kind", "op", "value", "days")] for n in range(ROWS)]
+
+
+class CampaignForm(ConditionsForm):
     code = forms.SlugField(label=_("Code"), max_length=60)
     name = forms.CharField(label=_("Internal name"), max_length=200)
     public_name = forms.CharField(label=_("Name shown to members"), max_length=200, required=False)
@@ -40,11 +62,6 @@ class CampaignForm(forms.Form):
     priority = forms.IntegerField(label=_("Priority (higher first)"), initial=100)
     combination = forms.ChoiceField(label=_("With other campaigns"), choices=Campaign.Combination.choices)
     budget_points = forms.IntegerField(label=_("Budget, points"), required=False, min_value=1)
-
-    join = forms.ChoiceField(label=_("Members who meet"), choices=[("all", _("all of the conditions")),
-                                                                   ("any", _("any of the conditions"))])
-    conditions_json = forms.CharField(label=_("Or the condition tree as JSON"), required=False,
-                                      widget=forms.Textarea(attrs={"rows": 3}))
 
     reward = forms.ChoiceField(label=_("Reward"), choices=[("percent", _("percent of the purchase")),
                                                           ("fixed", _("fixed points"))])
@@ -80,17 +97,8 @@ class CampaignForm(forms.Form):
         self.base_rules = base_rules or {}
         self.fields["type"].choices = list(CampaignType.objects.values_list("code", "name"))
         self.fields["event_types"].choices = list(EventType.objects.filter(is_active=True).values_list("code", "name"))
-        for n in range(ROWS):
-            self.fields[f"c{n}_kind"] = forms.ChoiceField(label=_("Condition"), choices=KINDS, required=False)
-            self.fields[f"c{n}_op"] = forms.ChoiceField(label=_("Comparison"), choices=COMPARISONS, required=False)
-            self.fields[f"c{n}_value"] = forms.CharField(label=_("Value"), required=False, max_length=500)
-            self.fields[f"c{n}_days"] = forms.IntegerField(label=_("Within days"), required=False, min_value=1)
-            self.fields[f"c{n}_not"] = forms.BooleanField(label=_("not"), required=False)
         if editing:
             self.fields["code"].disabled = True
-
-    def condition_rows(self):
-        return [[self[f"c{n}_{part}"] for part in ("not", "kind", "op", "value", "days")] for n in range(ROWS)]
 
     def clean(self):
         data = super().clean()

@@ -5,9 +5,9 @@ from django.utils.translation import pgettext_lazy
 
 from kopilka.backoffice.models import AuditEvent, CompensationRequest
 from kopilka.campaigns.conditions import evaluate
-from kopilka.communications.models import Message
 from kopilka.campaigns.facts import member_facts
 from kopilka.campaigns.selectors import live_campaigns
+from kopilka.communications.models import Message
 from kopilka.core import clock
 from kopilka.customers.selectors import consents_in_force, get_member
 from kopilka.ledger import selectors as ledger

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_POST
 
 from kopilka.backoffice import audit
 from kopilka.backoffice.access import requires
-from kopilka.backoffice.campaign_form import ROWS, CampaignForm, conditions_of, initial_of
+from kopilka.backoffice.campaign_form import CampaignForm, ConditionsForm, conditions_of, initial_of
 from kopilka.backoffice.preview import preview as run_preview
 from kopilka.campaigns import services
 from kopilka.campaigns.conditions import parse as parse_condition
@@ -107,15 +107,12 @@ def lifecycle(request, code: str, action: str):
 @requires("campaigns.view_campaign")
 def eligible_count(request):
     """How many active members the conditions of the posted form select now (the builder's live count)."""
-    data = {"join": request.POST.get("join"), "conditions_json": request.POST.get("conditions_json", "")}
+    form = ConditionsForm(request.POST)
+    if not form.is_valid():
+        problems = "; ".join(str(e) for errors in form.errors.values() for e in errors)
+        return JsonResponse({"error": _("The conditions are not complete: %(error)s") % {"error": problems}})
     try:
-        for n in range(ROWS):
-            for part in ("kind", "op", "value"):
-                data[f"c{n}_{part}"] = request.POST.get(f"c{n}_{part}", "")
-            days = request.POST.get(f"c{n}_days", "").strip()
-            data[f"c{n}_days"] = int(days) if days else None
-            data[f"c{n}_not"] = request.POST.get(f"c{n}_not") in ("on", "true", "1")
-        tree = conditions_of(data)
+        tree = conditions_of(form.cleaned_data)
         count = eligible_members(parse_condition(tree) if tree else None).count()
     except ValueError as error:  # bad JSON and invalid trees alike (pydantic's errors are ValueErrors)
         return JsonResponse({"error": _("The conditions are not complete: %(error)s") % {"error": error}})
