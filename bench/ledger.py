@@ -33,12 +33,11 @@ import time
 from pathlib import Path
 from urllib.parse import urlparse
 
+from common import log, recreate_database
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
-
-def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 def setup_django(url: str) -> None:
@@ -48,16 +47,6 @@ def setup_django(url: str) -> None:
 
     django.setup()
 
-
-def recreate_database(url: str) -> None:
-    import psycopg
-
-    parts = urlparse(url)
-    name = parts.path.lstrip("/")
-    admin = parts._replace(path="/postgres").geturl()
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def pg_args(url: str) -> list[str]:

@@ -69,7 +69,8 @@ def compensate(request, member_id: int):
                 "within": data["points"] <= per_operation and today + data["points"] <= per_day,
                 "per_operation": per_operation, "per_day": per_day, "today": today,
             })
-    return render(request, "backoffice/compensate.html", {"member": person, "form": form})
+    return render(request, "backoffice/operation.html",
+                  {"member": person, "form": form, "title": _("Grant compensation")})
 
 
 @requires(CONSOLE, "customers.view_member")
@@ -96,7 +97,7 @@ def operate(request, member_id: int, code: str):
             rows = [(form.fields[name].label, _shown(form, name)) for name in form.fields if name != "key"]
             return render(request, "backoffice/operation_confirm.html",
                           {"member": person, "form": form, "operation": operation, "rows": rows})
-    return render(request, "backoffice/operation.html", {"member": person, "form": form, "operation": operation})
+    return render(request, "backoffice/operation.html", {"member": person, "form": form, "title": operation.title})
 
 
 def _shown(form, name: str) -> str:
