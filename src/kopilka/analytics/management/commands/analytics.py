@@ -1,38 +1,55 @@
-"""`kopilka analytics rfm --as-of DATE --unit day|week|month --format csv|json`: the RFM summary per member."""
+"""`kopilka analytics REPORT [options] [--format csv|json|xlsx] [--output FILE]`: the analysts' reports.
 
-import csv
+CSV and JSON go to standard output unless --output names a file; XLSX needs --output. A report that returns a
+dict (fitted parameters with predictions, say) is printed as JSON whatever the format.
+"""
+
 import json
 import sys
-from datetime import date
+from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from kopilka.analytics.rfm import UNITS, summary
-
-COLUMNS = ["customer_id", "frequency", "recency", "T", "monetary_value"]
+from kopilka.analytics.reports import REPORTS
+from kopilka.analytics.tables import Table, write_csv, xlsx_bytes
 
 
 class Command(BaseCommand):
-    help = "Analytics for analysts: the RFM summary of every member as of a date"
+    help = "Analytics for analysts: " + ", ".join(REPORTS)
 
     def add_arguments(self, parser) -> None:
-        which = parser.add_subparsers(dest="report", required=True)
-        rfm = which.add_parser("rfm", help="frequency, recency, T and monetary value per member (BTYD definitions)")
-        rfm.add_argument("--as-of", required=True, help="the date of the summary, YYYY-MM-DD")
-        rfm.add_argument("--unit", choices=list(UNITS), default="day", help="the unit of recency and T")
-        rfm.add_argument("--format", choices=["csv", "json"], default="csv")
+        which = parser.add_subparsers(dest="report", required=True, parser_class=type(parser))
+        for name, report in REPORTS.items():
+            sub = which.add_parser(name, help=report.HELP, called_from_command_line=getattr(
+                parser, "called_from_command_line", None))
+            report.add_arguments(sub)
+            sub.add_argument("--format", choices=["csv", "json", "xlsx"], default="csv")
+            sub.add_argument("--output", type=Path, help="write to this file instead of standard output")
 
-    def handle(self, *, report: str, as_of: str, unit: str, format: str, **options) -> None:
-        try:
-            day = date.fromisoformat(as_of)
-        except ValueError as error:
-            raise CommandError(f"--as-of: not a date (YYYY-MM-DD): {as_of}") from error
-        rows = ([s.customer_id, s.frequency, round(s.recency, 6), round(s.T, 6), str(s.monetary_value)]
-                for s in summary(day, unit))
-        if format == "json":
-            json.dump([dict(zip(COLUMNS, row, strict=True)) for row in rows], sys.stdout, ensure_ascii=False)
-            sys.stdout.write("\n")
+    def handle(self, *args, **options) -> None:
+        report = REPORTS[options["report"]]
+        fmt, output = options["format"], options["output"]
+        if fmt == "xlsx" and output is None:
+            raise CommandError("--format xlsx needs --output FILE")
+        result = report.run(_Options(options))
+        if isinstance(result, Table) and fmt == "xlsx":
+            output.write_bytes(xlsx_bytes([result]))
             return
-        out = csv.writer(sys.stdout, lineterminator="\n")
-        out.writerow(COLUMNS)
-        out.writerows(rows)
+        stream = output.open("w", encoding="utf-8", newline="") if output else sys.stdout
+        try:
+            if isinstance(result, Table) and fmt == "csv":
+                write_csv(result, stream)
+            else:
+                payload = result.records() if isinstance(result, Table) else result
+                json.dump(payload, stream, ensure_ascii=False, default=str)
+                stream.write("\n")
+        finally:
+            if output:
+                stream.close()
+
+
+class _Options:
+    """The parsed options by attribute: options.as_of rather than options["as_of"]."""
+
+    def __init__(self, options: dict) -> None:
+        self.__dict__.update(options)

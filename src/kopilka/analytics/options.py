@@ -1,0 +1,21 @@
+"""Arguments the analytics reports share on the command line."""
+
+import argparse
+from datetime import date
+
+from kopilka.analytics.rfm import UNITS
+
+
+def iso_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text}") from error
+
+
+def add_as_of(parser) -> None:
+    parser.add_argument("--as-of", type=iso_date, required=True, help="the date of the report, YYYY-MM-DD")
+
+
+def add_unit(parser) -> None:
+    parser.add_argument("--unit", choices=list(UNITS), default="day", help="the unit of time (day, week, 30-day month)")

@@ -1,0 +1,86 @@
+"""A result table of the analytics — what the CLI prints, the back office shows and downloads, and the API returns.
+
+A table is columns (a key for machines, a label for people) and rows of plain values: int, float, str, Decimal,
+date or None. Writers turn one into CSV (keys as the header: stable for scripts), JSON (a list of objects by key)
+or an XLSX workbook (labels as the header, in the active language; several tables make several sheets).
+"""
+
+import csv
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from io import BytesIO
+from typing import IO, Any
+
+from openpyxl import Workbook
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    label: Any  # a (lazy) translatable string
+
+
+@dataclass
+class Table:
+    name: str  # a file-name stem: "rfm-grid"
+    title: Any  # a (lazy) translatable string: the sheet's and the page's heading
+    columns: list[Column]
+    rows: list[Sequence] = field(default_factory=list)
+
+    @property
+    def keys(self) -> list[str]:
+        return [column.key for column in self.columns]
+
+    def records(self) -> list[dict]:
+        """The rows as JSON-ready objects by column key (Decimal as text, dates in ISO form)."""
+        return [dict(zip(self.keys, (_json_value(value) for value in row), strict=True)) for row in self.rows]
+
+
+def _json_value(value):
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def write_csv(table: Table, stream: IO[str]) -> None:
+    out = csv.writer(stream, lineterminator="\n")
+    out.writerow(table.keys)
+    out.writerows([_csv_value(value) for value in row] for row in table.rows)
+
+
+def _csv_value(value):
+    if isinstance(value, float):
+        return round(value, 6)
+    if isinstance(value, date):
+        return value.isoformat()
+    return "" if value is None else value
+
+
+def xlsx_bytes(tables: Iterable[Table]) -> bytes:
+    """One sheet per table, labels in bold as the header row, numbers as numbers."""
+    book = Workbook()
+    book.remove(book.active)
+    for table in tables:
+        sheet = book.create_sheet(str(table.title)[:31])
+        sheet.append([str(column.label) for column in table.columns])
+        for cell in sheet[1]:
+            cell.font = Font(bold=True)
+        for row in table.rows:
+            sheet.append([_xlsx_value(value) for value in row])
+        for index, column in enumerate(table.columns, start=1):
+            sheet.column_dimensions[get_column_letter(index)].width = max(10, min(40, len(str(column.label)) + 2))
+    buffer = BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def _xlsx_value(value):
+    if isinstance(value, Decimal):
+        return float(value) if value == value.quantize(Decimal("0.01")) else str(value)
+    return value
