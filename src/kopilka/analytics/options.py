@@ -19,3 +19,9 @@ def add_as_of(parser) -> None:
 
 def add_unit(parser) -> None:
     parser.add_argument("--unit", choices=list(UNITS), default="day", help="the unit of time (day, week, 30-day month)")
+
+
+def add_grid(parser) -> None:
+    from kopilka.analytics.scoring import SCHEMES
+
+    parser.add_argument("--grid", choices=list(SCHEMES), default="3x3x3", help="the RFM grid: terciles or quintiles")

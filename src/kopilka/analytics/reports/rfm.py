@@ -1,23 +1,30 @@
-"""`kopilka analytics rfm --as-of DATE --unit day|week|month`: the RFM summary per member."""
+"""`kopilka analytics rfm --as-of DATE --unit day|week|month [--grid 3x3x3]`: the RFM summary per member with the
+member's R, F and M scores and segment in the grid asked for."""
 
 from django.utils.translation import gettext_lazy as _
 
-from kopilka.analytics.options import add_as_of, add_unit
+from kopilka.analytics.options import add_as_of, add_grid, add_unit
 from kopilka.analytics.rfm import summary
+from kopilka.analytics.scope import Scope
+from kopilka.analytics.scoring import grid
 from kopilka.analytics.tables import Column, Table
 
 NAME = "rfm"
-HELP = "frequency, recency, T and monetary value per member (BTYD definitions)"
+HELP = "frequency, recency, T and monetary value per member (BTYD definitions) with the RFM scores"
 
 
 def add_arguments(parser) -> None:
     add_as_of(parser)
     add_unit(parser)
+    add_grid(parser)
 
 
 def run(options) -> Table:
+    scores = grid(Scope(options.as_of, options.as_of), options.grid).member_scores()
     columns = [Column("customer_id", _("customer id")), Column("frequency", _("repeat purchases")),
                Column("recency", _("recency")), Column("T", _("age (T)")),
-               Column("monetary_value", _("mean repeat purchase"))]
-    rows = [[s.customer_id, s.frequency, s.recency, s.T, s.monetary_value] for s in summary(options.as_of, options.unit)]
+               Column("monetary_value", _("mean repeat purchase")), Column("r", "R"), Column("f", "F"),
+               Column("m", "M"), Column("segment", _("segment"))]
+    rows = [[s.customer_id, s.frequency, s.recency, s.T, s.monetary_value, *scores[s.member_id]]
+            for s in summary(options.as_of, options.unit)]
     return Table("rfm", _("RFM summary"), columns, rows)
