@@ -4,6 +4,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from django.core.management import call_command
 
 from kopilka.analytics.kpi import compute
 from kopilka.analytics.scope import Scope
@@ -66,3 +67,12 @@ def test_a_reversed_period_is_refused():
     with pytest.raises(ValidationFailed) as error:
         Scope(date(2026, 3, 31), date(2026, 3, 1))
     assert error.value.code == "period_reversed"
+
+
+def test_the_kpi_command_prints_csv_and_refuses_a_reversed_period(march, capsys):
+    call_command("analytics", "kpi", "--from", "2026-03-01", "--to", "2026-03-31", "--region", "77")
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "code,kpi,value,unit,definition"
+    assert any(line.startswith("buyers,") and ",2,count," in line for line in lines)
+    with pytest.raises(ValidationFailed):
+        call_command("analytics", "kpi", "--from", "2026-03-31", "--to", "2026-03-01")

@@ -25,3 +25,20 @@ def add_grid(parser) -> None:
     from kopilka.analytics.scoring import SCHEMES
 
     parser.add_argument("--grid", choices=list(SCHEMES), default="3x3x3", help="the RFM grid: terciles or quintiles")
+
+
+def add_scope(parser) -> None:
+    """--from/--to (programme days, both included) and the member filters of analytics.scope."""
+    parser.add_argument("--from", dest="start", type=iso_date, required=True, help="the first day, YYYY-MM-DD")
+    parser.add_argument("--to", dest="end", type=iso_date, required=True, help="the last day, YYYY-MM-DD")
+    parser.add_argument("--region", default="", help="region code")
+    parser.add_argument("--kind", default="", help="member kind: individual or legal_entity")
+    parser.add_argument("--tier", default="", help="tier code")
+    parser.add_argument("--source", default="", help="registration source")
+    parser.add_argument("--campaign", default="", help="campaign code")
+
+
+def scope_of(options):
+    from kopilka.analytics.scope import FILTERS, Scope
+
+    return Scope(options.start, options.end, **{name: getattr(options, name) for name in FILTERS})
