@@ -9,7 +9,7 @@ import pytest
 from django.core.management import call_command
 from django.utils import translation
 
-from kopilka.analytics.cuts import points, sales
+from kopilka.analytics.cuts import periods, points, sales
 from kopilka.analytics.scope import Scope
 from kopilka.catalog.services import upsert_group, upsert_products
 from kopilka.core.errors import ValidationFailed
@@ -79,3 +79,12 @@ def test_the_commands_print_the_cuts(march, capsys):
                                                       "accrued": 0, "spent": 0, "burned": 50}
     call_command("analytics", "sales", "--from", "2026-03-01", "--to", "2026-03-31", "--by", "week")
     assert capsys.readouterr().out.splitlines()[1] == "2026-03-02,—,1,2,2500.00"
+
+
+def test_periods_cover_the_scope_from_the_start_of_their_period():
+    assert periods(Scope(D("2026-03-01"), D("2026-03-03")), "day") == [D("2026-03-01"), D("2026-03-02"),
+                                                                     D("2026-03-03")]
+    assert periods(Scope(D("2026-03-01"), D("2026-03-16")), "week") == [D("2026-02-23"), D("2026-03-02"),
+                                                                      D("2026-03-09"), D("2026-03-16")]
+    assert periods(Scope(D("2025-12-15"), D("2026-02-01")), "month") == [D("2025-12-01"), D("2026-01-01"),
+                                                                       D("2026-02-01")]

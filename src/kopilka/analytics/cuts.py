@@ -7,6 +7,7 @@ points given back; burned = expired points; sales are counted orders of the memb
 """
 
 from collections import defaultdict
+from datetime import date, timedelta
 from decimal import Decimal
 
 from django.db import connection
@@ -15,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from kopilka.analytics.scope import Scope, counted, kopecks, local_day
 from kopilka.analytics.tables import Column, Table
 from kopilka.catalog.models import PATH_DIGITS
-from kopilka.core import sql
+from kopilka.core import clock, sql
 from kopilka.core.errors import ValidationFailed
 
 PERIODS = ("day", "week", "month")
@@ -44,6 +45,22 @@ def bucket(column: str, by: str) -> str:
     if by == "week":
         return f"date({local_day(column)}, '-6 days', 'weekday 1')"
     return f"strftime('%%Y-%%m-01', {local_day(column)})"
+
+
+def periods(scope: Scope, by: str) -> list[date]:
+    """The first days of every period (day, week from Monday, month) that the scope touches, in order."""
+    if by == "day":
+        first, step = scope.start, None
+    elif by == "week":
+        first, step = scope.start - timedelta(days=scope.start.weekday()), None
+    else:
+        first, step = scope.start.replace(day=1), "month"
+    found = []
+    while first <= scope.end:
+        found.append(first)
+        first = clock.last_day_of_month(first) + timedelta(days=1) if step else first + timedelta(
+            days=1 if by == "day" else 7)
+    return found
 
 
 def _check(segment: str, allowed: tuple[str, ...]) -> None:

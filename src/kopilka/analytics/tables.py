@@ -84,3 +84,21 @@ def _xlsx_value(value):
     if isinstance(value, Decimal):
         return float(value) if value == value.quantize(Decimal("0.01")) else str(value)
     return value
+
+
+def to_dict(table: Table) -> dict:
+    """The table as JSON-ready data; labels and title as their message ids (English), translated when shown."""
+    return {"name": table.name, "title": str(table.title),
+            "columns": [[column.key, str(column.label)] for column in table.columns],
+            "rows": [[_json_value(value) for value in row] for row in table.rows]}
+
+
+def from_dict(data: dict) -> Table:
+    """A stored table, its labels and text cells translated into the active language."""
+    from django.utils.translation import gettext
+
+    def shown(value):
+        return gettext(value) if isinstance(value, str) and value else value
+
+    return Table(data["name"], gettext(data["title"]), [Column(key, gettext(label)) for key, label in data["columns"]],
+                 [[shown(value) for value in row] for row in data["rows"]])

@@ -1,0 +1,95 @@
+"""The parameters of each kind of snapshot, as forms: the back office renders them, the API validates with them,
+and both store the cleaned values as plain JSON (dates in ISO form, filters as codes, empty filters left out)."""
+
+from datetime import timedelta
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from kopilka.core import clock
+from kopilka.core.errors import ValidationFailed
+from kopilka.customers.models import Member
+
+GRIDS = [("3x3x3", _("3×3×3 (terciles)")), ("4x4x4", _("4×4×4 (quartiles)")), ("5x5x5", _("5×5×5 (quintiles)"))]
+
+
+def _yesterday():
+    return clock.local_date(clock.now()) - timedelta(days=1)
+
+
+class FiltersForm(forms.Form):
+    """Member filters (analytics.scope): codes, all optional."""
+
+    region = forms.ChoiceField(label=_("Region"), required=False)
+    kind = forms.ChoiceField(label=_("Member kind"), required=False,
+                             choices=[("", _("all"))] + list(Member.Kind.choices))
+    tier = forms.ChoiceField(label=_("Tier"), required=False)
+    source = forms.ChoiceField(label=_("Registration source"), required=False)
+    campaign = forms.ChoiceField(label=_("Campaign"), required=False)
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        from kopilka.campaigns.models import Campaign
+        from kopilka.customers.models import Region
+        from kopilka.tiers.models import Tier
+
+        everyone = [("", _("all"))]
+        self.fields["region"].choices = everyone + list(Region.objects.order_by("name").values_list("code", "name"))
+        self.fields["tier"].choices = everyone + list(Tier.objects.order_by("rank").values_list("code", "name"))
+        sources = (Member.objects.exclude(registration_source="").order_by("registration_source")
+                   .values_list("registration_source", flat=True).distinct())
+        self.fields["source"].choices = everyone + [(s, s) for s in sources]
+        self.fields["campaign"].choices = everyone + list(Campaign.objects.order_by("name").values_list("code", "name"))
+
+
+class PeriodForm(FiltersForm):
+    start = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(label=_("To"), widget=forms.DateInput(attrs={"type": "date"}))
+    field_order = ["start", "end"]
+
+    def clean(self):
+        data = super().clean()
+        if data.get("start") and data.get("end") and data["start"] > data["end"]:
+            raise forms.ValidationError(_("The period starts after it ends."))
+        return data
+
+    @classmethod
+    def initial_for(cls) -> dict:
+        end = _yesterday()
+        return {"start": end - timedelta(days=29), "end": end}
+
+
+class RfmForm(FiltersForm):
+    as_of = forms.DateField(label=_("As of"), widget=forms.DateInput(attrs={"type": "date"}))
+    grid = forms.ChoiceField(label=_("Grid"), choices=GRIDS, initial="3x3x3")
+    field_order = ["as_of", "grid"]
+
+    @classmethod
+    def initial_for(cls) -> dict:
+        return {"as_of": _yesterday(), "grid": "3x3x3"}
+
+
+FORMS: dict[str, type[forms.Form]] = {"dashboard": PeriodForm, "rfm": RfmForm}
+
+
+def form_for(kind: str, data=None) -> forms.Form:
+    form_class = FORMS[kind]
+    return form_class(data, initial=form_class.initial_for())
+
+
+def as_params(form: forms.Form) -> dict:
+    """A valid form's values as snapshot parameters."""
+    return {name: value.isoformat() if hasattr(value, "isoformat") else value
+            for name, value in form.cleaned_data.items() if value not in ("", None)}
+
+
+def clean(kind: str, data: dict) -> dict:
+    """Validate `data` for `kind` as the back office would; refuse with every field's errors."""
+    if kind not in FORMS:
+        raise ValidationFailed(_("Unknown analytics: %(kind)s.") % {"kind": kind}, code="unknown_analytics",
+                               details={"allowed": list(FORMS)})
+    form = FORMS[kind]({name: value for name, value in data.items() if value is not None})
+    if not form.is_valid():
+        raise ValidationFailed(code="invalid_parameters", details={
+            "errors": {field: [str(e) for e in errors] for field, errors in form.errors.items()}})
+    return as_params(form)

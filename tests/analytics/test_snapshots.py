@@ -1,0 +1,87 @@
+"""Snapshots: requested, computed by the worker with progress, reused while fresh, failures recorded; the
+parameters are checked as the back office checks them; the nightly job queues the standard set."""
+
+from datetime import date, timedelta
+
+import pytest
+from django.core.management import call_command
+from django.utils import translation
+from django_tasks_db.models import DBTaskResult
+
+from kopilka.analytics import params, snapshots
+from kopilka.analytics.models import Snapshot
+from kopilka.analytics.standard import request_standard
+from kopilka.analytics.tables import from_dict
+from kopilka.core import clock
+from kopilka.core.errors import ValidationFailed
+
+from .conftest import MARCH
+
+PARAMS = {"start": "2026-03-01", "end": "2026-03-31"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_requested_snapshot_is_computed_by_the_worker(march):
+    snapshot = snapshots.request("dashboard", PARAMS, "user:olga")
+    assert (snapshot.status, snapshot.progress, DBTaskResult.objects.count()) == ("queued", 0, 1)
+
+    call_command("worker", batch=True, startup_delay=False, schedule=False, verbosity=0)
+
+    snapshot.refresh_from_db()
+    assert (snapshot.status, snapshot.progress, snapshot.error) == ("done", 100, "")
+    kpis = {k["code"]: k["value"] for k in snapshot.result["kpis"]}
+    assert (kpis["buyers"], kpis["ltv"], kpis["utilization_rate"]) == (2, "2900.00", 0.3)
+    chart = snapshot.result["charts"]["points"]
+    assert (len(chart["x"]), chart["x"][0], chart["x"][-1]) == (31, "2026-03-01", "2026-03-31")  # every day
+    assert {s["name"]: (sum(s["values"]), s["values"][4]) for s in chart["series"]} == {
+        "accrued": (100, 100), "spent": (30, 0), "burned": (50, 0)}
+
+
+def test_a_snapshot_under_way_or_fresh_is_reused_and_a_stale_one_is_not(march, monkeypatch):
+    first = snapshots.request("dashboard", PARAMS, "user:olga")
+    assert snapshots.request("dashboard", dict(reversed(PARAMS.items())), "user:ivan") == first
+    assert snapshots.compute(first.pk) == "done"
+    assert snapshots.compute(first.pk) == "done"  # a second worker finds it computed and leaves it
+    assert snapshots.request("dashboard", PARAMS, "user:ivan") == first
+    later = clock.now() + snapshots.FRESH_FOR + timedelta(minutes=1)
+    monkeypatch.setattr(clock, "now", lambda: later)
+    assert snapshots.request("dashboard", PARAMS, "user:ivan") != first
+    assert snapshots.latest("dashboard", PARAMS, done=True) == first
+
+
+def test_stored_tables_are_shown_in_the_readers_language(march):
+    snapshot = snapshots.request("rfm", {"as_of": "2026-03-31", "grid": "3x3x3"}, "user:olga")
+    snapshots.compute(snapshot.pk)
+    snapshot.refresh_from_db()
+    stored = snapshot.result["tables"]["rfm-segments"]
+    assert stored["columns"][1] == ["name", "segment"] and stored["rows"][0][1] == "Champions"
+    with translation.override("ru"):
+        shown = from_dict(stored)
+    assert (shown.columns[1].label, shown.rows[0][1]) == ("сегмент", "Чемпионы")
+    assert snapshot.result["heatmap"]["values"] == [[0, 0, 1], [1, 0, 0], [1, 0, 0]]
+
+
+def test_a_failed_computation_is_recorded_with_its_message(march):
+    snapshot = snapshots.request("dashboard", {"start": "2026-03-31", "end": "2026-03-01"}, "user:olga")
+    assert snapshots.compute(snapshot.pk) == "failed"
+    snapshot.refresh_from_db()
+    assert (snapshot.status, snapshot.error) == ("failed", "The period starts after it ends.")
+
+
+def test_parameters_are_checked_like_the_back_offices_form(db):
+    assert params.clean("rfm", {"as_of": "2026-03-31", "grid": "5x5x5", "region": ""}) == {
+        "as_of": "2026-03-31", "grid": "5x5x5"}
+    with pytest.raises(ValidationFailed) as error:
+        params.clean("dashboard", {"start": "2026-03-31", "end": "2026-03-01", "region": "99"})
+    assert set(error.value.details["errors"]) == {"__all__", "region"}
+    with pytest.raises(ValidationFailed):
+        params.clean("horoscope", {})
+
+
+def test_the_nightly_job_queues_the_standard_set_for_the_day_before(db):
+    queued = request_standard(date(2026, 4, 1), actor="system:analytics")
+    assert [(s.kind, s.params, s.status) for s in queued] == [
+        ("dashboard", {"start": "2026-03-02", "end": "2026-03-31"}, "queued"),
+        ("rfm", {"as_of": "2026-03-31", "grid": "3x3x3"}, "queued")]
+    assert Snapshot.objects.count() == 2
+    assert MARCH[1] == date(2026, 3, 31)
