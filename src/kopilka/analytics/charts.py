@@ -124,3 +124,70 @@ def scatter_svg(points: Sequence[tuple[float, float]], series: Sequence[int], *,
     parts += _legend(frame, legend)
     parts.append("</svg>")
     return mark_safe("".join(parts))  # every piece above was built by format_html
+
+
+def _open(width: int, height: int, title: Any) -> str:
+    return format_html('<svg xmlns="http://www.w3.org/2000/svg" width="{}" height="{}" viewBox="0 0 {} {}" '
+                       'role="img" aria-label="{}" font-family="sans-serif" font-size="12">'
+                       '<title>{}</title><rect width="100%" height="100%" fill="#fff"/>',
+                       width, height, width, height, title, title)
+
+
+def _category_axes(frame: Frame, labels: Sequence[Any], y_title: Any, x_of) -> list[str]:
+    """A value axis from the frame's y span and category labels under the plot (at most ~12 shown)."""
+    bottom, left, right = frame.height - frame.bottom, frame.left, frame.width - frame.right
+    parts = [format_html('<path d="M{},{}H{}M{},{}V{}" stroke="#333" fill="none"/>', left, bottom, right,
+                         left, bottom, frame.top)]
+    for value in ticks(*frame.y_span):
+        y = _number(frame.y(value))
+        parts.append(format_html('<path d="M{},{}H{}" stroke="#ddd"/><text x="{}" y="{}" text-anchor="end" '
+                                 'dominant-baseline="middle">{}</text>', left, y, right, left - 8, y, f"{value:,.10g}"
+                                 .replace(",", "\u202f")))
+    every = max(1, math.ceil(len(labels) / 12))
+    for index, label in enumerate(labels):
+        if index % every == 0:
+            parts.append(format_html('<text x="{}" y="{}" text-anchor="middle">{}</text>', _number(x_of(index)),
+                                     bottom + 18, label))
+    middle_y = _number((frame.top + bottom) / 2)
+    parts.append(format_html('<text x="14" y="{}" text-anchor="middle" transform="rotate(-90 14 {})">{}</text>',
+                             middle_y, middle_y, y_title))
+    return parts
+
+
+def line_svg(labels: Sequence[Any], series: Sequence[tuple[Any, Sequence[float]]], *, y_title: Any,
+             title: Any = "", width: int = 760, height: int = 300) -> SafeString:
+    """Lines over categories (periods): one <polyline> per series, a point per category; the value axis starts at
+    zero; the legend stands right of the plot."""
+    values = [float(v) for _name, vs in series for v in vs] or [0.0]
+    frame = Frame(width, height, left=72, right=170, top=16, bottom=40, x_span=(0, max(1, len(labels) - 1)),
+                  y_span=(min(0.0, min(values)), max(values) * 1.05 or 1.0))
+    parts = [_open(width, height, title), *_category_axes(frame, labels, y_title, frame.x)]
+    for index, (_name, points) in enumerate(series):
+        path = " ".join(f"{frame.x(i):.1f},{frame.y(float(v)):.1f}" for i, v in enumerate(points))
+        parts.append(format_html('<polyline points="{}" fill="none" stroke="{}" stroke-width="2"/>', path,
+                                 colour(index)))
+    parts += _legend(frame, [name for name, _values in series])
+    parts.append("</svg>")
+    return mark_safe("".join(parts))  # every piece above was built by format_html
+
+
+def bar_svg(labels: Sequence[Any], values: Sequence[float], *, y_title: Any, title: Any = "",
+            width: int = 760, height: int = 300) -> SafeString:
+    """One bar (<rect>) per category, from zero, with its value above it."""
+    numbers = [float(v) for v in values]
+    frame = Frame(width, height, left=72, right=24, top=24, bottom=40, x_span=(0, max(1, len(labels))),
+                  y_span=(0.0, max(numbers or [0.0]) * 1.1 or 1.0))
+    slot = (width - frame.left - frame.right) / max(1, len(labels))
+
+    def centre(index: int) -> float:
+        return frame.left + slot * (index + 0.5)
+
+    parts = [_open(width, height, title), *_category_axes(frame, labels, y_title, centre)]
+    for index, value in enumerate(numbers):
+        top, bottom = frame.y(value), frame.y(0.0)
+        parts.append(format_html('<rect x="{}" y="{}" width="{}" height="{}" fill="{}"/><text x="{}" y="{}" '
+                                 'text-anchor="middle">{}</text>', _number(centre(index) - slot * 0.35),
+                                 _number(top), _number(slot * 0.7), _number(bottom - top), colour(0),
+                                 _number(centre(index)), _number(top - 4), f"{value:g}"))
+    parts.append("</svg>")
+    return mark_safe("".join(parts))  # every piece above was built by format_html
