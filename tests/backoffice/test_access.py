@@ -37,6 +37,10 @@ MATRIX = {
     "backoffice:catalog": ("get", {"administrator", "marketer", "analyst", "auditor"}),
     "backoffice:catalog_template": ("get", {"administrator", "marketer", "analyst", "auditor"}),
     "backoffice:catalog_export": ("get", {"administrator", "marketer", "analyst", "auditor"}),
+    "backoffice:analytics": ("get", {"administrator", "marketer", "analyst"}),
+    "backoffice:analytics_status": ("get", {"administrator", "marketer", "analyst"}),
+    "backoffice:analytics_download": ("get", {"administrator", "marketer", "analyst"}),
+    "backoffice:analytics_share": ("post", {"administrator", "analyst"}),
 }
 ADMIN_PAGES = {
     "/admin/": ALL,
@@ -54,6 +58,15 @@ def _campaign():
     if not Campaign.objects.filter(code="promo").exists():
         services.create_campaign(code="promo", name="Promo", type="promo", starts_at=clock.now(), actor="t",
                                  rules={"accrual": {"reward": "percent", "percent": "5"}})
+
+
+def _snapshot():
+    from kopilka.analytics.models import Snapshot
+    from kopilka.analytics.tables import Column, Table, to_dict
+
+    table = to_dict(Table("kpi", "KPIs", [Column("code", "code")], [["members"]]))
+    return Snapshot.objects.create(kind="dashboard", params={}, digest="x", status="done", result={
+        "tables": {"kpi": table}}, requested_by="t", requested_at=clock.now(), finished_at=clock.now())
 
 
 def _office_pages() -> set[str]:
@@ -77,7 +90,10 @@ def test_each_role_opens_exactly_its_pages(staff, role):
     _campaign()
     client = Client()
     client.force_login(staff(role))
-    args = {"backoffice:member": [member.pk], "backoffice:compensate": [member.pk], "backoffice:decide": [999_999],
+    snapshot = _snapshot()
+    args = {"backoffice:analytics": ["dashboard"], "backoffice:analytics_status": [snapshot.pk],
+            "backoffice:analytics_download": [snapshot.pk, "kpi", "csv"], "backoffice:analytics_share": ["rfm"],
+            "backoffice:member": [member.pk], "backoffice:compensate": [member.pk], "backoffice:decide": [999_999],
             "backoffice:operate": [member.pk, "spend"], "backoffice:campaign": ["promo"],
             "backoffice:lifecycle": ["promo", "activate"]}
     for name, (method, allowed) in MATRIX.items():
@@ -136,11 +152,14 @@ def test_every_page_speaks_the_browsers_language(staff, language, word):
     _campaign()
     client = Client(HTTP_ACCEPT_LANGUAGE=language)
     client.force_login(staff("administrator"))
-    args = {"backoffice:member": [member.pk], "backoffice:compensate": [member.pk],
+    snapshot = _snapshot()
+    args = {"backoffice:analytics": ["dashboard"], "backoffice:analytics_status": [snapshot.pk],
+            "backoffice:analytics_download": [snapshot.pk, "kpi", "csv"], "backoffice:analytics_share": ["rfm"],
+            "backoffice:member": [member.pk], "backoffice:compensate": [member.pk],
             "backoffice:operate": [member.pk, "spend"], "backoffice:campaign": ["promo"]}
     for name, (method, _allowed) in MATRIX.items():
-        if method != "get" or name.endswith(("_template", "_export")):
-            continue
+        if method != "get" or name.endswith(("_template", "_export", "_status", "_download")):
+            continue  # files and JSON, not pages
         page = client.get(reverse(name, args=args.get(name, [])))
         text = page.content.decode()
         assert page.status_code == 200 and f'<html lang="{language}">' in text and word in text, name

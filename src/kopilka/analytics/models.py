@@ -33,6 +33,7 @@ class Snapshot(models.Model):
         verbose_name = _("analytics snapshot")
         verbose_name_plural = _("analytics snapshots")
         indexes = [models.Index(fields=["kind", "digest", "-requested_at"], name="snapshot_lookup")]
+        permissions = [("share_analytics", _("Can make embeddable widget links to analytics"))]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.requested_at:%Y-%m-%d %H:%M} ({self.status})"

@@ -43,7 +43,7 @@ ROLES = {
         *_SUPPORT, "backoffice.approve_compensation", "backoffice.spend_points", "backoffice.burn_lot",
         "backoffice.reverse_entry", "core.ledger_write",
     ]),
-    ANALYST: (_("Analyst"), [*_READ_ALL, "core.analytics_read", "core.members_read", "core.ledger_read",
+    ANALYST: (_("Analyst"), [*_READ_ALL, "core.analytics_read", "analytics.share_analytics", "analytics.view_snapshot", "core.members_read", "core.ledger_read",
                              "core.purchases_read", "core.campaigns_read", "core.catalog_read"]),
     AUDITOR: (_("Auditor (read only)"), [
         *_READ_ALL, "backoffice.view_auditevent", "backoffice.view_audit_log", "backoffice.view_compensationrequest",

@@ -1,7 +1,7 @@
 from django.urls import path
 from django.views.generic import RedirectView
 
-from kopilka.backoffice.views import approvals, audit_log, campaigns, catalog, programme, support
+from kopilka.backoffice.views import analytics, approvals, audit_log, campaigns, catalog, programme, support
 
 app_name = "backoffice"
 
@@ -23,4 +23,9 @@ urlpatterns = [
     path("catalog/", catalog.catalog, name="catalog"),
     path("catalog/template.xlsx", catalog.catalog_template, name="catalog_template"),
     path("catalog/export.xlsx", catalog.catalog_export, name="catalog_export"),
+    path("analytics/snapshots/<int:snapshot_id>/status/", analytics.status, name="analytics_status"),
+    path("analytics/snapshots/<int:snapshot_id>/<slug:table>.<str:fmt>", analytics.download,
+         name="analytics_download"),
+    path("analytics/<slug:kind>/", analytics.page, name="analytics"),
+    path("analytics/<slug:kind>/share/", analytics.share, name="analytics_share"),
 ]

@@ -1,0 +1,85 @@
+"""How a snapshot's result is shown: KPI values formatted by their unit, charts drawn as SVG, tables in the
+reader's language. `parts` names the pieces a page can embed elsewhere; `part_html` draws one of them."""
+
+from decimal import Decimal
+
+from django.template.loader import render_to_string
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
+
+from kopilka.analytics import charts
+from kopilka.analytics.tables import from_dict
+
+SERIES_NAMES = {"members": "members", "non_members": "non-members", "accrued": "accrued", "spent": "spent",
+                "burned": "burned"}
+
+
+def formatted(value, unit: str) -> str:
+    if value is None or value == "":
+        return "—"
+    if unit == "share":
+        return f"{number_format(float(value) * 100, 1)} %"
+    if unit == "money":
+        return f"{number_format(Decimal(str(value)), 2, force_grouping=True)} ₽"
+    if unit in ("count", "points"):
+        return number_format(int(value), 0, force_grouping=True)
+    return number_format(value, 2, force_grouping=True)
+
+
+def _line(chart: dict, y_title: str, title: str) -> str:
+    labels = [x[8:10] + "." + x[5:7] if len(chart["x"]) > 12 else x for x in chart["x"]]
+    series = [(_(SERIES_NAMES.get(s["name"], s["name"])), s["values"]) for s in chart["series"]]
+    return charts.line_svg(labels, series, y_title=y_title, title=title)
+
+
+def _charts(kind: str, result: dict) -> dict[str, str]:
+    if kind == "dashboard":
+        found = result["charts"]
+        return {
+            "sales": _line(found["sales"], _("revenue, ₽"), _("Sales: members and non-members")),
+            "points": _line(found["points"], _("points"), _("Points accrued, spent and burned")),
+            "sources": charts.bar_svg(found["sources"]["x"] or ["—"], found["sources"]["series"][0]["values"] or [0],
+                                      y_title=_("new members"), title=_("New members by registration source")),
+        }
+    if kind == "clusters" and "picture" in result:
+        return {"picture": result["picture"]}
+    return {}
+
+
+def _heatmap(result: dict) -> dict | None:
+    found = result.get("heatmap")
+    if not found:
+        return None
+    top = max((v for row in found["values"] for v in row), default=0) or 1
+    return {"columns": found["columns"], "rows": [
+        {"name": name, "cells": [{"value": v, "alpha": round(0.08 + 0.8 * v / top, 2)} for v in values]}
+        for name, values in zip(found["rows"], found["values"], strict=True)]}
+
+
+def present(kind: str, result: dict) -> dict:
+    return {
+        "kpis": [{**k, "label": _(k["label"]), "definition": _(k["definition"]), "shown": formatted(k["value"], k["unit"])}
+                 for k in result.get("kpis", [])],
+        "charts": _charts(kind, result),
+        "heatmap": _heatmap(result),
+        "tables": [(name, from_dict(stored)) for name, stored in result.get("tables", {}).items()],
+        "facts": result.get("facts", []),
+    }
+
+
+def parts(kind: str) -> list[str]:
+    """The pieces of a page of `kind` that can be embedded."""
+    found = {"dashboard": ["kpis", "chart:sales", "chart:points", "chart:sources", "table:kpi",
+                           "table:members-vs-non-members"],
+             "rfm": ["heatmap", "table:rfm-segments", "table:rfm-grid"],
+             "clusters": ["chart:picture", "table:clusters"]}
+    return found.get(kind, [])
+
+
+def part_html(kind: str, result: dict, part: str) -> str:
+    view = present(kind, result)
+    if part.startswith("chart:"):
+        return view["charts"].get(part[6:], "")
+    context = {"view": view, "part": part, "table": dict(view["tables"]).get(part[6:]) if part.startswith("table:")
+               else None}
+    return render_to_string("backoffice/analytics/part.html", context)

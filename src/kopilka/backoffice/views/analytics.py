@@ -1,0 +1,105 @@
+"""The analysts' pages: each kind of analytics has a form of parameters, shows the newest computed snapshot for
+them (computing one in the background when there is none, with progress), offers every table as CSV, XLSX and
+JSON, and an embeddable widget link."""
+
+from datetime import timedelta
+
+from django.contrib import messages
+from django.http import Http404, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from kopilka.analytics import params, snapshots
+from kopilka.analytics.models import Snapshot
+from kopilka.analytics.tables import from_dict, write_csv, xlsx_bytes
+from kopilka.backoffice import audit, presenters, widgets
+from kopilka.backoffice.access import requires
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+TITLES = {
+    "dashboard": gettext_lazy("KPI dashboard"), "rfm": gettext_lazy("RFM segments"),
+    "clusters": gettext_lazy("Clusters"), "clv": gettext_lazy("Lifetime value"),
+    "cohorts": gettext_lazy("Cohorts"), "abc": gettext_lazy("ABC analysis"),
+    "levers": gettext_lazy("Growth levers"),
+}
+
+
+def _kind(kind: str) -> str:
+    if kind not in params.FORMS:
+        raise Http404(kind)
+    return kind
+
+
+@requires("core.analytics_read")
+def page(request, kind: str):
+    kind = _kind(kind)
+    form = params.form_for(kind, request.GET or None)
+    if not form.is_bound:
+        form = params.form_for(kind, {name: value.isoformat() if hasattr(value, "isoformat") else value
+                                      for name, value in form.initial.items()})
+    context = {"kind": kind, "title": TITLES[kind], "form": form, "kinds": [(k, TITLES[k]) for k in params.FORMS]}
+    if not form.is_valid():
+        return render(request, "backoffice/analytics/page.html", context)
+    chosen = params.as_params(form)
+    if request.method == "POST":
+        snapshots.request(kind, chosen, audit.actor_of(request.user), fresh_for=timedelta(0))
+        return redirect(f"{request.path}?{urlencode(chosen)}")
+    current = snapshots.latest(kind, chosen) or snapshots.request(kind, chosen, audit.actor_of(request.user))
+    shown = current if current.status == Snapshot.Status.DONE else snapshots.latest(kind, chosen, done=True)
+    context.update(current=current, shown=shown, query=urlencode(chosen),
+                   view=presenters.present(kind, shown.result) if shown else None,
+                   can_share=request.user.has_perm("analytics.share_analytics"), parts=presenters.parts(kind))
+    return render(request, "backoffice/analytics/page.html", context)
+
+
+@requires("core.analytics_read")
+def status(request, snapshot_id: int):
+    snapshot = get_object_or_404(Snapshot, pk=snapshot_id)
+    return JsonResponse({"id": snapshot.pk, "status": snapshot.status, "progress": snapshot.progress,
+                         "step": snapshot.step, "error": snapshot.error})
+
+
+@requires("core.analytics_read")
+def download(request, snapshot_id: int, table: str, fmt: str):
+    snapshot = get_object_or_404(Snapshot, pk=snapshot_id, status=Snapshot.Status.DONE)
+    stored = (snapshot.result or {}).get("tables", {}).get(table)
+    if stored is None:
+        raise Http404(table)
+    shown = from_dict(stored)
+    name = f"{snapshot.kind}-{table}-{snapshot.finished_at:%Y%m%d-%H%M}"
+    if fmt == "xlsx":
+        response = HttpResponse(xlsx_bytes([shown]), content_type=XLSX)
+    elif fmt == "csv":
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response.write("\ufeff")  # Excel reads UTF-8 CSV by its byte order mark
+        write_csv(shown, response)
+    elif fmt == "json":
+        return JsonResponse(shown.records(), safe=False, json_dumps_params={"ensure_ascii": False})
+    else:
+        raise Http404(fmt)
+    response["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
+    return response
+
+
+@requires("core.analytics_read", "analytics.share_analytics")
+def share(request, kind: str):
+    """Make a signed, expiring link to one part of a page (a chart or a table) to embed elsewhere."""
+    kind = _kind(kind)
+    form = params.form_for(kind, request.POST)
+    part = request.POST.get("part", "")
+    days = widgets.lifetime_days(request.POST.get("days"))
+    if request.method != "POST" or not form.is_valid() or part not in presenters.parts(kind):
+        messages.error(request, _("Choose what to embed and valid parameters."))
+        return redirect("backoffice:analytics", kind)
+    chosen = params.as_params(form)
+    token = widgets.issue(kind, chosen, part, days)
+    url = request.build_absolute_uri(reverse("analytics_widget", args=[token]))
+    audit.record(request.user, "analytics.shared", _("Shared %(part)s of %(page)s for %(days)d days") % {
+        "part": part, "page": TITLES[kind], "days": days}, target=f"analytics.{kind}",
+        details={"params": chosen, "part": part, "days": days})
+    return render(request, "backoffice/analytics/shared.html", {
+        "title": TITLES[kind], "url": url, "days": days, "part": part,
+        "back": f"{reverse('backoffice:analytics', args=[kind])}?{urlencode(chosen)}"})

@@ -1,0 +1,96 @@
+"""The analysts' pages: a page computes its snapshot in the background and then shows KPIs with their
+definitions, charts and tables; every table downloads as CSV, XLSX and JSON; a widget link shows one part to
+anyone holding it until it expires, and making one is audited."""
+
+import json
+from datetime import timedelta
+from io import BytesIO
+
+import pytest
+from django.test import Client
+from openpyxl import load_workbook
+
+from kopilka.analytics import snapshots
+from kopilka.analytics.models import Snapshot
+from kopilka.backoffice.models import AuditEvent
+from kopilka.core import clock
+from tests.analytics.conftest import march  # noqa: F401 - the hand-worked programme
+
+MARCH = "?start=2026-03-01&end=2026-03-31"
+
+
+def signed_in(user) -> Client:
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    client.force_login(user)
+    return client
+
+
+def computed(client, kind: str, query: str) -> str:
+    """Open the page (which queues the snapshot), compute it as the worker would, open it again."""
+    first = client.get(f"/office/analytics/{kind}/{query}").content.decode()
+    assert "Computing…" in first
+    snapshots.compute(Snapshot.objects.latest("requested_at").pk)
+    return client.get(f"/office/analytics/{kind}/{query}").content.decode()
+
+
+def test_the_dashboard_shows_kpis_with_definitions_charts_and_tables(march, staff):  # noqa: F811
+    page = computed(signed_in(staff("analyst")), "dashboard", MARCH)
+    assert 'data-kpi="ltv"' in page and "2,900.00 ₽" in page and "30.0 %" in page
+    assert "Of the members who bought in the previous period" in page
+    assert page.count("<svg") == 3 and 'data-chart="sales"' in page and 'data-chart="points"' in page
+    assert 'data-table="members-vs-non-members"' in page and "non-members" in page
+
+
+def test_every_table_downloads_as_csv_xlsx_and_json(march, staff):  # noqa: F811
+    client = signed_in(staff("marketer"))
+    computed(client, "rfm", "?as_of=2026-03-31&grid=3x3x3")
+    snapshot = Snapshot.objects.get(kind="rfm")
+    csv = client.get(f"/office/analytics/snapshots/{snapshot.pk}/rfm-segments.csv")
+    assert csv["Content-Disposition"].endswith('.csv"')
+    assert csv.content.decode("utf-8-sig").splitlines()[0].startswith("segment,name,members,share,revenue")
+    book = load_workbook(BytesIO(client.get(f"/office/analytics/snapshots/{snapshot.pk}/rfm-grid.xlsx").content))
+    sheet = book.active
+    assert sheet.cell(1, 1).value == "cell" and sheet.max_row == 4
+    rows = json.loads(client.get(f"/office/analytics/snapshots/{snapshot.pk}/rfm-segments.json").content)
+    assert [(r["segment"], r["members"]) for r in rows] == [("champions", 1), ("about_to_sleep", 1), ("lost", 1)]
+    assert client.get(f"/office/analytics/snapshots/{snapshot.pk}/nothing.csv").status_code == 404
+
+
+def test_recompute_queues_a_new_snapshot(march, staff):  # noqa: F811
+    client = signed_in(staff("analyst"))
+    computed(client, "dashboard", MARCH)
+    assert client.post(f"/office/analytics/dashboard/{MARCH}").status_code == 302
+    assert list(Snapshot.objects.order_by("id").values_list("status", flat=True)) == ["done", "queued"]
+    page = client.get(f"/office/analytics/dashboard/{MARCH}").content.decode()
+    assert "Computing…" in page and 'data-kpi="ltv"' in page  # the older result stays on screen meanwhile
+
+
+def test_a_widget_link_shows_its_part_until_it_expires(march, staff, monkeypatch):  # noqa: F811
+    analyst = signed_in(staff("analyst"))
+    computed(analyst, "dashboard", MARCH)
+    shared = analyst.post("/office/analytics/dashboard/share/", {
+        "start": "2026-03-01", "end": "2026-03-31", "part": "table:members-vs-non-members", "days": "7"})
+    page = shared.content.decode()
+    url = page.split('id="widget-url"')[0].rsplit('value="', 1)[1].split('"')[0]
+    assert "/embed/analytics/" in url and "&lt;iframe" in page
+    assert AuditEvent.objects.get(action="analytics.shared").details["days"] == 7
+    anyone = Client(HTTP_ACCEPT_LANGUAGE="en")
+    widget = anyone.get(url)
+    assert widget.status_code == 200 and "non-members" in widget.content.decode()
+    assert "X-Frame-Options" not in widget
+    assert anyone.get(url[:-3] + "xx/").status_code == 403
+    later = clock.now() + timedelta(days=8)
+    monkeypatch.setattr(clock, "now", lambda: later)
+    assert anyone.get(url).status_code == 403
+
+
+def test_a_marketer_reads_analytics_but_does_not_share_them(staff):
+    marketer = signed_in(staff("marketer"))
+    assert marketer.post("/office/analytics/dashboard/share/", {"part": "kpis"}).status_code == 403
+
+
+@pytest.mark.parametrize("kind", ["dashboard", "rfm"])
+def test_bad_parameters_are_explained_and_nothing_is_computed(staff, kind):
+    page = signed_in(staff("analyst")).get(f"/office/analytics/{kind}/?start=2026-03-31&end=2026-03-01&as_of=x")
+    assert page.status_code == 200 and "errorlist" in page.content.decode()
+    assert not Snapshot.objects.exists()
