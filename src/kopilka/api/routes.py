@@ -1,5 +1,6 @@
 """Mounts every app's router on the one API instance."""
 
+from kopilka.api.analytics import router as analytics_router
 from kopilka.api.base import api
 from kopilka.api.campaigns import router as campaigns_router
 from kopilka.api.catalog import router as catalog_router
@@ -16,5 +17,6 @@ api.add_router("/campaigns", campaigns_router)
 api.add_router("/purchases", purchases_router)
 api.add_router("/events", events_router)
 api.add_router("/tiers", tiers_router)
+api.add_router("/analytics", analytics_router)
 
 __all__ = ["api"]
