@@ -70,3 +70,24 @@ def march(db):
                   expires_at=at("2026-03-07"))
     ledger.expire(as_of=at("2026-03-10"))
     return {"anna": anna, "boris": boris, "vera": vera, "gleb": gleb}
+
+
+@pytest.fixture
+def crowd(db):
+    """80 members buying as the BG/NBD story goes (random but fixed): each buys at their own rate and may drop out
+    after any purchase; their spend per purchase varies around their own mean. From 2 June 2025 to 31 March 2026."""
+    import random
+    from datetime import timedelta
+
+    rng = random.Random(7)
+    start = at("2025-06-02")
+    for number in range(80):
+        member = person(f"Участник {number}", start, gender="female" if number % 2 else "male")
+        rate, dropout, spend = rng.gammavariate(0.8, 1 / 20), rng.betavariate(1, 3), rng.gammavariate(6, 400)
+        day = rng.uniform(0, 60)
+        while day < 302:
+            buy(member, start + timedelta(days=day), str(round(spend * rng.uniform(0.6, 1.4))))
+            if rng.random() < dropout:
+                break
+            day += rng.expovariate(rate)
+    return start

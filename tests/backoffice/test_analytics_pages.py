@@ -14,7 +14,7 @@ from kopilka.analytics import snapshots
 from kopilka.analytics.models import Snapshot
 from kopilka.backoffice.models import AuditEvent
 from kopilka.core import clock
-from tests.analytics.conftest import march  # noqa: F401 - the hand-worked programme
+from tests.analytics.conftest import crowd, march  # noqa: F401 - the hand-worked programmes
 
 MARCH = "?start=2026-03-01&end=2026-03-31"
 
@@ -94,3 +94,20 @@ def test_bad_parameters_are_explained_and_nothing_is_computed(staff, kind):
     page = signed_in(staff("analyst")).get(f"/office/analytics/{kind}/?start=2026-03-31&end=2026-03-01&as_of=x")
     assert page.status_code == 200 and "errorlist" in page.content.decode()
     assert not Snapshot.objects.exists()
+
+
+def test_clusters_show_the_chosen_k_the_table_and_the_picture(crowd, staff):
+    page = computed(signed_in(staff("analyst")), "clusters", "?as_of=2026-03-31&k_min=2&k_max=5")
+    assert "Clusters chosen by the silhouette score" in page and 'data-chart="picture"' in page
+    assert page.count("<circle") == 80 and 'data-table="clusters"' in page and 'data-table="cluster-silhouettes"' in page
+
+
+def test_lifetime_value_shows_the_fitted_models_and_the_best_members(crowd, staff):
+    page = computed(signed_in(staff("analyst")), "clv", "?as_of=2026-03-31&unit=week&horizon=26")
+    assert "Expected value of all members over the horizon" in page and 'data-chart="p_alive"' in page
+    snapshot = Snapshot.objects.get(kind="clv")
+    names = [row[1] for row in snapshot.result["tables"]["clv-parameters"]["rows"]]
+    assert names == ["r", "alpha", "a", "b", "p", "q", "v"]
+    top = snapshot.result["tables"]["clv-top-members"]["rows"]
+    values = [float(row[5]) for row in top]
+    assert len(top) == 80 and values == sorted(values, reverse=True)

@@ -98,15 +98,19 @@ class Clv:
     def members(self) -> Iterator[MemberValue]:
         """One MemberValue per member, made as it is read (a base of a million members stays in arrays)."""
         for index in range(len(self)):
-            yield MemberValue(
-                member_id=int(self.member_id[index]), customer_id=self.customer_id[index],
-                frequency=int(self.frequency[index]), recency=float(self.recency[index]),
-                T=float(self.T[index]),
-                monetary_value=self.monetary_value[index],
-                expected_purchases=float(self.expected_purchases[index]), p_alive=float(self.p_alive[index]),
-                expected_average_value=_rubles(self.expected_average_kopecks[index]),
-                expected_value=_rubles(self.expected_value_kopecks[index]),
-            )
+            yield self.member(index)
+
+    def member(self, index: int) -> MemberValue:
+        """The member at `index` of the arrays."""
+        return MemberValue(
+            member_id=int(self.member_id[index]), customer_id=self.customer_id[index],
+            frequency=int(self.frequency[index]), recency=float(self.recency[index]),
+            T=float(self.T[index]),
+            monetary_value=self.monetary_value[index],
+            expected_purchases=float(self.expected_purchases[index]), p_alive=float(self.p_alive[index]),
+            expected_average_value=_rubles(self.expected_average_kopecks[index]),
+            expected_value=_rubles(self.expected_value_kopecks[index]),
+        )
 
 
 def _rubles(kopecks) -> Decimal:

@@ -69,7 +69,35 @@ class RfmForm(FiltersForm):
         return {"as_of": _yesterday(), "grid": "3x3x3"}
 
 
-FORMS: dict[str, type[forms.Form]] = {"dashboard": PeriodForm, "rfm": RfmForm}
+class ClustersForm(forms.Form):
+    as_of = forms.DateField(label=_("As of"), widget=forms.DateInput(attrs={"type": "date"}))
+    k_min = forms.IntegerField(label=_("Fewest clusters"), min_value=2, max_value=20, initial=2)
+    k_max = forms.IntegerField(label=_("Most clusters"), min_value=2, max_value=20, initial=8)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("k_min") and data.get("k_max") and data["k_min"] > data["k_max"]:
+            raise forms.ValidationError(_("The fewest clusters must not exceed the most."))
+        return data
+
+    @classmethod
+    def initial_for(cls) -> dict:
+        return {"as_of": _yesterday(), "k_min": 2, "k_max": 8}
+
+
+class ClvForm(forms.Form):
+    as_of = forms.DateField(label=_("As of"), widget=forms.DateInput(attrs={"type": "date"}))
+    unit = forms.ChoiceField(label=_("Unit of time"), choices=[("day", _("day")), ("week", _("week")),
+                                                               ("month", _("month (30 days)"))], initial="week")
+    horizon = forms.IntegerField(label=_("Horizon, units"), min_value=1, max_value=3650, initial=52)
+
+    @classmethod
+    def initial_for(cls) -> dict:
+        return {"as_of": _yesterday(), "unit": "week", "horizon": 52}
+
+
+FORMS: dict[str, type[forms.Form]] = {"dashboard": PeriodForm, "rfm": RfmForm, "clusters": ClustersForm,
+                                      "clv": ClvForm}
 
 
 def form_for(kind: str, data=None) -> forms.Form:

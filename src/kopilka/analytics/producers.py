@@ -2,6 +2,9 @@
 dates as ISO text, filters as codes."""
 
 from datetime import date
+from decimal import Decimal
+
+from django.utils.translation import gettext_noop as noop
 
 from kopilka.analytics import cuts, kpi, scoring
 from kopilka.analytics.scope import FILTERS, Scope
@@ -72,3 +75,63 @@ def rfm(params: dict, progress: Progress) -> dict:
         "heatmap": {"rows": [f"R{r}" for r in range(size, 0, -1)], "columns": [f"F{f}" for f in range(1, size + 1)],
                     "values": counts},
     }
+
+
+@producer("clusters")
+def clusters(params: dict, progress: Progress) -> dict:
+    from kopilka.analytics.clusters import cluster
+
+    progress(5, "features and k-means")
+    found = cluster(date.fromisoformat(params["as_of"]), int(params.get("k_min", 2)), int(params.get("k_max", 8)))
+    progress(85, "picture")
+    picture = found.picture()
+    return {
+        "facts": [[noop("Clusters chosen by the silhouette score"), found.k],
+                  [noop("Members with purchases"), len(found.member_id)]],
+        "tables": {t.name: to_dict(t) for t in (found.table(), found.silhouette_table())},
+        "picture": {"x": picture.x.tolist(), "y": picture.y.tolist(), "cluster": picture.cluster.tolist(),
+                    "centres": picture.centres.tolist(), "shares": list(picture.shares)},
+    }
+
+
+TOP_MEMBERS = 100
+P_ALIVE_BANDS = [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]
+
+
+@producer("clv")
+def lifetime_value(params: dict, progress: Progress) -> dict:
+    import numpy as np
+    from django.utils.translation import gettext_lazy as _
+
+    from kopilka.analytics import clv
+    from kopilka.analytics.tables import Column
+
+    progress(5, "RFM summary and model fits")
+    fitted = clv.fit(date.fromisoformat(params["as_of"]), params.get("unit", "week"),
+                     int(params["horizon"]) if params.get("horizon") else None)
+    progress(90, "tables")
+    models = Table("clv-parameters", _("Fitted parameters"), [
+        Column("model", _("model")), Column("parameter", _("parameter")), Column("value", _("value"))], [
+        ["BG/NBD", name, round(float(getattr(fitted.bgnbd, name)), 6)] for name in ("r", "alpha", "a", "b")] + [
+        ["Gamma-Gamma", name, round(float(getattr(fitted.gamma_gamma, name)), 6)] for name in ("p", "q", "v")])
+    order = np.argsort(-fitted.expected_value_kopecks, kind="stable")[:TOP_MEMBERS]
+    chosen = [fitted.member(int(index)) for index in order]
+    top = Table("clv-top-members", _("Members with the highest expected value"), [
+        Column("customer_id", _("customer id")), Column("frequency", _("repeat purchases")),
+        Column("expected_purchases", _("expected purchases")), Column("p_alive", _("probability still active")),
+        Column("expected_average_value", _("expected value of a purchase")),
+        Column("expected_value", _("expected value over the horizon"))],
+        [[m.customer_id, m.frequency, round(m.expected_purchases, 3), round(m.p_alive, 4), m.expected_average_value,
+          m.expected_value] for m in chosen])
+    counts, _edges = np.histogram(fitted.p_alive, bins=P_ALIVE_BANDS)
+    bands = [f"{int(low * 100)}–{int(high * 100)} %" for low, high in zip(P_ALIVE_BANDS, P_ALIVE_BANDS[1:])]
+    return {
+        "facts": [[noop("Members with purchases"), len(fitted)],
+                  [noop("Horizon, units of time"), f"{fitted.horizon} × {fitted.unit}"],
+                  [noop("Expected value of all members over the horizon"),
+                   str(Decimal(int(fitted.expected_value_kopecks.sum())).scaleb(-2))],
+                  [noop("Mean probability still active"), round(float(fitted.p_alive.mean()), 4)]],
+        "tables": {t.name: to_dict(t) for t in (models, top)},
+        "charts": {"p_alive": {"x": bands, "values": counts.tolist()}},
+    }
+

@@ -41,9 +41,22 @@ def _charts(kind: str, result: dict) -> dict[str, str]:
             "sources": charts.bar_svg(found["sources"]["x"] or ["—"], found["sources"]["series"][0]["values"] or [0],
                                       y_title=_("new members"), title=_("New members by registration source")),
         }
-    if kind == "clusters" and "picture" in result:
-        return {"picture": result["picture"]}
+    if kind == "clusters":
+        return {"picture": _picture(result["picture"]).svg()}
+    if kind == "clv":
+        bands = result["charts"]["p_alive"]
+        return {"p_alive": charts.bar_svg(bands["x"], bands["values"], y_title=_("members"),
+                                          title=_("Members by probability still active"))}
     return {}
+
+
+def _picture(stored: dict):
+    import numpy as np
+
+    from kopilka.analytics.clusters import Picture
+
+    return Picture(x=np.array(stored["x"]), y=np.array(stored["y"]), cluster=np.array(stored["cluster"]),
+                   centres=np.array(stored["centres"]).reshape(-1, 2), shares=stored["shares"])
 
 
 def _heatmap(result: dict) -> dict | None:
@@ -63,7 +76,7 @@ def present(kind: str, result: dict) -> dict:
         "charts": _charts(kind, result),
         "heatmap": _heatmap(result),
         "tables": [(name, from_dict(stored)) for name, stored in result.get("tables", {}).items()],
-        "facts": result.get("facts", []),
+        "facts": [(_(label), value) for label, value in result.get("facts", [])],
     }
 
 
@@ -72,7 +85,8 @@ def parts(kind: str) -> list[str]:
     found = {"dashboard": ["kpis", "chart:sales", "chart:points", "chart:sources", "table:kpi",
                            "table:members-vs-non-members"],
              "rfm": ["heatmap", "table:rfm-segments", "table:rfm-grid"],
-             "clusters": ["chart:picture", "table:clusters"]}
+             "clusters": ["chart:picture", "table:clusters"],
+             "clv": ["chart:p_alive", "table:clv-top-members", "table:clv-parameters"]}
     return found.get(kind, [])
 
 
