@@ -4,7 +4,7 @@ dates as ISO text, filters as codes."""
 from datetime import date
 from decimal import Decimal
 
-from django.utils.translation import gettext_noop as noop
+from django.utils.translation import gettext_noop
 
 from kopilka.analytics import cuts, kpi, scoring
 from kopilka.analytics.scope import FILTERS, Scope
@@ -86,8 +86,8 @@ def clusters(params: dict, progress: Progress) -> dict:
     progress(85, "picture")
     picture = found.picture()
     return {
-        "facts": [[noop("Clusters chosen by the silhouette score"), found.k],
-                  [noop("Members with purchases"), len(found.member_id)]],
+        "facts": [[gettext_noop("Clusters chosen by the silhouette score"), found.k],
+                  [gettext_noop("Members with purchases"), len(found.member_id)]],
         "tables": {t.name: to_dict(t) for t in (found.table(), found.silhouette_table())},
         "picture": {"x": picture.x.tolist(), "y": picture.y.tolist(), "cluster": picture.cluster.tolist(),
                     "centres": picture.centres.tolist(), "shares": list(picture.shares)},
@@ -126,11 +126,11 @@ def lifetime_value(params: dict, progress: Progress) -> dict:
     counts, _edges = np.histogram(fitted.p_alive, bins=P_ALIVE_BANDS)
     bands = [f"{int(low * 100)}–{int(high * 100)} %" for low, high in zip(P_ALIVE_BANDS, P_ALIVE_BANDS[1:])]
     return {
-        "facts": [[noop("Members with purchases"), len(fitted)],
-                  [noop("Horizon, units of time"), f"{fitted.horizon} × {fitted.unit}"],
-                  [noop("Expected value of all members over the horizon"),
+        "facts": [[gettext_noop("Members with purchases"), len(fitted)],
+                  [gettext_noop("Horizon, units of time"), f"{fitted.horizon} × {fitted.unit}"],
+                  [gettext_noop("Expected value of all members over the horizon"),
                    str(Decimal(int(fitted.expected_value_kopecks.sum())).scaleb(-2))],
-                  [noop("Mean probability still active"), round(float(fitted.p_alive.mean()), 4)]],
+                  [gettext_noop("Mean probability still active"), round(float(fitted.p_alive.mean()), 4)]],
         "tables": {t.name: to_dict(t) for t in (models, top)},
         "charts": {"p_alive": {"x": bands, "values": counts.tolist()}},
     }

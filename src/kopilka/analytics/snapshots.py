@@ -87,14 +87,14 @@ def compute(snapshot_id: int) -> str:
     def progress(percent: int, step: str) -> None:
         Snapshot.objects.filter(pk=snapshot_id).update(progress=max(0, min(100, percent)), step=step[:200])
 
-    try:
-        with translation.override("en"):
+    with translation.override("en"):  # results and errors are kept in English and translated when shown
+        try:
             result = _registry()[snapshot.kind](snapshot.params, progress)
-    except Exception as error:  # a failed computation is recorded for the user, then logged
-        logger.exception("analytics snapshot %s (%s) failed", snapshot_id, snapshot.kind)
-        Snapshot.objects.filter(pk=snapshot_id).update(status=Snapshot.Status.FAILED, error=_message(error),
-                                                       finished_at=clock.now())
-        return Snapshot.Status.FAILED
+        except Exception as error:  # a failed computation is recorded for the user, then logged
+            logger.exception("analytics snapshot %s (%s) failed", snapshot_id, snapshot.kind)
+            Snapshot.objects.filter(pk=snapshot_id).update(status=Snapshot.Status.FAILED, error=_message(error),
+                                                           finished_at=clock.now())
+            return Snapshot.Status.FAILED
     Snapshot.objects.filter(pk=snapshot_id).update(
         status=Snapshot.Status.DONE, progress=100, step="", finished_at=clock.now(),
         result=json.loads(json.dumps(result, default=str)))
