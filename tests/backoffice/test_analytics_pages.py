@@ -111,3 +111,13 @@ def test_lifetime_value_shows_the_fitted_models_and_the_best_members(crowd, staf
     top = snapshot.result["tables"]["clv-top-members"]["rows"]
     values = [float(row[5]) for row in top]
     assert len(top) == 80 and values == sorted(values, reverse=True)
+
+
+def test_cuts_show_a_table_and_a_line_per_segment(march, staff):  # noqa: F811
+    page = computed(signed_in(staff("analyst")), "cuts",
+                    MARCH + "&measure=points&by=week&segment=region")
+    assert 'data-chart="cut"' in page and page.count("<polyline") == 2  # Moscow and St Petersburg
+    snapshot = Snapshot.objects.get(kind="cuts")
+    assert snapshot.result["tables"]["points-by-week-region"]["rows"][0][:2] == ["2026-03-02", "Москва"]
+    refused = signed_in(staff("analyst")).get("/office/analytics/cuts/" + MARCH + "&measure=sales&segment=campaign")
+    assert "This segment does not apply to what is measured." in refused.content.decode()

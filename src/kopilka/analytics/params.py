@@ -59,6 +59,33 @@ class PeriodForm(FiltersForm):
         return {"start": end - timedelta(days=29), "end": end}
 
 
+class CutsForm(PeriodForm):
+    measure = forms.ChoiceField(label=_("What"), choices=[("points", _("points")), ("sales", _("sales"))],
+                                initial="points")
+    by = forms.ChoiceField(label=_("By"), choices=[("day", _("day")), ("week", _("week")), ("month", _("month"))],
+                           initial="month")
+    segment = forms.ChoiceField(label=_("Segment"), initial="none", choices=[
+        ("none", _("all together")), ("membership", _("members and non-members")), ("region", _("region")),
+        ("kind", _("member kind")), ("tier", _("tier")), ("source", _("registration source")),
+        ("campaign", _("campaign")), ("group", _("product group"))])
+    field_order = ["start", "end", "measure", "by", "segment"]
+
+    def clean(self):
+        from kopilka.analytics.cuts import POINT_SEGMENTS, SALES_SEGMENTS
+
+        data = super().clean()
+        allowed = POINT_SEGMENTS if data.get("measure") == "points" else SALES_SEGMENTS
+        if data.get("segment") and data["segment"] not in allowed:
+            self.add_error("segment", _("This segment does not apply to what is measured."))
+        return data
+
+    @classmethod
+    def initial_for(cls) -> dict:
+        end = _yesterday()
+        return {"start": end.replace(day=1) - timedelta(days=365), "end": end, "measure": "points", "by": "month",
+                "segment": "none"}
+
+
 class RfmForm(FiltersForm):
     as_of = forms.DateField(label=_("As of"), widget=forms.DateInput(attrs={"type": "date"}))
     grid = forms.ChoiceField(label=_("Grid"), choices=GRIDS, initial="3x3x3")
@@ -96,7 +123,7 @@ class ClvForm(forms.Form):
         return {"as_of": _yesterday(), "unit": "week", "horizon": 52}
 
 
-FORMS: dict[str, type[forms.Form]] = {"dashboard": PeriodForm, "rfm": RfmForm, "clusters": ClustersForm,
+FORMS: dict[str, type[forms.Form]] = {"dashboard": PeriodForm, "cuts": CutsForm, "rfm": RfmForm, "clusters": ClustersForm,
                                       "clv": ClvForm}
 
 

@@ -22,14 +22,26 @@ def chart_period(scope: Scope) -> str:
     return "day" if scope.days <= 62 else "week" if scope.days <= 366 else "month"
 
 
+MAX_SERIES = 8
+
+
 def _series(table: Table, value_column: str, xs: list) -> dict:
-    """A cut as chart data: x = every period, one series per segment (periods without data are 0)."""
+    """A cut as chart data: x = every period, one series per segment (periods without data are 0); beyond
+    MAX_SERIES segments the smallest are summed as "other"."""
     keys = table.keys
     period, segment, value = keys.index("period"), keys.index("segment"), keys.index(value_column)
-    names = list(dict.fromkeys(row[segment] for row in table.rows))
-    values = {(row[period], row[segment]): row[value] for row in table.rows}
+    totals: dict[str, float] = {}
+    for row in table.rows:
+        totals[row[segment]] = totals.get(row[segment], 0.0) + float(row[value])
+    names = sorted(totals, key=lambda name: -totals[name])
+    kept = set(names[:MAX_SERIES - 1] if len(names) > MAX_SERIES else names)
+    values: dict[tuple, float] = {}
+    for row in table.rows:
+        name = row[segment] if row[segment] in kept else gettext_noop("other")
+        values[(row[period], name)] = values.get((row[period], name), 0.0) + float(row[value])
+    shown = [name for name in names if name in kept] + ([gettext_noop("other")] if len(kept) < len(names) else [])
     return {"x": [x.isoformat() for x in xs],
-            "series": [{"name": name, "values": [float(values.get((x, name), 0)) for x in xs]} for name in names]}
+            "series": [{"name": name, "values": [values.get((x, name), 0.0) for x in xs]} for name in shown]}
 
 
 @producer("dashboard")
@@ -57,6 +69,20 @@ def dashboard(params: dict, progress: Progress) -> dict:
                    "sources": {"x": list(kpis.new_members_by_source), "series": [
                        {"name": "new members", "values": list(kpis.new_members_by_source.values())}]}},
     }
+
+
+@producer("cuts")
+def cut(params: dict, progress: Progress) -> dict:
+    """A cut of points or sales by period and segment, with one line per segment of its main figure."""
+    scope = scope_from(params)
+    by, segment = params.get("by", "month"), params.get("segment", "none")
+    progress(10, params.get("measure", "points"))
+    if params.get("measure") == "sales":
+        table, main = cuts.sales(scope, by, segment), "revenue"
+    else:
+        table, main = cuts.points(scope, by, segment), "accrued"
+    return {"tables": {table.name: to_dict(table)}, "charts": {"cut": {**_series(table, main, cuts.periods(scope, by)),
+                                                                        "measure": main}}}
 
 
 @producer("rfm")

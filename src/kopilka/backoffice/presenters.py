@@ -41,6 +41,10 @@ def _charts(kind: str, result: dict) -> dict[str, str]:
             "sources": charts.bar_svg(found["sources"]["x"] or ["—"], found["sources"]["series"][0]["values"] or [0],
                                       y_title=_("new members"), title=_("New members by registration source")),
         }
+    if kind == "cuts":
+        found = result["charts"]["cut"]
+        measure = _("revenue, ₽") if found["measure"] == "revenue" else _("points accrued")
+        return {"cut": _line(found, measure, measure)}
     if kind == "clusters":
         return {"picture": _picture(result["picture"]).svg()}
     if kind == "clv":
@@ -84,6 +88,7 @@ def parts(kind: str) -> list[str]:
     """The pieces of a page of `kind` that can be embedded."""
     found = {"dashboard": ["kpis", "chart:sales", "chart:points", "chart:sources", "table:kpi",
                            "table:members-vs-non-members"],
+             "cuts": ["chart:cut"],
              "rfm": ["heatmap", "table:rfm-segments", "table:rfm-grid"],
              "clusters": ["chart:picture", "table:clusters"],
              "clv": ["chart:p_alive", "table:clv-top-members", "table:clv-parameters"]}

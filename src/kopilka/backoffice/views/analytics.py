@@ -20,7 +20,7 @@ from kopilka.backoffice.access import requires
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 TITLES = {
-    "dashboard": gettext_lazy("KPI dashboard"), "rfm": gettext_lazy("RFM segments"),
+    "dashboard": gettext_lazy("KPI dashboard"), "cuts": gettext_lazy("Cuts"), "rfm": gettext_lazy("RFM segments"),
     "clusters": gettext_lazy("Clusters"), "clv": gettext_lazy("Lifetime value"),
     "cohorts": gettext_lazy("Cohorts"), "abc": gettext_lazy("ABC analysis"),
     "levers": gettext_lazy("Growth levers"),
