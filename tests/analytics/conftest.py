@@ -16,12 +16,20 @@ from decimal import Decimal
 from itertools import count
 
 import pytest
+from django.utils import translation
 
 from kopilka.customers.models import Member, Region
 from kopilka.ledger import services as ledger
 from kopilka.orders.models import Order, OrderLine
 
 MARCH = (date(2026, 3, 1), date(2026, 3, 31))
+
+
+@pytest.fixture(autouse=True)
+def in_english():
+    """Messages and labels are checked in English (the source language); Russian is checked where it is shown."""
+    with translation.override("en"):
+        yield
 _numbers = count(1)
 
 

@@ -38,6 +38,7 @@ MATRIX = {
     "backoffice:catalog_template": ("get", {"administrator", "marketer", "analyst", "auditor"}),
     "backoffice:catalog_export": ("get", {"administrator", "marketer", "analyst", "auditor"}),
     "backoffice:analytics": ("get", {"administrator", "marketer", "analyst"}),
+    "backoffice:analytics_dashboard": ("get", {"administrator", "marketer", "analyst"}),
     "backoffice:analytics_status": ("get", {"administrator", "marketer", "analyst"}),
     "backoffice:analytics_download": ("get", {"administrator", "marketer", "analyst"}),
     "backoffice:analytics_share": ("post", {"administrator", "analyst"}),
@@ -111,11 +112,20 @@ def test_signed_out_people_are_sent_to_the_login_page():
     assert response.status_code == 302 and response["Location"].startswith("/admin/login/")
 
 
+@pytest.mark.parametrize("role, landing", [("support", "/office/members/"), ("marketer", "/office/campaigns/"),
+                                           ("analyst", "/office/analytics/"), ("auditor", "/office/members/")])
+def test_the_front_door_leads_to_the_first_page_of_the_role(staff, role, landing):
+    client = Client()
+    client.force_login(staff(role))
+    assert client.get("/office/")["Location"] == landing
+
+
 def test_staff_without_a_role_are_refused_everywhere(staff):
     client = Client()
     client.force_login(staff())
     assert client.get("/office/members/").status_code == DENIED
     assert client.get("/office/audit/").status_code == DENIED
+    assert client.get("/office/").status_code == DENIED
 
 
 def _api_get_paths() -> list[str]:

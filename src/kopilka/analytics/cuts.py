@@ -146,7 +146,7 @@ def sales(scope: Scope, by: str = "month", segment: str = "none") -> Table:
     rows = [[sql.day(period), str(_MEMBERSHIP.get(name, name)) or "—", int(buyers), int(receipts),
              (Decimal(int(revenue)) / 100).quantize(Decimal("0.01"))]
             for period, name, buyers, receipts, revenue in sql.rows(statement, scope.params())]
-    columns = [Column("period", _("period")), Column("segment", _("segment")), Column("buyers", _("members")),
+    columns = [Column("period", _("period")), Column("segment", _("segment"), True), Column("buyers", _("members")),
                Column("receipts", _("receipts")), Column("revenue", _("revenue"))]
     return Table(f"sales-by-{by}-{segment}", _("Sales by period"), columns, rows)
 

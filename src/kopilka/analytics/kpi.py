@@ -41,8 +41,8 @@ class KpiSet:
         return next(kpi for kpi in self.kpis if kpi.code == code)
 
     def table(self) -> Table:
-        columns = [Column("code", _("code")), Column("kpi", _("KPI")), Column("value", _("value")),
-                   Column("unit", _("unit")), Column("definition", _("definition"))]
+        columns = [Column("code", _("code")), Column("kpi", _("KPI"), True), Column("value", _("value")),
+                   Column("unit", _("unit")), Column("definition", _("definition"), True)]
         rows = [[k.code, str(k.label), k.value, k.unit, str(k.definition)] for k in self.kpis]
         return Table("kpi", _("KPIs"), columns, rows)
 
@@ -52,7 +52,7 @@ class KpiSet:
                      [[source or "—", count] for source, count in self.new_members_by_source.items()])
 
     def comparison_table(self) -> Table:
-        columns = [Column("who", _("code")), Column("name", _("buyers")), Column("receipts", _("receipts")), Column("revenue", _("revenue")),
+        columns = [Column("who", _("code")), Column("name", _("buyers"), True), Column("receipts", _("receipts")), Column("revenue", _("revenue")),
                    Column("average_receipt", _("average receipt")), Column("share_of_sales", _("share of sales"))]
         return Table("members-vs-non-members", _("Members and non-members"), columns, self.members_vs_non_members)
 

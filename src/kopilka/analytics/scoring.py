@@ -58,7 +58,7 @@ class RfmGrid:
             rows.append([f"R{r}F{f}M{m}", r, f, m, str(SEGMENTS[int(self.segment[chosen][0])][1]),
                          *self._figures(chosen)])
         columns = [Column("cell", _("cell")), Column("r", "R"), Column("f", "F"), Column("m", "M"),
-                   Column("segment", _("segment")), *_FIGURE_COLUMNS]
+                   Column("segment", _("segment"), True), *_FIGURE_COLUMNS]
         return Table("rfm-grid", _("RFM grid"), columns, rows)
 
     def segment_table(self) -> Table:
@@ -67,7 +67,7 @@ class RfmGrid:
             chosen = self.segment == index
             if chosen.any():
                 rows.append([code, str(name), *self._figures(chosen)])
-        columns = [Column("segment", _("code")), Column("name", _("segment")), *_FIGURE_COLUMNS]
+        columns = [Column("segment", _("code")), Column("name", _("segment"), True), *_FIGURE_COLUMNS]
         return Table("rfm-segments", _("RFM segments"), columns, rows)
 
     def member_scores(self) -> dict[int, tuple[int, int, int, str]]:

@@ -22,6 +22,7 @@ from openpyxl.utils import get_column_letter
 class Column:
     key: str
     label: Any  # a (lazy) translatable string
+    translated: bool = False  # the cells are English message ids (segment names...), shown translated
 
 
 @dataclass
@@ -89,16 +90,20 @@ def _xlsx_value(value):
 def to_dict(table: Table) -> dict:
     """The table as JSON-ready data; labels and title as their message ids (English), translated when shown."""
     return {"name": table.name, "title": str(table.title),
-            "columns": [[column.key, str(column.label)] for column in table.columns],
+            "columns": [[column.key, str(column.label), column.translated] for column in table.columns],
             "rows": [[_json_value(value) for value in row] for row in table.rows]}
 
 
 def from_dict(data: dict) -> Table:
-    """A stored table, its labels and text cells translated into the active language."""
+    """A stored table, its labels and its translated columns' cells in the active language."""
     from django.utils.translation import gettext
 
-    def shown(value):
-        return gettext(value) if isinstance(value, str) and value else value
+    columns = [Column(key, gettext(label), bool(rest and rest[0])) for key, label, *rest in data["columns"]]
+    translated = [column.translated for column in columns]
 
-    return Table(data["name"], gettext(data["title"]), [Column(key, gettext(label)) for key, label in data["columns"]],
-                 [[shown(value) for value in row] for row in data["rows"]])
+    def shown(value, translate: bool):
+        return gettext(value) if translate and isinstance(value, str) and value else value
+
+    return Table(data["name"], gettext(data["title"]), columns,
+                 [[shown(value, translate) for value, translate in zip(row, translated, strict=True)]
+                  for row in data["rows"]])

@@ -1,12 +1,11 @@
 from django.urls import path
-from django.views.generic import RedirectView
 
-from kopilka.backoffice.views import analytics, approvals, audit_log, campaigns, catalog, programme, support
+from kopilka.backoffice.views import analytics, approvals, audit_log, campaigns, catalog, home, programme, support
 
 app_name = "backoffice"
 
 urlpatterns = [
-    path("", RedirectView.as_view(pattern_name="backoffice:search"), name="home"),
+    path("", home.home, name="home"),
     path("members/", support.search, name="search"),
     path("members/<int:member_id>/", support.member, name="member"),
     path("members/<int:member_id>/compensate/", support.compensate, name="compensate"),
@@ -23,6 +22,7 @@ urlpatterns = [
     path("catalog/", catalog.catalog, name="catalog"),
     path("catalog/template.xlsx", catalog.catalog_template, name="catalog_template"),
     path("catalog/export.xlsx", catalog.catalog_export, name="catalog_export"),
+    path("analytics/", analytics.page, {"kind": "dashboard"}, name="analytics_dashboard"),
     path("analytics/snapshots/<int:snapshot_id>/status/", analytics.status, name="analytics_status"),
     path("analytics/snapshots/<int:snapshot_id>/<slug:table>.<str:fmt>", analytics.download,
          name="analytics_download"),
