@@ -274,4 +274,3 @@ def test_the_command_prints_the_cluster_table(base, capsys):
 def test_the_command_says_why_there_are_no_clusters(db):
     with pytest.raises(CommandError, match="No clusters: Clusters need at least 10 members with purchases"):
         call_command("analytics", "clusters", "--as-of", "2026-03-31")
-

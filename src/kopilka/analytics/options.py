@@ -2,6 +2,7 @@
 
 import argparse
 from datetime import date
+from decimal import Decimal, InvalidOperation
 
 from kopilka.analytics.rfm import UNITS
 
@@ -11,6 +12,17 @@ def iso_date(text: str) -> date:
         return date.fromisoformat(text)
     except ValueError as error:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text}") from error
+
+
+def percent(text: str) -> Decimal:
+    """A percentage as given ("20", "-5", "4.5"), exact."""
+    try:
+        value = Decimal(text)
+    except InvalidOperation as error:
+        raise argparse.ArgumentTypeError(f"not a number of percent: {text}") from error
+    if not value.is_finite():
+        raise argparse.ArgumentTypeError(f"not a number of percent: {text}")
+    return value
 
 
 def add_as_of(parser) -> None:

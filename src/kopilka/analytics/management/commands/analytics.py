@@ -26,6 +26,17 @@ class Command(BaseCommand):
             sub.add_argument("--format", choices=["csv", "json", "xlsx"], default="csv")
             sub.add_argument("--output", type=Path, help="write to this file instead of standard output")
 
+    def run_from_argv(self, argv) -> None:
+        """On the command line, input a report refuses is a message and exit status 2, not a traceback
+        (call_command still raises the ApplicationError)."""
+        from kopilka.core.errors import ApplicationError
+
+        try:
+            super().run_from_argv(argv)
+        except ApplicationError as error:
+            self.stderr.write(f"{error.message}")
+            sys.exit(2)
+
     def handle(self, *args, **options) -> None:
         report = REPORTS[options["report"]]
         fmt, output = options["format"], options["output"]
