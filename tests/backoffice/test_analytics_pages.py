@@ -121,3 +121,15 @@ def test_cuts_show_a_table_and_a_line_per_segment(march, staff):  # noqa: F811
     assert snapshot.result["tables"]["points-by-week-region"]["rows"][0][:2] == ["2026-03-02", "Москва"]
     refused = signed_in(staff("analyst")).get("/office/analytics/cuts/" + MARCH + "&measure=sales&segment=campaign")
     assert "This segment does not apply to what is measured." in refused.content.decode()
+
+
+def test_cohorts_abc_and_levers(march, staff):  # noqa: F811
+    client = signed_in(staff("analyst"))
+    cohorts = computed(client, "cohorts", "?start=2026-02-01&end=2026-03-31&by=month&basis=purchase")
+    assert "Share of each cohort buying in each period after it formed" in cohorts and "50.0 %" in cohorts
+    abc = computed(client, "abc", MARCH + "&a=80&b=15&goods=sku")
+    assert 'data-chart="classes"' in abc and 'data-table="abc-members"' in abc and 'data-table="abc-sku-list"' in abc
+    levers = computed(client, "levers", MARCH + "&target=20")
+    assert "Each lever alone, %" in levers and "4.66" in levers
+    table = {row[0]: row for row in Snapshot.objects.get(kind="levers").result["tables"]["levers"]["rows"]}
+    assert table["revenue"][2] == "4700.00" and table["members"][2] == 2

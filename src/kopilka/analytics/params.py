@@ -2,6 +2,7 @@
 and both store the cleaned values as plain JSON (dates in ISO form, filters as codes, empty filters left out)."""
 
 from datetime import timedelta
+from decimal import Decimal
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -86,6 +87,48 @@ class CutsForm(PeriodForm):
                 "segment": "none"}
 
 
+class CohortsForm(PeriodForm):
+    by = forms.ChoiceField(label=_("By"), choices=[("month", _("month")), ("week", _("week"))], initial="month")
+    basis = forms.ChoiceField(label=_("Cohort by"), initial="purchase", choices=[
+        ("purchase", _("first purchase")), ("registration", _("registration"))])
+    field_order = ["start", "end", "by", "basis"]
+
+    @classmethod
+    def initial_for(cls) -> dict:
+        end = _yesterday()
+        return {"start": (end.replace(day=1) - timedelta(days=335)).replace(day=1), "end": end, "by": "month",
+                "basis": "purchase"}
+
+
+class AbcForm(PeriodForm):
+    a = forms.DecimalField(label=_("Class A, % of revenue"), min_value=0, max_value=100, initial=80, decimal_places=2)
+    b = forms.DecimalField(label=_("Class B, % of revenue"), min_value=0, max_value=100, initial=15, decimal_places=2)
+    goods = forms.ChoiceField(label=_("Goods by"), initial="sku", choices=[("sku", _("SKU")),
+                                                                           ("group", _("product group"))])
+    field_order = ["start", "end", "a", "b", "goods"]
+
+    def clean(self):
+        data = super().clean()
+        if data.get("a") is not None and data.get("b") is not None and (data["a"] <= 0 or data["a"] + data["b"] > 100):
+            raise forms.ValidationError(_("Class A takes more than 0 % and class B at least 0 % of the revenue, "
+                                          "together at most 100 %."))
+        return data
+
+    @classmethod
+    def initial_for(cls) -> dict:
+        return {**PeriodForm.initial_for(), "a": 80, "b": 15, "goods": "sku"}
+
+
+class LeversForm(PeriodForm):
+    target = forms.DecimalField(label=_("Revenue growth, %"), initial=20, min_value=-99, max_value=1000,
+                                decimal_places=2)
+    field_order = ["start", "end", "target"]
+
+    @classmethod
+    def initial_for(cls) -> dict:
+        return {**PeriodForm.initial_for(), "target": 20}
+
+
 class RfmForm(FiltersForm):
     as_of = forms.DateField(label=_("As of"), widget=forms.DateInput(attrs={"type": "date"}))
     grid = forms.ChoiceField(label=_("Grid"), choices=GRIDS, initial="3x3x3")
@@ -124,7 +167,7 @@ class ClvForm(forms.Form):
 
 
 FORMS: dict[str, type[forms.Form]] = {"dashboard": PeriodForm, "cuts": CutsForm, "rfm": RfmForm, "clusters": ClustersForm,
-                                      "clv": ClvForm}
+                                      "clv": ClvForm, "cohorts": CohortsForm, "abc": AbcForm, "levers": LeversForm}
 
 
 def form_for(kind: str, data=None) -> forms.Form:
@@ -134,8 +177,8 @@ def form_for(kind: str, data=None) -> forms.Form:
 
 def as_params(form: forms.Form) -> dict:
     """A valid form's values as snapshot parameters."""
-    return {name: value.isoformat() if hasattr(value, "isoformat") else value
-            for name, value in form.cleaned_data.items() if value not in ("", None)}
+    return {name: value.isoformat() if hasattr(value, "isoformat") else str(value) if isinstance(value, Decimal)
+            else value for name, value in form.cleaned_data.items() if value not in ("", None)}
 
 
 def clean(kind: str, data: dict) -> dict:

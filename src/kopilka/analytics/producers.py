@@ -161,3 +161,54 @@ def lifetime_value(params: dict, progress: Progress) -> dict:
         "charts": {"p_alive": {"x": bands, "values": counts.tolist()}},
     }
 
+
+
+@producer("cohorts")
+def cohort_retention(params: dict, progress: Progress) -> dict:
+    from kopilka.analytics.cohorts import retention
+    from kopilka.analytics.tables import Column
+
+    progress(5, "cohorts")
+    found = retention(scope_from(params), params.get("by", "month"), params.get("basis", "purchase"))
+    tables = [found.table(value) for value in ("share", "members", "revenue")]
+    for table in tables:  # offsets are numbered; the unit is in the page's choice
+        table.columns = [column if index < 2 else Column(column.key, str(index - 2))
+                         for index, column in enumerate(table.columns)]
+    shares = tables[0]
+    return {
+        "tables": {table.name: to_dict(table) for table in tables},
+        "heatmap": {"rows": [row[0].isoformat() for row in shares.rows],
+                    "columns": [str(k) for k in range(len(shares.columns) - 2)],
+                    "values": [list(row[2:]) for row in shares.rows], "unit": "share"},
+    }
+
+
+@producer("abc")
+def abc_analysis(params: dict, progress: Progress) -> dict:
+    from kopilka.analytics.abc import goods_abc, members_abc
+
+    scope, a, b = scope_from(params), Decimal(params.get("a", "80")), Decimal(params.get("b", "15"))
+    progress(5, "members")
+    members = members_abc(scope, a, b)
+    progress(50, "goods")
+    goods = goods_abc(scope, params.get("goods", "sku"), a, b)
+    summary = members.summary()
+    return {
+        "tables": {t.name: to_dict(t) for t in (members.table(), goods.table(), goods.goods_table())},
+        "charts": {"classes": {"x": [c.name for c in summary],
+                               "values": [round((c.revenue_share or 0) * 100, 1) for c in summary],
+                               "members": [round((c.member_share or 0) * 100, 1) for c in summary]}},
+    }
+
+
+@producer("levers")
+def growth_levers(params: dict, progress: Progress) -> dict:
+    from kopilka.analytics.levers import levers
+
+    progress(5, "levers")
+    found = levers(scope_from(params), Decimal(params.get("target", "20")))
+    return {"tables": {"levers": to_dict(found.table())},
+            "facts": [[gettext_noop("Revenue"), str(found.revenue.quantize(Decimal("0.01")))],
+                      [gettext_noop("Each lever alone, %"), str(((found.growth - 1) * 100).quantize(Decimal("0.01")))],
+                      [gettext_noop("All four evenly, % each"),
+                       str(((found.even_growth - 1) * 100).quantize(Decimal("0.01")))]]}

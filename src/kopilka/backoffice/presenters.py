@@ -47,6 +47,11 @@ def _charts(kind: str, result: dict) -> dict[str, str]:
         return {"cut": _line(found, measure, measure)}
     if kind == "clusters":
         return {"picture": _picture(result["picture"]).svg()}
+    if kind == "abc":
+        classes = result["charts"]["classes"]
+        return {"classes": charts.line_svg(classes["x"], [(_("share of revenue"), classes["values"]),
+                                                          (_("share of members"), classes["members"])],
+                                           y_title="%", title=_("Classes: shares of members and of revenue"))}
     if kind == "clv":
         bands = result["charts"]["p_alive"]
         return {"p_alive": charts.bar_svg(bands["x"], bands["values"], y_title=_("members"),
@@ -67,10 +72,16 @@ def _heatmap(result: dict) -> dict | None:
     found = result.get("heatmap")
     if not found:
         return None
-    top = max((v for row in found["values"] for v in row), default=0) or 1
-    return {"columns": found["columns"], "rows": [
-        {"name": name, "cells": [{"value": v, "alpha": round(0.08 + 0.8 * v / top, 2)} for v in values]}
-        for name, values in zip(found["rows"], found["values"], strict=True)]}
+    top = max((v for row in found["values"] for v in row if v is not None), default=0) or 1
+    shares = found.get("unit") == "share"
+
+    def cell(value) -> dict:
+        if value is None:
+            return {"value": "", "alpha": 0}
+        return {"value": formatted(value, "share") if shares else value, "alpha": round(0.08 + 0.8 * value / top, 2)}
+
+    return {"columns": found["columns"], "rows": [{"name": name, "cells": [cell(v) for v in values]}
+                                                  for name, values in zip(found["rows"], found["values"], strict=True)]}
 
 
 def present(kind: str, result: dict) -> dict:
@@ -91,7 +102,9 @@ def parts(kind: str) -> list[str]:
              "cuts": ["chart:cut"],
              "rfm": ["heatmap", "table:rfm-segments", "table:rfm-grid"],
              "clusters": ["chart:picture", "table:clusters"],
-             "clv": ["chart:p_alive", "table:clv-top-members", "table:clv-parameters"]}
+             "clv": ["chart:p_alive", "table:clv-top-members", "table:clv-parameters"],
+             "cohorts": ["heatmap", "table:cohorts-share"], "abc": ["chart:classes", "table:abc-members"],
+             "levers": ["table:levers"]}
     return found.get(kind, [])
 
 

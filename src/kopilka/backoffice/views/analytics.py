@@ -27,6 +27,10 @@ TITLES = {
 }
 
 
+HEATMAP_TITLES = {"rfm": gettext_lazy("Members by recency and frequency"),
+                  "cohorts": gettext_lazy("Share of each cohort buying in each period after it formed")}
+
+
 def _kind(kind: str) -> str:
     if kind not in params.FORMS:
         raise Http404(kind)
@@ -51,6 +55,7 @@ def page(request, kind: str):
     shown = current if current.status == Snapshot.Status.DONE else snapshots.latest(kind, chosen, done=True)
     context.update(current=current, shown=shown, query=urlencode(chosen),
                    view=presenters.present(kind, shown.result) if shown else None,
+                   heatmap_title=HEATMAP_TITLES.get(kind, ""),
                    can_share=request.user.has_perm("analytics.share_analytics"), parts=presenters.parts(kind))
     return render(request, "backoffice/analytics/page.html", context)
 
