@@ -101,8 +101,8 @@ class CohortsForm(PeriodForm):
 
 
 class AbcForm(PeriodForm):
-    a = forms.DecimalField(label=_("Class A, % of revenue"), min_value=0, max_value=100, initial=80, decimal_places=2)
-    b = forms.DecimalField(label=_("Class B, % of revenue"), min_value=0, max_value=100, initial=15, decimal_places=2)
+    a = forms.DecimalField(label=_("Class A, share of revenue, %"), min_value=0, max_value=100, initial=80, decimal_places=2)
+    b = forms.DecimalField(label=_("Class B, share of revenue, %"), min_value=0, max_value=100, initial=15, decimal_places=2)
     goods = forms.ChoiceField(label=_("Goods by"), initial="sku", choices=[("sku", _("SKU")),
                                                                            ("group", _("product group"))])
     field_order = ["start", "end", "a", "b", "goods"]

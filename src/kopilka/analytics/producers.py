@@ -210,5 +210,5 @@ def growth_levers(params: dict, progress: Progress) -> dict:
     return {"tables": {"levers": to_dict(found.table())},
             "facts": [[gettext_noop("Revenue"), str(found.revenue.quantize(Decimal("0.01")))],
                       [gettext_noop("Each lever alone, %"), str(((found.growth - 1) * 100).quantize(Decimal("0.01")))],
-                      [gettext_noop("All four evenly, % each"),
+                      [gettext_noop("All four evenly, each, %"),
                        str(((found.even_growth - 1) * 100).quantize(Decimal("0.01")))]]}
