@@ -2,7 +2,7 @@
 
 kopilka demo | serve | worker | migrate | seed | expire | reconcile
 kopilka import transactions FILE        → manage.py import_transactions FILE
-kopilka analytics rfm --as-of DATE ...
+kopilka analytics kpi|rfm|clv|... [options]
 kopilka apikey create|list|revoke ...
 kopilka shell, kopilka createsuperuser, ...  → manage.py as they are
 """
@@ -33,8 +33,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "reconcile": ("reconcile", "reconcile [--member ID]", "Prove balances = entries = lot remainders"),
     "analytics": (
         "analytics",
-        "analytics rfm --as-of DATE [--unit day|week|month] [--format csv|json]",
-        "RFM summary per member (BTYD definitions)",
+        "analytics REPORT [options] [--format csv|json|xlsx] [--output FILE]",
+        "Reports: kpi, points, sales, rfm, rfm-grid, clusters, clv, cohorts, abc, levers",
     ),
     "apikey": (
         "apikey",
