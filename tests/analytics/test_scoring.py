@@ -68,3 +68,14 @@ def test_the_rfm_command_prints_the_scores_and_the_grid(march, capsys):
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("cell,r,f,m,segment,members,share,revenue")
     assert len(lines) == 4
+
+
+def test_one_pass_gives_the_kpis_and_the_grid_as_two_passes_would(march):
+    from kopilka.analytics.kpi import compute
+    from kopilka.analytics.overview import overview
+
+    from .conftest import MARCH
+
+    kpis, scored = overview(Scope(*MARCH))
+    assert kpis.table().rows == compute(Scope(*MARCH)).table().rows
+    assert scored.member_scores() == grid(Scope(END, END)).member_scores()

@@ -120,8 +120,9 @@ def _members(scope: Scope) -> tuple[int, dict[str, int]]:
     return sum(int(r[1]) for r in rows), {source: int(new) for source, _all, new in rows if new}
 
 
-def compute(scope: Scope) -> KpiSet:
-    facts = member_facts(scope)
+def compute(scope: Scope, facts: MemberFacts | None = None) -> KpiSet:
+    """The KPI set; `facts` of the same scope may be passed when they are at hand (one pass serves several)."""
+    facts = member_facts(scope) if facts is None else facts
     sales = _sales(scope)
     members, new_by_source = _members(scope)
     points = _points(scope)

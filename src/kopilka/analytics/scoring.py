@@ -117,12 +117,13 @@ def bands(scores: np.ndarray, size: int) -> np.ndarray:
     return np.where(scores <= width, 0, np.where(scores > size - width, 2, 1))
 
 
-def grid(scope: Scope, scheme: str = "3x3x3") -> RfmGrid:
+def grid(scope: Scope, scheme: str = "3x3x3", facts: MemberFacts | None = None) -> RfmGrid:
+    """Scores as of the scope's last day; `facts` of a scope with the same last day and filters may be passed."""
     if scheme not in SCHEMES:
         raise ValidationFailed(_("Unknown RFM grid: %(scheme)s.") % {"scheme": scheme}, code="unknown_rfm_grid",
                                details={"scheme": scheme, "allowed": list(SCHEMES)})
     size = SCHEMES[scheme]
-    facts = member_facts(scope)
+    facts = member_facts(scope) if facts is None else facts
     r = quantile_scores(facts.last_day, size)  # a later last purchase is a higher value
     f = quantile_scores(facts.purchases, size)
     m = quantile_scores(facts.revenue, size)
