@@ -15,12 +15,14 @@ from kopilka.analytics.tables import from_dict
 from kopilka.core import clock
 from kopilka.core.errors import ValidationFailed
 
+from tests.core.marks import transactional_db
+
 from .conftest import MARCH
 
 PARAMS = {"start": "2026-03-01", "end": "2026-03-31"}
 
 
-@pytest.mark.django_db(transaction=True)
+@transactional_db
 def test_a_requested_snapshot_is_computed_by_the_worker(march):
     snapshot = snapshots.request("dashboard", PARAMS, "user:olga")
     assert (snapshot.status, snapshot.progress, DBTaskResult.objects.count()) == ("queued", 0, 1)

@@ -243,9 +243,10 @@ def test_a_batch_worker_runs_the_schedule_due_now_once(fake_ledger, monkeypatch,
         "birthdays": (utc(2026, 3, 10, 6, 0), "batch-1"),
         "review_tiers": (utc(2026, 3, 9, 21, 30), "batch-1"),
         "deliver_messages": (utc(2026, 3, 10, 9, 41), "batch-1"),
+        "nightly_snapshots": (utc(2026, 3, 10, 1, 30), "batch-1"),
     }
     results = {str(r.id): r for r in DBTaskResult.objects.all()}
-    assert len(results) == 7
+    assert len(results) == 8 + 2  # the nightly snapshots' job queued the standard two
     assert results[runs["release_expired_holds"].task_result_id].return_value == 4
     assert results[runs["nightly_expiry"].task_result_id].status == TaskResultStatus.SUCCESSFUL
 
@@ -293,8 +294,11 @@ def test_the_registered_jobs_call_the_ledger_and_record_json_results(monkeypatch
         "birthdays": TaskResultStatus.SUCCESSFUL,
         "review_tiers": TaskResultStatus.SUCCESSFUL,
         "deliver_messages": TaskResultStatus.SUCCESSFUL,
+        "nightly_snapshots": TaskResultStatus.SUCCESSFUL,
+        "compute_snapshot": TaskResultStatus.SUCCESSFUL,
     }
     assert results["deliver_messages"].return_value == 0
+    assert len(results["nightly_snapshots"].return_value) == 2 and results["compute_snapshot"].return_value == "done"
     assert results["nightly_expiry"].return_value == {"lots": 0, "points": 0, "accounts": 0}
     assert results["advance_campaign_schedule"].return_value == {"started": 0, "finished": 0}
     assert results["birthdays"].return_value == 0
