@@ -9,6 +9,8 @@ from django.test import Client
 
 from kopilka.core.models import ApiKey
 
+# The hand-worked programmes of the analytics (march, crowd) serve the back office, API and browser tests too.
+pytest_plugins = ["tests.analytics.programmes"]
 
 def pytest_collection_modifyitems(config, items):
     from django.conf import settings

@@ -1,9 +1,8 @@
 """Cuts of points and sales by period and segment (SPEC §7.2) on conftest.py's programme."""
 
+import json
 from datetime import date
 from decimal import Decimal
-
-import json
 
 import pytest
 from django.core.management import call_command
@@ -16,7 +15,7 @@ from kopilka.core.errors import ValidationFailed
 from kopilka.ledger import services as ledger
 from kopilka.orders.models import OrderPoints
 
-from .conftest import MARCH, at, buy
+from .programmes import MARCH, at, buy
 
 D = date.fromisoformat
 

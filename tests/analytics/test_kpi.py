@@ -11,7 +11,7 @@ from kopilka.analytics.scope import Scope
 from kopilka.core.errors import ValidationFailed
 from kopilka.ledger.selectors import utilization
 
-from .conftest import MARCH, at
+from .programmes import MARCH, at
 
 
 def values(scope: Scope) -> dict:

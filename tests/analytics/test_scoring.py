@@ -74,7 +74,7 @@ def test_one_pass_gives_the_kpis_and_the_grid_as_two_passes_would(march):
     from kopilka.analytics.kpi import compute
     from kopilka.analytics.overview import overview
 
-    from .conftest import MARCH
+    from .programmes import MARCH
 
     kpis, scored = overview(Scope(*MARCH))
     assert kpis.table().rows == compute(Scope(*MARCH)).table().rows

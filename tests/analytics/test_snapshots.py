@@ -14,10 +14,9 @@ from kopilka.analytics.standard import request_standard
 from kopilka.analytics.tables import from_dict
 from kopilka.core import clock
 from kopilka.core.errors import ValidationFailed
-
 from tests.core.marks import transactional_db
 
-from .conftest import MARCH
+from .programmes import MARCH
 
 PARAMS = {"start": "2026-03-01", "end": "2026-03-31"}
 

@@ -2,10 +2,9 @@
 tables; parameters are checked; callers without analytics:read are refused."""
 
 from kopilka.analytics import snapshots
-from tests.analytics.conftest import march  # noqa: F401 - the hand-worked programme
 
 
-def test_a_bi_tool_requests_follows_and_reads_a_snapshot(march, caller_with):  # noqa: F811
+def test_a_bi_tool_requests_follows_and_reads_a_snapshot(march, caller_with):
     bi = caller_with("analytics:read")
     asked = bi.post("/api/v1/analytics/snapshots", {"kind": "dashboard",
                                                      "params": {"start": "2026-03-01", "end": "2026-03-31"}})

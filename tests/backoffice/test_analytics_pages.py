@@ -14,7 +14,6 @@ from kopilka.analytics import snapshots
 from kopilka.analytics.models import Snapshot
 from kopilka.backoffice.models import AuditEvent
 from kopilka.core import clock
-from tests.analytics.conftest import crowd, march  # noqa: F401 - the hand-worked programmes
 
 MARCH = "?start=2026-03-01&end=2026-03-31"
 
@@ -33,7 +32,7 @@ def computed(client, kind: str, query: str) -> str:
     return client.get(f"/office/analytics/{kind}/{query}").content.decode()
 
 
-def test_the_dashboard_shows_kpis_with_definitions_charts_and_tables(march, staff):  # noqa: F811
+def test_the_dashboard_shows_kpis_with_definitions_charts_and_tables(march, staff):
     page = computed(signed_in(staff("analyst")), "dashboard", MARCH)
     assert 'data-kpi="ltv"' in page and "2,900.00 ₽" in page and "30.0 %" in page
     assert "Of the members who bought in the previous period" in page
@@ -41,7 +40,7 @@ def test_the_dashboard_shows_kpis_with_definitions_charts_and_tables(march, staf
     assert 'data-table="members-vs-non-members"' in page and "non-members" in page
 
 
-def test_every_table_downloads_as_csv_xlsx_and_json(march, staff):  # noqa: F811
+def test_every_table_downloads_as_csv_xlsx_and_json(march, staff):
     client = signed_in(staff("marketer"))
     computed(client, "rfm", "?as_of=2026-03-31&grid=3x3x3")
     snapshot = Snapshot.objects.get(kind="rfm")
@@ -56,7 +55,7 @@ def test_every_table_downloads_as_csv_xlsx_and_json(march, staff):  # noqa: F811
     assert client.get(f"/office/analytics/snapshots/{snapshot.pk}/nothing.csv").status_code == 404
 
 
-def test_recompute_queues_a_new_snapshot(march, staff):  # noqa: F811
+def test_recompute_queues_a_new_snapshot(march, staff):
     client = signed_in(staff("analyst"))
     computed(client, "dashboard", MARCH)
     assert client.post(f"/office/analytics/dashboard/{MARCH}").status_code == 302
@@ -65,7 +64,7 @@ def test_recompute_queues_a_new_snapshot(march, staff):  # noqa: F811
     assert "Computing…" in page and 'data-kpi="ltv"' in page  # the older result stays on screen meanwhile
 
 
-def test_a_widget_link_shows_its_part_until_it_expires(march, staff, monkeypatch):  # noqa: F811
+def test_a_widget_link_shows_its_part_until_it_expires(march, staff, monkeypatch):
     analyst = signed_in(staff("analyst"))
     computed(analyst, "dashboard", MARCH)
     shared = analyst.post("/office/analytics/dashboard/share/", {
@@ -113,7 +112,7 @@ def test_lifetime_value_shows_the_fitted_models_and_the_best_members(crowd, staf
     assert len(top) == 80 and values == sorted(values, reverse=True)
 
 
-def test_cuts_show_a_table_and_a_line_per_segment(march, staff):  # noqa: F811
+def test_cuts_show_a_table_and_a_line_per_segment(march, staff):
     page = computed(signed_in(staff("analyst")), "cuts",
                     MARCH + "&measure=points&by=week&segment=region")
     assert 'data-chart="cut"' in page and page.count("<polyline") == 2  # Moscow and St Petersburg
@@ -123,7 +122,7 @@ def test_cuts_show_a_table_and_a_line_per_segment(march, staff):  # noqa: F811
     assert "This segment does not apply to what is measured." in refused.content.decode()
 
 
-def test_cohorts_abc_and_levers(march, staff):  # noqa: F811
+def test_cohorts_abc_and_levers(march, staff):
     client = signed_in(staff("analyst"))
     cohorts = computed(client, "cohorts", "?start=2026-02-01&end=2026-03-31&by=month&basis=purchase")
     assert "Share of each cohort buying in each period after it formed" in cohorts and "50.0 %" in cohorts

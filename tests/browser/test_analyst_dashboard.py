@@ -9,7 +9,6 @@ from playwright.sync_api import expect
 
 from kopilka.analytics.models import Snapshot
 from kopilka.backoffice.roles import ANALYST, sync_roles
-from tests.analytics.conftest import march  # noqa: F401 - the hand-worked programme
 
 PASSWORD = "a-long-browser-password-5"
 
@@ -19,7 +18,7 @@ def work_off_the_queue() -> None:
     call_command("worker", batch=True, startup_delay=False, schedule=False, verbosity=0)
 
 
-def test_an_analyst_reads_the_dashboard_and_shares_the_rfm_grid(page, page_in, shot, march):  # noqa: F811
+def test_an_analyst_reads_the_dashboard_and_shares_the_rfm_grid(page, page_in, shot, march):
     sync_roles()
     analyst = User.objects.create_user("alla", password=PASSWORD, is_staff=True)
     analyst.groups.set([Group.objects.get(name=ANALYST)])

@@ -24,9 +24,9 @@ from django.db import connection
 from django.utils.translation import gettext_lazy as _
 from scipy import sparse
 
+from kopilka.analytics.scope import counted, days_between, local_day
 from kopilka.catalog.models import PATH_DIGITS, ProductGroup
 from kopilka.core import clock, sql
-from kopilka.orders.models import COUNTED_STATUSES
 
 CHUNK = 100_000
 NO_GROUP = 0  # the category of lines without a product group
@@ -71,28 +71,14 @@ class Behaviour:
         return sparse.csr_matrix(scale @ self.spent.astype(float))
 
 
-def _local_day() -> str:
-    if connection.vendor == "postgresql":
-        return "(o.purchased_at AT TIME ZONE %(tz)s)::date"
-    # Django's SQLite connection provides this function (it backs TruncDate with a time zone).
-    return "django_datetime_cast_date(o.purchased_at, %(tz)s, %(conn_tz)s)"
-
-
-def _days_between(later: str, earlier: str) -> str:
-    if connection.vendor == "postgresql":
-        return f"({later} - {earlier})"
-    return f"CAST(julianday({later}) - julianday({earlier}) AS INTEGER)"
-
-
 def _statement() -> str:
-    statuses = ", ".join(f"'{status}'" for status in COUNTED_STATUSES)
     as_of = "CAST(%(as_of)s AS date)" if connection.vendor == "postgresql" else "%(as_of)s"
     # The root's path is the first "/" + id + "/" of the group's path (see ProductGroup.path).
     return f"""
     WITH counted AS (
-        SELECT o.id, o.member_id, {_local_day()} AS day, CAST(ROUND(o.total * 100) AS BIGINT) AS kopecks
+        SELECT o.id, o.member_id, {local_day("o.purchased_at")} AS day, CAST(ROUND(o.total * 100) AS BIGINT) AS kopecks
         FROM orders_order o
-        WHERE o.member_id IS NOT NULL AND o.status IN ({statuses}) AND o.purchased_at < %(until)s
+        WHERE o.member_id IS NOT NULL AND {counted()} AND o.purchased_at < %(until)s
     ), buyers AS (
         SELECT member_id, COUNT(*) AS deals, CAST(SUM(kopecks) AS BIGINT) AS revenue,
                COUNT(DISTINCT day) AS days, MIN(day) AS first_day, MAX(day) AS last_day
@@ -108,8 +94,8 @@ def _statement() -> str:
         LEFT JOIN catalog_productgroup r ON r.path = SUBSTR(g.path, 1, {PATH_DIGITS + 2})
         GROUP BY c.member_id, COALESCE(r.id, {NO_GROUP})
     )
-    SELECT b.member_id, b.deals, b.revenue, b.days, {_days_between("b.last_day", "b.first_day")},
-           {_days_between(as_of, "b.last_day")}, COALESCE(s.category, {NO_LINES}), COALESCE(s.kopecks, 0)
+    SELECT b.member_id, b.deals, b.revenue, b.days, {days_between("b.last_day", "b.first_day")},
+           {days_between(as_of, "b.last_day")}, COALESCE(s.category, {NO_LINES}), COALESCE(s.kopecks, 0)
     FROM buyers b LEFT JOIN spent s ON s.member_id = b.member_id
     ORDER BY b.member_id, 7
     """

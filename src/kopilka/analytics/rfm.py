@@ -16,9 +16,9 @@ from decimal import Decimal
 
 from django.db import connection
 
+from kopilka.analytics.scope import counted, days_between, local_day
 from kopilka.core import clock, sql
 from kopilka.customers.models import ExternalId
-from kopilka.orders.models import COUNTED_STATUSES
 
 UNITS = {"day": 1, "week": 7, "month": 30}
 
@@ -33,34 +33,19 @@ class Summary:
     monetary_value: Decimal
 
 
-def _local_day() -> str:
-    """SQL for the programme day of o.purchased_at (%(tz)s: the programme time zone)."""
-    if connection.vendor == "postgresql":
-        return "(o.purchased_at AT TIME ZONE %(tz)s)::date"
-    # Django's SQLite connection provides this function (it backs TruncDate with a time zone).
-    return "django_datetime_cast_date(o.purchased_at, %(tz)s, %(conn_tz)s)"
-
-
-def _days_between(later: str, earlier: str) -> str:
-    if connection.vendor == "postgresql":
-        return f"({later} - {earlier})"
-    return f"CAST(julianday({later}) - julianday({earlier}) AS INTEGER)"
-
-
 def _statement() -> str:
-    statuses = ", ".join(f"'{status}'" for status in COUNTED_STATUSES)
     as_of = "CAST(%(as_of)s AS date)" if connection.vendor == "postgresql" else "%(as_of)s"
     return f"""
     WITH days AS (
-        SELECT o.member_id, {_local_day()} AS day, SUM(o.total) AS value
+        SELECT o.member_id, {local_day("o.purchased_at")} AS day, SUM(o.total) AS value
         FROM orders_order o
-        WHERE o.member_id IS NOT NULL AND o.status IN ({statuses}) AND o.purchased_at < %(until)s
+        WHERE o.member_id IS NOT NULL AND {counted()} AND o.purchased_at < %(until)s
         GROUP BY 1, 2
     ), spans AS (
         SELECT member_id, MIN(day) AS first_day, MAX(day) AS last_day, COUNT(*) AS days FROM days GROUP BY member_id
     )
-    SELECT s.member_id, s.days - 1, {_days_between("s.last_day", "s.first_day")},
-           {_days_between(as_of, "s.first_day")},
+    SELECT s.member_id, s.days - 1, {days_between("s.last_day", "s.first_day")},
+           {days_between(as_of, "s.first_day")},
            COALESCE(SUM(CASE WHEN d.day > s.first_day THEN d.value END), 0),
            (SELECT MIN(x.value) FROM customers_externalid x WHERE x.member_id = s.member_id AND x.system = %(system)s)
     FROM spans s JOIN days d ON d.member_id = s.member_id

@@ -97,6 +97,13 @@ def day_number(expression: str) -> str:
     return f"CAST(julianday({expression}) - 2440587.5 AS INTEGER)"
 
 
+def days_between(later: str, earlier: str) -> str:
+    """SQL for the whole days from one date to a later one."""
+    if connection.vendor == "postgresql":
+        return f"({later} - {earlier})"
+    return f"CAST(julianday({later}) - julianday({earlier}) AS INTEGER)"
+
+
 def kopecks(expression: str) -> str:
     """SQL for a money sum as whole kopecks (exact: the columns hold kopecks)."""
     return f"CAST(ROUND(COALESCE({expression}, 0) * 100) AS BIGINT)"

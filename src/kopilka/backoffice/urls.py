@@ -1,6 +1,15 @@
 from django.urls import path
 
-from kopilka.backoffice.views import analytics, approvals, audit_log, campaigns, catalog, home, programme, support
+from kopilka.backoffice.views import (
+    analytics,
+    approvals,
+    audit_log,
+    campaigns,
+    catalog,
+    home,
+    programme,
+    support,
+)
 
 app_name = "backoffice"
 
