@@ -1,7 +1,7 @@
 """Snapshots: requested, computed by the worker with progress, reused while fresh, failures recorded; the
 parameters are checked as the back office checks them; the nightly job queues the standard set."""
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from django.core.management import call_command
@@ -80,9 +80,16 @@ def test_parameters_are_checked_like_the_back_offices_form(db):
 
 
 def test_the_nightly_job_queues_the_standard_set_for_the_day_before(db):
-    queued = request_standard(date(2026, 4, 1), actor="system:analytics")
-    assert [(s.kind, s.params, s.status) for s in queued] == [
-        ("dashboard", {"start": "2026-03-02", "end": "2026-03-31"}, "queued"),
-        ("rfm", {"as_of": "2026-03-31", "grid": "3x3x3"}, "queued")]
-    assert Snapshot.objects.count() == 2
-    assert MARCH[1] == date(2026, 3, 31)
+    queued = {s.kind: s for s in request_standard(date(2026, 4, 1), actor="system:analytics")}
+    assert set(queued) == set(params.FORMS) and {s.status for s in queued.values()} == {"queued"}
+    assert queued["dashboard"].params == {"start": "2026-03-02", "end": "2026-03-31"}
+    assert queued["rfm"].params == {"as_of": "2026-03-31", "grid": "3x3x3"}
+    assert queued["clv"].params == {"as_of": "2026-03-31", "unit": "week", "horizon": 52}
+    assert Snapshot.objects.count() == len(params.FORMS)
+
+
+def test_a_page_opens_on_the_snapshot_the_night_computed(db, monkeypatch):
+    request_standard(date(2026, 4, 1), actor="system:analytics")
+    monkeypatch.setattr(clock, "now", lambda: datetime(2026, 4, 1, 9, tzinfo=UTC))
+    for kind in params.FORMS:
+        assert snapshots.latest(kind, params.defaults(kind, clock.local_date(clock.now()))) is not None, kind

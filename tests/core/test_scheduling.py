@@ -9,6 +9,7 @@ from django.db import OperationalError, connection
 from django_tasks import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
+from kopilka.analytics.params import FORMS
 from kopilka.core import clock, scheduling, tasks
 from kopilka.core.scheduling import DailyAt, Every, PeriodicJob, PeriodicRun, claim, tick
 from tests.core.marks import transactional_db
@@ -246,7 +247,7 @@ def test_a_batch_worker_runs_the_schedule_due_now_once(fake_ledger, monkeypatch,
         "nightly_snapshots": (utc(2026, 3, 10, 1, 30), "batch-1"),
     }
     results = {str(r.id): r for r in DBTaskResult.objects.all()}
-    assert len(results) == 8 + 2  # the nightly snapshots' job queued the standard two
+    assert len(results) == 8 + len(FORMS)  # the nightly snapshots' job queued one snapshot per analytics page
     assert results[runs["release_expired_holds"].task_result_id].return_value == 4
     assert results[runs["nightly_expiry"].task_result_id].status == TaskResultStatus.SUCCESSFUL
 
@@ -298,7 +299,9 @@ def test_the_registered_jobs_call_the_ledger_and_record_json_results(monkeypatch
         "compute_snapshot": TaskResultStatus.SUCCESSFUL,
     }
     assert results["deliver_messages"].return_value == 0
-    assert len(results["nightly_snapshots"].return_value) == 2 and results["compute_snapshot"].return_value == "done"
+    assert len(results["nightly_snapshots"].return_value) == len(FORMS)
+    # an empty programme: some analytics refuse (too few members), each recorded on its snapshot
+    assert results["compute_snapshot"].return_value in ("done", "failed")
     assert results["nightly_expiry"].return_value == {"lots": 0, "points": 0, "accounts": 0}
     assert results["advance_campaign_schedule"].return_value == {"started": 0, "finished": 0}
     assert results["birthdays"].return_value == 0

@@ -1,7 +1,7 @@
 """The parameters of each kind of snapshot, as forms: the back office renders them, the API validates with them,
 and both store the cleaned values as plain JSON (dates in ISO form, filters as codes, empty filters left out)."""
 
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 from django import forms
@@ -14,8 +14,8 @@ from kopilka.customers.models import Member
 GRIDS = [("3x3x3", _("3×3×3 (terciles)")), ("4x4x4", _("4×4×4 (quartiles)")), ("5x5x5", _("5×5×5 (quintiles)"))]
 
 
-def _yesterday():
-    return clock.local_date(clock.now()) - timedelta(days=1)
+def _today() -> date:
+    return clock.local_date(clock.now())
 
 
 class FiltersForm(forms.Form):
@@ -55,8 +55,8 @@ class PeriodForm(FiltersForm):
         return data
 
     @classmethod
-    def initial_for(cls) -> dict:
-        end = _yesterday()
+    def initial_for(cls, today: date) -> dict:
+        end = today - timedelta(days=1)
         return {"start": end - timedelta(days=29), "end": end}
 
 
@@ -81,8 +81,8 @@ class CutsForm(PeriodForm):
         return data
 
     @classmethod
-    def initial_for(cls) -> dict:
-        end = _yesterday()
+    def initial_for(cls, today: date) -> dict:
+        end = today - timedelta(days=1)
         return {"start": end.replace(day=1) - timedelta(days=365), "end": end, "measure": "points", "by": "month",
                 "segment": "none"}
 
@@ -94,8 +94,8 @@ class CohortsForm(PeriodForm):
     field_order = ["start", "end", "by", "basis"]
 
     @classmethod
-    def initial_for(cls) -> dict:
-        end = _yesterday()
+    def initial_for(cls, today: date) -> dict:
+        end = today - timedelta(days=1)
         return {"start": (end.replace(day=1) - timedelta(days=335)).replace(day=1), "end": end, "by": "month",
                 "basis": "purchase"}
 
@@ -115,8 +115,8 @@ class AbcForm(PeriodForm):
         return data
 
     @classmethod
-    def initial_for(cls) -> dict:
-        return {**PeriodForm.initial_for(), "a": 80, "b": 15, "goods": "sku"}
+    def initial_for(cls, today: date) -> dict:
+        return {**PeriodForm.initial_for(today), "a": 80, "b": 15, "goods": "sku"}
 
 
 class LeversForm(PeriodForm):
@@ -125,8 +125,8 @@ class LeversForm(PeriodForm):
     field_order = ["start", "end", "target"]
 
     @classmethod
-    def initial_for(cls) -> dict:
-        return {**PeriodForm.initial_for(), "target": 20}
+    def initial_for(cls, today: date) -> dict:
+        return {**PeriodForm.initial_for(today), "target": 20}
 
 
 class RfmForm(FiltersForm):
@@ -135,8 +135,8 @@ class RfmForm(FiltersForm):
     field_order = ["as_of", "grid"]
 
     @classmethod
-    def initial_for(cls) -> dict:
-        return {"as_of": _yesterday(), "grid": "3x3x3"}
+    def initial_for(cls, today: date) -> dict:
+        return {"as_of": today - timedelta(days=1), "grid": "3x3x3"}
 
 
 class ClustersForm(forms.Form):
@@ -151,8 +151,8 @@ class ClustersForm(forms.Form):
         return data
 
     @classmethod
-    def initial_for(cls) -> dict:
-        return {"as_of": _yesterday(), "k_min": 2, "k_max": 8}
+    def initial_for(cls, today: date) -> dict:
+        return {"as_of": today - timedelta(days=1), "k_min": 2, "k_max": 8}
 
 
 class ClvForm(forms.Form):
@@ -162,8 +162,8 @@ class ClvForm(forms.Form):
     horizon = forms.IntegerField(label=_("Horizon, units"), min_value=1, max_value=3650, initial=52)
 
     @classmethod
-    def initial_for(cls) -> dict:
-        return {"as_of": _yesterday(), "unit": "week", "horizon": 52}
+    def initial_for(cls, today: date) -> dict:
+        return {"as_of": today - timedelta(days=1), "unit": "week", "horizon": 52}
 
 
 FORMS: dict[str, type[forms.Form]] = {"dashboard": PeriodForm, "cuts": CutsForm, "rfm": RfmForm, "clusters": ClustersForm,
@@ -172,7 +172,16 @@ FORMS: dict[str, type[forms.Form]] = {"dashboard": PeriodForm, "cuts": CutsForm,
 
 def form_for(kind: str, data=None) -> forms.Form:
     form_class = FORMS[kind]
-    return form_class(data, initial=form_class.initial_for())
+    return form_class(data, initial=form_class.initial_for(_today()))
+
+
+def defaults(kind: str, today: date) -> dict:
+    """The parameters a page of `kind` opens with on `today` (the nightly run computes exactly these)."""
+    form = FORMS[kind]({name: value.isoformat() if hasattr(value, "isoformat") else value
+                        for name, value in FORMS[kind].initial_for(today).items()})
+    if not form.is_valid():
+        raise ValueError(form.errors)
+    return as_params(form)
 
 
 def as_params(form: forms.Form) -> dict:

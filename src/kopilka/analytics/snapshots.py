@@ -18,6 +18,7 @@ from django.utils import translation
 
 from kopilka.analytics.models import Snapshot
 from kopilka.core import clock
+from kopilka.core.errors import ApplicationError
 
 logger = logging.getLogger(__name__)
 
@@ -91,7 +92,10 @@ def compute(snapshot_id: int) -> str:
         try:
             result = _registry()[snapshot.kind](snapshot.params, progress)
         except Exception as error:  # a failed computation is recorded for the user, then logged
-            logger.exception("analytics snapshot %s (%s) failed", snapshot_id, snapshot.kind)
+            if isinstance(error, ApplicationError):  # the data refused it (too few members...): no traceback
+                logger.warning("analytics snapshot %s (%s) refused: %s", snapshot_id, snapshot.kind, error)
+            else:
+                logger.exception("analytics snapshot %s (%s) failed", snapshot_id, snapshot.kind)
             Snapshot.objects.filter(pk=snapshot_id).update(status=Snapshot.Status.FAILED, error=_message(error),
                                                            finished_at=clock.now())
             return Snapshot.Status.FAILED

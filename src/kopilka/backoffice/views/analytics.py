@@ -17,6 +17,7 @@ from kopilka.analytics.models import Snapshot
 from kopilka.analytics.tables import from_dict, write_csv, xlsx_bytes
 from kopilka.backoffice import audit, presenters, widgets
 from kopilka.backoffice.access import requires
+from kopilka.core import clock
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 TITLES = {
@@ -40,10 +41,7 @@ def _kind(kind: str) -> str:
 @requires("core.analytics_read")
 def page(request, kind: str):
     kind = _kind(kind)
-    form = params.form_for(kind, request.GET or None)
-    if not form.is_bound:
-        form = params.form_for(kind, {name: value.isoformat() if hasattr(value, "isoformat") else value
-                                      for name, value in form.initial.items()})
+    form = params.form_for(kind, request.GET or params.defaults(kind, clock.local_date(clock.now())))
     context = {"kind": kind, "title": TITLES[kind], "form": form, "kinds": [(k, TITLES[k]) for k in params.FORMS]}
     if not form.is_valid():
         return render(request, "backoffice/analytics/page.html", context)
