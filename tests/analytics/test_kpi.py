@@ -6,10 +6,12 @@ from decimal import Decimal
 import pytest
 from django.core.management import call_command
 
+from kopilka.analytics import together
 from kopilka.analytics.kpi import compute
 from kopilka.analytics.scope import Scope
 from kopilka.core.errors import ValidationFailed
 from kopilka.ledger.selectors import utilization
+from tests.core.marks import transactional_db
 
 from .programmes import MARCH, at
 
@@ -19,16 +21,28 @@ def values(scope: Scope) -> dict:
 
 
 def test_every_kpi_of_march(march):
-    assert values(Scope(*MARCH)) == {
-        "members": 4, "new_members": 2, "buyers": 2, "new_buyers": 1, "repeat_buyers": 1,
-        "retention": 0.5, "churn": 0.5, "ltv": Decimal("2900.00"),
-        "average_receipt": Decimal("1175.00"), "average_receipt_non_members": Decimal("500.00"),
-        "items_per_receipt": 1.5, "price_per_item": Decimal("783.33"), "purchase_frequency": 1.5,
-        "revenue_per_buyer": Decimal("2350.00"), "revenue_per_member": Decimal("1175.00"),
-        "accrued": 100, "spent": 30, "burned": 50, "utilization_rate": 0.3, "limiting_ur": 0.5,
-        "redemption_rate": 0.25, "real_discount": 0.0426, "members_share_of_sales": 0.8246,
-        "liability_points": 70, "liability_money": Decimal("70.00"),
-    }
+    assert values(Scope(*MARCH)) == EXPECTED
+
+
+@pytest.mark.postgres
+@transactional_db
+def test_outside_a_transaction_the_reads_run_side_by_side_with_the_same_answers(march, monkeypatch):
+    threads = []
+    monkeypatch.setattr(together, "_on_own_connection", lambda f: (threads.append(f), f)[1])
+    assert values(Scope(*MARCH)) == EXPECTED
+    assert len(threads) == 6  # facts, sales, members, points, balances and items, each on its own connection
+
+
+EXPECTED = {
+    "members": 4, "new_members": 2, "buyers": 2, "new_buyers": 1, "repeat_buyers": 1,
+    "retention": 0.5, "churn": 0.5, "ltv": Decimal("2900.00"),
+    "average_receipt": Decimal("1175.00"), "average_receipt_non_members": Decimal("500.00"),
+    "items_per_receipt": 1.5, "price_per_item": Decimal("783.33"), "purchase_frequency": 1.5,
+    "revenue_per_buyer": Decimal("2350.00"), "revenue_per_member": Decimal("1175.00"),
+    "accrued": 100, "spent": 30, "burned": 50, "utilization_rate": 0.3, "limiting_ur": 0.5,
+    "redemption_rate": 0.25, "real_discount": 0.0426, "members_share_of_sales": 0.8246,
+    "liability_points": 70, "liability_money": Decimal("70.00"),
+}
 
 
 def test_points_agree_with_the_ledgers_utilization(march):

@@ -1,21 +1,28 @@
-"""Per-member purchase facts for a scope: one set-based pass over the purchases, as numpy columns.
+"""Per-member purchase facts for a scope, as numpy columns.
 
-Only members with a counted purchase by the end of the scope's last day (and kept by its filters) are present.
-A purchase is a programme day with at least one counted order of the member (orders of one day are one purchase);
-a receipt is an order. Money is in whole kopecks (int64), days are numbered from 1970-01-01.
+Only members with a counted purchase by the end of the scope's last day (and kept by its filters) are present, in
+member id order. A purchase is a programme day with at least one counted order of the member (orders of one day are
+one purchase); a receipt is an order. Money is in whole kopecks (int64), days are numbered from 1970-01-01.
+
+How: the database hands over two numbers per counted order — member and programme day packed in one integer, and
+the total in kopecks — and numpy sorts and folds them by member; PostgreSQL sends each column as one binary string
+(string_agg of int8send), which costs little more than scanning the orders. Grouping by member and day in SQL instead
+cost ten times a bare GROUP BY on ten million receipts.
 """
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import date
 
 import numpy as np
 from django.db import connection
 
-from kopilka.analytics.scope import Scope, counted, day_number, kopecks, local_day
+from kopilka.analytics.scope import Scope, counted, day_number, local_day
 from kopilka.core import sql
 
 GENDER_CODES = {"female": 1, "male": 2}  # 0: not stated
 NO_BIRTHDAY = -(10**6)
+DAY_BITS = 16  # a day number below 2^16: up to the year 2149
+_BIRTHDAY_OFFSET = 100_001  # birthdays from 1696 on fit in 18 bits after this offset (0: unknown)
 
 
 @dataclass
@@ -29,8 +36,6 @@ class MemberFacts:
     period_purchases: np.ndarray  # purchase days within the period
     period_receipts: np.ndarray
     period_revenue: np.ndarray  # kopecks
-    period_discount: np.ndarray  # kopecks paid with points in the period
-    period_receipts_with_points: np.ndarray
     previous_purchases: np.ndarray  # purchase days within the previous period
     year_purchases: np.ndarray  # purchase days within the 365 days that end with the scope's end
     gender: np.ndarray  # GENDER_CODES
@@ -40,44 +45,82 @@ class MemberFacts:
         return len(self.member_id)
 
 
-def _in(column: str, low: str, high: str | None = None) -> str:
-    test = f"{column} >= {low}" + (f" AND {column} < {high}" if high else "")
-    return f"CASE WHEN {test} THEN 1 ELSE 0 END"
+def columns(expressions: list[str], source: str, params: dict) -> list[np.ndarray]:
+    """int64 columns of a query ("SELECT <expressions> <source>"): on PostgreSQL each column comes as one binary
+    string, elsewhere as rows. Every expression must be a non-null integer."""
+    if connection.vendor == "postgresql":
+        packed = ", ".join(f"string_agg(int8send(CAST({e} AS bigint)), '')" for e in expressions)
+        found = sql.rows(f"SELECT {packed} {source}", params)[0]
+        return [np.frombuffer(value or b"", dtype=">i8").astype(np.int64) for value in found]
+    rows = sql.rows(f"SELECT {', '.join(expressions)} {source}", params)
+    matrix = np.array(rows, dtype=np.int64).reshape(len(rows), len(expressions))
+    return [matrix[:, index].copy() for index in range(len(expressions))]
 
 
-def _date(param: str) -> str:
-    return f"CAST(%({param})s AS date)" if connection.vendor == "postgresql" else f"%({param})s"
+def _kept(scope: Scope) -> tuple[str, str]:
+    """(join, condition) that keep the orders of members the scope's filters keep."""
+    if not scope.filters:
+        return "", ""
+    return "JOIN customers_member m ON m.id = o.member_id", f"AND {scope.member_condition('m')}"
 
 
-def _statement(scope: Scope) -> str:
-    start, prev, year = _date("start"), _date("prev_start"), _date("year_start")
-    return f"""
-    WITH days AS (
-        SELECT o.member_id, {local_day("o.purchased_at")} AS day, COUNT(*) AS receipts, SUM(o.total) AS value,
-               SUM(o.discount) AS discount, SUM(CASE WHEN o.points_spent > 0 THEN 1 ELSE 0 END) AS with_points
-        FROM orders_order o
-        WHERE o.member_id IS NOT NULL AND {counted()} AND o.purchased_at < %(until)s
-        GROUP BY 1, 2
-    )
-    SELECT m.id, {day_number("MIN(d.day)")}, {day_number("MAX(d.day)")}, COUNT(*), SUM(d.receipts),
-           {kopecks("SUM(d.value)")},
-           SUM({_in("d.day", start)}), SUM({_in("d.day", start)} * d.receipts),
-           {kopecks(f"SUM({_in('d.day', start)} * d.value)")}, {kopecks(f"SUM({_in('d.day', start)} * d.discount)")},
-           SUM({_in("d.day", start)} * d.with_points),
-           SUM({_in("d.day", prev, start)}), SUM({_in("d.day", year)}),
-           CASE m.gender WHEN 'female' THEN 1 WHEN 'male' THEN 2 ELSE 0 END,
-           COALESCE({day_number("m.birthday")}, {NO_BIRTHDAY})
-    FROM days d JOIN customers_member m ON m.id = d.member_id
-    WHERE {scope.member_condition("m")}
-    GROUP BY m.id, m.gender, m.birthday
-    ORDER BY m.id
-    """
+def _orders(scope: Scope) -> tuple[np.ndarray, np.ndarray]:
+    """(member id · 2^16 + programme day, total in kopecks) of every counted order of a kept member by the end."""
+    join, condition = _kept(scope)
+    key = f"o.member_id * {1 << DAY_BITS} + {day_number(local_day('o.purchased_at'))}"
+    return tuple(columns([key, "ROUND(o.total * 100)"], f"""
+        FROM orders_order o {join}
+        WHERE o.member_id IS NOT NULL AND {counted()} AND o.purchased_at < %(until)s {condition}""", scope.params()))
+
+
+def _people(scope: Scope) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(member id, gender code, birthday number) of the kept members, by member id."""
+    birthday = f"COALESCE({day_number('m.birthday')} + {_BIRTHDAY_OFFSET}, 0)"
+    gender = "CASE m.gender WHEN 'female' THEN 1 WHEN 'male' THEN 2 ELSE 0 END"
+    (packed,) = columns([f"m.id * {1 << 20} + {gender} * {1 << 18} + {birthday}"],
+                        f"FROM customers_member m WHERE {scope.member_condition('m')}", scope.params())
+    packed = np.sort(packed)
+    born = packed & ((1 << 18) - 1)
+    return packed >> 20, (packed >> 18) & 3, np.where(born == 0, NO_BIRTHDAY, born - _BIRTHDAY_OFFSET)
+
+
+def fold(keys: np.ndarray, values: np.ndarray, scope: Scope) -> dict[str, np.ndarray]:
+    """Per member, from one (member·2^16 + day, kopecks) pair per order: the MemberFacts columns but gender and
+    birthday."""
+    order = np.argsort(keys)
+    keys, values = keys[order], values[order]
+    member, day = keys >> DAY_BITS, keys & ((1 << DAY_BITS) - 1)
+    if len(keys) == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return {name: empty for name in ("member_id", "first_day", "last_day", "purchases", "receipts", "revenue",
+                                         "period_purchases", "period_receipts", "period_revenue",
+                                         "previous_purchases", "year_purchases")}
+    starts = np.flatnonzero(np.r_[True, member[1:] != member[:-1]])
+    ends = np.r_[starts[1:], len(keys)]
+    new_day = np.r_[True, keys[1:] != keys[:-1]].astype(np.int64)
+    start, previous, year = (number_of(scope.start), number_of(scope.previous.start),
+                             number_of(scope.end) - 364)
+    in_period = (day >= start).astype(np.int64)
+    in_previous = ((day >= previous) & (day < start)).astype(np.int64)
+    in_year = (day >= year).astype(np.int64)
+
+    def per_member(values_: np.ndarray) -> np.ndarray:
+        return np.add.reduceat(values_, starts)
+
+    return {
+        "member_id": member[starts], "first_day": day[starts], "last_day": day[ends - 1],
+        "purchases": per_member(new_day), "receipts": ends - starts, "revenue": per_member(values),
+        "period_purchases": per_member(new_day * in_period), "period_receipts": per_member(in_period),
+        "period_revenue": per_member(values * in_period), "previous_purchases": per_member(new_day * in_previous),
+        "year_purchases": per_member(new_day * in_year),
+    }
 
 
 def member_facts(scope: Scope) -> MemberFacts:
-    rows = sql.rows(_statement(scope), scope.params())
-    matrix = np.array(rows, dtype=np.int64).reshape(len(rows), len(fields(MemberFacts)))
-    return MemberFacts(*(matrix[:, index].copy() for index in range(matrix.shape[1])))
+    folded = fold(*_orders(scope), scope)
+    people, gender, birthday = _people(scope)
+    at = np.searchsorted(people, folded["member_id"])
+    return MemberFacts(**folded, gender=gender[at], birthday=birthday[at])
 
 
 def day_of(number: int) -> date:

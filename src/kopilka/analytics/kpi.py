@@ -7,6 +7,7 @@ members' figures; the figures of non-members (receipts without a member) are nev
 
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import partial
 
 import numpy as np
 from django.utils.translation import gettext_lazy as _
@@ -14,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from kopilka.analytics.facts import MemberFacts, member_facts, number_of
 from kopilka.analytics.scope import Scope, counted, kopecks
 from kopilka.analytics.tables import Column, Table
+from kopilka.analytics.together import run_together
 from kopilka.core import programme, sql
 from kopilka.ledger.models import Entry
 
@@ -34,6 +36,7 @@ class Kpi:
 class KpiSet:
     scope: Scope
     kpis: list[Kpi]
+    facts: MemberFacts | None = None  # what the member figures were computed from
     new_members_by_source: dict[str, int] = field(default_factory=dict)
     members_vs_non_members: list[list] = field(default_factory=list)
 
@@ -69,35 +72,47 @@ def _money_ratio(part_kopecks, count) -> Decimal | None:
     return _roubles(int(part_kopecks) // int(count)) if count else None
 
 
-def _sales(scope: Scope) -> dict[bool, tuple[int, int]]:
-    """is a member's → (receipts, revenue in kopecks) of all counted orders in the period (no member filter)."""
+def _sales(scope: Scope) -> dict[str, tuple[int, int, int, int]]:
+    """"members" (kept by the filters), "others" (members they leave out), "non_members" → (receipts, revenue,
+    discount paid with points, receipts with points spent) of the counted orders in the period; kopecks."""
+    if scope.filters:
+        who, join = f"""CASE WHEN o.member_id IS NULL THEN 'non_members' WHEN {scope.member_condition("m")}
+                            THEN 'members' ELSE 'others' END""", "LEFT JOIN customers_member m ON m.id = o.member_id"
+    else:
+        who, join = "CASE WHEN o.member_id IS NULL THEN 'non_members' ELSE 'members' END", ""
     statement = f"""
-        SELECT CASE WHEN o.member_id IS NULL THEN 0 ELSE 1 END, COUNT(*), {kopecks("SUM(o.total)")}
-        FROM orders_order o WHERE {counted()} AND o.purchased_at >= %(since)s AND o.purchased_at < %(until)s
-        GROUP BY 1"""
-    found = {bool(kind): (int(receipts), int(revenue)) for kind, receipts, revenue in sql.rows(statement, scope.params())}
-    return {True: found.get(True, (0, 0)), False: found.get(False, (0, 0))}
-
-
-def _items(scope: Scope) -> tuple[int, int]:
-    """(receipts with lines, items kept: quantity less what was returned, in thousandths) of the members kept."""
-    statement = f"""
-        SELECT COUNT(DISTINCT o.id), CAST(ROUND(COALESCE(SUM(l.quantity - l.returned_quantity), 0) * 1000) AS BIGINT)
-        FROM orders_order o JOIN orders_orderline l ON l.order_id = o.id JOIN customers_member m ON m.id = o.member_id
+        SELECT {who}, COUNT(*), {kopecks("SUM(o.total)")}, {kopecks("SUM(o.discount)")},
+               SUM(CASE WHEN o.points_spent > 0 THEN 1 ELSE 0 END)
+        FROM orders_order o {join}
         WHERE {counted()} AND o.purchased_at >= %(since)s AND o.purchased_at < %(until)s
-          AND {scope.member_condition("m")}"""
-    receipts, thousandths = sql.rows(statement, scope.params())[0]
-    return int(receipts), int(thousandths)
+        GROUP BY 1"""
+    found = {who: tuple(int(x) for x in rest) for who, *rest in sql.rows(statement, scope.params())}
+    return {who: found.get(who, (0, 0, 0, 0)) for who in ("members", "others", "non_members")}
+
+
+def _items(scope: Scope) -> int:
+    """Items the kept members bought in the period (quantity less what was returned), in thousandths."""
+    join, condition = ("JOIN customers_member m ON m.id = o.member_id", f"AND {scope.member_condition('m')}"
+                       ) if scope.filters else ("", "")
+    statement = f"""
+        SELECT CAST(ROUND(COALESCE(SUM(l.quantity - l.returned_quantity), 0) * 1000) AS BIGINT)
+        FROM orders_orderline l
+        WHERE l.order_id IN (SELECT o.id FROM orders_order o {join}
+                             WHERE o.member_id IS NOT NULL AND {counted()} AND o.purchased_at >= %(since)s
+                               AND o.purchased_at < %(until)s {condition})"""
+    return int(sql.rows(statement, scope.params())[0][0])
 
 
 def _points(scope: Scope) -> dict[str, int]:
     """Entry kind → net points effective in the period ("credit": positive adjustments), "after" → the net change
     after it. Accrued, spent and burned follow the ledger's utilization (flow basis, SPEC §2.10)."""
+    join = ("JOIN ledger_account a ON a.id = e.account_id JOIN customers_member m ON m.id = a.member_id"
+            if scope.filters else "")
     statement = f"""
         SELECT CASE WHEN e.effective_at >= %(until)s THEN 'after'
                     WHEN e.kind = 'adjustment' AND e.amount > 0 THEN 'credit' ELSE e.kind END, SUM(e.amount)
-        FROM ledger_entry e JOIN ledger_account a ON a.id = e.account_id JOIN customers_member m ON m.id = a.member_id
-        WHERE e.effective_at >= %(since)s AND {scope.member_condition("m")}
+        FROM ledger_entry e {join}
+        WHERE e.effective_at >= %(since)s {"AND " + scope.member_condition("m") if scope.filters else ""}
         GROUP BY 1"""
     return {kind: int(amount) for kind, amount in sql.rows(statement, scope.params())}
 
@@ -122,16 +137,16 @@ def _members(scope: Scope) -> tuple[int, dict[str, int]]:
 
 def compute(scope: Scope, facts: MemberFacts | None = None) -> KpiSet:
     """The KPI set; `facts` of the same scope may be passed when they are at hand (one pass serves several)."""
-    facts = member_facts(scope) if facts is None else facts
-    sales = _sales(scope)
-    members, new_by_source = _members(scope)
-    points = _points(scope)
-    item_receipts, item_thousandths = _items(scope)
-    return _assemble(scope, facts, sales, members, new_by_source, points, _balances(scope),
-                     item_receipts, item_thousandths)
+    reads = {"sales": _sales, "members": _members, "points": _points, "balances": _balances, "items": _items}
+    if facts is None:
+        reads["facts"] = member_facts
+    found = run_together({name: partial(read, scope) for name, read in reads.items()})
+    members, new_by_source = found["members"]
+    return _assemble(scope, found.get("facts", facts), found["sales"], members, new_by_source, found["points"],
+                     found["balances"], found["items"])
 
 
-def _assemble(scope, facts: MemberFacts, sales, members, new_by_source, points, balance_now, item_receipts,
+def _assemble(scope, facts: MemberFacts, sales, members, new_by_source, points, balance_now,
               item_thousandths) -> KpiSet:
     buyers_mask = facts.period_purchases > 0
     buyers = int(buyers_mask.sum())
@@ -140,11 +155,10 @@ def _assemble(scope, facts: MemberFacts, sales, members, new_by_source, points, 
     first_in_period = int((facts.first_day >= number_of(scope.start)).sum())
     repeat = int((buyers_mask & (facts.purchases >= 2)).sum())
     receipts, revenue = int(facts.period_receipts.sum()), int(facts.period_revenue.sum())
-    discount = int(facts.period_discount.sum())
-    with_points = int(facts.period_receipts_with_points.sum())
+    discount, with_points = sales["members"][2], sales["members"][3]
     purchases = int(facts.period_purchases.sum())
-    non_receipts, non_revenue = sales[False]
-    all_revenue = sales[True][1] + non_revenue
+    non_receipts, non_revenue = sales["non_members"][:2]
+    all_revenue = sum(totals[1] for totals in sales.values())
     accrued = points.get(Entry.Kind.ACCRUAL, 0) + points.get("credit", 0) + points.get(Entry.Kind.REVERSAL, 0)
     spent = -(points.get(Entry.Kind.SPEND, 0) + points.get(Entry.Kind.RESTORE, 0))
     burned = -points.get(Entry.Kind.EXPIRY, 0)
@@ -175,7 +189,7 @@ def _assemble(scope, facts: MemberFacts, sales, members, new_by_source, points, 
         Kpi("average_receipt_non_members", _("Average receipt of non-members"),
             _money_ratio(non_revenue, non_receipts), MONEY,
             _("Revenue from receipts without a member divided by their number.")),
-        Kpi("items_per_receipt", _("Items per receipt"), _ratio(items, item_receipts, 2), NUMBER,
+        Kpi("items_per_receipt", _("Items per receipt"), _ratio(items, receipts, 2), NUMBER,
             _("Members' receipts in the period: items bought (less returned) per receipt.")),
         Kpi("price_per_item", _("Price per item"), (_roubles(revenue * 1000 // item_thousandths)
                                                      if item_thousandths else None), MONEY,
@@ -212,4 +226,5 @@ def _assemble(scope, facts: MemberFacts, sales, members, new_by_source, points, 
         ["non_members", str(_("non-members")), non_receipts, _roubles(non_revenue), _money_ratio(non_revenue, non_receipts),
          _ratio(non_revenue, all_revenue)],
     ]
-    return KpiSet(scope=scope, kpis=k, new_members_by_source=new_by_source, members_vs_non_members=comparison)
+    return KpiSet(scope=scope, kpis=k, new_members_by_source=new_by_source, members_vs_non_members=comparison,
+                  facts=facts)

@@ -2,10 +2,9 @@
 snapshot and bench/analytics.py compute)."""
 
 from kopilka.analytics import kpi, scoring
-from kopilka.analytics.facts import member_facts
 from kopilka.analytics.scope import Scope
 
 
 def overview(scope: Scope, scheme: str = "3x3x3") -> tuple[kpi.KpiSet, scoring.RfmGrid]:
-    facts = member_facts(scope)
-    return kpi.compute(scope, facts), scoring.grid(scope, scheme, facts)
+    kpis = kpi.compute(scope)  # its reads run side by side where the database allows (see together.py)
+    return kpis, scoring.grid(scope, scheme, kpis.facts)
