@@ -32,8 +32,11 @@ def at(day: str, hour: int = 9) -> datetime:
 
 
 def buy(member, when: datetime, total: str, *, lines=(), discount="0", points=0, status=Order.Status.COMPLETED):
+    """An order with its lines as the order flow writes them (items = quantities less returned ones)."""
+    items = sum((Decimal(quantity) - Decimal(returned) for quantity, _amount, returned in lines), Decimal(0))
     order = Order.objects.create(member=member, source="pos", external_id=f"r-{next(_numbers)}", purchased_at=when,
-                                 total=Decimal(total), discount=Decimal(discount), points_spent=points, status=status)
+                                 total=Decimal(total), discount=Decimal(discount), points_spent=points, status=status,
+                                 items=items)
     for number, (quantity, amount, returned) in enumerate(lines, start=1):
         OrderLine.objects.create(order=order, line_no=number, sku=f"SKU-{number}", quantity=Decimal(quantity),
                                  price=Decimal(amount) / Decimal(quantity), amount=Decimal(amount),

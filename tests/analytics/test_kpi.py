@@ -30,7 +30,7 @@ def test_outside_a_transaction_the_reads_run_side_by_side_with_the_same_answers(
     threads = []
     monkeypatch.setattr(together, "_on_own_connection", lambda f: (threads.append(f), f)[1])
     assert values(Scope(*MARCH)) == EXPECTED
-    assert len(threads) == 6  # facts, sales, members, points, balances and items, each on its own connection
+    assert len(threads) == 5  # facts, sales, members, points and balances, each on its own connection
 
 
 EXPECTED = {

@@ -30,10 +30,12 @@ CENT = Decimal("0.01")
 
 
 def order(member, when: str, lines, status=Order.Status.COMPLETED) -> Order:
-    """`lines`: (quantity, amount, returned quantity); the total is the sum of the amounts."""
+    """`lines`: (quantity, amount, returned quantity); the total is the sum of the amounts, the items (as the order
+    flow keeps them) the quantities less the returned ones."""
     made = Order.objects.create(member=member, source="pos", external_id=f"l-{Order.objects.count()}",
                                 purchased_at=datetime.fromisoformat(when).replace(tzinfo=UTC),
-                                total=sum(Decimal(amount) for _, amount, _ in lines), status=status)
+                                total=sum(Decimal(amount) for _, amount, _ in lines), status=status,
+                                items=sum(Decimal(quantity) - Decimal(returned) for quantity, _, returned in lines))
     for number, (quantity, amount, returned) in enumerate(lines, start=1):
         OrderLine.objects.create(order=made, line_no=number, sku=f"S-{number}", quantity=Decimal(quantity),
                                  price=Decimal(amount) / Decimal(quantity), amount=Decimal(amount),

@@ -117,9 +117,12 @@ def test_a_partial_return_undoes_the_returned_lines_share_and_a_full_one_the_res
     paid = flow.pay(order(anna, points=400).pk, actor="pos:1")
     assert dict(paid.lines.values_list("line_no", "points_spent")) == {1: 0, 2: 400}
     assert earned(paid) == {"base:v1": 580}  # 5 % of 10 000 + 1 600 ₽: 500 on line 1, 80 on line 2
+    bought = sum(paid.lines.values_list("quantity", flat=True))
+    assert paid.items == bought  # the order keeps its items for analytics
 
     flow.return_items(paid.pk, {2: D(1)}, actor="support:1", key="ret-1")
     flow.return_items(paid.pk, {2: D(1)}, actor="support:1", key="ret-1")  # a retry books nothing more
+    assert Order.objects.get(pk=paid.pk).items == bought - 1
 
     assert list(OrderPoints.objects.filter(kind__in=["reversal", "restore"]).values_list("kind", "points", "by_line")) == [
         ("restore", 200, {"2": 200}), ("reversal", 40, {"2": 40}),
@@ -131,7 +134,7 @@ def test_a_partial_return_undoes_the_returned_lines_share_and_a_full_one_the_res
     flow.return_items(paid.pk, {1: D(1), 2: D(1)}, actor="support:1", key="ret-2")
 
     paid.refresh_from_db()
-    assert paid.status == "returned"
+    assert (paid.status, paid.items) == ("returned", 0)
     assert sum(OrderPoints.objects.filter(kind="reversal").values_list("points", flat=True)) == 580
     assert sum(OrderPoints.objects.filter(kind="restore").values_list("points", flat=True)) == 400
     assert balance(anna.pk).total == 1000

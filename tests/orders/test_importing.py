@@ -88,6 +88,7 @@ def test_a_shop_day_becomes_orders_lines_and_members(write_csv, regions):
         (2, "GIFT", Decimal("1.000"), Decimal("0.00"), Decimal("0.00")),
         (3, "SKU-B", Decimal("3.000"), Decimal("83.30"), Decimal("249.90")),
     ]
+    assert first.items == Decimal("6.000")  # the order keeps the sum of its lines' quantities
 
     defaults = _order("R-2")
     assert (defaults.total, defaults.purchased_at) == (

@@ -72,9 +72,10 @@ def _money_ratio(part_kopecks, count) -> Decimal | None:
     return _roubles(int(part_kopecks) // int(count)) if count else None
 
 
-def _sales(scope: Scope) -> dict[str, tuple[int, int, int, int]]:
+def _sales(scope: Scope) -> dict[str, tuple[int, int, int, int, int]]:
     """"members" (kept by the filters), "others" (members they leave out), "non_members" → (receipts, revenue,
-    discount paid with points, receipts with points spent) of the counted orders in the period; kopecks."""
+    discount paid with points, receipts with points spent, items kept in thousandths) of the counted orders in the
+    period; money in kopecks."""
     if scope.filters:
         who, join = f"""CASE WHEN o.member_id IS NULL THEN 'non_members' WHEN {scope.member_condition("m")}
                             THEN 'members' ELSE 'others' END""", "LEFT JOIN customers_member m ON m.id = o.member_id"
@@ -82,25 +83,12 @@ def _sales(scope: Scope) -> dict[str, tuple[int, int, int, int]]:
         who, join = "CASE WHEN o.member_id IS NULL THEN 'non_members' ELSE 'members' END", ""
     statement = f"""
         SELECT {who}, COUNT(*), {kopecks("SUM(o.total)")}, {kopecks("SUM(o.discount)")},
-               SUM(CASE WHEN o.points_spent > 0 THEN 1 ELSE 0 END)
+               SUM(CASE WHEN o.points_spent > 0 THEN 1 ELSE 0 END), CAST(ROUND(SUM(o.items) * 1000) AS BIGINT)
         FROM orders_order o {join}
         WHERE {counted()} AND o.purchased_at >= %(since)s AND o.purchased_at < %(until)s
         GROUP BY 1"""
     found = {who: tuple(int(x) for x in rest) for who, *rest in sql.rows(statement, scope.params())}
-    return {who: found.get(who, (0, 0, 0, 0)) for who in ("members", "others", "non_members")}
-
-
-def _items(scope: Scope) -> int:
-    """Items the kept members bought in the period (quantity less what was returned), in thousandths."""
-    join, condition = ("JOIN customers_member m ON m.id = o.member_id", f"AND {scope.member_condition('m')}"
-                       ) if scope.filters else ("", "")
-    statement = f"""
-        SELECT CAST(ROUND(COALESCE(SUM(l.quantity - l.returned_quantity), 0) * 1000) AS BIGINT)
-        FROM orders_orderline l
-        WHERE l.order_id IN (SELECT o.id FROM orders_order o {join}
-                             WHERE o.member_id IS NOT NULL AND {counted()} AND o.purchased_at >= %(since)s
-                               AND o.purchased_at < %(until)s {condition})"""
-    return int(sql.rows(statement, scope.params())[0][0])
+    return {who: found.get(who, (0, 0, 0, 0, 0)) for who in ("members", "others", "non_members")}
 
 
 def _points(scope: Scope) -> dict[str, int]:
@@ -137,17 +125,16 @@ def _members(scope: Scope) -> tuple[int, dict[str, int]]:
 
 def compute(scope: Scope, facts: MemberFacts | None = None) -> KpiSet:
     """The KPI set; `facts` of the same scope may be passed when they are at hand (one pass serves several)."""
-    reads = {"sales": _sales, "members": _members, "points": _points, "balances": _balances, "items": _items}
+    reads = {"sales": _sales, "members": _members, "points": _points, "balances": _balances}
     if facts is None:
         reads["facts"] = member_facts
     found = run_together({name: partial(read, scope) for name, read in reads.items()})
     members, new_by_source = found["members"]
     return _assemble(scope, found.get("facts", facts), found["sales"], members, new_by_source, found["points"],
-                     found["balances"], found["items"])
+                     found["balances"])
 
 
-def _assemble(scope, facts: MemberFacts, sales, members, new_by_source, points, balance_now,
-              item_thousandths) -> KpiSet:
+def _assemble(scope, facts: MemberFacts, sales, members, new_by_source, points, balance_now) -> KpiSet:
     buyers_mask = facts.period_purchases > 0
     buyers = int(buyers_mask.sum())
     previous = facts.previous_purchases > 0
@@ -155,7 +142,7 @@ def _assemble(scope, facts: MemberFacts, sales, members, new_by_source, points, 
     first_in_period = int((facts.first_day >= number_of(scope.start)).sum())
     repeat = int((buyers_mask & (facts.purchases >= 2)).sum())
     receipts, revenue = int(facts.period_receipts.sum()), int(facts.period_revenue.sum())
-    discount, with_points = sales["members"][2], sales["members"][3]
+    discount, with_points, item_thousandths = sales["members"][2:5]
     purchases = int(facts.period_purchases.sum())
     non_receipts, non_revenue = sales["non_members"][:2]
     all_revenue = sum(totals[1] for totals in sales.values())

@@ -5,8 +5,9 @@ Definitions for the scope's days (members' counted orders — paid, shipped, com
 - revenue: the sum of the orders' totals (as the KPIs count it: a partial return does not change a total);
 - members («количество клиентов»): members with at least one such order;
 - purchases per member («количество покупок»): receipts (orders) / members;
-- items per receipt («глубина чека»): items / receipts, items being the lines' quantities less what was returned
-  (as the KPIs' items per receipt; a receipt without lines adds a receipt and no items);
+- items per receipt («глубина чека»): items / receipts, items being the orders' items — their lines' quantities
+  less what was returned, kept on the order (as the KPIs' items per receipt; a receipt without lines adds a
+  receipt and no items);
 - price per item («цена за SKU»): revenue / items.
 The product of the four levers is the revenue (exactly, to Decimal's 28 digits). Revenue is a product, so a growth
 g of revenue takes a growth g of any one lever alone, or (1 + g)^(1/4) − 1 of each of the four (≈ 4.66 % for 20 %).
@@ -116,15 +117,11 @@ def levers(scope: Scope, target: Decimal = DEFAULT_TARGET) -> Levers:
     target = Decimal(target)
     check_target(target)
     statement = f"""
-        WITH bought AS (
-            SELECT o.id, o.member_id, o.total FROM orders_order o JOIN customers_member m ON m.id = o.member_id
-            WHERE {counted()} AND o.purchased_at >= %(since)s AND o.purchased_at < %(until)s
-              AND {scope.member_condition("m")}
-        )
-        SELECT (SELECT COUNT(DISTINCT b.member_id) FROM bought b), (SELECT COUNT(*) FROM bought b),
-               (SELECT {kopecks("SUM(b.total)")} FROM bought b),
-               (SELECT CAST(ROUND(COALESCE(SUM(l.quantity - l.returned_quantity), 0) * 1000) AS BIGINT)
-                FROM orders_orderline l JOIN bought b ON b.id = l.order_id)"""
+        SELECT COUNT(DISTINCT o.member_id), COUNT(*), {kopecks("SUM(o.total)")},
+               CAST(ROUND(COALESCE(SUM(o.items), 0) * 1000) AS BIGINT)
+        FROM orders_order o JOIN customers_member m ON m.id = o.member_id
+        WHERE {counted()} AND o.purchased_at >= %(since)s AND o.purchased_at < %(until)s
+          AND {scope.member_condition("m")}"""
     members, receipts, revenue, thousandths = (int(value) for value in sql.rows(statement, scope.params())[0])
     if not thousandths:
         raise ValidationFailed(_("No member bought any items in the period: the levers are not defined."),

@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils.translation import gettext_lazy as _
 
 from kopilka.campaigns.engine import PurchaseLine, decide
@@ -121,7 +122,7 @@ def _place(new: NewOrder, fingerprint: str, actor: str) -> Order:
         order = Order.objects.create(
             member=member, source=new.source, external_id=new.external_id, purchased_at=purchased_at,
             total=planned.total, discount=planned.discount, points_spent=planned.points, region=region,
-            offline=new.offline, request_hash=fingerprint,
+            offline=new.offline, request_hash=fingerprint, items=sum(line.item.quantity for line in planned.lines),
         )
         OrderLine.objects.bulk_create(
             OrderLine(order=order, line_no=line.number, sku=line.item.sku, quantity=line.item.quantity,
@@ -250,6 +251,7 @@ def _return(order: Order, quantities: dict[int, Decimal], actor: str, key: str) 
     for done in order.points.filter(kind__in=[OrderPoints.Kind.EARN, OrderPoints.Kind.SPEND]).select_related("entry"):
         _undo_share(order, done, share, actor, key)
     OrderLine.objects.bulk_update([lines[n] for n in quantities], ["returned_quantity"])
+    Order.objects.filter(pk=order.pk).update(items=F("items") - sum(quantities.values()))
 
 
 def _undo_share(order: Order, done: OrderPoints, share: dict[int, Decimal], actor: str, key: str) -> None:

@@ -371,13 +371,13 @@ def _create_missing_members(batch: ImportBatch, progress: Progress) -> int:
 
 def _insert_orders(batch: ImportBatch, source: str) -> int:
     """One completed order per staged order key, of the member holding its customer id (none for a row without
-    one); the total is the sum of its rows."""
+    one); the total is the sum of its rows, the items the sum of their quantities."""
     sql = f"""
         INSERT INTO {Order._meta.db_table}
             (source, external_id, member_id, purchased_at, total, region_id, status, import_batch_id,
-             created_at)
+             created_at, items)
         SELECT %s, r.order_key, MIN(e.member_id), MIN(r.purchased_at), SUM(r.amount_kopecks) / 100.0,
-               MIN(r.region_id), %s, %s, %s
+               MIN(r.region_id), %s, %s, %s, SUM(r.quantity_thousandths) / 1000.0
         FROM {ImportRow._meta.db_table} r
         LEFT JOIN {ExternalId._meta.db_table} e
           ON r.customer_ref <> '' AND e.system = %s AND e.value = r.customer_ref

@@ -84,6 +84,9 @@ class Order(models.Model):
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.NEW)
     discount = models.DecimalField(_("discount by points"), default=0, db_default=0, **MONEY)
     points_spent = models.BigIntegerField(_("points spent"), default=0, db_default=0)
+    # Kept by the writers of lines and returns, so that analytics read the receipt's structure without its lines.
+    items = models.DecimalField(_("items kept"), default=0, db_default=0,
+                                help_text=_("the lines' quantities less what was returned"), **QUANTITY)
     hold = models.ForeignKey(
         "ledger.Hold", on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("hold")
     )
