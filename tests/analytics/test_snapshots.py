@@ -16,7 +16,6 @@ from kopilka.core import clock
 from kopilka.core.errors import ValidationFailed
 from tests.core.marks import transactional_db
 
-
 PARAMS = {"start": "2026-03-01", "end": "2026-03-31"}
 
 
