@@ -7,7 +7,8 @@ class Migration(migrations.Migration):
         ("orders", "0002_purchase_flow"),
     ]
 
-    # Orders written before the column existed get it from their lines (both databases speak this SQL).
+    # Orders written before the column existed get it from their lines in one join (UPDATE ... FROM: PostgreSQL,
+    # and SQLite since 3.33); orders without lines keep 0.
     operations = [
         migrations.AddField(
             model_name="order",
@@ -17,8 +18,10 @@ class Migration(migrations.Migration):
                                       verbose_name="items kept"),
         ),
         migrations.RunSQL(
-            """UPDATE orders_order SET items = COALESCE((SELECT SUM(l.quantity - l.returned_quantity)
-                                                         FROM orders_orderline l WHERE l.order_id = orders_order.id), 0)""",
+            """UPDATE orders_order SET items = kept.items
+               FROM (SELECT order_id, SUM(quantity - returned_quantity) AS items FROM orders_orderline
+                     GROUP BY order_id) AS kept
+               WHERE kept.order_id = orders_order.id""",
             migrations.RunSQL.noop,
         ),
     ]
