@@ -84,6 +84,7 @@ class MemberProfile:
     consents: list[str]
     orders_per_year: float
     mean_receipt: Decimal
+    dropout: float = 0.0  # the chance of never buying again after each purchase (members do leave)
     purchases: list["Purchase"] = field(default_factory=list)
 
 
@@ -119,7 +120,7 @@ def member_profiles(rng: random.Random, count: int, start: datetime, end: dateti
             fields, habit = _person(rng, n), (rng.uniform(0.7, 8), Decimal(rng.randrange(2_500, 14_000)))
         fields.update(common)
         consents = [channel for channel, share in (("email", 0.7), ("sms", 0.5), ("push", 0.2)) if rng.random() < share]
-        profiles.append(MemberProfile(f"C{n:06d}", fields, consents, habit[0], habit[1]))
+        profiles.append(MemberProfile(f"C{n:06d}", fields, consents, habit[0], habit[1], rng.betavariate(1, 6)))
     return profiles
 
 
@@ -156,8 +157,9 @@ def _clinic(rng: random.Random, n: int) -> dict:
 
 
 def purchases_of(rng: random.Random, profile: MemberProfile, end: datetime, first_order_no: int) -> list[Purchase]:
-    """The member's receipts from registration to `end`: a Poisson process of their rate, lines from the
-    catalogue around their mean receipt. Order ids continue from `first_order_no`."""
+    """The member's receipts from registration to `end`: a Poisson process of their rate that may stop after any
+    purchase (the member's dropout chance), lines from the catalogue around their mean receipt. Order ids continue
+    from `first_order_no`."""
     registered_at = profile.fields["registered_at"]
     moment, purchases = registered_at, []
     mean_gap_days = 365 / profile.orders_per_year
@@ -169,6 +171,8 @@ def purchases_of(rng: random.Random, profile: MemberProfile, end: datetime, firs
         order_id = f"D{first_order_no + len(purchases):07d}"
         lines = receipt_lines(rng, profile.mean_receipt)
         purchases.append(Purchase(order_id, profile.customer_id, moment, profile.fields["region_code"], lines))
+        if rng.random() < profile.dropout:
+            return purchases
 
 
 def receipt_lines(rng: random.Random, around: Decimal) -> list[tuple[str, int, Decimal]]:
