@@ -273,7 +273,7 @@ def test_the_command_prints_the_parameters_and_members_as_json(programme, capsys
     head = [out[key] for key in ("as_of", "unit", "horizon", "discount_rate")]
     assert head == ["2026-03-31", "week", 26, None]
     assert out["bgnbd"] == {"r": model.r, "alpha": model.alpha, "a": model.a, "b": model.b,
-                            "log_likelihood": model.log_likelihood, "customers": 30}
+                            "log_likelihood": model.log_likelihood, "customers": 30, "penalty": 0.0}
     assert out["gamma_gamma"] == {"p": spend.p, "q": spend.q, "v": spend.v,
                                   "log_likelihood": spend.log_likelihood, "customers": 28}
     first = next(result.members())
@@ -307,3 +307,27 @@ def test_the_command_refuses_too_few_members_with_the_reason(capsys):
                          purchased_at=datetime(2026, 1, 5, 9, tzinfo=UTC), status=Order.Status.COMPLETED)
     with pytest.raises(mle.TooFewCustomers, match="BG/NBD needs at least 10 customers, not 1"):
         call_command("analytics", "clv", "--as-of", "2026-03-31", "--format", "json")
+
+
+def test_when_every_customer_drops_out_alike_a_small_penalty_keeps_a_and_b_finite():
+    """Simulated customers with one drop-out chance (p = 0.1) for all: the plain likelihood is highest as a and b
+    run off together; the fit then penalises their logarithms and says so, and its a / (a + b) stays near p."""
+    rng = np.random.default_rng(11)
+    n, horizon = 3000, 52.0
+    rates = rng.gamma(1.5, 1 / 6.0, n)
+    frequency, recency, age = np.zeros(n), np.zeros(n), np.full(n, horizon)
+    for i in range(n):
+        moment, last, repeats = 0.0, 0.0, 0
+        while rng.random() >= 0.1:  # still active after this purchase
+            moment += rng.exponential(1 / rates[i])
+            if moment > horizon:
+                break
+            last, repeats = moment, repeats + 1
+        frequency[i], recency[i] = repeats, last
+    with pytest.raises(mle.FitFailed):
+        mle.maximise(lambda theta: (-(theta[2] - 40) ** 2, np.array([0, 0, -2 * (theta[2] - 40), 0])), np.zeros(4),
+                     names=["r", "alpha", "a", "b"], model="check")  # a runaway is refused by the plain optimiser
+    fitted = bgnbd.fit(frequency, recency, age)
+    assert fitted.penalty == bgnbd.PENALTY
+    assert 0.06 < fitted.a / (fitted.a + fitted.b) < 0.14
+    assert np.all(np.isfinite(fitted.expected_purchases(10, frequency, recency, age)))

@@ -33,6 +33,10 @@ class BgNbd:
     b: float
     log_likelihood: float  # the sum over the customers the model was fitted to
     customers: int
+    # The L2 penalty on log a and log b the fit needed: 0 when the likelihood has its maximum at finite values;
+    # PENALTY when the customers' drop-out looks alike (a and b run off together, their ratio fixed), where the
+    # penalty keeps them finite and the predictions near the model's limit.
+    penalty: float = 0.0
 
     def expected_purchases(self, t, frequency, recency, T) -> np.ndarray:  # noqa: N803
         """E[Y(t) | x, t_x, T] per customer for t > 0 units ahead (t: a number or an array per customer).
@@ -117,7 +121,9 @@ def fit(frequency, recency, T) -> BgNbd:  # noqa: N803
     """The maximum-likelihood BG/NBD for these customers.
 
     TooFewCustomers below mle.MIN_CUSTOMERS, NoRepeatBuyers when nobody bought twice (nothing tells the
-    purchase rate from the drop-out), FitFailed when the likelihood has no finite maximum."""
+    purchase rate from the drop-out), FitFailed when the likelihood has no finite maximum — except when a and b
+    run off together (every customer's drop-out chance alike): then the fit is repeated with a small penalty on
+    their logarithms, recorded in `penalty`."""
     x, t_x, age = check(frequency, recency, T)
     if len(x) < mle.MIN_CUSTOMERS:
         raise mle.TooFewCustomers(_("%(model)s needs at least %(minimum)d customers, not %(count)d.")
@@ -134,8 +140,30 @@ def fit(frequency, recency, T) -> BgNbd:  # noqa: N803
         value, gradient = _log_likelihood(*params, gx, gt_x, gage, with_gradient=True)
         return float(weight @ value) / total, (gradient @ weight) / total * params
 
-    r, alpha, a, b = np.exp(mle.maximise(mean_log_likelihood, np.zeros(4), names=NAMES, model=MODEL))
+    penalty = 0.0
+    try:
+        theta = mle.maximise(mean_log_likelihood, np.zeros(4), names=NAMES, model=MODEL)
+    except mle.FitFailed as failed:
+        if set(failed.details.get("runaway", [])) != {"a", "b"}:
+            raise
+        penalty = PENALTY
+        theta = mle.maximise(_penalised(mean_log_likelihood, penalty), np.zeros(4), names=NAMES, model=MODEL)
+    r, alpha, a, b = np.exp(theta)
     alpha *= scale
     total_log_likelihood = float(_log_likelihood(r, alpha, a, b, x, t_x, age, with_gradient=False)[0].sum())
     return BgNbd(r=float(r), alpha=float(alpha), a=float(a), b=float(b), log_likelihood=total_log_likelihood,
-                 customers=len(x))
+                 customers=len(x), penalty=penalty)
+
+
+PENALTY = 1e-3
+
+
+def _penalised(objective, penalty: float):
+    """The objective less penalty · ((log a)² + (log b)²), with its gradient."""
+
+    def penalised(theta):
+        value, gradient = objective(theta)
+        shrink = np.array([0.0, 0.0, 1.0, 1.0])
+        return value - penalty * float(shrink @ theta**2), gradient - 2 * penalty * shrink * theta
+
+    return penalised

@@ -156,7 +156,8 @@ def lifetime_value(params: dict, progress: Progress) -> dict:
                   [gettext_noop("Horizon, units of time"), f"{fitted.horizon} × {fitted.unit}"],
                   [gettext_noop("Expected value of all members over the horizon"),
                    str(Decimal(int(fitted.expected_value_kopecks.sum())).scaleb(-2))],
-                  [gettext_noop("Mean probability still active"), round(float(fitted.p_alive.mean()), 4)]],
+                  [gettext_noop("Mean probability still active"), round(float(fitted.p_alive.mean()), 4)],
+                  [gettext_noop("BG/NBD drop-out penalty (0: none was needed)"), fitted.bgnbd.penalty]],
         "tables": {t.name: to_dict(t) for t in (models, top)},
         "charts": {"p_alive": {"x": bands, "values": counts.tolist()}},
     }

@@ -45,7 +45,7 @@ def run(options) -> Table | dict:
         "as_of": result.as_of.isoformat(), "unit": result.unit, "horizon": result.horizon,
         "discount_rate": result.discount_rate,
         "bgnbd": {"r": model.r, "alpha": model.alpha, "a": model.a, "b": model.b,
-                  "log_likelihood": model.log_likelihood, "customers": model.customers},
+                  "log_likelihood": model.log_likelihood, "customers": model.customers, "penalty": model.penalty},
         "gamma_gamma": {"p": spend.p, "q": spend.q, "v": spend.v, "log_likelihood": spend.log_likelihood,
                         "customers": spend.customers},
         "members": table.records(),
