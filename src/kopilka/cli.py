@@ -26,7 +26,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "migrate": ("migrate", "migrate", "Create or update the database schema"),
     "seed": (
         "seed",
-        "seed [--members N] [--months M]",
+        "seed [--members N] [--months M] [--bulk --receipts R]",
         "Load the demo data set (members, purchases, points) into an empty database",
     ),
     "expire": ("expire", "expire [--as-of T]", "Burn the points of lots expired by --as-of (default: now)"),

@@ -175,7 +175,7 @@ def _tune(seed: int) -> None:
     """Memory for the sorts and index builds of this transaction, no wait for the disk at its commit, and the seed
     of PostgreSQL's random()."""
     with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL work_mem = '1GB'")
+        cursor.execute("SET LOCAL work_mem = '2GB'")
         cursor.execute("SET LOCAL maintenance_work_mem = '1GB'")
         cursor.execute("SET LOCAL synchronous_commit = off")
         try:
@@ -275,9 +275,10 @@ def _split(points: str, alias: str = "r") -> list[str]:
 
 
 def _by_line(parts: str) -> str:
-    """SQL for {line number: points} of the lines whose part (columns `{parts}1`..) is not zero."""
-    pairs = ", ".join(f"'{j}', NULLIF({parts}{j}, 0)" for j in range(1, MAX_LINES + 1))
-    return f"jsonb_strip_nulls(jsonb_build_object({pairs}))"
+    """SQL for {line number: points} of the lines whose part (columns `{parts}1`..) is not zero (written as JSON
+    text: half the cost of building the object and stripping its nulls)."""
+    pairs = ", ".join(f"'\"{j}\": ' || NULLIF({parts}{j}, 0)" for j in range(1, MAX_LINES + 1))
+    return f"('{{' || concat_ws(', ', {pairs}) || '}}')::jsonb"
 
 
 _INN_DIGITS = " + ".join(f"substr(nine, {i}, 1)::int * {w}" for i, w in enumerate((2, 4, 10, 3, 5, 9, 4, 6, 8), 1))
@@ -521,20 +522,22 @@ POINTS = [
     JOIN bulk_receipt r ON r.id = d.spend_id
     """,
     # Every entry with its balance after, numbered in time order (a spend before the accrual of the same receipt).
+    # `step` stands for the kind while the rows are sorted (0 spend, 1 accrual, 2 expiry); `ref` breaks ties.
     """
     CREATE TEMP TABLE bulk_entry ON COMMIT DROP AS
-    SELECT %(ledger_entry)s::bigint + row_number() OVER () - 1 AS id, b.*
+    SELECT %(ledger_entry)s::bigint + row_number() OVER () - 1 AS id,
+           (ARRAY['spend', 'accrual', 'expiry'])[b.step + 1] AS kind, b.account_id, b.amount, b.lot_id, b.order_id,
+           b.at, b.balance_after
     FROM (
         SELECT m.*, SUM(m.amount) OVER (PARTITION BY m.account_id ORDER BY m.at, m.step, m.ref
                                         ROWS UNBOUNDED PRECEDING) AS balance_after
         FROM (
-            SELECT account_id, 'spend' AS kind, -points AS amount, NULL::bigint AS lot_id, order_id, at,
-                   0 AS step, order_id AS ref
+            SELECT account_id, -points AS amount, NULL::bigint AS lot_id, order_id, at, 0 AS step, order_id AS ref
             FROM bulk_spend
             UNION ALL
-            SELECT account_id, 'accrual', points, id, order_id, accrued_at, 1, id FROM bulk_lot_final
+            SELECT account_id, points, id, order_id, accrued_at, 1, id FROM bulk_lot_final
             UNION ALL
-            SELECT account_id, 'expiry', -burned, id, NULL, expires_at, 2, id FROM bulk_lot_final WHERE burned > 0
+            SELECT account_id, -burned, id, NULL, expires_at, 2, id FROM bulk_lot_final WHERE burned > 0
         ) m
         ORDER BY m.at, m.step, m.ref
     ) b
