@@ -132,3 +132,11 @@ def test_cohorts_abc_and_levers(march, staff):
     assert "Each lever alone, %" in levers and "4.66" in levers
     table = {row[0]: row for row in Snapshot.objects.get(kind="levers").result["tables"]["levers"]["rows"]}
     assert table["revenue"][2] == "4700.00" and table["members"][2] == 2
+
+
+def test_a_refused_computation_is_explained_and_can_be_asked_again(staff):
+    client = signed_in(staff("analyst"))
+    page = computed(client, "clusters", "?as_of=2026-03-31&k_min=2&k_max=5")
+    assert "The computation failed:" in page and "Clusters need at least 10 members" in page
+    assert client.post("/office/analytics/clusters/?as_of=2026-03-31&k_min=2&k_max=5").status_code == 302
+    assert Snapshot.objects.filter(kind="clusters", status="queued").count() == 1

@@ -10,10 +10,6 @@ from django.utils.translation import gettext as _
 from kopilka.analytics import charts
 from kopilka.analytics.tables import from_dict
 
-SERIES_NAMES = {"members": "members", "non_members": "non-members", "accrued": "accrued", "spent": "spent",
-                "burned": "burned"}
-
-
 def formatted(value, unit: str) -> str:
     if value is None or value == "":
         return "—"
@@ -28,7 +24,7 @@ def formatted(value, unit: str) -> str:
 
 def _line(chart: dict, y_title: str, title: str) -> str:
     labels = [x[8:10] + "." + x[5:7] if len(chart["x"]) > 12 else x for x in chart["x"]]
-    series = [(_(SERIES_NAMES.get(s["name"], s["name"])), s["values"]) for s in chart["series"]]
+    series = [(_(s["name"]), s["values"]) for s in chart["series"]]  # names are message ids or data
     return charts.line_svg(labels, series, y_title=y_title, title=title)
 
 
