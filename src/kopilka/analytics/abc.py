@@ -19,7 +19,7 @@ from decimal import ROUND_CEILING, Decimal
 import numpy as np
 from django.utils.translation import gettext_lazy as _
 
-from kopilka.analytics.scope import Scope, counted, kopecks
+from kopilka.analytics.scope import Scope, counted, kopecks, roubles, share
 from kopilka.analytics.tables import Column, Table
 from kopilka.core import sql
 from kopilka.core.errors import ValidationFailed
@@ -54,14 +54,6 @@ def classify(revenue: np.ndarray, a: Decimal = DEFAULT_A, b: Decimal = DEFAULT_B
     classes = np.empty(len(revenue), dtype=np.int8)
     classes[order] = np.where(above < _cut(a, total), 0, np.where(above < _cut(a + b, total), 1, 2))
     return classes
-
-
-def _roubles(kopecks_) -> Decimal:
-    return (Decimal(int(kopecks_)) / 100).quantize(Decimal("0.01"))
-
-
-def _share(part, whole) -> float | None:
-    return round(int(part) / int(whole), 4) if whole else None
 
 
 def _window(scope: Scope) -> str:
@@ -104,8 +96,8 @@ class MemberAbc:
         for index, name in enumerate(CLASSES):
             mine = self.classes == index
             revenue = int(self.revenue[mine].sum())
-            result.append(MemberClass(name, int(mine.sum()), int(self.receipts[mine].sum()), _roubles(revenue),
-                                      _share(mine.sum(), members), _share(revenue, total)))
+            result.append(MemberClass(name, int(mine.sum()), int(self.receipts[mine].sum()), roubles(revenue),
+                                      share(mine.sum(), members), share(revenue, total)))
         return result
 
     def table(self) -> Table:
@@ -159,8 +151,8 @@ class GoodsAbc:
         for index, name in enumerate(CLASSES):
             mine = self.classes == index
             revenue = int(self.revenue[mine].sum())
-            result.append(GoodsClass(name, int(mine.sum()), _roubles(revenue), _units(self.quantity[mine].sum()),
-                                     _share(mine.sum(), goods), _share(revenue, total)))
+            result.append(GoodsClass(name, int(mine.sum()), roubles(revenue), _units(self.quantity[mine].sum()),
+                                     share(mine.sum(), goods), share(revenue, total)))
         return result
 
     def table(self) -> Table:
@@ -180,7 +172,7 @@ class GoodsAbc:
                    Column("name", _("name")), Column("revenue", _("revenue")),
                    Column("revenue_share", _("share of revenue")), Column("running_share", _("running share")),
                    Column("quantity", _("quantity")), Column("class", _("class"))]
-        rows = [[key, name, _roubles(revenue), _share(revenue, total), _share(run, total), _units(quantity),
+        rows = [[key, name, roubles(revenue), share(revenue, total), share(run, total), _units(quantity),
                  CLASSES[klass]] for key, name, revenue, run, quantity, klass in
                 zip(self.keys, self.names, self.revenue, running, self.quantity, self.classes, strict=True)]
         title = _("SKUs by class") if self.by == "sku" else _("Product groups by class")

@@ -24,6 +24,7 @@ from django.utils.translation import gettext_lazy as _
 from kopilka.analytics import bgnbd, gamma_gamma, mle, rfm
 from kopilka.analytics.bgnbd import BgNbd
 from kopilka.analytics.gamma_gamma import GammaGamma
+from kopilka.analytics.scope import roubles
 
 ONE_YEAR = {"day": 365, "week": 52, "month": 12}  # the default horizon, in each unit of rfm.UNITS
 
@@ -108,13 +109,9 @@ class Clv:
             T=float(self.T[index]),
             monetary_value=self.monetary_value[index],
             expected_purchases=float(self.expected_purchases[index]), p_alive=float(self.p_alive[index]),
-            expected_average_value=_rubles(self.expected_average_kopecks[index]),
-            expected_value=_rubles(self.expected_value_kopecks[index]),
+            expected_average_value=roubles(self.expected_average_kopecks[index]),
+            expected_value=roubles(self.expected_value_kopecks[index]),
         )
-
-
-def _rubles(kopecks) -> Decimal:
-    return Decimal(int(kopecks)).scaleb(-2)
 
 
 def _kopecks(values: np.ndarray) -> np.ndarray:

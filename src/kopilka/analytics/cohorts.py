@@ -23,7 +23,7 @@ from django.db import connection
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
-from kopilka.analytics.scope import Scope, counted, day_number, kopecks, local_day
+from kopilka.analytics.scope import Scope, counted, day_number, kopecks, local_day, roubles
 from kopilka.analytics.tables import Column, Table
 from kopilka.core import sql
 from kopilka.core.errors import ValidationFailed
@@ -113,7 +113,8 @@ class Retention:
 
     def revenue_per_member(self) -> list[list[Decimal | None]]:
         """Revenue of period c + k over the cohort's size, in roubles; None where not observed or empty."""
-        return [[_roubles(self.revenue[c, k], self.sizes[c]) if self.observed[c, k] and self.sizes[c] else None
+        return [[roubles(Decimal(int(self.revenue[c, k])) / int(self.sizes[c]))
+                 if self.observed[c, k] and self.sizes[c] else None
                  for k in range(len(self.cohorts))] for c in range(len(self.cohorts))]
 
     def table(self, value: str = "share") -> Table:
@@ -136,10 +137,6 @@ class Retention:
                   "revenue": _("Cohort revenue per member")}
         rows = [[start, int(size), *row] for start, size, row in zip(self.cohorts, self.sizes, cells, strict=True)]
         return Table(f"cohorts-{value}", titles[value], columns, rows)
-
-
-def _roubles(kopecks_, members) -> Decimal:
-    return (Decimal(int(kopecks_)) / int(members) / 100).quantize(Decimal("0.01"))
 
 
 def retention(scope: Scope, by: str = "month", basis: str = "purchase") -> Retention:

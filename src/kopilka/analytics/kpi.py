@@ -9,11 +9,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import partial
 
-import numpy as np
 from django.utils.translation import gettext_lazy as _
 
 from kopilka.analytics.facts import MemberFacts, member_facts, number_of
-from kopilka.analytics.scope import Scope, counted, kopecks
+from kopilka.analytics.scope import Scope, counted, kopecks, roubles, share
 from kopilka.analytics.tables import Column, Table
 from kopilka.analytics.together import run_together
 from kopilka.core import programme, sql
@@ -60,16 +59,8 @@ class KpiSet:
         return Table("members-vs-non-members", _("Members and non-members"), columns, self.members_vs_non_members)
 
 
-def _roubles(kopecks_: int | np.integer) -> Decimal:
-    return (Decimal(int(kopecks_)) / 100).quantize(Decimal("0.01"))
-
-
-def _ratio(part, whole, digits: int = 4) -> float | None:
-    return round(float(part) / float(whole), digits) if whole else None
-
-
-def _money_ratio(part_kopecks, count) -> Decimal | None:
-    return _roubles(int(part_kopecks) // int(count)) if count else None
+def _moneyshare(part_kopecks, count) -> Decimal | None:
+    return roubles(int(part_kopecks) // int(count)) if count else None
 
 
 def _sales(scope: Scope) -> dict[str, tuple[int, int, int, int, int]]:
@@ -163,45 +154,45 @@ def _assemble(scope, facts: MemberFacts, sales, members, new_by_source, points, 
             _("Members whose first purchase ever falls within the period.")),
         Kpi("repeat_buyers", _("Members with repeat purchases"), repeat, COUNT,
             _("Members with a purchase in the period and at least two purchases (days with a purchase) to date.")),
-        Kpi("retention", _("Retention"), _ratio(retained, previous.sum()), SHARE,
+        Kpi("retention", _("Retention"), share(retained, previous.sum()), SHARE,
             _("Of the members who bought in the previous period of the same length, the share who bought again "
               "in this one.")),
-        Kpi("churn", _("Churn"), _ratio(previous.sum() - retained, previous.sum()), SHARE,
+        Kpi("churn", _("Churn"), share(previous.sum() - retained, previous.sum()), SHARE,
             _("Of the members who bought in the previous period, the share who did not buy in this one.")),
-        Kpi("ltv", _("LTV to date"), _money_ratio(facts.revenue.sum(), len(facts)), MONEY,
+        Kpi("ltv", _("LTV to date"), _moneyshare(facts.revenue.sum(), len(facts)), MONEY,
             _("Revenue from a member since the first purchase up to the end of the period, on average over the "
               "members with purchases.")),
-        Kpi("average_receipt", _("Average receipt of members"), _money_ratio(revenue, receipts), MONEY,
+        Kpi("average_receipt", _("Average receipt of members"), _moneyshare(revenue, receipts), MONEY,
             _("Members' revenue in the period divided by their receipts.")),
         Kpi("average_receipt_non_members", _("Average receipt of non-members"),
-            _money_ratio(non_revenue, non_receipts), MONEY,
+            _moneyshare(non_revenue, non_receipts), MONEY,
             _("Revenue from receipts without a member divided by their number.")),
-        Kpi("items_per_receipt", _("Items per receipt"), _ratio(items, receipts, 2), NUMBER,
+        Kpi("items_per_receipt", _("Items per receipt"), share(items, receipts, 2), NUMBER,
             _("Members' receipts in the period: items bought (less returned) per receipt.")),
-        Kpi("price_per_item", _("Price per item"), (_roubles(revenue * 1000 // item_thousandths)
+        Kpi("price_per_item", _("Price per item"), (roubles(revenue * 1000 // item_thousandths)
                                                      if item_thousandths else None), MONEY,
             _("Members' revenue in the period divided by the items they bought.")),
-        Kpi("purchase_frequency", _("Purchase frequency"), _ratio(purchases, buyers, 2), NUMBER,
+        Kpi("purchase_frequency", _("Purchase frequency"), share(purchases, buyers, 2), NUMBER,
             _("Purchases (days with a purchase) per member with purchases in the period.")),
-        Kpi("revenue_per_buyer", _("Revenue per member with purchases"), _money_ratio(revenue, buyers), MONEY,
+        Kpi("revenue_per_buyer", _("Revenue per member with purchases"), _moneyshare(revenue, buyers), MONEY,
             _("Members' revenue in the period divided by the members with purchases in it.")),
-        Kpi("revenue_per_member", _("Revenue per member"), _money_ratio(revenue, members), MONEY,
+        Kpi("revenue_per_member", _("Revenue per member"), _moneyshare(revenue, members), MONEY,
             _("Members' revenue in the period divided by all members registered by its end.")),
         Kpi("accrued", _("Points accrued"), accrued, POINTS,
             _("Points accrued in the period (manual credits included) less accruals taken back (returns, reversals).")),
         Kpi("spent", _("Points spent"), spent, POINTS,
             _("Points spent in the period less spent points given back on returns.")),
         Kpi("burned", _("Points burned"), burned, POINTS, _("Points that expired in the period.")),
-        Kpi("utilization_rate", _("Utilization rate (UR)"), _ratio(spent, accrued), SHARE,
+        Kpi("utilization_rate", _("Utilization rate (UR)"), share(spent, accrued), SHARE,
             _("Points spent divided by points accrued in the period.")),
         Kpi("limiting_ur", _("Limiting UR"), (round(1 - burned / accrued, 4) if accrued else None), SHARE,
             _("One minus points burned divided by points accrued in the period: the most that can ever be spent.")),
-        Kpi("redemption_rate", _("Redemption rate"), _ratio(with_points, receipts), SHARE,
+        Kpi("redemption_rate", _("Redemption rate"), share(with_points, receipts), SHARE,
             _("The share of members' receipts in the period paid partly with points.")),
-        Kpi("real_discount", _("Real discount"), _ratio(discount, revenue), SHARE,
+        Kpi("real_discount", _("Real discount"), share(discount, revenue), SHARE,
             _("What points paid for divided by members' sales in the period: the discount the programme really "
               "gave.")),
-        Kpi("members_share_of_sales", _("Share of sales from members"), _ratio(revenue, all_revenue), SHARE,
+        Kpi("members_share_of_sales", _("Share of sales from members"), share(revenue, all_revenue), SHARE,
             _("Members' revenue divided by all revenue (members and non-members) in the period.")),
         Kpi("liability_points", _("Outstanding points"), liability, POINTS,
             _("Points on members' balances at the end of the period: the programme's liability.")),
@@ -209,9 +200,9 @@ def _assemble(scope, facts: MemberFacts, sales, members, new_by_source, points, 
             MONEY, _("Outstanding points times the worth of a point in the programme settings.")),
     ]
     comparison = [
-        ["members", str(_("members")), receipts, _roubles(revenue), _money_ratio(revenue, receipts), _ratio(revenue, all_revenue)],
-        ["non_members", str(_("non-members")), non_receipts, _roubles(non_revenue), _money_ratio(non_revenue, non_receipts),
-         _ratio(non_revenue, all_revenue)],
+        ["members", str(_("members")), receipts, roubles(revenue), _moneyshare(revenue, receipts), share(revenue, all_revenue)],
+        ["non_members", str(_("non-members")), non_receipts, roubles(non_revenue), _moneyshare(non_revenue, non_receipts),
+         share(non_revenue, all_revenue)],
     ]
     return KpiSet(scope=scope, kpis=k, new_members_by_source=new_by_source, members_vs_non_members=comparison,
                   facts=facts)

@@ -8,6 +8,7 @@ points from any version of it in the period). Purchases of non-members are never
 
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
+from decimal import Decimal
 
 from django.db import connection
 from django.utils.translation import gettext_lazy as _
@@ -102,6 +103,17 @@ def days_between(later: str, earlier: str) -> str:
     if connection.vendor == "postgresql":
         return f"({later} - {earlier})"
     return f"CAST(julianday({later}) - julianday({earlier}) AS INTEGER)"
+
+
+def roubles(kopecks_) -> Decimal:
+    """Whole kopecks (an int, a numpy integer, or a Decimal quotient) back as roubles to the kopeck."""
+    amount = kopecks_ if isinstance(kopecks_, Decimal) else Decimal(int(kopecks_))
+    return (amount / 100).quantize(Decimal("0.01"))
+
+
+def share(part, whole, digits: int = 4) -> float | None:
+    """part / whole rounded, or None when there is no whole (a share of nothing is not 0)."""
+    return round(float(part) / float(whole), digits) if whole else None
 
 
 def kopecks(expression: str) -> str:

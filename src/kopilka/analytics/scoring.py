@@ -12,14 +12,13 @@ Definitions (as of the end of the scope's last day):
 """
 
 from dataclasses import dataclass
-from decimal import Decimal
 
 import numpy as np
 from django.utils.translation import gettext_lazy as _
 from scipy.stats import rankdata
 
 from kopilka.analytics.facts import NO_BIRTHDAY, MemberFacts, member_facts, number_of
-from kopilka.analytics.scope import Scope
+from kopilka.analytics.scope import Scope, roubles
 from kopilka.analytics.tables import Column, Table
 from kopilka.core.errors import ValidationFailed
 
@@ -84,9 +83,9 @@ class RfmGrid:
         born = born[born != NO_BIRTHDAY]
         ages = (number_of(self.scope.end) - born) / 365.2425
         return [
-            count, round(count / len(facts), 4), _roubles(revenue), round(purchases / count, 2),
+            count, round(count / len(facts), 4), roubles(revenue), round(purchases / count, 2),
             round(float(facts.year_purchases[chosen].mean()), 2), round(float(since_last.mean()), 1),
-            _roubles(revenue // purchases if purchases else 0), round(float((gender == 1).mean()), 4),
+            roubles(revenue // purchases if purchases else 0), round(float((gender == 1).mean()), 4),
             round(float((gender == 2).mean()), 4), round(float(ages.mean()), 1) if len(ages) else None,
         ]
 
@@ -97,10 +96,6 @@ _FIGURE_COLUMNS = [
     Column("days_since_last", _("days since last purchase")), Column("spend_per_visit", _("spend per visit")),
     Column("women", _("share of women")), Column("men", _("share of men")), Column("age", _("average age")),
 ]
-
-
-def _roubles(kopecks: int) -> Decimal:
-    return (Decimal(int(kopecks)) / 100).quantize(Decimal("0.01"))
 
 
 def quantile_scores(values: np.ndarray, size: int) -> np.ndarray:
