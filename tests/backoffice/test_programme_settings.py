@@ -11,7 +11,7 @@ from kopilka.core import clock, programme
 from kopilka.core.models import ProgrammeSettings
 from kopilka.customers import services as members
 from kopilka.ledger import services as ledger
-from kopilka.orders.quote import CartItem, quote
+from kopilka.purchases.quote import CartItem, quote
 
 pytestmark = pytest.mark.django_db
 

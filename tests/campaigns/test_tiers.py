@@ -10,8 +10,8 @@ from kopilka.campaigns.conditions import parse
 from kopilka.campaigns.eligibility import eligible_members
 from kopilka.core import clock
 from kopilka.customers import services as members
-from kopilka.orders import flow
-from kopilka.orders.quote import CartItem
+from kopilka.purchases import flow
+from kopilka.purchases.quote import CartItem
 from kopilka.tiers import services as tiers
 from kopilka.tiers.models import MemberTier, TierChange
 

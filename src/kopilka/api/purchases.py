@@ -24,9 +24,9 @@ from kopilka.api.common import ERRORS, IdempotencyKey, MemberRef, member_id_of
 from kopilka.api.idempotency import idempotent_write
 from kopilka.campaigns.banners import banners
 from kopilka.core.errors import NotFound, ValidationFailed
-from kopilka.orders import flow
 from kopilka.orders.models import Order
-from kopilka.orders.quote import CartItem, Quote, quote
+from kopilka.purchases import flow
+from kopilka.purchases.quote import CartItem, Quote, quote
 
 router = Router(tags=["purchases"])
 

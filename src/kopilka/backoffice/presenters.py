@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from kopilka.analytics import charts
 from kopilka.analytics.tables import from_dict
 
+
 def formatted(value, unit: str) -> str:
     if value is None or value == "":
         return "—"

@@ -40,9 +40,9 @@ from kopilka.customers.models import City, EligibilityFlag, Region, Tag
 from kopilka.ledger import services as ledger
 from kopilka.ledger.expiry import expire
 from kopilka.ledger.selectors import balance
-from kopilka.orders import flow
 from kopilka.orders.importing import import_transactions
-from kopilka.orders.quote import CartItem
+from kopilka.purchases import flow
+from kopilka.purchases.quote import CartItem
 from kopilka.seed import programme
 from kopilka.seed.profiles import (
     ELIGIBILITY_FLAGS,

@@ -11,9 +11,9 @@ from kopilka.core import clock
 from kopilka.customers import services as members
 from kopilka.ledger.models import Entry
 from kopilka.ledger.reconcile import reconcile
-from kopilka.orders import flow
 from kopilka.orders.models import Order
-from kopilka.orders.quote import CartItem
+from kopilka.purchases import flow
+from kopilka.purchases.quote import CartItem
 from tests.concurrency import run_at_once
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True, serialized_rollback=True)]

@@ -12,7 +12,7 @@ from kopilka.core import clock
 from kopilka.customers import services as members
 from kopilka.ledger import services as ledger
 from kopilka.ledger.models import Entry
-from kopilka.orders.quote import CartItem, quote
+from kopilka.purchases.quote import CartItem, quote
 
 pytestmark = pytest.mark.django_db
 D = Decimal

@@ -35,7 +35,7 @@ from kopilka.ledger import services as ledger
 from kopilka.ledger.errors import MemberCannotEarnOrSpend
 from kopilka.ledger.models import Entry
 from kopilka.orders.models import Order, OrderLine, OrderPoints, OrderReturn, OrderStatusChange
-from kopilka.orders.quote import CartItem, quote
+from kopilka.purchases.quote import CartItem, quote
 from kopilka.tiers import services as tiers
 
 S = Order.Status

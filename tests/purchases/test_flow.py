@@ -18,9 +18,9 @@ from kopilka.ledger.errors import MemberCannotEarnOrSpend
 from kopilka.ledger.models import Entry, Hold, Lot
 from kopilka.ledger.reconcile import reconcile
 from kopilka.ledger.selectors import balance
-from kopilka.orders import flow
 from kopilka.orders.models import Order, OrderPoints
-from kopilka.orders.quote import CartItem
+from kopilka.purchases import flow
+from kopilka.purchases.quote import CartItem
 
 pytestmark = pytest.mark.django_db
 D = Decimal
