@@ -191,7 +191,7 @@ def test_purchases_of_non_members_and_of_blocked_members_touch_no_points(anna):
 
 
 def test_a_budget_grants_no_more_than_it_has_and_returns_give_points_back(anna):
-    Campaign.objects.filter(code="base").update(budget_points=800)
+    campaigns.update_campaign(code="base", actor="t", budget_points=800)
 
     first = order(anna, "R-1", paid=True)
     second = order(anna, "R-2", paid=True)

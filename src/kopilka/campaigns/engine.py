@@ -32,6 +32,7 @@ class LiveCampaign:
     rules: CampaignRules
     budget_left: int | None = None  # points; None: no budget
     limit_left: int | None = None  # points this member may still earn this period; None: no limit
+    campaign_id: int | None = None  # the campaign's row, whose budget shards a grant locks
 
 
 @dataclass(frozen=True)
@@ -136,6 +137,20 @@ def _purchase_points(
 def _event_points(rule: AccrualRule) -> tuple[int, dict[int, int], list[str]]:
     points = _floor(rule.points * rule.multiplier)
     return points, {}, [_("%(points)s points for the event") % {"points": points}]
+
+
+def may_apply(
+    campaign: LiveCampaign, *, scenario: str, lines: list[PurchaseLine] = (), event_type: str | None = None
+) -> bool:
+    """Whether the campaign can earn anything here, judged on the purchase or event alone (not the member): its
+    scenario and event types, and for a purchase a line it takes and its minimum order."""
+    rule = campaign.rules.accrual
+    if rule is None or rule.scenario != scenario:
+        return False
+    if scenario == "event":
+        return event_type in rule.event_types
+    amount = sum((line.amount for line in _eligible_lines(rule, lines)), Decimal(0))
+    return amount > 0 and amount >= rule.min_order
 
 
 def decide(

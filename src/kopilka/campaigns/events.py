@@ -10,14 +10,15 @@ from datetime import datetime
 from functools import reduce
 from operator import or_
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from kopilka.campaigns.conditions import birthdays_near
 from kopilka.campaigns.engine import Decision, decide
 from kopilka.campaigns.facts import member_facts
-from kopilka.campaigns.granting import grant, lock_for_granting
+from kopilka.campaigns.granting import grant
+from kopilka.campaigns.locking import plan_for, with_points_locks
 from kopilka.campaigns.models import EventType, MemberEvent
 from kopilka.campaigns.selectors import live_campaigns
 from kopilka.core import clock
@@ -48,22 +49,27 @@ def record_event(
         raise ValidationFailed(_("An event cannot be dated in the future."), code="event_in_future")
     if (earlier := _earlier(member_id, key, type)) is not None:
         return EventOutcome(earlier, [], True)
+    plan = plan_for(member_id, live_campaigns(at), scenario="event", event_type=type)
+
+    def record(locks, _head) -> EventOutcome:
+        member = Member.objects.filter(pk=member_id).first()
+        if member is None:
+            raise member_not_found(member_id)
+        if (earlier := _earlier(member_id, key, type)) is not None:  # recorded while this request waited
+            return EventOutcome(earlier, [], True)
+        event = MemberEvent.objects.create(member=member, type=type, key=key, occurred_at=at,
+                                           details=details or {}, actor=actor, created_at=now)
+        decisions = []
+        if member.can_earn_or_spend:
+            campaigns = locks.live(live_campaigns(at, member_id))
+            decisions = decide(campaigns, member_facts(member_id, at), scenario="event", event_type=type)
+            booked = grant(decisions, locks, at, actor=actor, key=f"event:{event.pk}")
+            event.points = sum(entry.amount for _, entry in booked)
+            event.save(update_fields=["points"])
+        return EventOutcome(event, decisions, False)
+
     try:
-        with transaction.atomic():
-            member = Member.objects.filter(pk=member_id).first()
-            if member is None:
-                raise member_not_found(member_id)
-            event = MemberEvent.objects.create(member=member, type=type, key=key, occurred_at=at,
-                                               details=details or {}, actor=actor, created_at=now)
-            decisions = []
-            if member.can_earn_or_spend:
-                lock_for_granting(member_id)
-                decisions = decide(live_campaigns(at, member_id), member_facts(member_id, at), scenario="event",
-                                   event_type=type)
-                booked = grant(decisions, member_id, at, actor=actor, key=f"event:{event.pk}")
-                event.points = sum(entry.amount for _, entry in booked)
-                event.save(update_fields=["points"])
-            return EventOutcome(event, decisions, False)
+        return with_points_locks(plan, record)
     except IntegrityError:  # the same event recorded at this moment by a retry
         if (earlier := _earlier(member_id, key, type)) is not None:
             return EventOutcome(earlier, [], True)

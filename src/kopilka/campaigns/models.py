@@ -5,7 +5,8 @@ Invariants:
   a new version, and every ledger entry a campaign produces names the version ("<code>:v<number>");
 - the newest version of a campaign is the one in force;
 - every change of status is recorded with who, when and why;
-- `budget_spent` never exceeds `budget_points` (enforced under the campaign's row lock).
+- a budget is never exceeded: it is kept as shards whose `points_left` sum to what it has left and never go below
+  zero (a database check); the budget spent is `budget_points` less that sum.
 """
 
 from django.db import models
@@ -72,7 +73,6 @@ class Campaign(models.Model):
         _("combination"), max_length=10, choices=Combination.choices, default=Combination.STACK
     )
     budget_points = models.BigIntegerField(_("budget, points"), null=True, blank=True)
-    budget_spent = models.BigIntegerField(_("budget spent, points"), default=0)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
@@ -81,15 +81,35 @@ class Campaign(models.Model):
         verbose_name = _("campaign")
         verbose_name_plural = _("campaigns")
         indexes = [models.Index(fields=["status", "starts_at"], name="campaign_status_start")]
-        constraints = [
-            models.CheckConstraint(
-                condition=models.Q(budget_points__isnull=True) | models.Q(budget_spent__lte=models.F("budget_points")),
-                name="campaign_budget_not_exceeded",
-            )
-        ]
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def budget_spent(self) -> int:
+        """Points granted under the budget (less those given back); 0 without a budget."""
+        if self.budget_points is None:
+            return 0
+        left = self.budget_shards.aggregate(left=models.Sum("points_left"))["left"] or 0
+        return self.budget_points - left
+
+
+class BudgetShard(models.Model):
+    """One shard of a campaign's budget: the points of it still to grant. A grant takes from the member's shard under
+    that row's lock, so grants to different members seldom wait for one another (`campaigns.budgets`)."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="budget_shards")
+    number = models.PositiveSmallIntegerField()
+    points_left = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "number"], name="budget_shard_unique"),
+            models.CheckConstraint(condition=models.Q(points_left__gte=0), name="budget_shard_not_overdrawn"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id}/{self.number}: {self.points_left}"
 
 
 class CampaignVersion(models.Model):

@@ -7,7 +7,7 @@ from django.db.models import QuerySet
 
 from kopilka.campaigns.engine import LiveCampaign
 from kopilka.campaigns.errors import campaign_not_found
-from kopilka.campaigns.models import Campaign, CampaignType, CampaignVersion, MemberUsage
+from kopilka.campaigns.models import BudgetShard, Campaign, CampaignType, CampaignVersion, MemberUsage
 from kopilka.campaigns.rules import CampaignRules, RedemptionRule, parse_rules
 from kopilka.core import clock, sql
 
@@ -44,7 +44,8 @@ def period_key(period: str, at: datetime) -> str:
 
 
 _LIVE = f"""
-SELECT c.id, c.code, c.public_name, t.lot_category, c.priority, c.combination, c.budget_points, c.budget_spent,
+SELECT c.id, c.code, c.public_name, t.lot_category, c.priority, c.combination, c.budget_points,
+       (SELECT SUM(s.points_left) FROM {BudgetShard._meta.db_table} s WHERE s.campaign_id = c.id),
        v.id, v.number, v.went_live_at
 FROM {Campaign._meta.db_table} c
 JOIN {CampaignType._meta.db_table} t ON t.id = c.type_id
@@ -68,7 +69,7 @@ def live_campaigns(at: datetime | None = None, member_id: int | None = None) -> 
     rules = _version_rules([(row[8], row[10]) for row in found])
     usage = _usage(member_id, [row[0] for row in found if _has_limit(rules[row[8]])])
     live = []
-    for pk, code, public_name, lot_category, priority, combination, budget, spent, version, number, _ in found:
+    for pk, code, public_name, lot_category, priority, combination, budget, left, version, number, _ in found:
         limit = rules[version].accrual.member_limit if rules[version].accrual else None
         limit_left = None
         if limit is not None and member_id is not None:
@@ -82,8 +83,9 @@ def live_campaigns(at: datetime | None = None, member_id: int | None = None) -> 
                 priority=priority,
                 combination=combination,
                 rules=rules[version],
-                budget_left=None if budget is None else budget - spent,
+                budget_left=None if budget is None else int(left or 0),
                 limit_left=limit_left,
+                campaign_id=pk,
             )
         )
     return live

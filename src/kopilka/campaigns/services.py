@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 from pydantic import ValidationError
 
+from kopilka.campaigns import budgets
 from kopilka.campaigns.errors import RulesInvalid, TransitionRefused, campaign_not_found
 from kopilka.campaigns.models import Campaign, CampaignStatusChange, CampaignType, CampaignVersion, EventType
 from kopilka.campaigns.rules import CampaignRules, parse_rules
@@ -102,6 +103,8 @@ def create_campaign(
         if Campaign.objects.filter(code=code).exists():
             raise ValidationFailed(_("A campaign with this code exists."), code="campaign_exists", details={"code": code})
         campaign.save()
+        if budget_points is not None:
+            budgets.resize(campaign, budget_points, before=None)
         CampaignVersion.objects.create(
             campaign=campaign, number=1, rules=checked.model_dump(mode="json"), created_at=clock.now(),
             created_by=actor,
@@ -117,11 +120,14 @@ def update_campaign(*, code: str, actor: str, **changes: Any) -> Campaign:
     with transaction.atomic():
         campaign = _locked(code)
         _refuse_if_finished(campaign)
+        budget_before = campaign.budget_points
         for name, value in changes.items():
             if name in ("starts_at", "ends_at") and value is not None:
                 value = clock.make_aware(value)
             setattr(campaign, name, value)
         _check(campaign)
+        if campaign.budget_points != budget_before:
+            budgets.resize(campaign, campaign.budget_points, before=budget_before)
         campaign.save()
     return campaign
 
@@ -199,7 +205,7 @@ def _move(campaign: Campaign, target: str, actor: str, comment, now: datetime) -
 
 
 def _locked(code: str) -> Campaign:
-    campaign = Campaign.objects.select_for_update().filter(code=code).first()
+    campaign = Campaign.objects.select_for_update(no_key=True).filter(code=code).first()
     if campaign is None:
         raise campaign_not_found(code)
     return campaign
@@ -215,10 +221,10 @@ def _check(campaign: Campaign) -> None:
         raise ValidationFailed(_("The campaign needs a name."), details={"field": "name"})
     if campaign.ends_at is not None and campaign.ends_at <= campaign.starts_at:
         raise ValidationFailed(_("The campaign must end after it starts."), details={"field": "ends_at"})
-    if campaign.budget_points is not None and campaign.budget_points < max(campaign.budget_spent, 1):
+    if campaign.budget_points is not None and campaign.budget_points < 1:
         raise ValidationFailed(
             _("The budget must be positive and not below what was already granted."),
-            details={"field": "budget_points", "spent": campaign.budget_spent},
+            details={"field": "budget_points", "spent": 0},
         )
     if campaign.combination not in Campaign.Combination.values:
         raise ValidationFailed(_("Unknown combination."), details={"known": list(Campaign.Combination.values)})

@@ -245,7 +245,7 @@ def add_external_id(*, member_id: int, system: str, value: str) -> tuple[Externa
 
 def _lock_member(member_id: int) -> Member:
     try:
-        return Member.objects.select_for_update().get(pk=member_id)
+        return Member.objects.select_for_update(no_key=True).get(pk=member_id)
     except Member.DoesNotExist:
         raise member_not_found(member_id) from None
 

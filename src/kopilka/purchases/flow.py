@@ -6,10 +6,15 @@ and returns of some or all of the lines. Coordinates the cart evaluation, the ca
   the "on shipment" ones. Conditions are judged on the member's history before this order.
 - A return takes back, per returned line, its share of what the order earned (under the programme's return
   policy when those points were already spent) and gives back its share of the points spent, into the lots
-  they came from; budgets and member limits get their points back.
+  they came from; budgets and member limits get back what was taken back (not what the policy forgave).
+- Shipping earns on what was not returned by then.
+- Paying an order whose hold timed out holds the same points of the same lots again; when they are gone the
+  payment is refused (`points_no_longer_held`) and the order can be cancelled and placed again.
 - A receipt a till buffered offline is placed as paid: it earns, never spends. A purchase without a member is
   recorded for analytics and touches no points. A blocked member's purchase neither earns nor spends.
-Every ledger write carries a key derived from the order, so a repeated call books nothing twice.
+Every ledger write carries a key derived from the order, so a repeated call books nothing twice. Every step that
+touches points runs under the programme's one lock order (`campaigns.locking`): the order's row, the budgets that can
+apply, the member, then (in the ledger) the account and its lots.
 """
 
 import hashlib
@@ -17,29 +22,32 @@ import json
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils.translation import gettext_lazy as _
 
 from kopilka.campaigns.engine import PurchaseLine, decide
-from kopilka.campaigns.facts import member_facts
-from kopilka.campaigns.granting import give_back, grant, lock_for_granting
+from kopilka.campaigns.facts import load_member, member_facts
+from kopilka.campaigns.granting import give_back, grant
+from kopilka.campaigns.locking import LockPlan, PointsLocks, plan_for, with_points_locks
+from kopilka.campaigns.models import Campaign
 from kopilka.campaigns.selectors import live_campaigns, rules_of
 from kopilka.catalog.selectors import ancestor_codes_by_sku
 from kopilka.core import clock, programme
-from kopilka.core.errors import Conflict, NotFound, ValidationFailed
+from kopilka.core.errors import ApplicationError, Conflict, NotFound, ValidationFailed
 from kopilka.customers.models import Member, Region
 from kopilka.ledger import services as ledger
 from kopilka.ledger.errors import MemberCannotEarnOrSpend
-from kopilka.ledger.models import Entry
+from kopilka.ledger.models import Entry, Hold
 from kopilka.orders.models import Order, OrderLine, OrderPoints, OrderReturn, OrderStatusChange
 from kopilka.purchases.quote import CartItem, quote
 from kopilka.tiers import services as tiers
 
 S = Order.Status
 MONEY_LIMIT = Decimal(10) ** 12
+KOPECK = Decimal("0.01")
 MAX_LINES = 1000
 FUTURE_TOLERANCE = timedelta(minutes=5)  # clocks of tills drift
 
@@ -117,8 +125,11 @@ def _place(new: NewOrder, fingerprint: str, actor: str) -> Order:
     if new.region and region is None:
         raise _refused(_("No such region."), "region_not_found", region=new.region)
     purchased_at = clock.make_aware(new.purchased_at) if new.purchased_at else clock.now()
-    with transaction.atomic():
-        planned = quote(member.pk if member else None, new.items, requested=new.points, can_spend=not new.offline, at=clock.now())
+    paying = new.paid or new.offline
+
+    def place(locks: PointsLocks | None, _head) -> Order:
+        planned = quote(member.pk if member else None, new.items, requested=new.points, can_spend=not new.offline,
+                        at=clock.now())
         order = Order.objects.create(
             member=member, source=new.source, external_id=new.external_id, purchased_at=purchased_at,
             total=planned.total, discount=planned.discount, points_spent=planned.points, region=region,
@@ -134,31 +145,41 @@ def _place(new: NewOrder, fingerprint: str, actor: str) -> Order:
             by_lot: dict[int, int] = defaultdict(int)
             for draw in planned.draws:
                 by_lot[draw.lot_id] += draw.points
-            order.hold = ledger.hold(
-                member_id=member.pk, points=planned.points, actor=actor, lots=dict(by_lot),
-                source=ledger.Source("order", str(order.pk)), idempotency_key=f"order:{order.pk}:hold",
-            )
+            order.hold = _hold(order, dict(by_lot), actor, f"order:{order.pk}:hold")
             order.save(update_fields=["hold"])
-        if new.paid or new.offline:
-            _pay(order, actor)
-    return order
+        if paying:
+            _pay(order, locks, actor)
+        return order
+
+    if member is None:
+        with transaction.atomic():
+            return place(None, None)
+    if paying:
+        lines = [PurchaseLine(n, item.sku, item.amount) for n, item in enumerate(new.items, start=1)]
+        plan = _plan(member.pk, lines, "payment", purchased_at)
+    else:
+        plan = LockPlan(member.pk)
+    return with_points_locks(plan, place)
 
 
 def pay(order_id: int, *, actor: str) -> Order:
-    with transaction.atomic():
-        order = _locked(order_id)
+    def work(locks: PointsLocks | None, order: Order) -> Order:
         _require(order, {S.NEW}, "pay")
-        _pay(order, actor)
-    return order
+        _pay(order, locks, actor)
+        return order
+
+    return _under_locks(order_id, lambda order: _earning_plan(order, "payment", order.purchased_at), work)
 
 
 def ship(order_id: int, *, actor: str) -> Order:
-    with transaction.atomic():
-        order = _locked(order_id)
+    def work(locks: PointsLocks | None, order: Order) -> Order:
         _require(order, {S.PAID}, "ship")
         _move(order, S.SHIPPED, actor)
-        _earn(order, "shipment", clock.now(), actor)
-    return order
+        _earn(order, locks, "shipment", now, actor)
+        return order
+
+    now = clock.now()
+    return _under_locks(order_id, lambda order: _earning_plan(order, "shipment", now), work)
 
 
 def complete(order_id: int, *, actor: str) -> Order:
@@ -171,25 +192,27 @@ def complete(order_id: int, *, actor: str) -> Order:
 
 def cancel(order_id: int, *, actor: str) -> Order:
     """An unpaid order gives its hold back; a paid one is returned whole first."""
-    with transaction.atomic():
-        order = _locked(order_id)
+
+    def work(locks: PointsLocks | None, order: Order) -> Order:
         _require(order, {S.NEW, S.PAID, S.SHIPPED, S.COMPLETED}, "cancel")
         if order.status == S.NEW:
             if order.hold_id:
                 ledger.release(hold_id=order.hold_id, actor=actor)
         else:
             left = {line.line_no: line.quantity - line.returned_quantity for line in order.lines.all()}
-            _return(order, {n: q for n, q in left.items() if q > 0}, actor, f"order:{order.pk}:cancel")
+            _return(order, locks, {n: q for n, q in left.items() if q > 0}, actor, f"order:{order.pk}:cancel")
         _move(order, S.CANCELLED, actor)
-    return order
+        return order
+
+    return _under_locks(order_id, _returning_plan, work)
 
 
 def return_items(order_id: int, quantities: dict[int, Decimal], *, actor: str, key: str) -> Order:
     """Returns the given quantities of the given lines; the same `key` again changes nothing (a different return
     under a used key is refused)."""
     asked = {str(n): str(q) for n, q in sorted(quantities.items())}
-    with transaction.atomic():
-        order = _locked(order_id)
+
+    def work(locks: PointsLocks | None, order: Order) -> Order:
         earlier = order.returns.filter(key=key).first()
         if earlier is not None:
             if earlier.quantities != asked:
@@ -198,63 +221,134 @@ def return_items(order_id: int, quantities: dict[int, Decimal], *, actor: str, k
             return order
         _require(order, {S.PAID, S.SHIPPED, S.COMPLETED}, "return")
         OrderReturn.objects.create(order=order, key=key, quantities=asked, actor=actor, created_at=clock.now())
-        _return(order, quantities, actor, f"order:{order.pk}:return:{key}")
+        _return(order, locks, quantities, actor, f"order:{order.pk}:return:{key}")
         if all(line.returned_quantity >= line.quantity for line in order.lines.all()):
             _move(order, S.RETURNED, actor)
-    return order
+        return order
+
+    return _under_locks(order_id, _returning_plan, work)
+
+
+# --- locks ----------------------------------------------------------------------------------------------------------
+
+
+def _under_locks(order_id: int, plan_of, work) -> Order:
+    """Runs `work(locks, order)` with the order's row locked first, then the points locks of `plan_of(order)` (read
+    before any lock); an order without a member takes no points locks."""
+    unlocked = _read(order_id)
+    plan = plan_of(unlocked) if unlocked.member_id is not None else None
+    if plan is None:
+        with transaction.atomic():
+            return work(None, _locked(order_id))
+    return with_points_locks(plan, work, first=lambda: _locked(order_id))
+
+
+def _plan(member_id: int, lines: list[PurchaseLine], scenario: str, at: datetime) -> LockPlan:
+    groups = ancestor_codes_by_sku({line.sku for line in lines})
+    lines = [PurchaseLine(line.number, line.sku, line.amount, groups.get(line.sku, frozenset())) for line in lines]
+    return plan_for(member_id, live_campaigns(at), scenario=scenario, lines=lines)
+
+
+def _earning_plan(order: Order, scenario: str, at: datetime) -> LockPlan:
+    return _plan(order.member_id, _kept_lines(order.lines.all(), {}), scenario, at)
+
+
+def _returning_plan(order: Order) -> LockPlan:
+    """The member and the budgets of the campaigns whose points the order earned (a return gives them back)."""
+    codes = {ref.rpartition(":v")[0] for ref in
+             order.points.filter(kind=OrderPoints.Kind.EARN).values_list("campaign", flat=True)}
+    budgeted = Campaign.objects.filter(code__in=codes, budget_points__isnull=False).order_by("pk")
+    return LockPlan(order.member_id, {pk: False for pk in budgeted.values_list("pk", flat=True)})
 
 
 # --- steps ----------------------------------------------------------------------------------------------------------
 
 
-def _pay(order: Order, actor: str) -> None:
+def _hold(order: Order, lots: dict[int, int], actor: str, key: str):
+    return ledger.hold(member_id=order.member_id, points=sum(lots.values()), actor=actor, lots=lots,
+                       source=ledger.Source("order", str(order.pk)), idempotency_key=key)
+
+
+def _live_hold(order: Order, actor: str) -> int:
+    """The order's hold, held again on the same lots when it timed out; refused when those points are gone."""
+    hold = Hold.objects.get(pk=order.hold_id)
+    if hold.status == Hold.Status.ACTIVE and hold.expires_at > clock.now():
+        return hold.pk
+    if hold.status == Hold.Status.ACTIVE:
+        ledger.end_expired_hold(hold.pk)
+    lots = dict(hold.lines.values_list("lot_id", "amount"))
+    try:
+        order.hold = _hold(order, lots, actor, f"order:{order.pk}:hold-again:{hold.pk}")
+    except ApplicationError as refused:
+        raise Conflict(
+            _("The order's points were held too long and are no longer there: cancel the order and place it again."),
+            code="points_no_longer_held", details={"order_id": order.pk, "points": hold.amount},
+        ) from refused
+    order.save(update_fields=["hold"])
+    return order.hold.pk
+
+
+def _pay(order: Order, locks: PointsLocks | None, actor: str) -> None:
     if order.hold_id:
-        entry = ledger.capture(hold_id=order.hold_id, actor=actor, idempotency_key=f"order:{order.pk}:capture")
+        hold_id = _live_hold(order, actor)
+        entry = ledger.capture(hold_id=hold_id, actor=actor, idempotency_key=f"order:{order.pk}:capture")
         by_line = {str(line.line_no): line.points_spent for line in order.lines.all() if line.points_spent}
         _record(order, entry, OrderPoints.Kind.SPEND, points=-entry.amount, by_line=by_line)
     _move(order, S.PAID, actor)
-    _earn(order, "payment", order.purchased_at, actor)
-    if order.member_id is not None:
+    if locks is not None:
+        _earn(order, locks, "payment", order.purchased_at, actor)
         tiers.recompute(order.member_id, actor=actor)
 
 
-def _earn(order: Order, scenario: str, at: datetime, actor: str) -> None:
-    """Books what the order earns under the live campaigns of `scenario`, as of `at`."""
-    member = order.member
-    if member is None or not member.can_earn_or_spend:
+def _kept_lines(lines, groups: dict[str, frozenset[str]]) -> list[PurchaseLine]:
+    """What the member pays for each line, less the share of the quantity returned so far."""
+    kept = []
+    for line in lines:
+        left = line.quantity - line.returned_quantity
+        if left > 0:
+            amount = ((line.amount - line.discount) * left / line.quantity).quantize(KOPECK, ROUND_HALF_UP)
+            kept.append(PurchaseLine(line.line_no, line.sku, amount, groups.get(line.sku, frozenset())))
+    return kept
+
+
+def _earn(order: Order, locks: PointsLocks, scenario: str, at: datetime, actor: str) -> None:
+    """Books what the order earns under the live campaigns of `scenario`, as of `at`, on the goods not returned."""
+    member = load_member(order.member_id)
+    if not member.can_earn_or_spend:
         return
-    lock_for_granting(member.pk)
+    facts = member_facts(order.member_id, at, exclude_order=order.pk, member=member)
     lines = list(order.lines.all())
-    groups = ancestor_codes_by_sku({line.sku for line in lines})
-    purchase = [PurchaseLine(ln.line_no, ln.sku, ln.amount - ln.discount, groups.get(ln.sku, frozenset()))
-                for ln in lines]
-    facts = member_facts(member.pk, at, exclude_order=order.pk)
-    decisions = decide(live_campaigns(at, member.pk), facts, scenario=scenario, lines=purchase)
-    for decision, entry in grant(decisions, member.pk, at, actor=actor, key=f"order:{order.pk}:{scenario}"):
+    purchase = _kept_lines(lines, ancestor_codes_by_sku({line.sku for line in lines}))
+    campaigns = locks.live(live_campaigns(at, order.member_id))
+    decisions = decide(campaigns, facts, scenario=scenario, lines=purchase)
+    for decision, entry in grant(decisions, locks, at, actor=actor, key=f"order:{order.pk}:{scenario}"):
         _record(order, entry, OrderPoints.Kind.EARN, points=decision.granted, scenario=scenario,
                 campaign=decision.campaign.reference,
                 by_line={str(n): p for n, p in decision.by_line.items() if p})
 
 
-def _return(order: Order, quantities: dict[int, Decimal], actor: str, key: str) -> None:
+def _return(order: Order, locks: PointsLocks | None, quantities: dict[int, Decimal], actor: str, key: str) -> None:
     lines = {line.line_no: line for line in order.lines.select_for_update()}
     for number, quantity in quantities.items():
         line = lines.get(number)
         if line is None or quantity <= 0 or line.returned_quantity + quantity > line.quantity:
             raise _refused(_("Line %(n)s: nothing or too much to return.") % {"n": number}, "invalid_return",
                            line=number)
-    if order.member_id is not None:
-        lock_for_granting(order.member_id)
     for number, quantity in quantities.items():
         lines[number].returned_quantity += quantity
     share = {n: line.returned_quantity / line.quantity for n, line in lines.items()}
-    for done in order.points.filter(kind__in=[OrderPoints.Kind.EARN, OrderPoints.Kind.SPEND]).select_related("entry"):
-        _undo_share(order, done, share, actor, key)
+    done = list(order.points.filter(kind__in=[OrderPoints.Kind.EARN, OrderPoints.Kind.SPEND])
+                .select_related("entry").prefetch_related("undone_by"))
+    campaign_ids = dict(Campaign.objects.filter(code__in={d.campaign.rpartition(":v")[0] for d in done if d.campaign})
+                        .values_list("code", "pk"))
+    for points in done:
+        _undo_share(order, locks, points, share, campaign_ids, actor, key)
     OrderLine.objects.bulk_update([lines[n] for n in quantities], ["returned_quantity"])
     Order.objects.filter(pk=order.pk).update(items=F("items") - sum(quantities.values()))
 
 
-def _undo_share(order: Order, done: OrderPoints, share: dict[int, Decimal], actor: str, key: str) -> None:
+def _undo_share(order: Order, locks: PointsLocks | None, done: OrderPoints, share: dict[int, Decimal],
+                campaign_ids: dict[str, int], actor: str, key: str) -> None:
     """Takes back (or gives back) what the returned shares of the lines owe of one earn (or spend)."""
     undone = defaultdict(int)
     for earlier in done.undone_by.all():
@@ -272,9 +366,9 @@ def _undo_share(order: Order, done: OrderPoints, share: dict[int, Decimal], acto
     if done.kind == OrderPoints.Kind.EARN:
         entry = ledger.reverse_accrual(entry_id=done.entry_id, points=total, actor=actor, idempotency_key=entry_key,
                                        reason_code="return", policy=programme.value("RETURN_POLICY"))
-        code = done.campaign.rpartition(":v")[0]
-        limit = _limit_period(done)
-        give_back(code, limit, order.member_id, total, done.entry.effective_at)
+        campaign_id = campaign_ids.get(done.campaign.rpartition(":v")[0])
+        if campaign_id is not None and locks is not None:
+            give_back(locks, campaign_id, _limit_period(done), -entry.amount, done.entry.effective_at)
         _record(order, entry, OrderPoints.Kind.REVERSAL, points=-entry.amount, campaign=done.campaign, by_line=owed,
                 undoes=done)
     else:
@@ -289,6 +383,13 @@ def _limit_period(done: OrderPoints) -> str | None:
 
 
 # --- bookkeeping ------------------------------------------------------------------------------------------------------
+
+
+def _read(order_id: int) -> Order:
+    order = Order.objects.filter(pk=order_id).first()
+    if order is None:
+        raise NotFound(_("No such order."), code="order_not_found", details={"order_id": order_id})
+    return order
 
 
 def _locked(order_id: int) -> Order:

@@ -31,6 +31,7 @@ from kopilka.campaigns.conditions import MemberFacts, PurchaseFact
 from kopilka.campaigns.engine import PurchaseLine, decide
 from kopilka.campaigns.events import birthdays, record_event
 from kopilka.campaigns.granting import grant
+from kopilka.campaigns.locking import LockPlan, lock_points
 from kopilka.campaigns.selectors import live_campaigns, period_key
 from kopilka.catalog.selectors import ancestor_codes_by_sku
 from kopilka.core import clock
@@ -184,6 +185,7 @@ def _history_points(
     campaigns = live_campaigns(cutoff)
     budgets = {c.code: c.budget_left for c in campaigns}
     limits = {c.code: c.rules.accrual.member_limit for c in campaigns if c.rules.accrual}
+    budgeted = {c.campaign_id: True for c in campaigns if c.budget_left is not None}  # every shard: one writer
     for profile in profiles:
         used: dict[tuple[str, str], int] = {}
         member_id = member_ids[profile.customer_id]
@@ -213,7 +215,8 @@ def _history_points(
                 for c in campaigns
             ]
             decisions = decide(live, facts, scenario="payment", lines=lines)
-            for decision, _entry in grant(decisions, member_id, at, actor=ACTOR, key=f"demo:{purchase.order_id}"):
+            locks = lock_points(LockPlan(member_id, budgeted))
+            for decision, _entry in grant(decisions, locks, at, actor=ACTOR, key=f"demo:{purchase.order_id}"):
                 code = decision.campaign.code
                 if budgets[code] is not None:
                     budgets[code] -= decision.granted
