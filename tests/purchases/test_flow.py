@@ -244,3 +244,63 @@ def test_expiry_rules_set_when_the_earned_points_burn(anna):
     assert burns["summer:v1"] == fixed
     assert burns["month-end:v1"] == clock.last_day_of_month(today)
     assert burns["base:v1"] == today + timedelta(days=365)
+
+
+def test_shipping_after_a_partial_return_earns_only_on_the_goods_kept(anna):
+    start_campaign("delivery", accrual={"reward": "percent", "percent": "10", "scenario": "shipment"})
+    paid = order(anna, paid=True)
+
+    flow.return_items(paid.pk, {2: D(1)}, actor="pos:1", key="r-1")
+    shipped = flow.ship(paid.pk, actor="wms")
+
+    assert shipped.points.get(kind="earn", scenario="shipment").points == 1100  # 10 % of 10 000 + 1 000 ₽ kept
+    assert reconcile().clean
+
+
+def test_a_return_gives_a_budget_and_a_limit_back_only_what_it_took_back_not_what_the_policy_forgave(anna):
+    start_campaign("promo", accrual={"reward": "fixed", "points": 300,
+                                     "member_limit": {"points": 1000, "period": "month"}})
+    campaigns.update_campaign(code="promo", actor="t", budget_points=5000)
+    paid = order(anna, paid=True)
+    assert earned(paid) == {"base:v1": 600, "promo:v1": 300}
+    ledger.spend(member_id=anna.pk, points=900, actor="shop", idempotency_key="elsewhere")
+
+    flow.return_items(paid.pk, {1: D(1), 2: D(2)}, actor="pos:1", key="all")
+
+    taken_back = -Entry.objects.get(kind="reversal", source_ref="promo:v1").amount
+    assert taken_back == 0  # the lot was spent: take_available forgives what it cannot take
+    assert Campaign.objects.get(code="promo").budget_spent == 300
+    assert MemberUsage.objects.get(campaign__code="promo").points == 300
+    assert reconcile().clean
+
+
+def test_paying_after_the_hold_timed_out_holds_the_same_lots_again(anna):
+    gift = give(anna, 1000)
+    placed = order(anna, points=600)
+    Hold.objects.update(expires_at=clock.now() - timedelta(seconds=1))
+    ledger.release_expired_holds()
+
+    paid = flow.pay(placed.pk, actor="pos:1")
+
+    assert (paid.status, paid.points.get(kind="spend").points) == ("paid", 600)
+    assert list(Hold.objects.order_by("pk").values_list("status", flat=True)) == ["expired", "captured"]
+    assert Lot.objects.get(pk=gift.lot_id).remaining == 400
+    assert (balance(anna.pk).held, balance(anna.pk).total) == (0, 400 + 570)
+    assert reconcile().clean
+
+
+def test_paying_after_the_hold_timed_out_and_the_points_went_elsewhere_is_refused_and_the_order_can_be_cancelled(anna):
+    give(anna, 1000)
+    placed = order(anna, points=600)
+    Hold.objects.update(expires_at=clock.now() - timedelta(seconds=1))
+    ledger.release_expired_holds()
+    ledger.spend(member_id=anna.pk, points=500, actor="shop", idempotency_key="elsewhere")
+
+    with pytest.raises(Conflict) as refused:
+        flow.pay(placed.pk, actor="pos:1")
+
+    assert refused.value.code == "points_no_longer_held"
+    assert Order.objects.get().status == "new"
+    assert flow.cancel(placed.pk, actor="pos:1").status == "cancelled"
+    assert (balance(anna.pk).held, balance(anna.pk).available) == (0, 500)
+    assert reconcile().clean

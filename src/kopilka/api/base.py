@@ -1,12 +1,19 @@
-"""The API instance: one error format `{"code", "message", "details"}`, credentials required everywhere."""
+"""The API instance: one error format `{"code", "message", "details"}`, credentials required everywhere.
 
+Nothing reaches a client as an HTML page: a transient database failure that escaped the retries is 503 with
+`Retry-After`, any other unexpected failure is 500 in the same shape (and logged with its traceback).
+"""
+
+import logging
+
+from django.db import DatabaseError
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
 from kopilka.api.auth import API_AUTH
-from kopilka.core.errors import ApplicationError
+from kopilka.core.errors import ApplicationError, TryAgain, transient_cause
 
 api = NinjaAPI(
     title="Kopilka API",
@@ -25,9 +32,28 @@ def _error(request, status: int, code: str, message: str, details: dict | None =
     return api.create_response(request, {"code": code, "message": message, "details": details or {}}, status=status)
 
 
+log = logging.getLogger("kopilka.api")
+
+
 @api.exception_handler(ApplicationError)
 def _application_error(request, exc: ApplicationError):
-    return _error(request, exc.http_status, exc.code, str(exc.message), exc.details)
+    response = _error(request, exc.http_status, exc.code, str(exc.message), exc.details)
+    if isinstance(exc, TryAgain):
+        response["Retry-After"] = str(exc.retry_after)
+    return response
+
+
+@api.exception_handler(DatabaseError)
+def _database_error(request, exc: DatabaseError):
+    if (cause := transient_cause(exc)) is not None:
+        return _application_error(request, TryAgain(details={"cause": cause}))
+    return _unexpected(request, exc)
+
+
+@api.exception_handler(Exception)
+def _unexpected(request, exc: Exception):
+    log.exception("unexpected failure of %s %s", request.method, request.path, exc_info=exc)
+    return _error(request, 500, "internal_error", _("Something went wrong on the server; nothing was changed."))
 
 
 @api.exception_handler(NinjaValidationError)

@@ -14,6 +14,7 @@ from kopilka.api.auth import require_scope
 from kopilka.api.common import ERRORS, IdempotencyKey, MemberRef, member_id_of
 from kopilka.api.idempotency import check_key
 from kopilka.campaigns.events import record_event
+from kopilka.core.retrying import outermost
 
 router = Router(tags=["events"])
 
@@ -45,10 +46,9 @@ class EventOut(Schema):
 def post_event(request: HttpRequest, body: EventIn, idempotency_key: str | None = IdempotencyKey):
     """201 with what the event earned; 200 when the key was recorded before (nothing more is earned)."""
     principal = require_scope(request, "events:write")
-    outcome = record_event(
-        member_id=member_id_of(body.member), type=body.type, key=check_key(idempotency_key), actor=principal.actor,
-        occurred_at=body.occurred_at, details=body.details,
-    )
+    member_id, key = member_id_of(body.member), check_key(idempotency_key)
+    outcome = outermost(lambda: record_event(member_id=member_id, type=body.type, key=key, actor=principal.actor,
+                                             occurred_at=body.occurred_at, details=body.details))
     event = outcome.event
     return Status(200 if outcome.replayed else 201, {
         "id": event.pk, "member_id": event.member_id, "type": event.type, "occurred_at": event.occurred_at,

@@ -1,8 +1,9 @@
 """Replays of a write get the first answer; a concurrent duplicate gets 409; reusing a key for another request, 422.
 
 The record is committed as "in progress" before the work starts (so a concurrent duplicate sees it), and completed in
-the same transaction as the work (so an answer is stored only for a change that was committed). A failed request
-releases its key. A record left in progress by a crashed process may be taken over after STALE_AFTER.
+the same transaction as the work (so an answer is stored only for a change that was committed). The work's
+transaction is the outermost one, run again after a deadlock or serialization failure (`core.retrying`). A failed
+request releases its key. A record left in progress by a crashed process may be taken over after STALE_AFTER.
 """
 
 import hashlib
@@ -20,6 +21,7 @@ from pydantic import BaseModel
 from kopilka.api.auth import Principal, require_scope
 from kopilka.core.errors import IdempotencyInProgress, IdempotencyKeyReused, ValidationFailed
 from kopilka.core.models import IdempotencyRecord
+from kopilka.core.retrying import outermost
 
 STALE_AFTER = timedelta(minutes=2)
 MAX_KEY_LENGTH = 200
@@ -62,13 +64,17 @@ def run_idempotent(
     record = _claim(principal.idempotency_scope, key, endpoint, fingerprint)
     if record.response_status is not None:
         return record.response_status, record.response_body
+
+    def complete() -> tuple[int, Any]:
+        status, body = work()
+        body = _jsonable(body)
+        IdempotencyRecord.objects.filter(pk=record.pk).update(
+            response_status=status, response_body=body, completed_at=timezone.now()
+        )
+        return status, body
+
     try:
-        with transaction.atomic():
-            status, body = work()
-            body = _jsonable(body)
-            IdempotencyRecord.objects.filter(pk=record.pk).update(
-                response_status=status, response_body=body, completed_at=timezone.now()
-            )
+        status, body = outermost(complete)
     except BaseException:
         IdempotencyRecord.objects.filter(pk=record.pk, response_status__isnull=True).delete()
         raise

@@ -64,6 +64,31 @@ class IdempotencyInProgress(ApplicationError):
     default_message = _("A request with this idempotency key is still being processed.")
 
 
+class TryAgain(ApplicationError):
+    """A write that met other writes of the same data (a deadlock or a serialization failure) too many times in a
+    row: nothing was changed, and the same request may be sent again after `retry_after` seconds."""
+
+    code = "try_again"
+    http_status = 503
+    retry_after = 1
+    default_message = _("The server is busy with other changes of the same data: nothing was changed, send the "
+                        "request again.")
+
+
+# The PostgreSQL errors after which the whole transaction may simply run again.
+TRANSIENT_SQLSTATES = {"40P01": "deadlock_detected", "40001": "serialization_failure"}
+
+
+def transient_cause(error: BaseException) -> str | None:
+    """The name of the transient database error behind `error`, or None when it is another error."""
+    while error is not None:
+        state = getattr(error, "sqlstate", None) or getattr(error, "pgcode", None)
+        if state in TRANSIENT_SQLSTATES:
+            return TRANSIENT_SQLSTATES[state]
+        error = error.__cause__
+    return None
+
+
 def check_code(value: str, *, field: str = "code") -> str:
     """A reference book's code as given, or ValidationFailed: Latin letters, digits, “-” and “_” only."""
     try:
