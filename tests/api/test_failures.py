@@ -10,7 +10,7 @@ from kopilka.core import retrying
 from kopilka.customers import services as members
 from kopilka.purchases import flow
 
-pytestmark = pytest.mark.django_db(transaction=True)  # the retried transaction is the outermost one
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)  # retried: the outermost one
 CART = {"lines": [{"sku": "CREAM", "quantity": 1, "price": "100"}]}
 
 

@@ -9,7 +9,7 @@ from kopilka.core.retrying import outermost
 from kopilka.customers import services as members
 from tests.concurrency import run_at_once
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 
 def test_two_transactions_that_deadlock_each_other_both_finish_one_of_them_run_again():
