@@ -1,16 +1,12 @@
-import sys
 import threading
-import types
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.core.management import call_command
 from django.db import OperationalError, connection
 from django_tasks import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
-from kopilka.analytics.params import FORMS
-from kopilka.core import clock, scheduling, tasks
+from kopilka.core import clock, scheduling
 from kopilka.core.scheduling import DailyAt, Every, PeriodicJob, PeriodicRun, claim, tick
 from tests.core.marks import transactional_db
 from tests.core.periodic_tasks import add, echo_slot
@@ -74,16 +70,6 @@ def test_interval_slots_are_multiples_of_the_interval_since_the_epoch():
 def test_an_interval_must_be_positive():
     with pytest.raises(ValueError):
         Every(0)
-
-
-def test_registered_jobs_read_the_nightly_time_from_settings_at_each_tick(settings):
-    jobs = {job.name: job for job in scheduling.registered_jobs()}
-    assert {"nightly_expiry", "release_expired_holds", "prune_periodic_results"} <= set(jobs)
-    settings.KOPILKA = {**settings.KOPILKA, "NIGHTLY_EXPIRY_AT": "04:15", "TIME_ZONE": "Europe/Moscow"}
-    assert jobs["nightly_expiry"].latest_slot(utc(2026, 3, 10, 12)) == utc(2026, 3, 10, 1, 15)
-    assert jobs["release_expired_holds"].latest_slot(utc(2026, 3, 10, 12, 0, 59)) == utc(2026, 3, 10, 12)
-    assert jobs["nightly_expiry"].task.queue_name == "periodic"
-    assert jobs["release_expired_holds"].task.queue_name == "periodic"
 
 
 # --- ticks
@@ -189,72 +175,12 @@ def test_workers_ticking_at_once_enqueue_a_slot_exactly_once():
     assert DBTaskResult.objects.count() == 1
 
 
-# --- the worker
-
-
-@transactional_db
-def test_a_worker_in_batch_mode_runs_the_enqueued_tasks_then_exits():
-    enqueued = add.enqueue(2, 3)
-
-    call_command("worker", batch=True, startup_delay=False, schedule=False, verbosity=0)
-
-    result = DBTaskResult.objects.get(pk=enqueued.id)
-    assert result.status == TaskResultStatus.SUCCESSFUL
-    assert result.return_value == 5
-    assert PeriodicRun.objects.count() == 0
-
-
-@pytest.fixture
-def fake_ledger(monkeypatch):
-    """kopilka.ledger.services replaced by functions that record their calls."""
-    calls: dict[str, list] = {"expire": [], "release_expired_holds": []}
-
-    def expire(*, as_of, actor="system:expiry", progress=None):
-        calls["expire"].append(as_of)
-        return types.SimpleNamespace(lots=2)
-
-    def release_expired_holds(*, now):
-        calls["release_expired_holds"].append(now)
-        return 4
-
-    module = types.ModuleType("kopilka.ledger.services")
-    module.expire = expire
-    module.release_expired_holds = release_expired_holds
-    monkeypatch.setitem(sys.modules, "kopilka.ledger.services", module)
-    return calls
-
-
-@transactional_db
-def test_a_batch_worker_runs_the_schedule_due_now_once(fake_ledger, monkeypatch, settings):
-    settings.KOPILKA = {**settings.KOPILKA, "NIGHTLY_EXPIRY_AT": "03:00", "TIME_ZONE": "Europe/Moscow"}
-    now = utc(2026, 3, 10, 9, 41, 30)
-    monkeypatch.setattr(clock, "now", lambda: now)
-
-    call_command("worker", batch=True, startup_delay=False, worker_id="batch-1", verbosity=0)
-    call_command("worker", batch=True, startup_delay=False, worker_id="batch-2", verbosity=0)
-
-    assert fake_ledger["expire"] == [utc(2026, 3, 10, 0, 0)]
-    assert fake_ledger["release_expired_holds"] == [now]
-    runs = {run.job: run for run in PeriodicRun.objects.all()}
-    assert {job: (run.slot, run.worker_id) for job, run in runs.items()} == {
-        "nightly_expiry": (utc(2026, 3, 10, 0, 0), "batch-1"),
-        "release_expired_holds": (utc(2026, 3, 10, 9, 41), "batch-1"),
-        "prune_periodic_results": (utc(2026, 3, 10, 1, 0), "batch-1"),
-        "advance_campaign_schedule": (utc(2026, 3, 10, 9, 41), "batch-1"),
-        "birthdays": (utc(2026, 3, 10, 6, 0), "batch-1"),
-        "review_tiers": (utc(2026, 3, 9, 21, 30), "batch-1"),
-        "deliver_messages": (utc(2026, 3, 10, 9, 41), "batch-1"),
-        "nightly_snapshots": (utc(2026, 3, 10, 1, 30), "batch-1"),
-    }
-    results = {str(r.id): r for r in DBTaskResult.objects.all()}
-    assert len(results) == 8 + len(FORMS)  # the nightly snapshots' job queued one snapshot per analytics page
-    assert results[runs["release_expired_holds"].task_result_id].return_value == 4
-    assert results[runs["nightly_expiry"].task_result_id].status == TaskResultStatus.SUCCESSFUL
+# --- the scheduler thread
 
 
 def _any_run_yet() -> bool:
-    """Whether the scheduler thread has recorded a run; on SQLite's in-memory test database a write in that thread
-    locks the table for a moment, and a read meeting the lock is just asked again."""
+    """Whether the scheduler thread has recorded a run; on SQLite's in-memory test database a write in that
+    thread locks the table for a moment, and a read meeting the lock is just asked again."""
     try:
         return PeriodicRun.objects.exists()
     except OperationalError:
@@ -262,10 +188,8 @@ def _any_run_yet() -> bool:
 
 
 @transactional_db
-def test_the_scheduler_thread_ticks_until_stopped(monkeypatch):
-    jobs = [EVERY_HOUR]
-    monkeypatch.setattr(scheduling, "registered_jobs", lambda: jobs)
-    scheduler = scheduling.SchedulerThread(worker_id="thread-1", interval=0.05)
+def test_the_scheduler_thread_ticks_until_stopped():
+    scheduler = scheduling.SchedulerThread(worker_id="thread-1", jobs=[EVERY_HOUR], interval=0.05)
 
     scheduler.start()
     try:
@@ -280,33 +204,7 @@ def test_the_scheduler_thread_ticks_until_stopped(monkeypatch):
     assert list(PeriodicRun.objects.values_list("job", "worker_id")) == [("echo_hourly", "thread-1")]
 
 
-@transactional_db
-def test_the_registered_jobs_call_the_ledger_and_record_json_results(monkeypatch):
-    monkeypatch.setattr(clock, "now", lambda: utc(2026, 3, 10, 9, 41, 30))
-
-    call_command("worker", batch=True, startup_delay=False, verbosity=0)
-
-    results = {r.task_path.rsplit(".", 1)[1]: r for r in DBTaskResult.objects.all()}
-    assert {name: r.status for name, r in results.items()} == {
-        "nightly_expiry": TaskResultStatus.SUCCESSFUL,
-        "release_expired_holds": TaskResultStatus.SUCCESSFUL,
-        "prune_periodic_results": TaskResultStatus.SUCCESSFUL,
-        "advance_campaign_schedule": TaskResultStatus.SUCCESSFUL,
-        "birthdays": TaskResultStatus.SUCCESSFUL,
-        "review_tiers": TaskResultStatus.SUCCESSFUL,
-        "deliver_messages": TaskResultStatus.SUCCESSFUL,
-        "nightly_snapshots": TaskResultStatus.SUCCESSFUL,
-        "compute_snapshot": TaskResultStatus.SUCCESSFUL,
-    }
-    assert results["deliver_messages"].return_value == 0
-    assert len(results["nightly_snapshots"].return_value) == len(FORMS)
-    # an empty programme: some analytics refuse (too few members), each recorded on its snapshot
-    assert results["compute_snapshot"].return_value in ("done", "failed")
-    assert results["nightly_expiry"].return_value == {"lots": 0, "points": 0, "accounts": 0}
-    assert results["advance_campaign_schedule"].return_value == {"started": 0, "finished": 0}
-    assert results["birthdays"].return_value == 0
-    assert results["review_tiers"].return_value == 0
-    assert results["release_expired_holds"].return_value == 0
+# --- housekeeping
 
 
 @pytest.mark.django_db
@@ -328,7 +226,7 @@ def test_pruning_keeps_recent_and_other_queues_results():
         finished("default", TaskResultStatus.SUCCESSFUL, 400),
     ]
 
-    deleted = tasks.prune_periodic_results.call(slot=slot.isoformat())
+    deleted = scheduling.prune_periodic_results.call(slot=slot.isoformat())
 
     assert deleted == 2
     remaining = set(DBTaskResult.objects.values_list("pk", flat=True))

@@ -4,8 +4,7 @@ from datetime import datetime
 
 from django_tasks import task
 
-from kopilka.core.scheduling import DailyAt, register
-from kopilka.core.tasks import PERIODIC_QUEUE
+from kopilka.core.scheduling import PERIODIC_QUEUE
 
 
 @task()
@@ -23,6 +22,3 @@ def nightly_snapshots(slot: str) -> list[int]:
 
     return [snapshot.pk for snapshot in request_standard(clock.local_date(datetime.fromisoformat(slot)),
                                                          actor="system:analytics")]
-
-
-register("nightly_snapshots", nightly_snapshots, schedule=DailyAt("04:30"))

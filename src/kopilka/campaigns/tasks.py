@@ -1,11 +1,11 @@
-"""Periodic work of campaigns: start and finish them on schedule; the day's birthdays."""
+"""Periodic work of campaigns: start and finish them on schedule; the day's birthdays (when:
+`kopilka.runtime.schedule`)."""
 
 from datetime import datetime
 
 from django_tasks import task
 
-from kopilka.core.scheduling import DailyAt, Every, register
-from kopilka.core.tasks import PERIODIC_QUEUE
+from kopilka.core.scheduling import PERIODIC_QUEUE
 
 
 @task(queue_name=PERIODIC_QUEUE)
@@ -22,7 +22,3 @@ def birthdays(slot: str) -> int:
     from kopilka.campaigns.events import birthdays as record_birthdays
 
     return record_birthdays(now=datetime.fromisoformat(slot))
-
-
-register("advance_campaign_schedule", advance_campaign_schedule, schedule=Every(seconds=60))
-register("birthdays", birthdays, schedule=DailyAt("09:00"))

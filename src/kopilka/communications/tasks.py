@@ -1,7 +1,8 @@
+"""Periodic work of communications: sending the outbox (when: `kopilka.runtime.schedule`)."""
+
 from django_tasks import task
 
-from kopilka.core.scheduling import Every, register
-from kopilka.core.tasks import PERIODIC_QUEUE
+from kopilka.core.scheduling import PERIODIC_QUEUE
 
 
 @task(queue_name=PERIODIC_QUEUE)
@@ -10,6 +11,3 @@ def deliver_messages(slot: str) -> int:
     from kopilka.communications.services import deliver_queued
 
     return deliver_queued()
-
-
-register("deliver_messages", deliver_messages, schedule=Every(seconds=60))

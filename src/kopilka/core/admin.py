@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from kopilka.core.scheduling import PeriodicRun
+from kopilka.core.models import PeriodicRun
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

@@ -1,9 +1,11 @@
-"""Credentials for integrations and the record of idempotent requests."""
+"""Credentials for integrations, the record of idempotent requests, the periodic scheduler's claims and the
+programme settings."""
 
 import hashlib
 import secrets
 
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 # Scopes an API key may carry. Staff sessions are checked against Django permissions instead.
@@ -96,8 +98,23 @@ class IdempotencyRecord(models.Model):
         indexes = [models.Index(fields=["created_at"])]
 
 
-# Defined beside the scheduler that claims its rows; imported here so that Django registers it with the app.
-from kopilka.core.scheduling import PeriodicRun  # noqa: E402, F401
+class PeriodicRun(models.Model):
+    """The claim on one slot of one periodic job (see `core.scheduling`). Invariant: (job, slot) is unique."""
+
+    job = models.CharField(_("job"), max_length=100)
+    slot = models.DateTimeField(_("slot"))
+    enqueued_at = models.DateTimeField(_("enqueued at"), default=timezone.now)
+    worker_id = models.CharField(_("worker"), max_length=64)
+    task_result_id = models.CharField(_("task result"), max_length=64, blank=True)
+
+    class Meta:
+        verbose_name = _("periodic run")
+        verbose_name_plural = _("periodic runs")
+        ordering = ["-slot", "job"]
+        constraints = [models.UniqueConstraint(fields=["job", "slot"], name="periodic_run_once_per_slot")]
+
+    def __str__(self) -> str:
+        return f"{self.job} @ {self.slot.isoformat()}"
 
 
 class ProgrammeSettings(models.Model):

@@ -1,11 +1,13 @@
-"""Periodic jobs: their registry, their schedules, and the tick that enqueues each job once per slot.
+"""Periodic jobs: their schedules, and the tick that enqueues each job once per slot.
 
-A slot is the aware moment a run is for: "today 03:00 Moscow" for a daily job, a multiple of N seconds since
-the Unix epoch for an interval job. Invariants:
+Which jobs exist is not decided here: the worker passes its table of jobs (`kopilka.runtime.schedule`) to
+every tick. A slot is the aware moment a run is for: "today 03:00 Moscow" for a daily job, a multiple of N
+seconds since the Unix epoch for an interval job. Invariants:
 - a (job, slot) pair is enqueued at most once across every worker sharing the database: the unique PeriodicRun
   row is the claim, inserted in the same transaction as the task, and only the worker whose insert succeeds
   enqueues;
-- a tick looks only at the latest slot <= now, so a worker that starts after missed slots runs the job once.
+- a tick looks only at the latest slot <= now, so a worker that starts after missed slots runs the job once;
+- periodic tasks run on the PERIODIC_QUEUE, whose finished results are pruned after their keeping time.
 """
 
 import logging
@@ -16,18 +18,23 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from django.db import IntegrityError, close_old_connections, connection, models, transaction
-from django.utils import timezone
-from django.utils.module_loading import autodiscover_modules
-from django.utils.translation import gettext_lazy as _
+from django.db import IntegrityError, close_old_connections, connection, transaction
+from django.db.models import Q
+from django_tasks import TaskResultStatus, task
+from django_tasks_db.models import DBTaskResult
 
 from kopilka.core import clock
+from kopilka.core.models import PeriodicRun
 
 logger = logging.getLogger(__name__)
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # Runs older than this are deleted by the worker that claims a newer slot of the same job.
 RUN_RETENTION = timedelta(days=30)
+PERIODIC_QUEUE = "periodic"
+# How long the periodic queue's finished results stay for inspection (a 60-second job leaves 1,440 a day).
+KEEP_SUCCESSFUL = timedelta(days=14)
+KEEP_FAILED = timedelta(days=90)
 
 
 class Schedule(Protocol):
@@ -88,42 +95,6 @@ class PeriodicJob:
         return schedule.latest_slot(now)
 
 
-_registry: dict[str, PeriodicJob] = {}
-
-
-def register(name: str, task, schedule: Schedule | Callable[[], Schedule]) -> PeriodicJob:
-    """Add a job to the registry; registering a name again replaces its job (a module reload does that)."""
-    job = PeriodicJob(name=name, task=task, schedule=schedule)
-    _registry[name] = job
-    return job
-
-
-def registered_jobs() -> list[PeriodicJob]:
-    """Every registered job, after importing each installed app's `tasks` module (where jobs register)."""
-    autodiscover_modules("tasks")
-    return list(_registry.values())
-
-
-class PeriodicRun(models.Model):
-    """The claim on one slot of one periodic job. Invariant: (job, slot) is unique."""
-
-    job = models.CharField(_("job"), max_length=100)
-    slot = models.DateTimeField(_("slot"))
-    enqueued_at = models.DateTimeField(_("enqueued at"), default=timezone.now)
-    worker_id = models.CharField(_("worker"), max_length=64)
-    task_result_id = models.CharField(_("task result"), max_length=64, blank=True)
-
-    class Meta:
-        app_label = "core"
-        verbose_name = _("periodic run")
-        verbose_name_plural = _("periodic runs")
-        ordering = ["-slot", "job"]
-        constraints = [models.UniqueConstraint(fields=["job", "slot"], name="periodic_run_once_per_slot")]
-
-    def __str__(self) -> str:
-        return f"{self.job} @ {self.slot.isoformat()}"
-
-
 def claim(job: PeriodicJob, slot: datetime, worker_id: str) -> PeriodicRun | None:
     """Insert the run for (job, slot) and enqueue its task in one transaction; None if another worker did."""
     if PeriodicRun.objects.filter(job=job.name, slot=slot).exists():
@@ -142,16 +113,14 @@ def claim(job: PeriodicJob, slot: datetime, worker_id: str) -> PeriodicRun | Non
     return run
 
 
-def tick(
-    *, worker_id: str, now: datetime | None = None, jobs: Iterable[PeriodicJob] | None = None
-) -> list[PeriodicRun]:
-    """Claim the latest slot of every job that has no run for it yet; returns the runs this call claimed.
+def tick(*, worker_id: str, jobs: Iterable[PeriodicJob], now: datetime | None = None) -> list[PeriodicRun]:
+    """Claim the latest slot of each of `jobs` that has no run for it yet; returns the runs this call claimed.
 
     A job that fails (a bad schedule setting, a lost connection) is logged and does not stop the others.
     """
     now = now or clock.now()
     claimed = []
-    for job in registered_jobs() if jobs is None else jobs:
+    for job in jobs:
         try:
             run = claim(job, job.latest_slot(now), worker_id)
         except Exception:
@@ -163,11 +132,12 @@ def tick(
 
 
 class SchedulerThread(threading.Thread):
-    """Ticks every `interval` seconds until stopped, beside a worker that runs the enqueued tasks."""
+    """Ticks `jobs` every `interval` seconds until stopped, beside a worker that runs the enqueued tasks."""
 
-    def __init__(self, *, worker_id: str, interval: float):
+    def __init__(self, *, worker_id: str, jobs: Iterable[PeriodicJob], interval: float):
         super().__init__(name="kopilka-scheduler", daemon=True)
         self.worker_id = worker_id
+        self.jobs = tuple(jobs)
         self.interval = interval
         self._stopped = threading.Event()
 
@@ -176,7 +146,7 @@ class SchedulerThread(threading.Thread):
             while not self._stopped.is_set():
                 close_old_connections()
                 try:
-                    tick(worker_id=self.worker_id)
+                    tick(worker_id=self.worker_id, jobs=self.jobs)
                 except Exception:
                     logger.exception("Scheduler tick failed; retrying in %s s", self.interval)
                 self._stopped.wait(self.interval)
@@ -187,3 +157,14 @@ class SchedulerThread(threading.Thread):
         self._stopped.set()
         if self.is_alive():
             self.join(timeout)
+
+
+@task(queue_name=PERIODIC_QUEUE)
+def prune_periodic_results(slot: str) -> int:
+    """Delete the periodic queue's results older than their keeping time; returns how many were deleted."""
+    cutoff = datetime.fromisoformat(slot)
+    expired = Q(status=TaskResultStatus.SUCCESSFUL, finished_at__lt=cutoff - KEEP_SUCCESSFUL) | Q(
+        status=TaskResultStatus.FAILED, finished_at__lt=cutoff - KEEP_FAILED
+    )
+    deleted, _ = DBTaskResult.objects.filter(expired, queue_name=PERIODIC_QUEUE).delete()
+    return deleted

@@ -54,7 +54,8 @@ INSTALLED_APPS = [
     "kopilka.orders",
     "kopilka.communications",
     "kopilka.analytics",
-    "kopilka.backoffice",  # last: its post_migrate step gives roles the permissions of every other app
+    "kopilka.backoffice",  # the last app with models: after it migrates, roles get every app's permissions
+    "kopilka.runtime",  # the composition root: the platform's commands, the periodic schedule, the wiring
 ]
 
 MIDDLEWARE = [

@@ -1,11 +1,11 @@
-"""Periodic work of tiers: the review that moves members down (or up) to what they qualify for."""
+"""Periodic work of tiers: the review that moves members down (or up) to what they qualify for (when:
+`kopilka.runtime.schedule`)."""
 
 from datetime import datetime
 
 from django_tasks import task
 
-from kopilka.core.scheduling import DailyAt, register
-from kopilka.core.tasks import PERIODIC_QUEUE
+from kopilka.core.scheduling import PERIODIC_QUEUE
 
 
 @task(queue_name=PERIODIC_QUEUE)
@@ -14,6 +14,3 @@ def review_tiers(slot: str) -> int:
     from kopilka.tiers.services import review_all
 
     return review_all(now=datetime.fromisoformat(slot))
-
-
-register("review_tiers", review_tiers, schedule=DailyAt("00:30"))

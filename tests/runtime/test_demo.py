@@ -3,8 +3,8 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.utils import timezone
 
-from kopilka.core.management.commands import demo
 from kopilka.customers.models import Member
+from kopilka.runtime.management.commands import demo
 from tests.core.marks import transactional_db
 
 

@@ -23,7 +23,7 @@ while True:
 
 SUPERVISOR = """
 import json, sys
-from kopilka.core.management.supervise import supervise
+from kopilka.runtime.supervise import supervise
 sys.exit(supervise(json.loads(sys.argv[1]), grace=float(sys.argv[2]), poll=0.05))
 """
 

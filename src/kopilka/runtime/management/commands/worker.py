@@ -1,4 +1,5 @@
-"""`manage.py worker`: django-tasks-db's worker plus the periodic schedule, in one process.
+"""`manage.py worker`: django-tasks-db's worker plus the periodic schedule of `runtime.schedule`, in one
+process.
 
 Without --batch the scheduler ticks in a thread beside the task loop. With --batch one tick runs first, then
 every task that is ready (the periodic ones just enqueued included), then the command exits (for cron).
@@ -12,6 +13,7 @@ from django_tasks_db.management.commands.db_worker import Command as DatabaseWor
 from django_tasks_db.management.commands.db_worker import valid_interval
 
 from kopilka.core import scheduling
+from kopilka.runtime.schedule import SCHEDULE
 
 
 class Command(DatabaseWorkerCommand):
@@ -38,10 +40,10 @@ class Command(DatabaseWorkerCommand):
         # With --reload the parent process only watches files; the child it starts runs the tasks.
         runs_tasks = batch or not reload or os.environ.get(DJANGO_AUTORELOAD_ENV) == "true"
         if schedule and runs_tasks and batch:
-            scheduling.tick(worker_id=worker_id)
+            scheduling.tick(worker_id=worker_id, jobs=SCHEDULE)
         scheduler = None
         if schedule and runs_tasks and not batch:
-            scheduler = scheduling.SchedulerThread(worker_id=worker_id, interval=tick)
+            scheduler = scheduling.SchedulerThread(worker_id=worker_id, jobs=SCHEDULE, interval=tick)
             scheduler.start()
         # The task loop installs its own signal handlers; an in-process caller gets its own back.
         handled = (signal.SIGINT, signal.SIGTERM, signal.SIGQUIT)

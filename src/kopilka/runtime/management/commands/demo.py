@@ -13,7 +13,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import IntegrityError, connections, transaction
 
-from kopilka.core.management.supervise import supervise
+from kopilka.runtime.supervise import supervise
 
 ADMIN_USERNAME = "admin"
 

@@ -1,7 +1,7 @@
 import signal
 import subprocess
 
-from tests.core.processes import KOPILKA, free_port, isolated_env, wait_for_http
+from tests.runtime.processes import KOPILKA, free_port, isolated_env, wait_for_http
 
 
 def test_serve_collects_static_files_and_runs_gunicorn_until_sigterm(tmp_path):

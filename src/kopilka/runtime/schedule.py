@@ -1,0 +1,42 @@
+"""The periodic schedule: every job the worker enqueues, when, and what it runs — the one list of them.
+
+A job is enqueued once per slot across all workers (`core.scheduling`); its task is called with `slot`, the
+ISO 8601 moment the run is for. Daily times are wall-clock times in the programme's time zone; intervals are
+slots on multiples of the interval since the Unix epoch. A job's name keys its runs in the database: renaming
+one runs it again in the current slot.
+"""
+
+from django.conf import settings
+
+from kopilka.analytics.tasks import nightly_snapshots
+from kopilka.campaigns.tasks import advance_campaign_schedule, birthdays
+from kopilka.communications.tasks import deliver_messages
+from kopilka.core.scheduling import DailyAt, Every, PeriodicJob, prune_periodic_results
+from kopilka.ledger.tasks import nightly_expiry, release_expired_holds
+from kopilka.tiers.tasks import review_tiers
+
+
+def nightly_expiry_time() -> DailyAt:
+    """KOPILKA["NIGHTLY_EXPIRY_AT"], read at every tick so that the schedule follows the settings."""
+    return DailyAt(settings.KOPILKA["NIGHTLY_EXPIRY_AT"])
+
+
+MINUTE = Every(seconds=60)
+
+SCHEDULE: tuple[PeriodicJob, ...] = (
+    #           name                          task                       when
+    # the ledger: burn expired lots, end holds whose time ran out
+    PeriodicJob("nightly_expiry",             nightly_expiry,            nightly_expiry_time),
+    PeriodicJob("release_expired_holds",      release_expired_holds,     MINUTE),
+    # the task queue: delete old results of these jobs
+    PeriodicJob("prune_periodic_results",     prune_periodic_results,    DailyAt("04:00")),
+    # campaigns: start and finish them on schedule; record the day's birthdays
+    PeriodicJob("advance_campaign_schedule",  advance_campaign_schedule, MINUTE),
+    PeriodicJob("birthdays",                  birthdays,                 DailyAt("09:00")),
+    # tiers: the review that moves members to the tier they qualify for (on review days)
+    PeriodicJob("review_tiers",               review_tiers,              DailyAt("00:30")),
+    # communications: send the outbox
+    PeriodicJob("deliver_messages",           deliver_messages,          MINUTE),
+    # analytics: every page's standard snapshot, so pages open at once in the morning
+    PeriodicJob("nightly_snapshots",          nightly_snapshots,         DailyAt("04:30")),
+)
