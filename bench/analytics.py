@@ -1,7 +1,7 @@
 """Analytics on a large base (PostgreSQL): the KPI set and the RFM grid, next to a bare GROUP BY over the receipts.
 
 Makes the bulk data set (`kopilka seed --bulk`: by default 1,000,000 members and 10,000,000 receipts over 24
-months), then times what the analytics dashboard computes (`kopilka.analytics.overview`) for the 12 months that end
+months), then times what the analytics dashboard computes (`kopilka.analytics.measures.overview`) for the 12 months that end
 on the as-of date, the last day with receipts: the KPI set (its reads side by side on their own connections, one
 of them the pass over the purchases for the members' facts) and the 3×3×3 RFM grid from the same facts — in a
 child process, so that its peak memory is its own and not the seed's. The reference is PostgreSQL's own time for
@@ -41,16 +41,16 @@ BARE = "SELECT member_id, count(*), sum(total) FROM orders_order GROUP BY member
 
 
 def _overview(as_of: date, timed) -> None:
-    """`analytics.overview` for the 12 months up to `as_of` (its reads run side by side, so it is timed whole)."""
-    from kopilka.analytics.overview import overview
-    from kopilka.analytics.scope import Scope
+    """`analytics.measures.overview` for the 12 months up to `as_of` (its reads run side by side, so it is timed whole)."""
+    from kopilka.analytics.data.scope import Scope
+    from kopilka.analytics.measures.overview import overview
 
     timed("overview", overview, Scope(start=_year_before(as_of), end=as_of), "3x3x3")
 
 
 def _rfm_summary(as_of: date, timed) -> None:
     """The BTYD summary of every member, for comparison."""
-    from kopilka.analytics import rfm
+    from kopilka.analytics.measures import rfm
 
     timed("rfm_summary", lambda: list(rfm.summary(as_of)))
 

@@ -42,3 +42,43 @@ def app_of(name: str) -> str | None:
     """The project's top-level package a module name belongs to ("kopilka.ledger.tasks" → "ledger")."""
     parts = name.split(".")
     return parts[1] if parts[0] == "kopilka" and len(parts) > 1 else None
+
+
+def circles(package: str) -> list[list[str]]:
+    """The import circles among the modules of `package` (see `circles_in`)."""
+    names = set(modules(package))
+    graph = {name: sorted(n for n in imported_by(name) if n in names and n != name) for name in names}
+    return circles_in(graph)
+
+
+def circles_in(graph: dict[str, list[str]]) -> list[list[str]]:
+    """Groups of nodes that reach each other through `graph` (node → the nodes it imports), each sorted: the
+    strongly connected components of more than one node (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[list[str]] = []
+
+    def visit(name: str) -> None:
+        index[name] = low[name] = len(index)
+        stack.append(name)
+        for other in graph.get(name, []):
+            if other not in index:
+                visit(other)
+                low[name] = min(low[name], low[other])
+            elif other in stack:
+                low[name] = min(low[name], index[other])
+        if low[name] == index[name]:
+            group = []
+            while True:
+                member = stack.pop()
+                group.append(member)
+                if member == name:
+                    break
+            if len(group) > 1:
+                found.append(sorted(group))
+
+    for name in sorted(graph):
+        if name not in index:
+            visit(name)
+    return sorted(found)

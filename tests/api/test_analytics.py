@@ -1,7 +1,7 @@
 """Analytics over HTTP: a BI tool asks for a snapshot, follows it while it is computed, reads the result and its
 tables; parameters are checked; callers without analytics:read are refused."""
 
-from kopilka.analytics import snapshots
+from kopilka.analytics.snapshots import lifecycle
 
 
 def test_a_bi_tool_requests_follows_and_reads_a_snapshot(march, caller_with):
@@ -11,7 +11,7 @@ def test_a_bi_tool_requests_follows_and_reads_a_snapshot(march, caller_with):
     assert asked.status_code == 202
     snapshot = asked.json()
     assert (snapshot["status"], snapshot["result"], snapshot["requested_at"] is not None) == ("queued", None, True)
-    snapshots.compute(snapshot["id"])
+    lifecycle.compute(snapshot["id"])
     done = bi.get(f"/api/v1/analytics/snapshots/{snapshot['id']}").json()
     assert done["status"] == "done" and "members-vs-non-members" in done["tables"]
     assert {k["code"]: k["value"] for k in done["result"]["kpis"]}["buyers"] == 2

@@ -63,7 +63,7 @@ def _campaign():
 
 def _snapshot():
     from kopilka.analytics.models import Snapshot
-    from kopilka.analytics.tables import Column, Table, to_dict
+    from kopilka.analytics.presentation.tables import Column, Table, to_dict
 
     table = to_dict(Table("kpi", "KPIs", [Column("code", "code")], [["members"]]))
     return Snapshot.objects.create(kind="dashboard", params={}, digest="x", status="done", result={

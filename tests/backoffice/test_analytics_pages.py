@@ -10,8 +10,8 @@ import pytest
 from django.test import Client
 from openpyxl import load_workbook
 
-from kopilka.analytics import snapshots
 from kopilka.analytics.models import Snapshot
+from kopilka.analytics.snapshots import lifecycle
 from kopilka.backoffice.models import AuditEvent
 from kopilka.core import clock
 
@@ -28,7 +28,7 @@ def computed(client, kind: str, query: str) -> str:
     """Open the page (which queues the snapshot), compute it as the worker would, open it again."""
     first = client.get(f"/office/analytics/{kind}/{query}").content.decode()
     assert "Computing…" in first
-    snapshots.compute(Snapshot.objects.latest("requested_at").pk)
+    lifecycle.compute(Snapshot.objects.latest("requested_at").pk)
     return client.get(f"/office/analytics/{kind}/{query}").content.decode()
 
 

@@ -9,7 +9,7 @@ from django.core.management import call_command
 from django_tasks import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
-from kopilka.analytics.params import FORMS
+from kopilka.analytics.snapshots.params import FORMS
 from kopilka.core import clock
 from kopilka.core.models import PeriodicRun
 from kopilka.runtime.schedule import SCHEDULE

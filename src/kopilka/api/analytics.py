@@ -12,9 +12,9 @@ from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Router, Schema
 
-from kopilka.analytics import params, snapshots
 from kopilka.analytics.models import Snapshot
-from kopilka.analytics.tables import from_dict
+from kopilka.analytics.presentation.tables import from_dict
+from kopilka.analytics.snapshots import lifecycle, params
 from kopilka.api.auth import require_scope
 from kopilka.api.common import ERRORS
 from kopilka.core.errors import NotFound
@@ -71,7 +71,7 @@ def kinds(request: HttpRequest):
 @router.post("/snapshots", response={200: SnapshotOut, 202: SnapshotOut, **ERRORS})
 def request_snapshot(request: HttpRequest, body: SnapshotIn):
     principal = require_scope(request, READ)
-    snapshot = snapshots.request(body.kind, params.clean(body.kind, body.params), principal.actor)
+    snapshot = lifecycle.request(body.kind, params.clean(body.kind, body.params), principal.actor)
     return (200 if snapshot.status == Snapshot.Status.DONE else 202), _out(snapshot)
 
 

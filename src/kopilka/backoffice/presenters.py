@@ -7,8 +7,8 @@ from django.template.loader import render_to_string
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
-from kopilka.analytics import charts
-from kopilka.analytics.tables import from_dict
+from kopilka.analytics.presentation import charts
+from kopilka.analytics.presentation.tables import from_dict
 
 
 def formatted(value, unit: str) -> str:
@@ -59,7 +59,7 @@ def _charts(kind: str, result: dict) -> dict[str, str]:
 def _picture(stored: dict):
     import numpy as np
 
-    from kopilka.analytics.clusters import Picture
+    from kopilka.analytics.measures.clusters import Picture
 
     return Picture(x=np.array(stored["x"]), y=np.array(stored["y"]), cluster=np.array(stored["cluster"]),
                    centres=np.array(stored["centres"]).reshape(-1, 2), shares=stored["shares"])

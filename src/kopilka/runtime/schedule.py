@@ -8,7 +8,7 @@ one runs it again in the current slot.
 
 from django.conf import settings
 
-from kopilka.analytics.tasks import nightly_snapshots
+from kopilka.analytics.snapshots.tasks import nightly_snapshots
 from kopilka.campaigns.tasks import advance_campaign_schedule, birthdays
 from kopilka.communications.tasks import deliver_messages
 from kopilka.core.scheduling import DailyAt, Every, PeriodicJob, prune_periodic_results

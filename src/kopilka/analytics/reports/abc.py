@@ -3,9 +3,9 @@
 
 from django.utils.translation import gettext_lazy as _
 
-from kopilka.analytics.abc import DEFAULT_A, DEFAULT_B, goods_abc, members_abc
-from kopilka.analytics.options import add_scope, percent, scope_of
-from kopilka.analytics.tables import Table
+from kopilka.analytics.measures.abc import DEFAULT_A, DEFAULT_B, goods_abc, members_abc
+from kopilka.analytics.presentation.tables import Table
+from kopilka.analytics.reports.options import add_scope, percent, scope_of
 from kopilka.core.errors import ValidationFailed
 
 NAME = "abc"

@@ -4,9 +4,9 @@ on payment behaviour, one row per cluster (or the silhouette score of every k tr
 from django.core.management.base import CommandError
 from django.utils.translation import gettext_lazy as _
 
-from kopilka.analytics.clusters import CannotCluster, cluster
-from kopilka.analytics.options import add_as_of
-from kopilka.analytics.tables import Table
+from kopilka.analytics.measures.clusters import CannotCluster, cluster
+from kopilka.analytics.presentation.tables import Table
+from kopilka.analytics.reports.options import add_as_of
 
 NAME = "clusters"
 HELP = "k-means clusters of the members on payment behaviour: share, LTV, deals, days between, top categories"

@@ -6,9 +6,9 @@ of predictions per member only (the parameters do not fit a table)."""
 
 from django.utils.translation import gettext_lazy as _
 
-from kopilka.analytics import clv
-from kopilka.analytics.options import add_as_of, add_unit
-from kopilka.analytics.tables import Column, Table
+from kopilka.analytics.lifetime import clv
+from kopilka.analytics.presentation.tables import Column, Table
+from kopilka.analytics.reports.options import add_as_of, add_unit
 
 NAME = "clv"
 HELP = "BG/NBD and Gamma-Gamma fits: expected purchases, P(alive) and value per member over a horizon"

@@ -1,9 +1,9 @@
 """`kopilka analytics cohorts --from DATE --to DATE [--by month|week] [--basis purchase|registration]
 [--value share|members|revenue] [filters]`: cohort retention, one row per cohort, a column per period offset."""
 
-from kopilka.analytics.cohorts import BASES, GRANULARITIES, VALUES, retention
-from kopilka.analytics.options import add_scope, scope_of
-from kopilka.analytics.tables import Table
+from kopilka.analytics.measures.cohorts import BASES, GRANULARITIES, VALUES, retention
+from kopilka.analytics.presentation.tables import Table
+from kopilka.analytics.reports.options import add_scope, scope_of
 
 NAME = "cohorts"
 HELP = "cohort retention by month or week of the first purchase (or of registration)"

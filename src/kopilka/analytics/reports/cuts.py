@@ -1,9 +1,9 @@
 """`kopilka analytics points|sales --from DATE --to DATE [--by day|week|month] [--segment ...] [filters]`: the cuts
 of points and of sales by period and segment."""
 
-from kopilka.analytics import cuts
-from kopilka.analytics.options import add_scope, scope_of
-from kopilka.analytics.tables import Table
+from kopilka.analytics.measures import cuts
+from kopilka.analytics.presentation.tables import Table
+from kopilka.analytics.reports.options import add_scope, scope_of
 
 
 class _Cut:

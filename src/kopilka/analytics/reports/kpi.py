@@ -1,8 +1,8 @@
 """`kopilka analytics kpi --from DATE --to DATE [filters] [--table kpi|sources|members]`: the KPI set of a period."""
 
-from kopilka.analytics.kpi import compute
-from kopilka.analytics.options import add_scope, scope_of
-from kopilka.analytics.tables import Table
+from kopilka.analytics.measures.kpi import compute
+from kopilka.analytics.presentation.tables import Table
+from kopilka.analytics.reports.options import add_scope, scope_of
 
 NAME = "kpi"
 HELP = "the programme's KPIs for a period (SPEC 7.1), with their definitions"

@@ -1,9 +1,9 @@
 """`kopilka analytics levers --from DATE --to DATE [--target 20] [filters]`: the four growth levers of revenue and
 how far each must move, alone or evenly with the others, for the target growth."""
 
-from kopilka.analytics.levers import DEFAULT_TARGET, levers
-from kopilka.analytics.options import add_scope, percent, scope_of
-from kopilka.analytics.tables import Table
+from kopilka.analytics.measures.levers import DEFAULT_TARGET, levers
+from kopilka.analytics.presentation.tables import Table
+from kopilka.analytics.reports.options import add_scope, percent, scope_of
 
 NAME = "levers"
 HELP = "growth levers: members × purchases × items per receipt × price per item, moves for a target growth"

@@ -3,11 +3,11 @@ member's R, F and M scores and segment in the grid asked for."""
 
 from django.utils.translation import gettext_lazy as _
 
-from kopilka.analytics.options import add_as_of, add_grid, add_unit
-from kopilka.analytics.rfm import summary
-from kopilka.analytics.scope import Scope
-from kopilka.analytics.scoring import grid
-from kopilka.analytics.tables import Column, Table
+from kopilka.analytics.data.scope import Scope
+from kopilka.analytics.measures.rfm import summary
+from kopilka.analytics.measures.scoring import grid
+from kopilka.analytics.presentation.tables import Column, Table
+from kopilka.analytics.reports.options import add_as_of, add_grid, add_unit
 
 NAME = "rfm"
 HELP = "frequency, recency, T and monetary value per member (BTYD definitions) with the RFM scores"

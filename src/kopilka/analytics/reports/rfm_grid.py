@@ -1,10 +1,10 @@
 """`kopilka analytics rfm-grid --as-of DATE [--grid 3x3x3] [--by cell|segment]`: the RFM grid's per-cell (or
 per-segment) figures."""
 
-from kopilka.analytics.options import add_as_of, add_grid
-from kopilka.analytics.scope import Scope
-from kopilka.analytics.scoring import grid
-from kopilka.analytics.tables import Table
+from kopilka.analytics.data.scope import Scope
+from kopilka.analytics.measures.scoring import grid
+from kopilka.analytics.presentation.tables import Table
+from kopilka.analytics.reports.options import add_as_of, add_grid
 
 NAME = "rfm-grid"
 HELP = "members, revenue, visits, recency, spend per visit, gender and age per RFM cell or segment"

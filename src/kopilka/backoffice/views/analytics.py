@@ -12,9 +12,9 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from kopilka.analytics import params, snapshots
 from kopilka.analytics.models import Snapshot
-from kopilka.analytics.tables import from_dict, write_csv, xlsx_bytes
+from kopilka.analytics.presentation.tables import from_dict, write_csv, xlsx_bytes
+from kopilka.analytics.snapshots import lifecycle, params
 from kopilka.backoffice import audit, presenters, widgets
 from kopilka.backoffice.access import requires
 from kopilka.core import clock
@@ -47,10 +47,10 @@ def page(request, kind: str):
         return render(request, "backoffice/analytics/page.html", context)
     chosen = params.as_params(form)
     if request.method == "POST":
-        snapshots.request(kind, chosen, audit.actor_of(request.user), fresh_for=timedelta(0))
+        lifecycle.request(kind, chosen, audit.actor_of(request.user), fresh_for=timedelta(0))
         return redirect(f"{request.path}?{urlencode(chosen)}")
-    current = snapshots.latest(kind, chosen) or snapshots.request(kind, chosen, audit.actor_of(request.user))
-    shown = current if current.status == Snapshot.Status.DONE else snapshots.latest(kind, chosen, done=True)
+    current = lifecycle.latest(kind, chosen) or lifecycle.request(kind, chosen, audit.actor_of(request.user))
+    shown = current if current.status == Snapshot.Status.DONE else lifecycle.latest(kind, chosen, done=True)
     context.update(current=current, shown=shown, query=urlencode(chosen),
                    view=presenters.present(kind, shown.result) if shown else None,
                    heatmap_title=HEATMAP_TITLES.get(kind, ""),

@@ -4,7 +4,7 @@ from django.shortcuts import render
 from django.utils.safestring import mark_safe
 from django.views.decorators.clickjacking import xframe_options_exempt
 
-from kopilka.analytics import snapshots
+from kopilka.analytics.snapshots import lifecycle
 from kopilka.backoffice import presenters, widgets
 
 
@@ -14,9 +14,9 @@ def widget(request, token: str):
         kind, params, part = widgets.read(token)
     except widgets.WidgetRefused:
         return render(request, "backoffice/analytics/widget.html", {"refused": True}, status=403)
-    shown = snapshots.latest(kind, params, done=True)
+    shown = lifecycle.latest(kind, params, done=True)
     if shown is None:
-        snapshots.request(kind, params, "widget")
+        lifecycle.request(kind, params, "widget")
         return render(request, "backoffice/analytics/widget.html", {"pending": True}, status=202)
     return render(request, "backoffice/analytics/widget.html", {
         "html": mark_safe(presenters.part_html(kind, shown.result, part)), "shown": shown})  # built from escaped parts

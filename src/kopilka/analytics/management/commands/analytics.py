@@ -10,8 +10,12 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from kopilka.analytics.reports import REPORTS
-from kopilka.analytics.tables import Table, write_csv, xlsx_bytes
+from kopilka.analytics.presentation.tables import Table, write_csv, xlsx_bytes
+from kopilka.analytics.reports import abc, clusters, clv, cohorts, cuts, kpi, levers, rfm, rfm_grid
+
+# name → report, in the order the help lists them
+REPORTS = {report.NAME: report for report in (kpi, rfm, rfm_grid, clusters, clv, cuts.points, cuts.sales,
+                                              cohorts, abc, levers)}
 
 
 class Command(BaseCommand):
