@@ -1,0 +1,11 @@
+"""The points ledger (SPEC §2): accounts, lots, append-only entries, allocations and holds; accrual, spending,
+holds, reversals, adjustments and expiry (`services`, `expiry`), the pure booking rules (`booking`), the
+reads (`selectors`) and the proof of balances (`reconcile`).
+
+Owns: Account, Lot, Entry, Allocation, Hold, HoldLine, LotCategory, ReasonCode.
+May import: core, customers, catalog, orders. Never campaigns: a write takes a source (kind, reference) and a
+reason. Imported by: tiers, campaigns, purchases, analytics, the faces, seed and runtime.
+Keeps true: balance = Σ entries = Σ lot remainders for every account (`kopilka reconcile` proves it); entries
+and allocations are never updated or deleted (a database trigger refuses it); a write locks the account, then
+the lots by id, and changes nothing when it refuses; a write from outside carries an idempotency key.
+"""
