@@ -1,12 +1,15 @@
 """Campaigns (промо-кампании, SPEC §3): types, versioned campaigns and their lifecycle, the rules (who, what
 they earn, when, how the points may be spent and when they burn), the pure engine that applies them
 (`engine`), conditions evaluated for one member and as one SQL query (`conditions`, `eligibility`), budgets
-and per-member limits, product banners and member events.
+kept in shards (`budgets`) and per-member limits, product banners, member events, and the programme's one
+lock order for every write that touches points (`locking`).
 
-Owns: CampaignType, Campaign, CampaignVersion, CampaignStatusChange, MemberUsage, EventType, MemberEvent.
+Owns: CampaignType, Campaign, CampaignVersion, CampaignStatusChange, BudgetShard, MemberUsage, EventType,
+MemberEvent.
 May import: core, customers, catalog, orders, ledger, tiers. Imported by: purchases, communications,
 analytics, the faces, seed and runtime.
 Keeps true: a version once live is never changed (an edit makes a new one) and every entry a campaign
-produces names its version; `budget_spent` ≤ `budget_points` and the per-member limits hold under
-concurrency; `engine.py` does no I/O; the two evaluators of conditions agree (a Hypothesis test holds them).
+produces names its version; a budget is never exceeded and the per-member limits hold under concurrency;
+writers lock budgets → member → account → lots, never back up (`locking`); `engine.py` does no I/O; the two
+evaluators of conditions agree (a Hypothesis test holds them).
 """

@@ -1,6 +1,7 @@
 """The ground floor: what every app shares and that knows no app — the clock and the programme's time zone,
-the one error tree, the programme settings, API keys and the record of idempotent requests, the periodic
-scheduler and its claims, progress printing and SQL helpers for the hot reads.
+the one error tree, running a write again after a deadlock (`retrying`), the programme settings, API keys and
+the record of idempotent requests, the periodic scheduler and its claims, progress printing and SQL helpers
+for the hot reads.
 
 Owns: ApiKey, IdempotencyRecord, PeriodicRun, ProgrammeSettings.
 May import: no other app. Imported by: every app.
