@@ -10,7 +10,7 @@ from ninja import Field, Query, Router, Schema
 from kopilka.api.auth import require_scope
 from kopilka.api.common import ERRORS, IdempotencyKey
 from kopilka.api.idempotency import idempotent_write, ledger_key
-from kopilka.ledger import selectors, services
+from kopilka.ledger import selectors, services, sources
 from kopilka.ledger.errors import EntryNotFound, HoldNotFound
 from kopilka.ledger.models import Entry, Hold
 
@@ -108,8 +108,17 @@ class UtilizationOut(Schema):
 class AccrueIn(Schema):
     points: int = Field(gt=0)
     category: str = "base"
-    source_kind: str = Field("manual", max_length=40)
-    source_ref: str = Field("", max_length=100)
+    # Checked by `sources.check_integration_source` (answers in the caller's language); the schema says so.
+    source_kind: str = Field("manual", description=(
+        "Where the points come from, in your words. The platform's own kinds ("
+        + ", ".join(sources.PLATFORM_KINDS) + ") are refused: a campaign's points come from its campaign."
+    ), json_schema_extra={
+        "minLength": 1, "maxLength": sources.KIND_MAX_LENGTH, "pattern": sources.KIND_PATTERN,
+        "not": {"enum": list(sources.PLATFORM_KINDS)},
+    })
+    source_ref: str = Field("", description="Your reference of the source, e.g. a document number.",
+                            json_schema_extra={"maxLength": sources.REF_MAX_LENGTH,
+                                               "pattern": sources.REF_PATTERN})
     expires_at: datetime | None = None
     lifetime_days: int | None = Field(None, gt=0)
     pending_until: datetime | None = None
@@ -286,6 +295,7 @@ def _write(request, key: str | None, endpoint: str, payload, work):
 @router.post("/members/{member_id}/accruals", response={201: EntryOut, **ERRORS})
 def post_accrual(request, member_id: int, body: AccrueIn, idempotency_key: str | None = IdempotencyKey):
     def work(principal, key):
+        sources.check_integration_source(body.source_kind, body.source_ref)
         return _entry_response(
             services.accrue(
                 member_id=member_id, points=body.points, category=body.category,
