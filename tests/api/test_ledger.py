@@ -6,7 +6,7 @@ from django.test import Client
 from kopilka.api.idempotency import request_fingerprint
 from kopilka.api.ledger import AccrueIn
 from kopilka.core.models import ApiKey, IdempotencyRecord
-from kopilka.ledger.models import Entry
+from kopilka.ledger.models import Entry, Lot
 
 from ..ledger.conftest import make_member
 
@@ -144,3 +144,67 @@ def test_errors_speak_russian_by_default(db):
 def test_unknown_member_is_a_404(api):
     response = post(api, "/members/424242/accruals", {"points": 5}, "ghost")
     assert (response.status_code, response.json()["code"]) == (404, "member_not_found")
+
+
+# --- what an accrual may name as its source -----------------------------------------------------------------
+
+
+def test_an_integration_names_its_own_source_and_the_lot_keeps_it(api):
+    member = make_member()
+    body = {"points": 40, "source_kind": "partner", "source_ref": "Акт № 15/2026"}
+    earned = post(api, f"/members/{member.pk}/accruals", body, "src-ok")
+    assert earned.status_code == 201
+    assert (earned.json()["source_kind"], earned.json()["source_ref"]) == ("partner", "Акт № 15/2026")
+    lot = Lot.objects.get()
+    assert (lot.source_kind, lot.source_ref, lot.amount) == ("partner", "Акт № 15/2026", 40)
+
+
+@pytest.mark.parametrize("kind, ref", [("campaign", "no-such-campaign:v9"), ("campaign", "spring:v1"),
+                                       ("order", "1001"), ("compensation", "7"), ("debt", "")])
+def test_the_platforms_own_source_kinds_are_refused_and_nothing_is_booked(api, kind, ref):
+    """A lot of kind "campaign" would spend under that campaign's rules: only the campaign grants one."""
+    member = make_member()
+    body = {"points": 40, "source_kind": kind, "source_ref": ref}
+    response = post(api, f"/members/{member.pk}/accruals", body, f"src-{kind}")
+    assert (response.status_code, response.json()["code"]) == (422, "source_kind_reserved")
+    assert response.json()["details"] == {"field": "source_kind", "value": kind,
+                                          "reserved": ["campaign", "compensation", "debt", "order"]}
+    assert response.json()["message"] == (
+        f"The source kind “{kind}” is written by the platform itself (campaign, compensation, debt, order); "
+        "name the source of your points with a kind of your own, e.g. “manual” or “partner”.")
+    assert (Entry.objects.count(), Lot.objects.count()) == (0, 0)
+    assert not IdempotencyRecord.objects.filter(key=f"src-{kind}").exists()
+
+
+@pytest.mark.parametrize("kind, ref, field", [
+    ("Partner", "", "source_kind"), ("", "", "source_kind"), ("7eleven", "", "source_kind"),
+    ("a" * 41, "", "source_kind"), ("partner", "A\n1", "source_ref"), ("partner", " A-1", "source_ref"),
+    ("partner", "A  1", "source_ref"), ("partner", "<script>", "source_ref"),
+    ("partner", "x" * 101, "source_ref"),
+])
+def test_a_malformed_source_is_refused_and_nothing_is_booked(api, kind, ref, field):
+    member = make_member()
+    body = {"points": 40, "source_kind": kind, "source_ref": ref}
+    response = post(api, f"/members/{member.pk}/accruals", body, "src-bad")
+    assert (response.status_code, response.json()["code"]) == (422, "source_invalid")
+    assert response.json()["details"]["field"] == field
+    assert (Entry.objects.count(), Lot.objects.count()) == (0, 0)
+
+
+def test_a_reserved_source_is_refused_in_russian_by_default(db):
+    _, token = ApiKey.issue("ru-src", ["ledger:write"])
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {token}")
+    member = make_member()
+    body = {"points": 5, "source_kind": "campaign"}
+    response = post(client, f"/members/{member.pk}/accruals", body, "ru-src")
+    assert response.json()["message"] == (
+        "Вид источника «campaign» записывает сама платформа (campaign, compensation, debt, order); "
+        "назовите источник своих баллов своим видом, например «manual» или «partner».")
+
+
+def test_the_published_schema_says_which_sources_an_accrual_accepts(db):
+    schema = Client().get("/api/v1/openapi.json").json()["components"]["schemas"]["AccrueIn"]["properties"]
+    assert schema["source_kind"]["not"] == {"enum": ["campaign", "compensation", "debt", "order"]}
+    kind = schema["source_kind"]
+    assert (kind["pattern"], kind["minLength"], kind["maxLength"]) == ("^[a-z][a-z0-9_-]*$", 1, 40)
+    assert schema["source_ref"]["maxLength"] == 100

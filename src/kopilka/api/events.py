@@ -14,6 +14,7 @@ from kopilka.api.auth import require_scope
 from kopilka.api.common import ERRORS, IdempotencyKey, MemberRef, member_id_of
 from kopilka.api.idempotency import check_key
 from kopilka.campaigns.events import record_event
+from kopilka.campaigns.reference_books import EVENT_TYPE_CODE
 from kopilka.core.retrying import outermost
 
 router = Router(tags=["events"])
@@ -21,7 +22,7 @@ router = Router(tags=["events"])
 
 class EventIn(Schema):
     member: MemberRef
-    type: str = Field(pattern=r"^[a-z0-9_-]{1,30}$", description="a code of the event types' reference book")
+    type: str = Field(pattern=EVENT_TYPE_CODE, description="a code of the event types' reference book")
     occurred_at: datetime | None = None
     details: dict[str, Any] = Field(default_factory=dict, description="e.g. {\"name\": ...} of a custom event")
 

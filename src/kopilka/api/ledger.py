@@ -1,16 +1,19 @@
-"""Ledger API: balance, history, accrue, spend, hold / capture / release, reverse, return, adjust, UR.
+"""Ledger API: balance, history, accrue, spend, hold / capture / release, reverse, return, adjust, UR (also
+cut by campaign, point category, region or member kind).
 
 Writes need the `ledger:write` scope and an `Idempotency-Key` header; reads need `ledger:read`.
 """
 
 from datetime import datetime
+from typing import Literal
 
 from ninja import Field, Query, Router, Schema
 
 from kopilka.api.auth import require_scope
 from kopilka.api.common import ERRORS, IdempotencyKey
 from kopilka.api.idempotency import idempotent_write, ledger_key
-from kopilka.ledger import selectors, services
+from kopilka.campaigns.models import Campaign
+from kopilka.ledger import selectors, services, sources
 from kopilka.ledger.errors import EntryNotFound, HoldNotFound
 from kopilka.ledger.models import Entry, Hold
 
@@ -94,10 +97,15 @@ class HoldOut(Schema):
     lots: list[MoveOut]
 
 
-class UtilizationOut(Schema):
-    since: datetime
-    until: datetime
-    basis: str
+Basis = Literal["flow", "cohort"]
+Segment = Literal["campaign", "category", "region", "member_kind"]
+
+
+class SegmentOut(Schema):
+    segment: str | None = Field(description=(
+        "the campaign's, category's or region's code, or the member kind; null for points outside every "
+        "segment (not from a campaign, or of members without a region)"))
+    name: str
     accrued: int
     spent: int
     burned: int
@@ -105,11 +113,33 @@ class UtilizationOut(Schema):
     limiting_utilization_rate: str | None = Field(description="1 − burned / accrued")
 
 
+class UtilizationOut(Schema):
+    since: datetime
+    until: datetime
+    basis: Basis
+    accrued: int
+    spent: int
+    burned: int
+    utilization_rate: str | None = Field(description="spent / accrued, as a decimal fraction string")
+    limiting_utilization_rate: str | None = Field(description="1 − burned / accrued")
+    by: Segment | None = Field(None, description="the cut asked for; the figures above are the segments' sum")
+    segments: list[SegmentOut] = Field(default_factory=list, description="one row per segment, by code")
+
+
 class AccrueIn(Schema):
     points: int = Field(gt=0)
     category: str = "base"
-    source_kind: str = Field("manual", max_length=40)
-    source_ref: str = Field("", max_length=100)
+    # Checked by `sources.check_integration_source` (answers in the caller's language); the schema says so.
+    source_kind: str = Field("manual", description=(
+        "Where the points come from, in your words. The platform's own kinds ("
+        + ", ".join(sources.PLATFORM_KINDS) + ") are refused: a campaign's points come from its campaign."
+    ), json_schema_extra={
+        "minLength": 1, "maxLength": sources.KIND_MAX_LENGTH, "pattern": sources.KIND_PATTERN,
+        "not": {"enum": list(sources.PLATFORM_KINDS)},
+    })
+    source_ref: str = Field("", description="Your reference of the source, e.g. a document number.",
+                            json_schema_extra={"maxLength": sources.REF_MAX_LENGTH,
+                                               "pattern": sources.REF_PATTERN})
     expires_at: datetime | None = None
     lifetime_days: int | None = Field(None, gt=0)
     pending_until: datetime | None = None
@@ -263,15 +293,44 @@ def get_hold(request, hold_id: int):
     return _hold_out(hold)
 
 
+class UtilizationQuery(Schema):
+    since: datetime
+    until: datetime = Field(description="exclusive")
+    basis: Basis = Field("flow", description=(
+        "flow: what was accrued, spent and burned during the period; cohort: of the points accrued during "
+        "the period, how many were spent and burned by now"))
+    by: Segment | None = Field(None, description=(
+        "cut by the campaign that granted the points (every version together), the point category, the "
+        "member's region or the member's kind; a spending counts where the lots it drew from belong"))
+
+
+def _rate(value) -> str | None:
+    return None if value is None else f"{float(value):.4f}"
+
+
+def _figures(ur) -> dict:
+    return {"accrued": ur.accrued, "spent": ur.spent, "burned": ur.burned, "utilization_rate": _rate(ur.rate),
+            "limiting_utilization_rate": _rate(ur.limiting_rate)}
+
+
 @router.get("/utilization", response={200: UtilizationOut, **ERRORS})
-def get_utilization(request, since: datetime, until: datetime, basis: str = "flow"):
+def get_utilization(request, query: Query[UtilizationQuery]):
+    """UR = spent / accrued and the limiting UR = 1 − burned / accrued of a period, by segment if asked."""
     require_scope(request, "ledger:read")
-    ur = selectors.utilization(since, until, basis)
-    return {
-        **{k: getattr(ur, k) for k in ("since", "until", "basis", "accrued", "spent", "burned")},
-        "utilization_rate": None if ur.rate is None else f"{float(ur.rate):.4f}",
-        "limiting_utilization_rate": None if ur.limiting_rate is None else f"{float(ur.limiting_rate):.4f}",
-    }
+    if query.by is None:
+        ur = selectors.utilization(query.since, query.until, query.basis)
+        return {"since": ur.since, "until": ur.until, "basis": ur.basis, **_figures(ur),
+                "by": None, "segments": []}
+    cut = selectors.utilization_by(query.since, query.until, query.by, query.basis)
+    names = {}
+    if query.by == "campaign":
+        codes = [s.segment for s in cut.segments if s.segment is not None]
+        names = dict(Campaign.objects.filter(code__in=codes).values_list("code", "name"))
+    segments = [{"segment": s.segment, "name": names.get(s.segment, s.name), **_figures(s)}
+                for s in cut.segments]
+    total = cut.total
+    return {"since": total.since, "until": total.until, "basis": total.basis, **_figures(total),
+            "by": cut.by, "segments": segments}
 
 
 # --- writes -------------------------------------------------------------------------------------------------------
@@ -286,6 +345,7 @@ def _write(request, key: str | None, endpoint: str, payload, work):
 @router.post("/members/{member_id}/accruals", response={201: EntryOut, **ERRORS})
 def post_accrual(request, member_id: int, body: AccrueIn, idempotency_key: str | None = IdempotencyKey):
     def work(principal, key):
+        sources.check_integration_source(body.source_kind, body.source_ref)
         return _entry_response(
             services.accrue(
                 member_id=member_id, points=body.points, category=body.category,

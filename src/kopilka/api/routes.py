@@ -8,6 +8,7 @@ from kopilka.api.events import router as events_router
 from kopilka.api.ledger import router as ledger_router
 from kopilka.api.members import router as members_router
 from kopilka.api.purchases import router as purchases_router
+from kopilka.api.reference import router as reference_router
 from kopilka.api.tiers import router as tiers_router
 
 api.add_router("/members", members_router)
@@ -18,5 +19,6 @@ api.add_router("/purchases", purchases_router)
 api.add_router("/events", events_router)
 api.add_router("/tiers", tiers_router)
 api.add_router("/analytics", analytics_router)
+api.add_router("/reference", reference_router)
 
 __all__ = ["api"]

@@ -22,6 +22,7 @@ _SUPPORT = [
     "customers.view_region", "ledger.view_account", "ledger.view_lot", "ledger.view_entry", "ledger.view_reasoncode",
     "orders.view_order", "orders.view_orderline", "tiers.view_tier", "tiers.view_membertier",
     "campaigns.view_campaign", "core.members_read", "core.ledger_read", "core.purchases_read",
+    "core.reference_read",
 ]
 _MARKETER = [
     *_READ_ALL,
@@ -31,7 +32,7 @@ _MARKETER = [
     "customers.add_tag", "customers.change_tag", "customers.add_city", "customers.change_city",
     "ledger.add_reasoncode", "ledger.change_reasoncode", "tiers.add_tier", "tiers.change_tier",
     "core.campaigns_read", "core.campaigns_write", "core.catalog_read", "core.catalog_write", "core.members_read",
-    "core.analytics_read",
+    "core.analytics_read", "core.reference_read", "core.reference_write",
 ]
 
 # code → (name, permissions)
@@ -44,7 +45,8 @@ ROLES = {
         "backoffice.reverse_entry", "core.ledger_write",
     ]),
     ANALYST: (_("Analyst"), [*_READ_ALL, "core.analytics_read", "analytics.share_analytics", "analytics.view_snapshot", "core.members_read", "core.ledger_read",
-                             "core.purchases_read", "core.campaigns_read", "core.catalog_read"]),
+                             "core.purchases_read", "core.campaigns_read", "core.catalog_read",
+                             "core.reference_read"]),
     AUDITOR: (_("Auditor (read only)"), [
         *_READ_ALL, "backoffice.view_auditevent", "backoffice.view_audit_log", "backoffice.view_compensationrequest",
         "backoffice.view_compensationlimit", "core.view_apikey", "core.view_programmesettings", "auth.view_user", "auth.view_group",

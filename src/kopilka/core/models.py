@@ -22,6 +22,11 @@ SCOPES = {
     "campaigns:read": _("Read campaigns"),
     "campaigns:write": _("Create, change and run campaigns"),
     "analytics:read": _("Read analytics"),
+    "reference:read": _("Read the reference books: tags, eligibility flags, event types, point categories, "
+                        "reason codes"),
+    "reference:write": _("Create and change entries of the reference books"),
+    "programme:read": _("Read the programme settings"),
+    "programme:write": _("Change the programme settings (administrators)"),
 }
 
 

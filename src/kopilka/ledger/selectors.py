@@ -5,12 +5,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from fractions import Fraction
 
+from django.db import connection
 from django.db.models import Q, Sum
 from django.utils.translation import gettext_lazy as _
 
 from kopilka.core import clock, programme, sql
 from kopilka.core.errors import NotFound, ValidationFailed
-from kopilka.customers.models import Member
+from kopilka.customers.models import Member, Region
 from kopilka.ledger import booking
 from kopilka.ledger.models import Account, Allocation, Entry, Lot, LotCategory
 
@@ -265,3 +266,116 @@ def spendable_lots(member_id: int, at: datetime) -> list[SpendableLot]:
             _SPENDABLE, [member_id, sql.at(at), sql.at(at)]
         )
     ]
+
+
+# --- utilization by segment ---------------------------------------------------------------------------------
+
+SEGMENTS = ("campaign", "category", "region", "member_kind")
+# The source kind of points a campaign granted; their reference names the version, "<code>:v<number>".
+CAMPAIGN_SOURCE = "campaign"
+
+
+@dataclass(frozen=True)
+class SegmentUtilization:
+    """One segment's accrued, spent and burned points. `segment` is its code (a campaign's code, a category's,
+    a region's, a member kind) or None for points outside every segment of the cut (e.g. no campaign's)."""
+
+    segment: str | None
+    name: str
+    accrued: int
+    spent: int
+    burned: int
+
+    @property
+    def rate(self) -> Fraction | None:
+        return _ratio(self.spent, self.accrued)
+
+    @property
+    def limiting_rate(self) -> Fraction | None:
+        return None if not self.accrued else 1 - Fraction(self.burned, self.accrued)
+
+
+@dataclass(frozen=True)
+class UtilizationCut:
+    """The utilization of a period cut by `by`: the segments' figures add up to `total` exactly."""
+
+    total: Utilization
+    by: str
+    segments: list[SegmentUtilization]
+
+
+# Every move of points on a lot in one row (account, lot, accrued, spent, burned): entries booked on one lot
+# directly, a reversal on the lot of the accrual it takes back (even the part booked as a debt), spendings and
+# their returns through their allocations. As `utilization` defines them: accrued = accruals + manual credits
+# − accruals taken back; spent = spendings − spent points given back; burned = expired points.
+_MOVES = f"""
+    SELECT e.account_id, CASE WHEN e.kind = 'reversal' THEN r.lot_id ELSE e.lot_id END AS lot_id,
+           CASE WHEN e.kind IN ('accrual', 'reversal') OR (e.kind = 'adjustment' AND e.amount > 0)
+                THEN e.amount ELSE 0 END AS accrued,
+           CASE WHEN e.kind IN ('spend', 'restore') THEN -e.amount ELSE 0 END AS spent,
+           CASE WHEN e.kind = 'expiry' THEN -e.amount ELSE 0 END AS burned
+    FROM {Entry._meta.db_table} e LEFT JOIN {Entry._meta.db_table} r ON r.id = e.reverses_id
+    WHERE e.kind IN ('accrual', 'adjustment', 'reversal', 'spend', 'restore', 'expiry')
+      AND (e.lot_id IS NOT NULL OR e.kind = 'reversal') {{period}}
+    UNION ALL
+    SELECT e.account_id, al.lot_id, 0, -al.amount, 0
+    FROM {Allocation._meta.db_table} al JOIN {Entry._meta.db_table} e ON e.id = al.entry_id
+    WHERE e.kind IN ('spend', 'restore') {{period}}
+"""
+_SEGMENT_COLUMNS = {
+    "campaign": f"CASE WHEN l.source_kind = '{CAMPAIGN_SOURCE}' THEN l.source_ref END, ''",
+    "category": "c.code, c.name",
+    "region": "rg.code, rg.name",
+    "member_kind": "m.kind, ''",
+}
+_CUT = f"""
+SELECT {{columns}}, SUM(p.accrued), SUM(p.spent), SUM(p.burned)
+FROM ({_MOVES}) p
+JOIN {Lot._meta.db_table} l ON l.id = p.lot_id
+JOIN {LotCategory._meta.db_table} c ON c.id = l.category_id
+JOIN {Account._meta.db_table} a ON a.id = p.account_id
+JOIN {Member._meta.db_table} m ON m.id = a.member_id
+LEFT JOIN {Region._meta.db_table} rg ON rg.id = m.region_id
+{{cohort}}
+GROUP BY 1, 2
+"""
+
+
+def utilization_by(since: datetime, until: datetime, by: str, basis: str = "flow") -> UtilizationCut:
+    """`utilization` cut by campaign (the lot's campaign, every version together), point category, the
+    member's region or the member's kind, in one query: a spending counts where the lots it drew from belong,
+    a reversal where the accrual it takes back belongs. Segments sorted by code, points of no segment last."""
+    if since >= until:
+        raise ValidationFailed(_("The period must end after it starts."), code="invalid_period")
+    if by not in SEGMENTS:
+        raise ValidationFailed(_("Unknown segment: %(segment)s.") % {"segment": by}, code="unknown_segment",
+                               details={"allowed": list(SEGMENTS)})
+    bounds = [sql.at(since), sql.at(until)]
+    if basis == "flow":
+        period, cohort, params = "AND e.effective_at >= %s AND e.effective_at < %s", "", bounds * 2
+    elif basis == "cohort":
+        period, params = "", bounds
+        cohort = "WHERE l.accrued_at >= %s AND l.accrued_at < %s AND NOT l.is_debt"
+    else:
+        raise ValidationFailed(_("Unknown basis."), code="unknown_basis",
+                               details={"known": ["flow", "cohort"]})
+    statement = _CUT.format(columns=_SEGMENT_COLUMNS[by], cohort=cohort, period=period)
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        rows = cursor.fetchall()
+    found: dict[str | None, list] = {}
+    for code, name, accrued, spent, burned in rows:
+        if by == "campaign" and code is not None:
+            code = code.rsplit(":v", 1)[0]  # every version of a campaign is the campaign
+        if by == "member_kind":
+            name = str(Member.Kind(code).label)
+        row = found.setdefault(code, [name or "", 0, 0, 0])
+        row[1], row[2], row[3] = row[1] + int(accrued), row[2] + int(spent), row[3] + int(burned)
+    in_order = sorted(found.items(), key=lambda item: (item[0] is None, item[0] or ""))
+    segments = [SegmentUtilization(code, name, accrued, spent, burned)
+                for code, (name, accrued, spent, burned) in in_order]
+    accrued, spent, burned = (sum(getattr(s, f) for s in segments) for f in ("accrued", "spent", "burned"))
+    total = Utilization(since=since, until=until, basis=basis, accrued=accrued, spent=spent, burned=burned,
+                        rate=_ratio(spent, accrued),
+                        limiting_rate=None if not accrued else 1 - Fraction(burned, accrued))
+    return UtilizationCut(total=total, by=by, segments=segments)
