@@ -11,7 +11,11 @@ LOCK_ARGS ?=
 LOCK_COMMAND := pip-compile --quiet --extra=dev --strip-extras --no-emit-index-url --no-emit-find-links \
 	--output-file=requirements/lock.txt $(LOCK_ARGS) pyproject.toml
 
-.PHONY: venv demo test test-sqlite test-pg lint lock
+# What the tests need from Debian, installed by scripts/install-test-deps when missing (as root, or through sudo;
+# otherwise it prints the command to run and fails). The PostgreSQL server only when DATABASE_URL names no database.
+TEST_NEEDS := python-venv chromium $(if $(DATABASE_URL),,postgresql)
+
+.PHONY: venv demo test test-deps test-sqlite test-pg lint lock
 
 venv: $(STAMP)
 
@@ -26,19 +30,24 @@ $(STAMP): requirements/lock.txt pyproject.toml
 demo: venv
 	$(BIN)/kopilka demo $(DEMO_ARGS)
 
+test-deps:
+	@scripts/install-test-deps $(TEST_NEEDS)
+
 # Both runs always happen; the target fails if either does (pytest's 5, "no tests collected", is a failure too).
-test: venv
+test: test-deps
 	@status=0; \
 	$(MAKE) --no-print-directory test-sqlite || status=1; \
 	$(MAKE) --no-print-directory test-pg || status=1; \
 	exit $$status
 
 test-sqlite: venv
+	@scripts/install-test-deps chromium
 	@echo "== tests on SQLite"
 	env -u DATABASE_URL $(BIN)/pytest $(PYTEST_ARGS)
 
 # On the PostgreSQL that DATABASE_URL names, or else on a throwaway cluster of the installed server.
 test-pg: venv
+	@scripts/install-test-deps chromium $(if $(DATABASE_URL),,postgresql)
 	@if [ -n "$$DATABASE_URL" ]; then \
 		case "$$DATABASE_URL" in postgres://*|postgresql://*) ;; \
 		*) echo "DATABASE_URL does not name a PostgreSQL database" >&2; exit 2;; esac; \

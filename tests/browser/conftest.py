@@ -26,8 +26,8 @@ def browser():
     """
     if not os.path.exists(CHROMIUM):
         pytest.fail(
-            f"no chromium at {CHROMIUM}: the browser tests need it. On Debian: apt-get install chromium "
-            "(or set KOPILKA_CHROMIUM to a Chromium executable).",
+            f"no chromium at {CHROMIUM}: the browser tests need it. `scripts/install-test-deps chromium` "
+            "installs it (`make test` runs it first), or set KOPILKA_CHROMIUM to a Chromium executable.",
             pytrace=False,
         )
     kept = {alias: connections[alias] for alias in connections}

@@ -7,7 +7,7 @@ import pytest
 from django.db import transaction
 
 from kopilka.core import clock
-from kopilka.ledger import booking, expiry, reference, services, statements
+from kopilka.ledger import _locking, booking, expiry, reference, services, statements
 from kopilka.ledger.errors import UnknownCategory
 from kopilka.ledger.models import Account, Allocation, Entry, Lot, LotCategory
 from kopilka.ledger.reconcile import reconcile
@@ -101,7 +101,7 @@ def test_the_spendable_prefix_gives_the_plan_of_all_lots(db, policy):
             lifetime_days=rng.randint(5, 60),
         )
     account = Account.objects.get(member=member)
-    everything = services._lot_states(account)
+    everything = _locking.lot_states(account)
     for _ in range(40):
         at = T0 + timedelta(hours=rng.randint(0, 1_000))
         points = rng.randint(1, 600)
@@ -136,7 +136,7 @@ def test_the_spend_function_draws_the_lots_the_booking_rules_plan(db, policy, sh
             lifetime_days=rng.randint(5, 60),
             pending_until=accrued_at + timedelta(hours=rng.randint(1, 100)) if rng.random() < 0.2 else None,
         )
-    everything = services._lot_states(Account.objects.get(member=member))
+    everything = _locking.lot_states(Account.objects.get(member=member))
     for _ in range(40):
         at = T0 + timedelta(hours=rng.randint(0, 1_000))
         points = rng.randint(1, 700)

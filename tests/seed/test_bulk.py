@@ -12,10 +12,11 @@ from django.db import connection, transaction
 from django.db.models import Count, F, Sum
 from django.utils import translation
 
-from kopilka.core import clock
+from kopilka.core import clock, programme
 from kopilka.customers.models import ExternalId, Member
 from kopilka.customers.search_text import member_search_text
 from kopilka.customers.validators import inn_checksum_is_valid
+from kopilka.ledger import booking
 from kopilka.ledger.expiry import expire
 from kopilka.ledger.models import Account, Allocation, Entry, Lot
 from kopilka.ledger.reconcile import reconcile
@@ -130,6 +131,30 @@ def test_the_ledger_reconciles_and_nothing_more_is_due_to_burn(loaded):
     assert not spent.filter(lot__isnull=False).exists()
     assert Allocation.objects.filter(entry__in=spent).aggregate(s=Sum("amount"))["s"] == spent.aggregate(
         s=Sum("amount"))["s"]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_each_spend_draws_its_lots_in_the_programme_redemption_order_each_whole_but_the_last(loaded):
+    key = booking.redemption_key(programme.value("REDEMPTION_ORDER"))
+    lots = {
+        lot.pk: (booking.LotState(lot.pk, lot.category.redemption_rank, lot.accrued_at, lot.activates_at,
+                                  lot.expires_at, lot.amount, 0), lot.amount)
+        for lot in Lot.objects.select_related("category")
+    }
+    draws: dict[int, list[tuple[int, int]]] = {}
+    for entry_id, lot_id, amount in Allocation.objects.filter(entry__kind="spend").values_list(
+        "entry_id", "lot_id", "amount"
+    ):
+        draws.setdefault(entry_id, []).append((lot_id, -amount))
+    several = partial_last = 0
+    for drawn in draws.values():
+        in_order = sorted(drawn, key=lambda draw: key(lots[draw[0]][0]))
+        assert all(points == lots[lot_id][1] for lot_id, points in in_order[:-1])
+        several += len(drawn) > 1
+        partial_last += in_order[-1][1] < lots[in_order[-1][0]][1]
+    assert len(draws) == Entry.objects.filter(kind="spend").count()
+    assert several > 100 and partial_last > 100
 
 
 @pytest.mark.postgres

@@ -2,8 +2,14 @@
 
 No I/O here: the services load lots, call these functions and write what they return. Every function is total on
 valid input and raises a ledger error (never a partial plan) when the request cannot be met in full.
+
+The redemption orders are defined here once, in `REDEMPTION_ORDERS_BY`: the Python sort key
+(`redemption_key`) and the SQL ORDER BY lists (`redemption_order_sql`, used by `statements` and the bulk seed)
+are built from it, and the PostgreSQL spend function (migrations ledger 0004 and 0007) is held equal to it by
+tests on PostgreSQL.
 """
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -11,15 +17,30 @@ from kopilka.ledger.errors import InsufficientPoints
 
 CATEGORY_FIFO = "category_fifo"
 SOONEST_EXPIRING = "soonest_expiring"
-REDEMPTION_ORDERS = (CATEGORY_FIFO, SOONEST_EXPIRING)
+
+
+@dataclass(frozen=True)
+class OrderTerm:
+    """One term of a redemption order: a `LotState` field, ascending; with `absent_last`, lots without a value
+    (no expiry) come after every lot with one."""
+
+    field: str
+    absent_last: bool = False
+
+
+# The order in which a spend draws from lots, first lot first; each ends with the lot's id, so it is total.
+# category_fifo: the categories' redemption ranks (promo, then compensation, then base), oldest first in one.
+# soonest_expiring: the soonest expiry first (lots that never expire last), then oldest first.
+REDEMPTION_ORDERS_BY: dict[str, tuple[OrderTerm, ...]] = {
+    CATEGORY_FIFO: (OrderTerm("category_rank"), OrderTerm("accrued_at"), OrderTerm("id")),
+    SOONEST_EXPIRING: (OrderTerm("expires_at", absent_last=True), OrderTerm("accrued_at"), OrderTerm("id")),
+}
+REDEMPTION_ORDERS = tuple(REDEMPTION_ORDERS_BY)
 
 TAKE_AVAILABLE = "take_available"
 NEGATIVE = "negative"
 BLOCK = "block"
 RETURN_POLICIES = (TAKE_AVAILABLE, NEGATIVE, BLOCK)
-
-_NEVER = datetime.max.replace(year=9999)
-
 
 @dataclass(frozen=True)
 class LotState:
@@ -44,17 +65,37 @@ class LotState:
         )
 
 
+def _terms(policy: str) -> tuple[OrderTerm, ...]:
+    try:
+        return REDEMPTION_ORDERS_BY[policy]
+    except KeyError:
+        raise ValueError(f"unknown redemption order {policy!r}") from None
+
+
 def redemption_key(policy: str):
-    """Sort key putting the lot to spend first first. Ties always break by accrual time, then id (FIFO)."""
-    if policy == SOONEST_EXPIRING:
-        return lambda lot: (_naive(lot.expires_at), lot.accrued_at, lot.id)
-    if policy == CATEGORY_FIFO:
-        return lambda lot: (lot.category_rank, lot.accrued_at, lot.id)
-    raise ValueError(f"unknown redemption order {policy!r}")
+    """Sort key putting the lot to spend first first, by the terms of `REDEMPTION_ORDERS_BY[policy]`."""
+    terms = _terms(policy)
+
+    def key(lot) -> tuple:
+        parts = []
+        for term in terms:
+            value = getattr(lot, term.field)
+            parts.append((value is None, value) if term.absent_last else value)
+        return tuple(parts)
+
+    return key
 
 
-def _naive(moment: datetime | None) -> datetime:
-    return _NEVER if moment is None else moment.replace(tzinfo=None)
+def redemption_order_sql(policy: str, columns: Mapping[str, str | None]) -> str:
+    """The ORDER BY list of `policy` in SQL: `columns` names the SQL expression of each `LotState` field the
+    order uses; a field named None is left out (every lot read shares its value). Ascending, lots without a
+    value last where the term says so."""
+    parts = []
+    for term in _terms(policy):
+        column = columns[term.field]
+        if column is not None:
+            parts.append(f"{column} ASC NULLS LAST" if term.absent_last else column)
+    return ", ".join(parts)
 
 
 def spendable(lots: list[LotState], moment: datetime) -> int:

@@ -1,4 +1,4 @@
-"""Expiry (сгорание) as set-based SQL, and the timeout of holds.
+"""Expiry (сгорание) as set-based SQL.
 
 `expire(as_of)` burns the free points of every lot whose expiry time is at or before `as_of`: one expiry entry per
 lot (effective at the lot's expiry time), the lot's remainder cut to what holds still reserve, the balance snapshot
@@ -16,7 +16,6 @@ from django.db import connection, transaction
 from kopilka.core import clock
 from kopilka.core.progress import Progress
 from kopilka.ledger import statements
-from kopilka.ledger.models import Hold
 
 DEFAULT_BATCH_LOTS = 20_000
 DEFAULT_WORKERS = 2  # PostgreSQL connections burning batches at once
@@ -254,11 +253,3 @@ def _burn_batch_in_thread(batch: list[int], as_of: datetime, actor: str) -> tupl
     finally:
         connection.close()  # the thread's own connection
 
-
-def release_expired_holds(*, now: datetime | None = None, actor: str = "system:holds") -> int:
-    """Close every active hold whose time is up; returns how many were closed."""
-    from kopilka.ledger.services import end_expired_hold
-
-    now = now or clock.now()
-    ids = list(Hold.objects.filter(status=Hold.Status.ACTIVE, expires_at__lte=now).values_list("id", flat=True))
-    return sum(end_expired_hold(hold_id, actor) for hold_id in ids)

@@ -12,6 +12,8 @@ from datetime import datetime
 
 from django.db import connection
 
+from kopilka.ledger import booking
+
 
 def available() -> bool:
     """Whether the database runs these statements (PostgreSQL); tests switch it off to compare with the ORM path."""
@@ -125,11 +127,12 @@ def credit(
     return entry_id, lot_id, has_debts
 
 
-# The redemption orders of `booking.redemption_key`, as SQL. They only narrow what is read: booking.plan_spend still
-# sorts and draws, so a difference here could make a spend read more lots than needed, never draw other ones.
-_REDEMPTION_ORDER_SQL = {
-    "category_fifo": "c.redemption_rank, l.accrued_at, l.id",
-    "soonest_expiring": "l.expires_at ASC NULLS LAST, l.accrued_at, l.id",
+# The lot columns the redemption orders of `booking` are written with in `_SPENDABLE_PREFIX`. The orders only
+# narrow what is read: booking.plan_spend still sorts and draws, so a difference here could make a spend read
+# more lots than needed, never draw other ones.
+_LOT_COLUMNS = {
+    "category_rank": "c.redemption_rank", "accrued_at": "l.accrued_at", "expires_at": "l.expires_at",
+    "id": "l.id",
 }
 
 _SPENDABLE_PREFIX = """
@@ -145,6 +148,10 @@ SELECT id, rank, accrued_at, activates_at, expires_at, remaining, held FROM (
 WHERE free_before < %(points)s
 ORDER BY id
 """
+_SPENDABLE_PREFIX_BY_POLICY = {
+    policy: _SPENDABLE_PREFIX.format(order=booking.redemption_order_sql(policy, _LOT_COLUMNS))
+    for policy in booking.REDEMPTION_ORDERS
+}
 
 
 def spendable_prefix(member: int, points: int, at: datetime, policy: str) -> tuple[str, dict]:
@@ -152,8 +159,7 @@ def spendable_prefix(member: int, points: int, at: datetime, policy: str) -> tup
     points cover `points` (all of them when they do not), as rows for `booking.LotState`, in id order.
 
     The rest of the account's lots cannot be drawn by a spend of `points` under this policy, so they are not read."""
-    sql = _SPENDABLE_PREFIX.format(order=_REDEMPTION_ORDER_SQL[policy])
-    return sql, {"member": member, "at": at, "points": points}
+    return _SPENDABLE_PREFIX_BY_POLICY[policy], {"member": member, "at": at, "points": points}
 
 
 def run_together(queries: list[tuple[str, dict]]) -> list[list[tuple]]:
@@ -192,7 +198,8 @@ def _execute_one(sql: str, params: dict) -> tuple:
 
 
 # The booking functions live in the database (migration ledger 0004). A change to the ledger's tables, or to what a
-# spend or an accrual books, replaces them in a new migration; the tests compare them with the Python path.
+# spend or an accrual books, replaces them in a new migration; tests compare them with the Python path, and the
+# spend function's redemption orders with `booking.REDEMPTION_ORDERS_BY` (test_redemption_order.py).
 
 
 @dataclass(frozen=True)

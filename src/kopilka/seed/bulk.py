@@ -17,7 +17,8 @@ then:
 - points, by the base campaign's rules: each counted receipt of a member earns its percent of the total,
   rounded down, as a lot (pending for its days, burning by its expiry rule) with its accrual entry. 45 % of
   the members never spend; the others spend on 10–60 % of their counted receipts, at most the programme's
-  receipt cap, from the lots that became spendable since their previous spending receipt, oldest first. What
+  receipt cap, from the lots that became spendable since their previous spending receipt, in the programme's
+  redemption order (the lots are of one category: oldest first, or soonest expiring first). What
   is left of a lot burns at its expiry when that is before now (the entries `kopilka expire` would write).
   Orders and their lines carry the discount and the points spent; `OrderPoints` rows tie orders to their
   entries, points split over the lines in proportion to their amounts. Tiers: silver or gold by the turnover
@@ -48,6 +49,7 @@ from kopilka.campaigns.models import Campaign
 from kopilka.core import clock
 from kopilka.core import programme as programme_settings
 from kopilka.customers.models import EligibilityFlag, Region, Tag
+from kopilka.ledger import booking
 from kopilka.ledger.models import LotCategory
 from kopilka.orders.models import COUNTED_STATUSES
 from kopilka.seed import profiles, programme
@@ -155,6 +157,8 @@ def load_bulk(size: BulkSize, *, stream: TextIO, now: datetime | None = None) ->
             for label, statements in STEPS:
                 with steps.step(label):
                     for statement in statements:
+                        if statement is _DRAW_BY_REDEMPTION_ORDER:
+                            statement = statement[params["redemption_order"]]
                         cursor.execute(statement, params)
                         if made := _TEMPORARY.search(statement):  # statistics for the next steps' plans
                             cursor.execute(f"ANALYZE {made[1]}")
@@ -219,6 +223,7 @@ def _parameters(size: BulkSize, start: datetime, now: datetime) -> dict:
     non_members = round(size.receipts * NON_MEMBER_SHARE)
     first_registration = start - timedelta(days=REGISTERED_BEFORE_DAYS)
     point_value = Decimal(programme_settings.value("POINT_VALUE"))
+    redemption_order = programme_settings.value("REDEMPTION_ORDER")
     return {
         "members": size.members, "member_receipts": size.receipts - non_members, "non_member_receipts": non_members,
         "start": start, "now": now, "latest": now - timedelta(minutes=1), "span": (now - start).total_seconds(),
@@ -247,7 +252,8 @@ def _parameters(size: BulkSize, start: datetime, now: datetime) -> dict:
         "first_registration": first_registration,
         "registration_span": (now - timedelta(days=14) - first_registration).total_seconds(),
         "cap_percent": Decimal(programme_settings.value("RECEIPT_CAP_PERCENT")), "point_value": point_value,
-        "spend_details": f'{{"redemption_order": "{programme_settings.value("REDEMPTION_ORDER")}"}}',
+        "redemption_order": redemption_order,
+        "spend_details": f'{{"redemption_order": "{redemption_order}"}}',
         "silver": tiers["silver"].pk, "gold": tiers["gold"].pk, "platinum": tiers["platinum"].pk,
         "gold_threshold": tiers["gold"].threshold, "gold_window": tiers["gold"].window_days,
         "platinum_share": PLATINUM_SHARE,
@@ -449,6 +455,46 @@ RECEIPTS = [
 ]
 
 _COUNTED = "status = ANY(%(counted)s::text[])"
+
+# Each lot goes to the member's first spending receipt at or after the lot became spendable (when that comes
+# before the lot burns); the receipt draws its lots in the programme's redemption order up to its cap. A
+# running minimum over the member's events from the latest back finds that receipt (order ids follow time).
+_DRAW = """
+    CREATE TEMP TABLE bulk_draw ON COMMIT DROP AS
+    SELECT z.lot_id, z.spend_id, z.drawn
+    FROM (
+        SELECT c.lot_id, c.spend_id,
+               least(c.points, greatest(0, s.cap - (SUM(c.points) OVER w - c.points)))::bigint AS drawn
+        FROM (
+            SELECT e.lot_id, e.points, e.accrued_at, e.expires_at, e.next_spend AS spend_id
+            FROM (
+                SELECT v.*, MIN(v.spend) OVER (PARTITION BY v.account_id ORDER BY v.at DESC, v.kind DESC
+                                               ROWS UNBOUNDED PRECEDING) AS next_spend
+                FROM (
+                    SELECT account_id, activates_at AS at, 0 AS kind, id AS lot_id, points, accrued_at,
+                           expires_at, NULL::bigint AS spend
+                    FROM bulk_lot
+                    UNION ALL
+                    SELECT account_id, purchased_at, 1, NULL, NULL, NULL, NULL, id FROM bulk_spender
+                ) v
+            ) e
+            WHERE e.kind = 0 AND e.next_spend IS NOT NULL
+        ) c
+        JOIN bulk_spender s ON s.id = c.spend_id
+        WHERE s.purchased_at < c.expires_at
+        WINDOW w AS (PARTITION BY c.spend_id ORDER BY {order} ROWS UNBOUNDED PRECEDING)
+    ) z
+    WHERE z.drawn > 0
+    """
+# The order is `booking`'s own, written over the draw's columns: every bulk lot is of the base campaign's
+# category, so its rank orders nothing. One statement per redemption order; the programme's setting picks it.
+_DRAW_COLUMNS = {
+    "category_rank": None, "accrued_at": "c.accrued_at", "expires_at": "c.expires_at", "id": "c.lot_id",
+}
+_DRAW_BY_REDEMPTION_ORDER = {
+    policy: _DRAW.format(order=booking.redemption_order_sql(policy, _DRAW_COLUMNS))
+    for policy in booking.REDEMPTION_ORDERS
+}
 _EARN_SPLIT = ", ".join(f"{part} AS e{j}" for j, part in enumerate(_split("x.points", "x"), 1))
 _SPEND_SPLIT = ", ".join(f"{part} AS p{j}" for j, part in enumerate(_split("d.points"), 1))
 
@@ -476,36 +522,7 @@ POINTS = [
            floor(total * %(cap_percent)s::numeric / 100 / %(point_value)s::numeric)::bigint AS cap
     FROM bulk_receipt WHERE member_id IS NOT NULL AND {_COUNTED} AND spends
     """,
-    # Each lot goes to the member's first spending receipt at or after the lot became spendable (when that comes
-    # before the lot burns); the receipt draws its lots oldest first up to its cap. A running minimum over the
-    # member's events from the latest back finds that receipt (order ids follow time).
-    """
-    CREATE TEMP TABLE bulk_draw ON COMMIT DROP AS
-    SELECT z.lot_id, z.spend_id, z.drawn
-    FROM (
-        SELECT c.lot_id, c.spend_id,
-               least(c.points, greatest(0, s.cap - (SUM(c.points) OVER w - c.points)))::bigint AS drawn
-        FROM (
-            SELECT e.lot_id, e.points, e.expires_at, e.next_spend AS spend_id
-            FROM (
-                SELECT v.*, MIN(v.spend) OVER (PARTITION BY v.account_id ORDER BY v.at DESC, v.kind DESC
-                                               ROWS UNBOUNDED PRECEDING) AS next_spend
-                FROM (
-                    SELECT account_id, activates_at AS at, 0 AS kind, id AS lot_id, points, expires_at,
-                           NULL::bigint AS spend
-                    FROM bulk_lot
-                    UNION ALL
-                    SELECT account_id, purchased_at, 1, NULL, NULL, NULL, id FROM bulk_spender
-                ) v
-            ) e
-            WHERE e.kind = 0 AND e.next_spend IS NOT NULL
-        ) c
-        JOIN bulk_spender s ON s.id = c.spend_id
-        WHERE s.purchased_at < c.expires_at
-        WINDOW w AS (PARTITION BY c.spend_id ORDER BY c.lot_id ROWS UNBOUNDED PRECEDING)
-    ) z
-    WHERE z.drawn > 0
-    """,
+    _DRAW_BY_REDEMPTION_ORDER,
     # What is left of each lot; what burns by now.
     """
     CREATE TEMP TABLE bulk_lot_final ON COMMIT DROP AS
