@@ -20,14 +20,15 @@ D = Decimal
 
 
 @pytest.fixture
-def programme(db):
+def programme(db, settings):
+    settings.KOPILKA = {**settings.KOPILKA, "BACKDATING_DAYS": 400}  # a year of receipts through the till flow
     tiers.upsert_tier(code="silver", name="Серебро", rank=1, basis="turnover", threshold=D(0), window_days=365)
     tiers.upsert_tier(code="gold", name="Золото", rank=2, basis="turnover", threshold=D(50000), window_days=365)
     tiers.upsert_tier(code="platinum", name="Платина", rank=3, basis="subscription")
     campaigns.create_campaign(code="base", name="Базовая", type="base", starts_at=clock.now() - timedelta(days=400),
                               actor="t", rules={"accrual": {"reward": "percent", "percent": "3",
                                                             "tier_percents": {"gold": "5", "platinum": "7"}}})
-    campaigns.change_status(code="base", action="activate", actor="t")
+    campaigns.change_status(code="base", action="activate", actor="t", now=clock.now() - timedelta(days=400))
     return members.create_member(last_name="Иванова", registered_at=clock.now() - timedelta(days=400))
 
 

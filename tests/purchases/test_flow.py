@@ -33,9 +33,10 @@ def english():
 
 
 def start_campaign(code, type="base", **rules):
-    campaigns.create_campaign(code=code, name=code, type=type, starts_at=clock.now() - timedelta(days=60),
-                              actor="t", rules=rules)
-    campaigns.change_status(code=code, action="activate", actor="t")
+    """A campaign live for the last 60 days (its activation recorded then, so back-dated receipts see it)."""
+    starts_at = clock.now() - timedelta(days=60)
+    campaigns.create_campaign(code=code, name=code, type=type, starts_at=starts_at, actor="t", rules=rules)
+    campaigns.change_status(code=code, action="activate", actor="t", now=starts_at)
 
 
 @pytest.fixture
@@ -304,3 +305,37 @@ def test_paying_after_the_hold_timed_out_and_the_points_went_elsewhere_is_refuse
     assert flow.cancel(placed.pk, actor="pos:1").status == "cancelled"
     assert (balance(anna.pk).held, balance(anna.pk).available) == (0, 500)
     assert reconcile().clean
+
+
+def test_a_back_dated_receipt_earns_under_the_rules_version_then_in_force(anna):
+    campaigns.update_rules(code="base", rules={"accrual": {"reward": "percent", "percent": "10"}}, actor="t")
+
+    earlier = order(anna, "R-1", offline=True, purchased_at=clock.now() - timedelta(days=2))
+    today = order(anna, "R-2", offline=True)
+
+    assert (earned(earlier), earned(today)) == ({"base:v1": 600}, {"base:v2": 1200})
+
+
+def test_a_back_dated_receipt_earns_under_the_campaigns_active_at_its_time_not_now(anna):
+    start_campaign("autumn", accrual={"reward": "fixed", "points": 100})
+    campaigns.change_status(code="autumn", action="pause", actor="t")
+    campaigns.create_campaign(code="late", name="late", type="base", starts_at=clock.now() - timedelta(days=60),
+                              actor="t", rules={"accrual": {"reward": "fixed", "points": 7}})
+    campaigns.change_status(code="late", action="activate", actor="t")  # today, though it "started" 60 days ago
+
+    earlier = order(anna, "R-1", offline=True, purchased_at=clock.now() - timedelta(days=2))
+    today = order(anna, "R-2", offline=True)
+
+    assert earned(earlier) == {"base:v1": 600, "autumn:v1": 100}
+    assert earned(today) == {"base:v1": 600, "late:v1": 7}
+
+
+def test_a_receipt_dated_further_back_than_the_programme_allows_is_refused_and_changes_nothing(anna, settings):
+    settings.KOPILKA = {**settings.KOPILKA, "BACKDATING_DAYS": 7}
+
+    with pytest.raises(ValidationFailed) as refused:
+        order(anna, offline=True, purchased_at=clock.now() - timedelta(days=8))
+
+    assert (refused.value.code, refused.value.details) == ("purchase_too_old", {"days": 7})
+    assert (Order.objects.count(), Entry.objects.count()) == (0, 0)
+    assert order(anna, offline=True, purchased_at=clock.now() - timedelta(days=6)).status == "paid"

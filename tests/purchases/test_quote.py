@@ -124,3 +124,14 @@ def test_an_offline_receipt_earns_but_never_spends(shop):
 
     assert (result.maximum, result.points, result.draws) == (0, 0, [])
     assert result.earned("payment") == 600
+
+
+def test_the_programmes_cap_per_line_limits_what_points_pay_on_each_line(shop, settings):
+    settings.KOPILKA = {**settings.KOPILKA, "LINE_CAP_PERCENT": "10"}
+    accrue(shop, 5000, "elsewhere:v1", days_ago=5)
+
+    result = quote(shop.pk, CART, requested=None)
+
+    # 10 % of each line (1 000 and 200 ₽) under the receipt's 30 % (3 600 ₽).
+    assert [(line.points, line.discount) for line in result.lines] == [(1000, D(1000)), (200, D(200))]
+    assert result.maximum == 1200

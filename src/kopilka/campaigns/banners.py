@@ -68,7 +68,7 @@ def banners(member_id: int | None, skus: list[str], at: datetime | None = None) 
         facts = member_facts(member_id, at)
         applicable = [c for c in campaigns if c.rules.conditions is None or evaluate(c.rules.conditions, facts).passed]
     pools = _spendable_pools(member_id, at) if member_id is not None else []
-    receipt_cap = programme.value("RECEIPT_CAP_PERCENT")
+    receipt_cap, line_cap = programme.value("RECEIPT_CAP_PERCENT"), programme.value("LINE_CAP_PERCENT")
     result = []
     for sku in skus:
         product_groups = groups.get(sku, frozenset())
@@ -76,8 +76,8 @@ def banners(member_id: int | None, skus: list[str], at: datetime | None = None) 
                               if (t := _earn_term(c, product_groups)) is not None])
         for rule, points in pools:
             if points and _accepts(rule.groups, product_groups):
-                cap = min(c for c in (rule.line_cap_percent, rule.receipt_cap_percent, receipt_cap, HUNDRED)
-                          if c is not None)
+                cap = min(c for c in (rule.line_cap_percent, rule.receipt_cap_percent, receipt_cap, line_cap,
+                                      HUNDRED) if c is not None)
                 banner.payable_percent = max(banner.payable_percent, cap)
                 banner.points_available += points
         result.append(banner)

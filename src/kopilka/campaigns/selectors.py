@@ -7,7 +7,14 @@ from django.db.models import QuerySet
 
 from kopilka.campaigns.engine import LiveCampaign
 from kopilka.campaigns.errors import campaign_not_found
-from kopilka.campaigns.models import BudgetShard, Campaign, CampaignType, CampaignVersion, MemberUsage
+from kopilka.campaigns.models import (
+    BudgetShard,
+    Campaign,
+    CampaignStatusChange,
+    CampaignType,
+    CampaignVersion,
+    MemberUsage,
+)
 from kopilka.campaigns.rules import CampaignRules, RedemptionRule, parse_rules
 from kopilka.core import clock, sql
 
@@ -43,6 +50,8 @@ def period_key(period: str, at: datetime) -> str:
     return "campaign"
 
 
+# The campaigns in force at a moment: within their period, active then (their last status change up to that moment
+# made them active) and with the newest version of their rules that had gone live by then.
 _LIVE = f"""
 SELECT c.id, c.code, c.public_name, t.lot_category, c.priority, c.combination, c.budget_points,
        (SELECT SUM(s.points_left) FROM {BudgetShard._meta.db_table} s WHERE s.campaign_id = c.id),
@@ -50,8 +59,12 @@ SELECT c.id, c.code, c.public_name, t.lot_category, c.priority, c.combination, c
 FROM {Campaign._meta.db_table} c
 JOIN {CampaignType._meta.db_table} t ON t.id = c.type_id
 JOIN {CampaignVersion._meta.db_table} v ON v.campaign_id = c.id
-WHERE c.status = %s AND c.starts_at <= %s AND (c.ends_at IS NULL OR c.ends_at > %s)
-  AND v.number = (SELECT MAX(n.number) FROM {CampaignVersion._meta.db_table} n WHERE n.campaign_id = c.id)
+WHERE c.status IN (%(active)s, %(paused)s, %(finished)s) AND c.starts_at <= %(at)s
+  AND (c.ends_at IS NULL OR c.ends_at > %(at)s)
+  AND (SELECT h.to_status FROM {CampaignStatusChange._meta.db_table} h WHERE h.campaign_id = c.id
+       AND h.changed_at <= %(at)s ORDER BY h.changed_at DESC, h.id DESC LIMIT 1) = %(active)s
+  AND v.number = (SELECT MAX(n.number) FROM {CampaignVersion._meta.db_table} n
+                  WHERE n.campaign_id = c.id AND n.went_live_at <= %(at)s)
 ORDER BY c.id
 """
 
@@ -62,10 +75,12 @@ WHERE member_id = %s AND campaign_id IN ({{campaigns}})
 
 
 def live_campaigns(at: datetime | None = None, member_id: int | None = None) -> list[LiveCampaign]:
-    """Active campaigns whose period covers `at`, each with its newest rules, its budget left and — for a
-    member — what the member may still earn from it in the current period. Two reads (three with limits)."""
+    """The campaigns in force at `at` (active then, within their period), each with the rules version in force
+    then, its budget left and — for a member — what the member may still earn from it in the period of `at`. Two
+    reads (three with limits)."""
     at = at or clock.now()
-    found = sql.rows(_LIVE, [Campaign.Status.ACTIVE, sql.at(at), sql.at(at)])
+    found = sql.rows(_LIVE, {"active": Campaign.Status.ACTIVE, "paused": Campaign.Status.PAUSED,
+                             "finished": Campaign.Status.FINISHED, "at": sql.at(at)})
     rules = _version_rules([(row[8], row[10]) for row in found])
     usage = _usage(member_id, [row[0] for row in found if _has_limit(rules[row[8]])])
     live = []

@@ -1,5 +1,6 @@
 """Programme settings an administrator changes on a screen (SPEC §6): the time zone, the redemption order, the
-return policy, the receipt cap, the default lifetime of points and the worth of a point.
+return policy, the receipt and line caps, the default lifetime of points, the worth of a point and how far back a
+receipt may be dated.
 
 One database row holds what was saved; a field left empty there takes its value from the environment
 (`settings.KOPILKA`, see the README). Reads are cached per process for `CACHE_SECONDS`: another process sees a
@@ -19,9 +20,12 @@ FIELDS = {
     "REDEMPTION_ORDER": "redemption_order",
     "RETURN_POLICY": "return_policy",
     "RECEIPT_CAP_PERCENT": "receipt_cap_percent",
+    "LINE_CAP_PERCENT": "line_cap_percent",
     "DEFAULT_LOT_LIFETIME_DAYS": "default_lot_lifetime_days",
     "POINT_VALUE": "point_value",
+    "BACKDATING_DAYS": "backdating_days",
 }
+DECIMALS = ("RECEIPT_CAP_PERCENT", "LINE_CAP_PERCENT", "POINT_VALUE")
 _cache: tuple[float, dict] | None = None
 
 
@@ -48,7 +52,7 @@ def value(name: str):
     if name in saved:
         return saved[name]
     default = settings.KOPILKA.get(name)
-    return Decimal(default) if name in ("RECEIPT_CAP_PERCENT", "POINT_VALUE") and default is not None else default
+    return Decimal(default) if name in DECIMALS and default is not None else default
 
 
 def forget() -> None:

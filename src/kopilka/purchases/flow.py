@@ -10,7 +10,8 @@ and returns of some or all of the lines. Coordinates the cart evaluation, the ca
 - Shipping earns on what was not returned by then.
 - Paying an order whose hold timed out holds the same points of the same lots again; when they are gone the
   payment is refused (`points_no_longer_held`) and the order can be cancelled and placed again.
-- A receipt a till buffered offline is placed as paid: it earns, never spends. A purchase without a member is
+- A receipt a till buffered offline is placed as paid: it earns, never spends. A receipt may be dated back up to the
+  programme's BACKDATING_DAYS, and earns under the campaigns, versions and statuses in force at its time. A purchase without a member is
   recorded for analytics and touches no points. A blocked member's purchase neither earns nor spends.
 Every ledger write carries a key derived from the order, so a repeated call books nothing twice. Every step that
 touches points runs under the programme's one lock order (`campaigns.locking`): the order's row, the budgets that can
@@ -84,8 +85,14 @@ def _check(new: NewOrder) -> None:
         raise _refused(_("A receipt sent after being offline cannot spend points."), "offline_cannot_spend")
     if new.points is not None and new.points < 0:
         raise _refused(_("Points to spend cannot be negative."), "invalid_points")
-    if new.purchased_at is not None and clock.make_aware(new.purchased_at) > clock.now() + FUTURE_TOLERANCE:
-        raise _refused(_("A purchase cannot be dated in the future."), "purchase_in_future")
+    if new.purchased_at is not None:
+        at, now = clock.make_aware(new.purchased_at), clock.now()
+        if at > now + FUTURE_TOLERANCE:
+            raise _refused(_("A purchase cannot be dated in the future."), "purchase_in_future")
+        days = programme.value("BACKDATING_DAYS")
+        if at < now - timedelta(days=days):
+            raise _refused(_("A purchase can be dated at most %(days)s days back.") % {"days": days},
+                           "purchase_too_old", days=days)
 
 
 def _fingerprint(new: NewOrder) -> str:

@@ -128,7 +128,8 @@ def _plan_spend(result: Quote, requested: int | None) -> None:
     pools = [_pool(key, rank, by_pool[key], rules.get(key)) for rank, key in enumerate(ranked)]
     cart = [CartLine(line.number, line.item.amount, line.groups) for line in result.lines]
     plan = plan_redemption(
-        cart, pools, receipt_cap_percent=programme.value("RECEIPT_CAP_PERCENT"), requested=requested,
+        cart, pools, receipt_cap_percent=programme.value("RECEIPT_CAP_PERCENT"),
+        line_cap_percent=programme.value("LINE_CAP_PERCENT"), requested=requested,
     )
     result.maximum, result.points = plan.maximum, plan.points
     _apply(result, plan, pools, by_pool)

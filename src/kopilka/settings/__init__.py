@@ -182,6 +182,10 @@ KOPILKA = {
     "NIGHTLY_EXPIRY_AT": os.environ.get("KOPILKA_NIGHTLY_EXPIRY_AT", "03:00"),
     # The most of a receipt that points may pay, in percent (campaign rules may narrow it for their points).
     "RECEIPT_CAP_PERCENT": os.environ.get("KOPILKA_RECEIPT_CAP_PERCENT", "30"),
+    # The most of one line's amount that points may pay, in percent, on every receipt ("" = no such cap).
+    "LINE_CAP_PERCENT": os.environ.get("KOPILKA_LINE_CAP_PERCENT", "") or None,
+    # How many days back a receipt may be dated (a till's offline buffer); it is judged by the campaigns then in force.
+    "BACKDATING_DAYS": int(os.environ.get("KOPILKA_BACKDATING_DAYS", "30")),
     # What one point pays, in roubles, where no campaign's rule says otherwise.
     "POINT_VALUE": os.environ.get("KOPILKA_POINT_VALUE", "1"),
     # When members fall to the tier they qualify for: at the start of every "month", "quarter" or "year".

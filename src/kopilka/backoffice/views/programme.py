@@ -27,10 +27,16 @@ class ProgrammeForm(forms.ModelForm):
         return name
 
     def clean_receipt_cap_percent(self):
-        cap = self.cleaned_data["receipt_cap_percent"]
-        if cap is not None and not 0 < cap <= 100:
-            raise forms.ValidationError(gettext_lazy("Between 0 and 100 percent."))
-        return cap
+        return _percent(self.cleaned_data["receipt_cap_percent"])
+
+    def clean_line_cap_percent(self):
+        return _percent(self.cleaned_data["line_cap_percent"])
+
+
+def _percent(cap):
+    if cap is not None and not 0 < cap <= 100:
+        raise forms.ValidationError(gettext_lazy("Between 0 and 100 percent."))
+    return cap
 
 
 @requires("core.view_programmesettings")
