@@ -6,7 +6,7 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kopilka.campaigns.redemption import CartLine, Pool, kopecks, plan_redemption
+from kopilka.campaigns.redemption import CartLine, Pool, Shop, kopecks, plan_redemption
 
 D = Decimal
 
@@ -31,6 +31,19 @@ def test_a_coefficient_makes_each_point_worth_more_and_the_request_is_honoured_u
     plan = plan_redemption(lines, [doubled], requested=100)
     assert (plan.points, plan.allocation) == (100, {("cream:v2", 1): 100})
     assert plan_redemption(lines, [doubled], requested=10_000).points == 250
+
+
+def test_a_partner_product_takes_points_at_the_shops_rate_and_cap_outside_the_receipts_cap():
+    lines = [CartLine(1, D("10000"), frozenset({"fillers"})), CartLine(2, D("3000"), frozenset({"gifts"}), partner=True)]
+    doubled = Pool("cream:v2", points=10_000, rank=0, coefficient=D(2), line_cap_percent=D(10), receipt_cap_percent=D(5))
+    shop = Shop(coefficient=D("0.5"), cap_percent=D(80))
+
+    plan = plan_redemption(lines, [doubled], receipt_cap_percent=D(30), shop=shop)
+
+    # The filler: the pool's 5 % of the ordinary lines at 2 ₽ a point (250 points, under its 10 % line cap); the
+    # gift: 80 % of 3 000 ₽ at 0.50 ₽ a point, the pool's caps and the receipt's 30 % not counting it.
+    assert plan.allocation == {("cream:v2", 1): 250, ("cream:v2", 2): 4800}
+    assert plan.discount([doubled], partner=frozenset({2}), shop=shop) == D(500) + D(2400)
 
 
 def test_nothing_to_spend_on_gives_an_empty_plan():

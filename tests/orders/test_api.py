@@ -97,10 +97,28 @@ def test_banners_show_each_members_terms_per_product(till, anna):
     assert mine == [
         {"sku": "CREAM", "earn": [{"campaign": "base:v1", "name": "Базовая", "scenario": "payment", "percent": "5.00",
                                    "points": None, "min_order": "0"}],
-         "payable_percent": "30", "points_available": 500},
+         "payable_percent": "30", "points_available": 500, "partner": False, "point_value": None},
         {"sku": "UNKNOWN", "earn": [{"campaign": "base:v1", "name": "Базовая", "scenario": "payment",
                                      "percent": "5.00", "points": None, "min_order": "0"}],
-         "payable_percent": "30", "points_available": 500},
+         "payable_percent": "30", "points_available": 500, "partner": False, "point_value": None},
     ]
     assert [t["campaign"] for t in guest[0]["earn"]] == ["base:v1"]
     assert (guest[0]["payable_percent"], guest[0]["points_available"]) == ("0", 0)
+
+
+def test_a_partner_product_of_the_redemption_shop_is_paid_with_points_beyond_the_receipts_cap(till, anna, settings):
+    settings.KOPILKA = {**settings.KOPILKA, "PARTNER_CAP_PERCENT": "100", "PARTNER_POINT_VALUE": "1"}
+    catalog.upsert_products([{"sku": "SPA", "name": "Сертификат в спа", "price": "400", "is_partner": True}])
+    ledger.accrue(member_id=anna.pk, points=1000, actor="t", idempotency_key="more", category="compensation",
+                  reason_code="goodwill")
+    cart = {"member": {"id": anna.pk}, "lines": [{"sku": "CREAM", "quantity": 1, "price": "1000"},
+                                                 {"sku": "SPA", "quantity": 1, "price": "400"}]}
+
+    banner = till.get(f"{BASE}/banners", {"sku": ["SPA"], "member_id": anna.pk}).json()[0]
+    placed = till.post(f"{BASE}/", {**cart, "order_id": "R-1", "points": "max"}, key="p-1").json()
+
+    # 30 % of the cream, and the whole certificate: the receipt's 30 % (420 ₽) does not count the certificate.
+    assert [(line["sku"], line["points"], line["discount"]) for line in placed["lines"]] == [
+        ("CREAM", 300, "300.00"), ("SPA", 400, "400.00"),
+    ]
+    assert (banner["partner"], banner["payable_percent"], banner["point_value"]) == (True, "100", "1")

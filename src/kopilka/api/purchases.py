@@ -225,6 +225,9 @@ class BannerOut(Schema):
     earn: list[EarnTermOut]
     payable_percent: Decimal = Field(description="the most of the price the member's points may pay, %")
     points_available: int = Field(description="the member's points that may pay for this product")
+    partner: bool = Field(description="a partner product of the redemption shop: points pay for it at the shop's "
+                                      "rate and cap, outside the receipt's cap")
+    point_value: Decimal | None = Field(description="roubles one point pays for a partner product")
 
 
 @router.get("/banners", response={200: list[BannerOut], **ERRORS})
@@ -237,7 +240,7 @@ def product_banners(request: HttpRequest, sku: list[str] = Query(...), member_id
                           else None)
     return [
         {"sku": b.sku, "earn": [t.__dict__ for t in b.earn], "payable_percent": b.payable_percent,
-         "points_available": b.points_available}
+         "points_available": b.points_available, "partner": b.partner, "point_value": b.point_value}
         for b in banners(member, sku)
     ]
 

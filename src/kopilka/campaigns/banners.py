@@ -1,5 +1,6 @@
 """Product banners (SPEC §4.2): for a member and a page of products, the terms that apply to each — what buying
-it earns under which campaigns, and how much of its price the member's points may pay.
+it earns under which campaigns, and how much of its price the member's points may pay (for a partner product of
+the redemption shop, the shop's cap and the worth of a point there).
 
 The same product may take part in several campaigns and different members see different terms: a campaign is
 shown only when its conditions hold for the member (without a member, only campaigns without conditions).
@@ -14,7 +15,7 @@ from kopilka.campaigns.engine import LiveCampaign
 from kopilka.campaigns.facts import member_facts
 from kopilka.campaigns.rules import RedemptionRule
 from kopilka.campaigns.selectors import live_campaigns, redemption_rules
-from kopilka.catalog.selectors import ancestor_codes_by_sku
+from kopilka.catalog.selectors import ProductTerms, product_terms
 from kopilka.core import clock, programme
 from kopilka.ledger.selectors import balance
 
@@ -37,6 +38,8 @@ class Banner:
     earn: list[EarnTerm] = field(default_factory=list)
     payable_percent: Decimal = Decimal(0)  # the most of the price points may pay (0 without spendable points)
     points_available: int = 0  # the member's points that may pay for it
+    partner: bool = False  # a partner product of the redemption shop
+    point_value: Decimal | None = None  # roubles a point pays for it, where all points pay alike (partner products)
 
 
 def _accepts(groups: list[str], product_groups: frozenset[str]) -> bool:
@@ -60,7 +63,7 @@ def _earn_term(campaign: LiveCampaign, product_groups: frozenset[str]) -> EarnTe
 
 def banners(member_id: int | None, skus: list[str], at: datetime | None = None) -> list[Banner]:
     at = at or clock.now()
-    groups = ancestor_codes_by_sku(set(skus))
+    terms = product_terms(set(skus))
     campaigns = live_campaigns(at, member_id)
     if member_id is None:
         applicable = [c for c in campaigns if c.rules.conditions is None]
@@ -69,15 +72,19 @@ def banners(member_id: int | None, skus: list[str], at: datetime | None = None) 
         applicable = [c for c in campaigns if c.rules.conditions is None or evaluate(c.rules.conditions, facts).passed]
     pools = _spendable_pools(member_id, at) if member_id is not None else []
     receipt_cap, line_cap = programme.value("RECEIPT_CAP_PERCENT"), programme.value("LINE_CAP_PERCENT")
+    shop_cap = programme.value("PARTNER_CAP_PERCENT")
     result = []
     for sku in skus:
-        product_groups = groups.get(sku, frozenset())
+        product = terms.get(sku, ProductTerms(frozenset(), False))
         banner = Banner(sku, [t for c in sorted(applicable, key=lambda c: (-c.priority, c.code))
-                              if (t := _earn_term(c, product_groups)) is not None])
+                              if (t := _earn_term(c, product.groups)) is not None], partner=product.partner)
+        if product.partner:
+            banner.point_value = programme.value("PARTNER_POINT_VALUE")
         for rule, points in pools:
-            if points and _accepts(rule.groups, product_groups):
-                cap = min(c for c in (rule.line_cap_percent, rule.receipt_cap_percent, receipt_cap, line_cap,
-                                      HUNDRED) if c is not None)
+            if points and _accepts(rule.groups, product.groups):
+                caps = (shop_cap,) if product.partner else (rule.line_cap_percent, rule.receipt_cap_percent,
+                                                            receipt_cap, line_cap)
+                cap = min(c for c in (*caps, HUNDRED) if c is not None)
                 banner.payable_percent = max(banner.payable_percent, cap)
                 banner.points_available += points
         result.append(banner)

@@ -4,6 +4,9 @@ Pure. The member's spendable lots are grouped into pools, one per redemption rul
 accrued them): a pool's points may go only to lines of its product groups (any line when it names none), each
 point worth `coefficient` roubles of discount. Caps bound the discount: per line and per receipt, for each pool
 (its rule's caps) and for all pools together (the programme's caps). A line is never discounted below zero.
+A partner product of the redemption shop (SPEC §4.1) is a line of its own kind: points pay for it at the shop's
+coefficient and up to the shop's cap per line, whatever pool they come from, and it stands outside the receipt's
+caps (which bound the discount of the ordinary lines, as a share of what those cost).
 
 The maximum spendable is the optimum of that integer program: first the most points, then — among the
 allocations that reach it — the one that best follows the redemption order (pools of lower `rank` first). A
@@ -34,6 +37,7 @@ class CartLine:
     number: int
     amount: Decimal  # what the line costs before points
     groups: frozenset[str] = frozenset()  # the product's group and its ancestors
+    partner: bool = False  # a partner product of the redemption shop
 
 
 @dataclass(frozen=True)
@@ -56,13 +60,23 @@ class RedemptionPlan:
     points: int  # what the plan spends (the request, up to the maximum)
     allocation: dict[tuple[str, int], int] = field(default_factory=dict)  # (pool key, line number) → points
 
-    def discount(self, pools: list[Pool], line: int | None = None) -> Decimal:
+    def discount(self, pools: list[Pool], line: int | None = None, *, partner: frozenset[int] = frozenset(),
+                 shop: "Shop | None" = None) -> Decimal:
+        """Roubles of discount (of one line, or of all); points on the `partner` lines pay at the shop's rate."""
         coefficient = {p.key: p.coefficient for p in pools}
         return sum(
-            (coefficient[key] * points for (key, number), points in self.allocation.items()
-             if line is None or number == line),
+            ((shop.coefficient if shop and number in partner else coefficient[key]) * points
+             for (key, number), points in self.allocation.items() if line is None or number == line),
             Decimal(0),
         )
+
+
+@dataclass(frozen=True)
+class Shop:
+    """The redemption shop's terms for partner products: what a point pays there and the most of a line it pays."""
+
+    coefficient: Decimal = Decimal(1)
+    cap_percent: Decimal = HUNDRED
 
 
 def kopecks(amount: Decimal, percent: Decimal | None) -> int:
@@ -78,12 +92,14 @@ def plan_redemption(
     line_cap_percent: Decimal | None = None,
     receipt_cap_percent: Decimal | None = None,
     requested: int | None = None,
+    shop: Shop = Shop(),
 ) -> RedemptionPlan:
-    """The optimal plan; `requested` None asks for the maximum."""
+    """The optimal plan; `requested` None asks for the maximum. The caps are the programme's, for ordinary lines;
+    `shop` holds the terms of partner lines."""
     variables = [(p, line) for p in pools for line in lines if p.points > 0 and p.accepts(line)]
     if not variables:
         return RedemptionPlan(maximum=0, points=0)
-    program = _Program(variables, lines, pools, line_cap_percent, receipt_cap_percent)
+    program = _Program(variables, lines, pools, line_cap_percent, receipt_cap_percent, shop)
     chosen = program.solve(limit=requested)
     points = int(chosen.sum())
     maximum = points if requested is None or points < requested else int(program.solve().sum())
@@ -163,35 +179,38 @@ class _Program:
     in points for a pool's supply.
     """
 
-    def __init__(self, variables, lines, pools, line_cap_percent, receipt_cap_percent):
-        total = sum((line.amount for line in lines), Decimal(0))
+    def __init__(self, variables, lines, pools, line_cap_percent, receipt_cap_percent, shop: Shop):
+        ordinary_total = sum((line.amount for line in lines if not line.partner), Decimal(0))
         pool_index = {id(pool): index for index, pool in enumerate(pools)}
         line_index = {id(line): index for index, line in enumerate(lines)}
         pool_worth = np.array([int(pool.coefficient * HUNDRED) for pool in pools], dtype=float)
         pool_of = np.array([pool_index[id(pool)] for pool, _ in variables])
         line_of = np.array([line_index[id(line)] for _, line in variables])
-        worth = pool_worth[pool_of]
+        on_partner = np.array([line.partner for _, line in variables], dtype=bool)
+        worth = np.where(on_partner, float(int(shop.coefficient * HUNDRED)), pool_worth[pool_of])
+        ordinary = np.where(on_partner, 0.0, worth)
         column = np.arange(len(variables))
-        # Rows: each line's discount, the receipt's discount, each pool's supply (and discount, when it has a cap).
+        # Rows: each line's discount, the ordinary lines' discount, each pool's supply (and its discount of the
+        # ordinary lines, when it has a receipt cap).
         by_line = np.zeros((len(lines), len(variables)))
         by_line[line_of, column] = worth
         supply = np.zeros((len(pools), len(variables)))
         supply[pool_of, column] = 1.0
         capped = [index for index, pool in enumerate(pools) if pool.receipt_cap_percent is not None]
-        pool_discount = supply[capped] * worth
-        self.rows = np.vstack([by_line, worth[np.newaxis, :], supply, pool_discount])
+        pool_discount = supply[capped] * ordinary
+        self.rows = np.vstack([by_line, ordinary[np.newaxis, :], supply, pool_discount])
         self.upper = np.array(
-            [kopecks(line.amount, line_cap_percent) for line in lines]
-            + [kopecks(total, receipt_cap_percent)]
+            [kopecks(line.amount, shop.cap_percent if line.partner else line_cap_percent) for line in lines]
+            + [kopecks(ordinary_total, receipt_cap_percent)]
             + [pool.points for pool in pools]
-            + [kopecks(total, pools[index].receipt_cap_percent) for index in capped],
+            + [kopecks(ordinary_total, pools[index].receipt_cap_percent) for index in capped],
             dtype=float,
         )
-        # A pool's line cap bounds one variable: it is a bound, not a row.
+        # A pool's line cap bounds one variable: it is a bound, not a row (partner lines follow the shop's cap).
         bounds = []
         for pool, line in variables:
             cap = pool.points
-            if pool.line_cap_percent is not None:
+            if pool.line_cap_percent is not None and not line.partner:
                 cap = min(cap, kopecks(line.amount, pool.line_cap_percent) // int(pool.coefficient * HUNDRED))
             bounds.append(cap)
         self.bounds = np.array(bounds, float)

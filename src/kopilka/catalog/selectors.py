@@ -66,19 +66,38 @@ def get_product(sku: str) -> Product:
     return product
 
 
-def ancestor_codes_by_sku(skus: set[str]) -> dict[str, frozenset[str]]:
-    """For each SKU of the catalogue among `skus`: the codes of its group and of that group's ancestors."""
+@dataclass(frozen=True)
+class ProductTerms:
+    """What the purchase path needs of a product: its group with the ancestors, and whether the redemption shop
+    sells it (a partner product)."""
+
+    groups: frozenset[str]
+    partner: bool
+
+
+def product_terms(skus: set[str]) -> dict[str, ProductTerms]:
+    """For each SKU of the catalogue among `skus`: its groups' codes (its group's and the ancestors') and its kind."""
     if not skus:
         return {}
-    products = dict(sql.rows(
-        f"SELECT p.sku, g.path FROM {Product._meta.db_table} p JOIN {ProductGroup._meta.db_table} g"
+    products = sql.rows(
+        f"SELECT p.sku, g.path, p.is_partner FROM {Product._meta.db_table} p LEFT JOIN {ProductGroup._meta.db_table} g"
         f" ON g.id = p.group_id WHERE p.sku IN ({sql.placeholders(skus)})",
         list(skus),
-    ))
-    ids = {int(part) for path in products.values() for part in path.strip("/").split("/")}
+    )
+    ids = {int(part) for _, path, _ in products if path for part in path.strip("/").split("/")}
     codes = dict(sql.rows(
         f"SELECT id, code FROM {ProductGroup._meta.db_table} WHERE id IN ({sql.placeholders(ids)})", list(ids)
-    ))
+    )) if ids else {}
     return {
-        sku: frozenset(codes[int(part)] for part in path.strip("/").split("/")) for sku, path in products.items()
+        sku: ProductTerms(
+            frozenset(codes[int(part)] for part in path.strip("/").split("/")) if path else frozenset(),
+            bool(partner),
+        )
+        for sku, path, partner in products
     }
+
+
+def ancestor_codes_by_sku(skus: set[str]) -> dict[str, frozenset[str]]:
+    """For each SKU of the catalogue among `skus` that is in a group: the codes of its group and of that group's
+    ancestors."""
+    return {sku: terms.groups for sku, terms in product_terms(skus).items() if terms.groups}

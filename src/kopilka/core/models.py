@@ -150,6 +150,10 @@ class ProgrammeSettings(models.Model):
     line_cap_percent = models.DecimalField(_("points pay at most, percent of a line"), max_digits=5, decimal_places=2,
                                            null=True, blank=True)
     backdating_days = models.PositiveIntegerField(_("a receipt may be dated back, days"), null=True, blank=True)
+    partner_point_value = models.DecimalField(_("1 point pays for a partner product, ₽"), max_digits=8,
+                                              decimal_places=2, null=True, blank=True)
+    partner_cap_percent = models.DecimalField(_("points pay at most, percent of a partner product"), max_digits=5,
+                                              decimal_places=2, null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
     updated_by = models.CharField(max_length=150, blank=True)
 

@@ -1,6 +1,6 @@
 """Programme settings an administrator changes on a screen (SPEC §6): the time zone, the redemption order, the
-return policy, the receipt and line caps, the default lifetime of points, the worth of a point and how far back a
-receipt may be dated.
+return policy, the receipt and line caps, the default lifetime of points, the worth of a point, how far back a
+receipt may be dated and the redemption shop's terms.
 
 One database row holds what was saved; a field left empty there takes its value from the environment
 (`settings.KOPILKA`, see the README). Reads are cached per process for `CACHE_SECONDS`: another process sees a
@@ -24,8 +24,10 @@ FIELDS = {
     "DEFAULT_LOT_LIFETIME_DAYS": "default_lot_lifetime_days",
     "POINT_VALUE": "point_value",
     "BACKDATING_DAYS": "backdating_days",
+    "PARTNER_POINT_VALUE": "partner_point_value",
+    "PARTNER_CAP_PERCENT": "partner_cap_percent",
 }
-DECIMALS = ("RECEIPT_CAP_PERCENT", "LINE_CAP_PERCENT", "POINT_VALUE")
+DECIMALS = ("RECEIPT_CAP_PERCENT", "LINE_CAP_PERCENT", "POINT_VALUE", "PARTNER_POINT_VALUE", "PARTNER_CAP_PERCENT")
 _cache: tuple[float, dict] | None = None
 
 

@@ -14,10 +14,10 @@ from decimal import Decimal
 
 from kopilka.campaigns.engine import Decision, PurchaseLine, decide
 from kopilka.campaigns.facts import load_member, member_facts
-from kopilka.campaigns.redemption import CartLine, Pool, RedemptionPlan, plan_redemption
+from kopilka.campaigns.redemption import CartLine, Pool, RedemptionPlan, Shop, plan_redemption
 from kopilka.campaigns.rules import RedemptionRule
 from kopilka.campaigns.selectors import live_campaigns, redemption_rules
-from kopilka.catalog.selectors import ancestor_codes_by_sku
+from kopilka.catalog.selectors import ProductTerms, product_terms
 from kopilka.core import clock, programme
 from kopilka.ledger import booking
 from kopilka.ledger.selectors import spendable_lots
@@ -40,6 +40,7 @@ class QuotedLine:
     number: int
     item: CartItem
     groups: frozenset[str]
+    partner: bool = False  # a partner product of the redemption shop
     points: int = 0  # spent on this line
     discount: Decimal = Decimal("0.00")
     earned: dict[str, int] = field(default_factory=dict)  # scenario → points
@@ -91,8 +92,10 @@ def quote(
     offline, which earn but never spend. A purchase without a member, or of a blocked one, neither earns nor
     spends."""
     at = at or clock.now()
-    groups = ancestor_codes_by_sku({item.sku for item in items})
-    lines = [QuotedLine(n, item, groups.get(item.sku, frozenset())) for n, item in enumerate(items, start=1)]
+    terms = product_terms({item.sku for item in items})
+    ordinary = ProductTerms(frozenset(), False)
+    lines = [QuotedLine(n, item, terms.get(item.sku, ordinary).groups, terms.get(item.sku, ordinary).partner)
+             for n, item in enumerate(items, start=1)]
     result = Quote(member_id=member_id, at=at, lines=lines)
     if member_id is None:
         return result
@@ -126,13 +129,14 @@ def _plan_spend(result: Quote, requested: int | None) -> None:
     # A pool goes as early in the redemption order as its first lot.
     ranked = sorted(by_pool, key=lambda key: order(by_pool[key][0]))
     pools = [_pool(key, rank, by_pool[key], rules.get(key)) for rank, key in enumerate(ranked)]
-    cart = [CartLine(line.number, line.item.amount, line.groups) for line in result.lines]
+    cart = [CartLine(line.number, line.item.amount, line.groups, line.partner) for line in result.lines]
+    shop = Shop(programme.value("PARTNER_POINT_VALUE"), programme.value("PARTNER_CAP_PERCENT"))
     plan = plan_redemption(
         cart, pools, receipt_cap_percent=programme.value("RECEIPT_CAP_PERCENT"),
-        line_cap_percent=programme.value("LINE_CAP_PERCENT"), requested=requested,
+        line_cap_percent=programme.value("LINE_CAP_PERCENT"), requested=requested, shop=shop,
     )
     result.maximum, result.points = plan.maximum, plan.points
-    _apply(result, plan, pools, by_pool)
+    _apply(result, plan, pools, by_pool, shop)
 
 
 def _pool(key: str, rank: int, lots: list, rule: RedemptionRule | None) -> Pool:
@@ -144,14 +148,16 @@ def _pool(key: str, rank: int, lots: list, rule: RedemptionRule | None) -> Pool:
     )
 
 
-def _apply(result: Quote, plan: RedemptionPlan, pools: list[Pool], by_pool: dict[str, list]) -> None:
-    """Per line, the discount and points; per lot, what it gives (a pool's lots in redemption order)."""
+def _apply(result: Quote, plan: RedemptionPlan, pools: list[Pool], by_pool: dict[str, list], shop: Shop) -> None:
+    """Per line, the discount and points (a partner line's at the shop's rate); per lot, what it gives (a pool's lots
+    in redemption order)."""
     worth = {pool.key: pool.coefficient for pool in pools}
     free = {lot.id: lot.free for lots in by_pool.values() for lot in lots}
     for (key, number), points in sorted(plan.allocation.items(), key=lambda item: item[0][1]):
         line = result.lines[number - 1]
         line.points += points
-        line.discount = (line.discount + worth[key] * points).quantize(KOPECK)
+        rate = shop.coefficient if line.partner else worth[key]
+        line.discount = (line.discount + rate * points).quantize(KOPECK)
         for lot in by_pool[key]:
             take = min(free[lot.id], points)
             if take:

@@ -186,6 +186,9 @@ KOPILKA = {
     "LINE_CAP_PERCENT": os.environ.get("KOPILKA_LINE_CAP_PERCENT", "") or None,
     # How many days back a receipt may be dated (a till's offline buffer); it is judged by the campaigns then in force.
     "BACKDATING_DAYS": int(os.environ.get("KOPILKA_BACKDATING_DAYS", "30")),
+    # The redemption shop (partner products bought with points): what a point pays there and the most of a line.
+    "PARTNER_POINT_VALUE": os.environ.get("KOPILKA_PARTNER_POINT_VALUE", "1"),
+    "PARTNER_CAP_PERCENT": os.environ.get("KOPILKA_PARTNER_CAP_PERCENT", "100"),
     # What one point pays, in roubles, where no campaign's rule says otherwise.
     "POINT_VALUE": os.environ.get("KOPILKA_POINT_VALUE", "1"),
     # When members fall to the tier they qualify for: at the start of every "month", "quarter" or "year".

@@ -32,6 +32,9 @@ class ProgrammeForm(forms.ModelForm):
     def clean_line_cap_percent(self):
         return _percent(self.cleaned_data["line_cap_percent"])
 
+    def clean_partner_cap_percent(self):
+        return _percent(self.cleaned_data["partner_cap_percent"])
+
 
 def _percent(cap):
     if cap is not None and not 0 < cap <= 100:
