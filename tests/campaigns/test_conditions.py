@@ -1,5 +1,7 @@
 """Conditions decide for one member with an explanation, and as one SQL query for all members; both agree."""
 
+from types import SimpleNamespace
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -20,6 +22,13 @@ SIBERIA = "Сибирский федеральный округ"
 def _who(condition, programme) -> set[str]:
     """The names of the members for whom the condition holds, decided one by one."""
     return {name for name, m in programme.items() if c.evaluate(condition, member_facts(m.pk, NOW)).passed}
+
+
+def _summarised(condition, programme) -> set[str]:
+    """The same, on the purchase path's history: one bounded query answering just what the condition asks."""
+    campaign = SimpleNamespace(rules=SimpleNamespace(conditions=condition))
+    return {name for name, m in programme.items()
+            if c.evaluate(condition, member_facts(m.pk, NOW, campaigns=[campaign])).passed}
 
 
 def _sql(condition, programme) -> set[str]:
@@ -66,6 +75,7 @@ def test_each_condition_selects_the_same_members_one_by_one_and_in_sql(programme
     condition = c.parse(tree)
 
     assert _who(condition, programme) == expected
+    assert _summarised(condition, programme) == expected
     assert _sql(condition, programme) == expected
 
 
@@ -139,5 +149,5 @@ _trees = st.recursive(
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(tree=_trees)
-def test_one_by_one_and_sql_agree_on_random_trees(programme, tree):
-    assert _who(tree, programme) == _sql(tree, programme)
+def test_one_by_one_summarised_and_sql_agree_on_random_trees(programme, tree):
+    assert _who(tree, programme) == _summarised(tree, programme) == _sql(tree, programme)

@@ -68,7 +68,7 @@ def banners(member_id: int | None, skus: list[str], at: datetime | None = None) 
     if member_id is None:
         applicable = [c for c in campaigns if c.rules.conditions is None]
     else:
-        facts = member_facts(member_id, at)
+        facts = member_facts(member_id, at, campaigns=campaigns)
         applicable = [c for c in campaigns if c.rules.conditions is None or evaluate(c.rules.conditions, facts).passed]
     pools = _spendable_pools(member_id, at) if member_id is not None else []
     receipt_cap, line_cap = programme.value("RECEIPT_CAP_PERCENT"), programme.value("LINE_CAP_PERCENT")

@@ -89,16 +89,18 @@ def lock(wanted: dict[int, bool], member_id: int) -> dict[int, list[Shard]]:
     return locked
 
 
-def take(shards: list[Shard], points: int) -> None:
-    """Takes `points` from locked shards in their order (the member's first); the caller checked they hold enough."""
+def take(wanted: list[tuple[list[Shard], int]]) -> None:
+    """Takes, for each (locked shards of a campaign, points), the points from the shards in their order (the
+    member's first), all in one statement; the caller checked they hold enough."""
     deltas = []
-    for shard in shards:
-        part = min(shard.points_left, points)
-        if part:
-            deltas.append((shard, -part))
-            points -= part
-    if points:
-        raise ValueError("the locked shards do not hold the points to take")
+    for shards, points in wanted:
+        for shard in shards:
+            part = min(shard.points_left, points)
+            if part:
+                deltas.append((shard, -part))
+                points -= part
+        if points:
+            raise ValueError("the locked shards do not hold the points to take")
     _apply(deltas)
 
 

@@ -155,7 +155,67 @@ class PurchaseFact:
 
 
 @dataclass(frozen=True)
+class ProductQuery:
+    """"Bought any of `skus` or a product of `groups` within the window" — what a Purchased condition asks."""
+
+    skus: tuple[str, ...]
+    groups: tuple[str, ...]
+    within_days: int | None
+
+
+@dataclass(frozen=True)
+class HistoryNeeds:
+    """What the conditions of some campaigns ask of a member's purchases: order counts and sums over these windows
+    (None: all time), the first and last purchase (lifecycle), and products bought."""
+
+    windows: frozenset[int | None] = frozenset()
+    lifecycle: bool = False
+    products: frozenset[ProductQuery] = frozenset()
+
+
+@dataclass(frozen=True)
+class HistorySummary:
+    """The answers to `HistoryNeeds` for one member at one moment, read in one bounded query instead of the whole
+    history: counted orders and their sum per window, first and last purchase, the last purchase of each product
+    query (None: none)."""
+
+    orders: dict[int | None, int]
+    spent: dict[int | None, Decimal]
+    first_at: datetime | None = None
+    last_at: datetime | None = None
+    last_bought: dict[ProductQuery, datetime | None] = field(default_factory=dict)
+
+
+def needs_of(conditions: Iterable[Condition | None]) -> HistoryNeeds:
+    """What evaluating these condition trees reads of the purchase history."""
+    windows: set[int | None] = set()
+    products: set[ProductQuery] = set()
+    lifecycle = False
+    stack = [c for c in conditions if c is not None]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, AllOf | AnyOf):
+            stack.extend(node.of)
+        elif isinstance(node, Not):
+            stack.append(node.of)
+        elif isinstance(node, OrderCount | TotalSpent):
+            windows.add(node.within_days)
+        elif isinstance(node, LifecycleStage):
+            lifecycle = True
+        elif isinstance(node, Purchased):
+            products.add(_product_query(node))
+    return HistoryNeeds(frozenset(windows), lifecycle, frozenset(products))
+
+
+def _product_query(c: "Purchased") -> ProductQuery:
+    return ProductQuery(tuple(sorted(c.skus)), tuple(sorted(c.groups)), c.within_days)
+
+
+@dataclass(frozen=True)
 class MemberFacts:
+    """What is known of a member at `now`. The purchase history is either all the counted `purchases` (reports,
+    previews, tests) or, on the purchase path, a `summary` holding just what the live campaigns' conditions ask."""
+
     kind: str
     registered_at: datetime
     now: datetime
@@ -168,6 +228,7 @@ class MemberFacts:
     tier: str | None = None
     purchases: tuple[PurchaseFact, ...] = ()  # counted ones only (not cancelled or returned)
     thresholds: LifecycleThresholds = field(default_factory=LifecycleThresholds)
+    summary: HistorySummary | None = None
 
     def purchases_within(self, days: int | None) -> list[PurchaseFact]:
         if days is None:
@@ -175,9 +236,30 @@ class MemberFacts:
         since = self.now - timedelta(days=days)
         return [p for p in self.purchases if p.at > since]
 
+    def orders_within(self, days: int | None) -> int:
+        if self.summary is not None:
+            return self.summary.orders[days]
+        return len(self.purchases_within(days))
+
+    def spent_within(self, days: int | None) -> Decimal:
+        if self.summary is not None:
+            return self.summary.spent[days]
+        return sum((p.total for p in self.purchases_within(days)), Decimal(0))
+
+    def last_bought(self, query: ProductQuery) -> datetime | None:
+        if self.summary is not None:
+            return self.summary.last_bought[query]
+        skus, groups = set(query.skus), set(query.groups)
+        hits = [p.at for p in self.purchases_within(query.within_days) if p.skus & skus or p.groups & groups]
+        return max(hits, default=None)
+
     def stage(self) -> str:
-        first = min((p.at for p in self.purchases), default=self.registered_at)
-        last = max((p.at for p in self.purchases), default=self.registered_at)
+        if self.summary is not None:
+            first = self.summary.first_at or self.registered_at
+            last = self.summary.last_at or self.registered_at
+        else:
+            first = min((p.at for p in self.purchases), default=self.registered_at)
+            last = max((p.at for p in self.purchases), default=self.registered_at)
         t = self.thresholds
         if first > self.now - timedelta(days=t.new):
             return "new"
@@ -275,7 +357,7 @@ def _window(days: int | None) -> str:
 
 
 def _orders(c: OrderCount, facts: MemberFacts) -> Verdict:
-    count = len(facts.purchases_within(c.within_days))
+    count = facts.orders_within(c.within_days)
     text = _("orders over %(window)s %(op)s %(value)s (the member: %(actual)s)") % {
         "window": _window(c.within_days), "op": _SYMBOLS[c.op], "value": c.value, "actual": count,
     }
@@ -283,7 +365,7 @@ def _orders(c: OrderCount, facts: MemberFacts) -> Verdict:
 
 
 def _spent(c: TotalSpent, facts: MemberFacts) -> Verdict:
-    total = sum((p.total for p in facts.purchases_within(c.within_days)), Decimal(0))
+    total = facts.spent_within(c.within_days)
     text = _("spent over %(window)s %(op)s %(value)s ₽ (the member: %(actual)s ₽)") % {
         "window": _window(c.within_days), "op": _SYMBOLS[c.op], "value": c.value, "actual": total,
     }
@@ -299,15 +381,13 @@ def _lifecycle(c: LifecycleStage, facts: MemberFacts) -> Verdict:
 
 
 def _purchased(c: Purchased, facts: MemberFacts) -> Verdict:
-    skus, groups = set(c.skus), set(c.groups)
-    hits = [p for p in facts.purchases_within(c.within_days) if p.skus & skus or p.groups & groups]
-    last = max((p.at for p in hits), default=None)
+    last = facts.last_bought(_product_query(c))
     text = _("bought %(what)s over %(window)s (the member: %(actual)s)") % {
         "what": _listed([*c.skus, *c.groups]),
         "window": _window(c.within_days),
         "actual": date_format(last.date(), "SHORT_DATE_FORMAT") if last else _("no such purchase"),
     }
-    return Verdict(bool(hits), str(text))
+    return Verdict(last is not None, str(text))
 
 
 def _tier(c: InTier, facts: MemberFacts) -> Verdict:

@@ -62,7 +62,8 @@ def record_event(
         decisions = []
         if member.can_earn_or_spend:
             campaigns = locks.live(live_campaigns(at, member_id))
-            decisions = decide(campaigns, member_facts(member_id, at), scenario="event", event_type=type)
+            facts = member_facts(member_id, at, campaigns=campaigns)
+            decisions = decide(campaigns, facts, scenario="event", event_type=type)
             booked = grant(decisions, locks, at, actor=actor, key=f"event:{event.pk}")
             event.points = sum(entry.amount for _, entry in booked)
             event.save(update_fields=["points"])

@@ -1,4 +1,8 @@
-"""What the conditions read of one member, loaded in a fixed number of hand-written reads (`core.sql`)."""
+"""What the conditions read of one member, loaded in a fixed number of hand-written reads (`core.sql`).
+
+On the purchase path (`campaigns` given) the purchase history is read as one bounded query that answers just what
+those campaigns' conditions ask (`orders.selectors.history_answers`); without them, the whole counted history is
+loaded (the member card, previews, reports)."""
 
 from collections import defaultdict
 from dataclasses import dataclass
@@ -7,12 +11,20 @@ from decimal import Decimal
 
 from django.conf import settings
 
-from kopilka.campaigns.conditions import LifecycleThresholds, MemberFacts, PurchaseFact
+from kopilka.campaigns.conditions import (
+    HistorySummary,
+    LifecycleThresholds,
+    MemberFacts,
+    PurchaseFact,
+    needs_of,
+)
+from kopilka.campaigns.engine import LiveCampaign
 from kopilka.catalog.selectors import ancestor_codes_by_sku
 from kopilka.core import clock, sql
 from kopilka.customers.errors import member_not_found
 from kopilka.customers.models import EligibilityFlag, Member, Region, Tag
 from kopilka.orders.models import COUNTED_STATUSES, Order, OrderLine
+from kopilka.orders.selectors import Bought, history_answers
 from kopilka.tiers.models import MemberTier, Tier
 
 
@@ -75,31 +87,25 @@ def load_member(member_id: int) -> MemberRow:
 
 
 def member_facts(
-    member_id: int, now: datetime | None = None, exclude_order: int | None = None, member: MemberRow | None = None
+    member_id: int,
+    now: datetime | None = None,
+    exclude_order: int | None = None,
+    member: MemberRow | None = None,
+    campaigns: list[LiveCampaign] | None = None,
 ) -> MemberFacts:
     """What is known of the member at `now`, in three reads; `exclude_order` leaves out the purchase being decided
-    on, so that "fewer than 5 orders" speaks of the orders before it. `member` (`load_member`) saves a read."""
+    on, so that "fewer than 5 orders" speaks of the orders before it. `member` (`load_member`) saves a read. With
+    `campaigns`, the history is summarised for their conditions alone (no read at all when they ask nothing of it)."""
     now = now or clock.now()
     member = member or load_member(member_id)
     labels = defaultdict(set)
     for what, code in sql.rows(_LABELS, [member_id] * 3):
         labels[what].add(code)
-    orders: dict[int, tuple[datetime, Decimal]] = {}
-    skus_of: dict[int, set[str]] = defaultdict(set)
-    for pk, at, total, sku in sql.rows(_ORDERS, [member_id, sql.at(now), exclude_order or 0]):
-        orders.setdefault(pk, (sql.moment(at), sql.money(total)))
-        if sku:
-            skus_of[pk].add(sku)
-    groups_of = ancestor_codes_by_sku({sku for skus in skus_of.values() for sku in skus})
-    purchases = tuple(
-        PurchaseFact(
-            at=at,
-            total=total,
-            skus=frozenset(skus_of[pk]),
-            groups=frozenset(code for sku in skus_of[pk] for code in groups_of.get(sku, ())),
-        )
-        for pk, (at, total) in orders.items()
-    )
+    purchases, summary = (), None
+    if campaigns is None:
+        purchases = _purchases(member_id, now, exclude_order)
+    else:
+        summary = _summary(member_id, now, exclude_order, campaigns)
     return MemberFacts(
         kind=member.kind,
         registered_at=member.registered_at,
@@ -113,4 +119,38 @@ def member_facts(
         tier=next(iter(labels["tier"]), None),
         purchases=purchases,
         thresholds=lifecycle_thresholds(),
+        summary=summary,
+    )
+
+
+def _summary(member_id: int, now: datetime, exclude_order: int | None,
+             campaigns: list[LiveCampaign]) -> HistorySummary:
+    needs = needs_of(campaign.rules.conditions for campaign in campaigns)
+    if not needs.windows and not needs.lifecycle and not needs.products:
+        return HistorySummary({}, {})
+    products = sorted(needs.products, key=repr)
+    windows = sorted(needs.windows, key=lambda days: -1 if days is None else days)
+    answers = history_answers(member_id, now, windows=windows, exclude_order=exclude_order,
+                              bought=[Bought(q.skus, q.groups, q.within_days) for q in products])
+    return HistorySummary(answers.orders, answers.spent, answers.first_at, answers.last_at,
+                          dict(zip(products, answers.last_bought, strict=True)))
+
+
+def _purchases(member_id: int, now: datetime, exclude_order: int | None) -> tuple[PurchaseFact, ...]:
+    """Every counted purchase up to `now` with its products."""
+    orders: dict[int, tuple[datetime, Decimal]] = {}
+    skus_of: dict[int, set[str]] = defaultdict(set)
+    for pk, at, total, sku in sql.rows(_ORDERS, [member_id, sql.at(now), exclude_order or 0]):
+        orders.setdefault(pk, (sql.moment(at), sql.money(total)))
+        if sku:
+            skus_of[pk].add(sku)
+    groups_of = ancestor_codes_by_sku({sku for skus in skus_of.values() for sku in skus})
+    return tuple(
+        PurchaseFact(
+            at=at,
+            total=total,
+            skus=frozenset(skus_of[pk]),
+            groups=frozenset(code for sku in skus_of[pk] for code in groups_of.get(sku, ())),
+        )
+        for pk, (at, total) in orders.items()
     )

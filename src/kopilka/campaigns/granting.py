@@ -7,7 +7,7 @@ made under those locks, so two purchases can never both take the last points of 
 
 from datetime import datetime, timedelta
 
-from django.db.models import F
+from django.db import connection
 
 from kopilka.campaigns.engine import Decision
 from kopilka.campaigns.locking import PointsLocks
@@ -18,14 +18,22 @@ from kopilka.core import clock
 from kopilka.ledger import services as ledger
 from kopilka.ledger.models import Entry
 
+_USAGE = MemberUsage._meta.db_table
 
-def _usage(campaign_id: int, member_id: int, key: str, points: int) -> None:
-    """Adds `points` (or takes them back) to what the member earned from the campaign in period `key`."""
-    updated = MemberUsage.objects.filter(campaign_id=campaign_id, member_id=member_id, period_key=key).update(
-        points=F("points") + points
-    )
-    if not updated:  # the member's lock is held: nobody else creates this row meanwhile
-        MemberUsage.objects.create(campaign_id=campaign_id, member_id=member_id, period_key=key, points=points)
+
+def _usage(member_id: int, points: dict[tuple[int, str], int]) -> None:
+    """Adds points (or takes them back) to what the member earned from each (campaign, period key), in one
+    statement; the member's lock is held, so nobody else writes these rows meanwhile."""
+    if not points:
+        return
+    values = ", ".join("(%s, %s, %s, %s)" for _ in points)
+    params = [value for (campaign_id, key), n in points.items() for value in (campaign_id, member_id, key, n)]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {_USAGE} (campaign_id, member_id, period_key, points) VALUES {values}"
+            f" ON CONFLICT (campaign_id, member_id, period_key) DO UPDATE SET points = {_USAGE}.points + excluded.points",
+            params,
+        )
 
 
 def give_back(locks: PointsLocks, campaign_id: int, limit_period: str | None, points: int, accrued_at: datetime) -> None:
@@ -34,7 +42,7 @@ def give_back(locks: PointsLocks, campaign_id: int, limit_period: str | None, po
     if campaign_id in locks.shards:
         locks.give(campaign_id, points)
     if limit_period is not None:
-        _usage(campaign_id, locks.member_id, period_key(limit_period, accrued_at), -points)
+        _usage(locks.member_id, {(campaign_id, period_key(limit_period, accrued_at)): -points})
 
 
 def expiry_arguments(rule: ExpiryRule, at: datetime) -> dict:
@@ -58,7 +66,7 @@ def grant(
     a budget cut short by the member's shard raises `PlanTooNarrow` before anything is written. `key` + the version
     make each accrual's idempotency key. A campaign whose fixed expiry has passed grants nothing."""
     locks.check(decisions)
-    booked = []
+    booked, taken, used = [], {}, {}
     for decision in decisions:
         if not decision.applied:
             continue
@@ -67,10 +75,10 @@ def grant(
         if "expires_at" in expiry and expiry["expires_at"] <= at:
             continue
         if campaign.budget_left is not None:
-            locks.take(campaign.campaign_id, decision.granted)
+            taken[campaign.campaign_id] = decision.granted
         limit = rules.accrual.member_limit
         if limit is not None:
-            _usage(campaign.campaign_id, locks.member_id, period_key(limit.period, at), decision.granted)
+            used[campaign.campaign_id, period_key(limit.period, at)] = decision.granted
         entry = ledger.accrue(
             member_id=locks.member_id, points=decision.granted, category=campaign.lot_category, actor=actor,
             source=ledger.Source("campaign", campaign.reference), at=at,
@@ -78,4 +86,6 @@ def grant(
             idempotency_key=f"{key}:{campaign.reference}", **expiry,
         )
         booked.append((decision, entry))
+    locks.take(taken)
+    _usage(locks.member_id, used)
     return booked

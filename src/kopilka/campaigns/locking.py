@@ -103,8 +103,9 @@ class PointsLocks:
             if wanted > decision.granted:
                 raise PlanTooNarrow(self.plan.every_shard_of(campaign.campaign_id))
 
-    def take(self, campaign_id: int, points: int) -> None:
-        budgets.take(self.shards[campaign_id], points)
+    def take(self, points: dict[int, int]) -> None:
+        """Takes {campaign id: points} from the locked budgets."""
+        budgets.take([(self.shards[campaign_id], n) for campaign_id, n in points.items()])
 
     def give(self, campaign_id: int, points: int) -> None:
         budgets.give(self.shards[campaign_id], points)

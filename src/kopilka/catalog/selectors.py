@@ -76,25 +76,22 @@ class ProductTerms:
 
 
 def product_terms(skus: set[str]) -> dict[str, ProductTerms]:
-    """For each SKU of the catalogue among `skus`: its groups' codes (its group's and the ancestors') and its kind."""
+    """For each SKU of the catalogue among `skus`: its groups' codes (its group's and the ancestors', whose paths
+    begin its group's path) and its kind — one read."""
     if not skus:
         return {}
-    products = sql.rows(
-        f"SELECT p.sku, g.path, p.is_partner FROM {Product._meta.db_table} p LEFT JOIN {ProductGroup._meta.db_table} g"
-        f" ON g.id = p.group_id WHERE p.sku IN ({sql.placeholders(skus)})",
+    groups = ProductGroup._meta.db_table
+    found: dict[str, tuple[set[str], bool]] = {}
+    for sku, partner, code in sql.rows(
+        f"SELECT p.sku, p.is_partner, a.code FROM {Product._meta.db_table} p"
+        f" LEFT JOIN {groups} g ON g.id = p.group_id LEFT JOIN {groups} a ON g.path LIKE a.path || '%%'"
+        f" WHERE p.sku IN ({sql.placeholders(skus)})",
         list(skus),
-    )
-    ids = {int(part) for _, path, _ in products if path for part in path.strip("/").split("/")}
-    codes = dict(sql.rows(
-        f"SELECT id, code FROM {ProductGroup._meta.db_table} WHERE id IN ({sql.placeholders(ids)})", list(ids)
-    )) if ids else {}
-    return {
-        sku: ProductTerms(
-            frozenset(codes[int(part)] for part in path.strip("/").split("/")) if path else frozenset(),
-            bool(partner),
-        )
-        for sku, path, partner in products
-    }
+    ):
+        codes, _ = found.setdefault(sku, (set(), bool(partner)))
+        if code is not None:
+            codes.add(code)
+    return {sku: ProductTerms(frozenset(codes), partner) for sku, (codes, partner) in found.items()}
 
 
 def ancestor_codes_by_sku(skus: set[str]) -> dict[str, frozenset[str]]:

@@ -379,3 +379,20 @@ def utilization_by(since: datetime, until: datetime, by: str, basis: str = "flow
                         rate=_ratio(spent, accrued),
                         limiting_rate=None if not accrued else 1 - Fraction(burned, accrued))
     return UtilizationCut(total=total, by=by, segments=segments)
+
+
+def points_earned(member_id: int, now: datetime, windows: list[int]) -> dict[int, int]:
+    """Points accrued to the member's lots (accruals and positive adjustments, less reversals) over each window of
+    days up to `now`: one statement."""
+    if not windows:
+        return {}
+    columns = ", ".join("SUM(CASE WHEN e.effective_at > %s THEN e.amount ELSE 0 END)" for _ in windows)
+    kinds = [Entry.Kind.ACCRUAL, Entry.Kind.ADJUSTMENT, Entry.Kind.REVERSAL]
+    row = sql.rows(
+        f"SELECT {columns} FROM {Entry._meta.db_table} e JOIN {Account._meta.db_table} a ON a.id = e.account_id"
+        f" JOIN {Lot._meta.db_table} l ON l.id = e.lot_id WHERE a.member_id = %s AND NOT l.is_debt"
+        f" AND e.kind IN ({sql.placeholders(kinds)}) AND e.effective_at <= %s AND e.effective_at > %s",
+        [*(sql.at(now - timedelta(days=days)) for days in windows), member_id, *kinds, sql.at(now),
+         sql.at(now - timedelta(days=max(windows)))],
+    )[0]
+    return {days: int(value or 0) for days, value in zip(windows, row, strict=True)}

@@ -12,6 +12,7 @@ from datetime import datetime
 
 from django.db import connection
 
+from kopilka.core.sql import noted
 from kopilka.ledger import booking
 
 
@@ -246,4 +247,5 @@ def _call(sql: str, params: dict) -> tuple:
     """One call of a booking function, its row read in binary (the hot path: no text to parse back)."""
     with connection.cursor() as cursor:
         cursor.cursor.execute(sql, params, binary=True)
+        noted(sql)
         return cursor.cursor.fetchone()

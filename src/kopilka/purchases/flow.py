@@ -323,15 +323,16 @@ def _earn(order: Order, locks: PointsLocks, scenario: str, at: datetime, actor: 
     member = load_member(order.member_id)
     if not member.can_earn_or_spend:
         return
-    facts = member_facts(order.member_id, at, exclude_order=order.pk, member=member)
+    campaigns = locks.live(live_campaigns(at, order.member_id))
+    facts = member_facts(order.member_id, at, exclude_order=order.pk, member=member, campaigns=campaigns)
     lines = list(order.lines.all())
     purchase = _kept_lines(lines, ancestor_codes_by_sku({line.sku for line in lines}))
-    campaigns = locks.live(live_campaigns(at, order.member_id))
     decisions = decide(campaigns, facts, scenario=scenario, lines=purchase)
-    for decision, entry in grant(decisions, locks, at, actor=actor, key=f"order:{order.pk}:{scenario}"):
-        _record(order, entry, OrderPoints.Kind.EARN, points=decision.granted, scenario=scenario,
-                campaign=decision.campaign.reference,
-                by_line={str(n): p for n, p in decision.by_line.items() if p})
+    OrderPoints.objects.bulk_create([
+        _points(order, entry, OrderPoints.Kind.EARN, points=decision.granted, scenario=scenario,
+                campaign=decision.campaign.reference, by_line={str(n): p for n, p in decision.by_line.items() if p})
+        for decision, entry in grant(decisions, locks, at, actor=actor, key=f"order:{order.pk}:{scenario}")
+    ])
 
 
 def _return(order: Order, locks: PointsLocks | None, quantities: dict[int, Decimal], actor: str, key: str) -> None:
@@ -348,15 +349,18 @@ def _return(order: Order, locks: PointsLocks | None, quantities: dict[int, Decim
                 .select_related("entry").prefetch_related("undone_by"))
     campaign_ids = dict(Campaign.objects.filter(code__in={d.campaign.rpartition(":v")[0] for d in done if d.campaign})
                         .values_list("code", "pk"))
-    for points in done:
-        _undo_share(order, locks, points, share, campaign_ids, actor, key)
+    periods = _limit_periods({d.campaign for d in done if d.campaign})
+    undone = [_undo_share(order, locks, points, share, campaign_ids, periods, actor, key) for points in done]
+    OrderPoints.objects.bulk_create([points for points in undone if points is not None])
     OrderLine.objects.bulk_update([lines[n] for n in quantities], ["returned_quantity"])
     Order.objects.filter(pk=order.pk).update(items=F("items") - sum(quantities.values()))
 
 
 def _undo_share(order: Order, locks: PointsLocks | None, done: OrderPoints, share: dict[int, Decimal],
-                campaign_ids: dict[str, int], actor: str, key: str) -> None:
-    """Takes back (or gives back) what the returned shares of the lines owe of one earn (or spend)."""
+                campaign_ids: dict[str, int], periods: dict[str, str | None], actor: str,
+                key: str) -> OrderPoints | None:
+    """Takes back (or gives back) what the returned shares of the lines owe of one earn (or spend); the record of
+    it, to be saved by the caller (None when nothing was owed)."""
     undone = defaultdict(int)
     for earlier in done.undone_by.all():
         for number, points in earlier.by_line.items():
@@ -368,25 +372,28 @@ def _undo_share(order: Order, locks: PointsLocks | None, done: OrderPoints, shar
             owed[number] = due
     total = sum(owed.values())
     if not total:
-        return
+        return None
     entry_key = f"{key}:{done.pk}"
     if done.kind == OrderPoints.Kind.EARN:
         entry = ledger.reverse_accrual(entry_id=done.entry_id, points=total, actor=actor, idempotency_key=entry_key,
                                        reason_code="return", policy=programme.value("RETURN_POLICY"))
         campaign_id = campaign_ids.get(done.campaign.rpartition(":v")[0])
         if campaign_id is not None and locks is not None:
-            give_back(locks, campaign_id, _limit_period(done), -entry.amount, done.entry.effective_at)
-        _record(order, entry, OrderPoints.Kind.REVERSAL, points=-entry.amount, campaign=done.campaign, by_line=owed,
-                undoes=done)
+            give_back(locks, campaign_id, periods.get(done.campaign), -entry.amount, done.entry.effective_at)
+        return _points(order, entry, OrderPoints.Kind.REVERSAL, points=-entry.amount, campaign=done.campaign,
+                       by_line=owed, undoes=done)
     else:
         entry = ledger.restore_spend(entry_id=done.entry_id, points=total, actor=actor, idempotency_key=entry_key)
-        _record(order, entry, OrderPoints.Kind.RESTORE, points=entry.amount, by_line=owed, undoes=done)
+        return _points(order, entry, OrderPoints.Kind.RESTORE, points=entry.amount, by_line=owed, undoes=done)
 
 
-def _limit_period(done: OrderPoints) -> str | None:
-    rules = rules_of({done.campaign}).get(done.campaign)
-    accrual = rules.accrual if rules else None
-    return accrual.member_limit.period if accrual and accrual.member_limit else None
+def _limit_periods(references: set[str]) -> dict[str, str | None]:
+    """The period of each campaign version's per-member limit (None without one)."""
+    periods = {}
+    for reference, rules in rules_of(references).items():
+        limit = rules.accrual.member_limit if rules.accrual else None
+        periods[reference] = limit.period if limit else None
+    return periods
 
 
 # --- bookkeeping ------------------------------------------------------------------------------------------------------
@@ -425,7 +432,11 @@ def _log(order: Order, from_status: str, to_status: str, actor: str) -> None:
                                      changed_at=clock.now())
 
 
-def _record(order: Order, entry: Entry, kind: str, *, points: int, by_line: dict, scenario: str = "",
-            campaign: str = "", undoes: OrderPoints | None = None) -> None:
-    OrderPoints.objects.create(order=order, entry=entry, kind=kind, scenario=scenario, campaign=campaign,
-                               points=points, by_line=by_line, undoes=undoes, created_at=clock.now())
+def _points(order: Order, entry: Entry, kind: str, *, points: int, by_line: dict, scenario: str = "",
+            campaign: str = "", undoes: OrderPoints | None = None) -> OrderPoints:
+    return OrderPoints(order=order, entry=entry, kind=kind, scenario=scenario, campaign=campaign, points=points,
+                       by_line=by_line, undoes=undoes, created_at=clock.now())
+
+
+def _record(order: Order, entry: Entry, kind: str, **fields) -> None:
+    _points(order, entry, kind, **fields).save(force_insert=True)

@@ -104,8 +104,8 @@ def quote(
         return result  # blocked members neither earn nor spend
     if can_spend:
         _plan_spend(result, requested)
-    facts = member_facts(member_id, at, member=member)
     campaigns = live_campaigns(at, member_id)
+    facts = member_facts(member_id, at, member=member, campaigns=campaigns)
     purchase = [PurchaseLine(line.number, line.item.sku, line.to_pay, line.groups) for line in lines]
     for scenario in SCENARIOS:
         result.decisions[scenario] = decide(campaigns, facts, scenario=scenario, lines=purchase)

@@ -6,49 +6,52 @@ purchases that count, less what was returned; points are what campaigns and adju
 """
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Sum
 from django.utils.translation import gettext_lazy as _
 
 from kopilka.core import clock
 from kopilka.core.errors import ValidationFailed, check_code
 from kopilka.customers.errors import member_not_found
 from kopilka.customers.models import Member
-from kopilka.ledger.models import Entry
-from kopilka.orders.models import COUNTED_STATUSES, OrderLine
+from kopilka.ledger.selectors import points_earned
+from kopilka.orders.selectors import turnover
 from kopilka.tiers.models import MemberTier, Tier, TierChange
 
 REVIEW_PERIODS = ("month", "quarter", "year")
 
 
+def measures(member_id: int, tiers: list[Tier], now: datetime) -> dict[int, Decimal]:
+    """Each tier's measure for the member (by tier id): turnover in roubles or points over the tier's window — one
+    read per basis, whatever the number of tiers and windows."""
+    windows = {basis: sorted({t.window_days for t in tiers if t.basis == basis})
+               for basis in (Tier.Basis.TURNOVER, Tier.Basis.POINTS)}
+    paid = turnover(member_id, now, windows[Tier.Basis.TURNOVER])
+    earned = points_earned(member_id, now, windows[Tier.Basis.POINTS])
+    return {
+        tier.pk: paid[tier.window_days] if tier.basis == Tier.Basis.TURNOVER else Decimal(earned[tier.window_days])
+        for tier in tiers if tier.basis != Tier.Basis.SUBSCRIPTION
+    }
+
+
 def measure(member_id: int, tier: Tier, now: datetime) -> Decimal:
     """The member's turnover (roubles) or points over the tier's window."""
-    since = now - timedelta(days=tier.window_days)
-    if tier.basis == Tier.Basis.TURNOVER:
-        lines = OrderLine.objects.filter(
-            order__member_id=member_id, order__status__in=COUNTED_STATUSES, order__purchased_at__gt=since,
-            order__purchased_at__lte=now,
-        ).values_list("amount", "discount", "quantity", "returned_quantity")
-        total = sum(((a - d) * (q - r) / q for a, d, q, r in lines), Decimal(0))
-        return total.quantize(Decimal("0.01"))
-    points = Entry.objects.filter(
-        account__member_id=member_id, kind__in=[Entry.Kind.ACCRUAL, Entry.Kind.ADJUSTMENT, Entry.Kind.REVERSAL],
-        effective_at__gt=since, effective_at__lte=now, lot__isnull=False,
-    ).exclude(lot__is_debt=True).aggregate(total=Sum("amount"))["total"]
-    return Decimal(points or 0)
+    return measures(member_id, [tier], now)[tier.pk]
 
 
-def qualifying_tier(member_id: int, now: datetime, state: MemberTier | None = None) -> Tier | None:
-    """The best tier the member qualifies for now: by measure, or by a live subscription."""
-    best = None
-    for tier in Tier.objects.exclude(basis=Tier.Basis.SUBSCRIPTION).order_by("-rank"):
-        if measure(member_id, tier, now) >= tier.threshold:
-            best = tier
-            break
+def qualifying_tier(member_id: int, now: datetime, state: MemberTier | None = None, *,
+                    above: Tier | None = None) -> Tier | None:
+    """The best tier the member qualifies for now: by measure, or by a live subscription. With `above`, only tiers
+    ranked above it are measured (an upgrade check: None when none of them is reached)."""
+    candidates = Tier.objects.exclude(basis=Tier.Basis.SUBSCRIPTION).order_by("-rank")
+    if above is not None:
+        candidates = candidates.filter(rank__gt=above.rank)
+    candidates = list(candidates)
+    reached = measures(member_id, candidates, now) if candidates else {}
+    best = next((tier for tier in candidates if reached[tier.pk] >= tier.threshold), None)
     if state and state.subscription_tier and state.subscription_until and state.subscription_until > now:
         if best is None or state.subscription_tier.rank > best.rank:
             best = state.subscription_tier
@@ -69,7 +72,9 @@ def recompute(member_id: int, *, actor: str, review: bool = False, now: datetime
     now = now or clock.now()
     with transaction.atomic():
         state = _state(member_id)
-        target = _better(qualifying_tier(member_id, now, state), state.floor)
+        # Between reviews a member only rises: only the tiers above the current one need measuring.
+        reached = qualifying_tier(member_id, now, state, above=None if review else state.tier)
+        target = _better(reached, state.floor)
         new = target if review else _better(state.tier, target)
         if new != state.tier:
             reason = _("review at the end of the period") if review else _("qualified")
@@ -165,10 +170,14 @@ def progress(member_id: int, now: datetime | None = None) -> Progress:
 
 
 def _state(member_id: int) -> MemberTier:
+    """The member's tier row, locked (made on first use), with its tiers."""
+    locked = MemberTier.objects.select_for_update(of=("self",)).select_related("tier", "floor", "subscription_tier")
+    state = locked.filter(member_id=member_id).first()
+    if state is not None:
+        return state
     if not Member.objects.filter(pk=member_id).exists():
         raise member_not_found(member_id)
-    state, _created = MemberTier.objects.select_for_update().get_or_create(member_id=member_id)
-    return state
+    return MemberTier.objects.select_for_update().get_or_create(member_id=member_id)[0]
 
 
 def _tier(code: str) -> Tier:

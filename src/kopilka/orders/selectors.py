@@ -1,0 +1,102 @@
+"""Reads of a member's purchase history for the layers above (campaign conditions, tiers), each one indexed,
+bounded query that answers exactly what was asked — never a load of the whole history into Python.
+
+Counted orders are the paid, shipped and completed ones (`COUNTED_STATUSES`) up to the moment asked about.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+from kopilka.catalog.models import Product, ProductGroup
+from kopilka.core import sql
+from kopilka.orders.models import COUNTED_STATUSES, Order, OrderLine
+
+KOPECK = Decimal("0.01")
+_ORDERS, _LINES = Order._meta.db_table, OrderLine._meta.db_table
+_COUNTED = ", ".join(f"'{status}'" for status in COUNTED_STATUSES)
+
+
+@dataclass(frozen=True)
+class Bought:
+    """"Any of `skus`, or a product of `groups` (subgroups included), within `within_days` (None: ever)"."""
+
+    skus: Sequence[str]
+    groups: Sequence[str]
+    within_days: int | None
+
+
+@dataclass(frozen=True)
+class HistoryAnswers:
+    orders: dict[int | None, int]  # window in days (None: all time) → counted orders
+    spent: dict[int | None, Decimal]  # window → their totals
+    first_at: datetime | None
+    last_at: datetime | None
+    last_bought: list[datetime | None]  # per `Bought` asked, the last such purchase
+
+
+def _counted(alias: str) -> str:
+    return (f"{alias}.member_id = %s AND {alias}.status IN ({_COUNTED}) AND {alias}.purchased_at <= %s "
+            f"AND {alias}.id <> %s")
+
+
+def history_answers(
+    member_id: int,
+    now: datetime,
+    *,
+    windows: Sequence[int | None] = (),
+    bought: Sequence[Bought] = (),
+    exclude_order: int | None = None,
+) -> HistoryAnswers:
+    """Counted orders and their sum over each window, the first and last purchase, and the last purchase of each
+    `bought`, up to `now` and without `exclude_order` (the purchase being decided on): one statement, over the
+    member's rows of the (member, purchased at) index."""
+    scope = [member_id, sql.at(now), exclude_order or 0]
+    columns, params = [], []
+    for days in windows:
+        if days is None:
+            columns += ["COUNT(*)", "SUM(o.total)"]
+        else:
+            columns += ["SUM(CASE WHEN o.purchased_at > %s THEN 1 ELSE 0 END)",
+                        "SUM(CASE WHEN o.purchased_at > %s THEN o.total ELSE 0 END)"]
+            params += [sql.at(now - timedelta(days=days))] * 2
+    columns += ["MIN(o.purchased_at)", "MAX(o.purchased_at)"]
+    for wanted in bought:
+        since = "" if wanted.within_days is None else " AND b.purchased_at > %s"
+        columns.append(
+            f"(SELECT MAX(b.purchased_at) FROM {_ORDERS} b JOIN {_LINES} l ON l.order_id = b.id"
+            f" WHERE {_counted('b')}{since} AND (l.sku IN ({sql.placeholders(wanted.skus)})"
+            f" OR l.sku IN (SELECT p.sku FROM {Product._meta.db_table} p"
+            f" JOIN {ProductGroup._meta.db_table} g ON g.id = p.group_id"
+            f" JOIN {ProductGroup._meta.db_table} r ON g.path LIKE r.path || '%%'"
+            f" WHERE r.code IN ({sql.placeholders(wanted.groups)}))))"
+        )
+        params += scope + ([sql.at(now - timedelta(days=wanted.within_days))] if since else [])
+        params += [*wanted.skus, *wanted.groups]
+    row = sql.rows(f"SELECT {', '.join(columns)} FROM {_ORDERS} o WHERE {_counted('o')}", params + scope)[0]
+    orders, spent = {}, {}
+    for index, days in enumerate(windows):
+        orders[days] = int(row[2 * index] or 0)
+        spent[days] = (sql.money(row[2 * index + 1]) or Decimal(0)).quantize(KOPECK, ROUND_HALF_UP)
+    rest = row[2 * len(windows):]
+    return HistoryAnswers(orders, spent, sql.moment(rest[0]), sql.moment(rest[1]),
+                          [sql.moment(value) for value in rest[2:]])
+
+
+def turnover(member_id: int, now: datetime, windows: Sequence[int]) -> dict[int, Decimal]:
+    """What the member paid (after points) for counted purchases over each window of days up to `now`, less what was
+    returned: per line, the kept share of its amount rounded down to the kopeck. One statement, computed in whole
+    kopecks on either database."""
+    if not windows:
+        return {}
+    kept = ("CAST(ROUND((l.amount - l.discount) * 100) AS BIGINT) * CAST(ROUND((l.quantity - l.returned_quantity)"
+            " * 1000) AS BIGINT) / CAST(ROUND(l.quantity * 1000) AS BIGINT)")
+    columns = ", ".join(f"SUM(CASE WHEN o.purchased_at > %s THEN {kept} ELSE 0 END)" for _ in windows)
+    row = sql.rows(
+        f"SELECT {columns} FROM {_ORDERS} o JOIN {_LINES} l ON l.order_id = o.id WHERE {_counted('o')}"
+        f" AND o.purchased_at > %s",
+        [*(sql.at(now - timedelta(days=days)) for days in windows), member_id, sql.at(now), 0,
+         sql.at(now - timedelta(days=max(windows)))],
+    )[0]
+    return {days: Decimal(int(value or 0)) / 100 for days, value in zip(windows, row, strict=True)}
