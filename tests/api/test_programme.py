@@ -15,8 +15,9 @@ from ..ledger.conftest import make_member
 
 URL = "/api/v1/programme/settings"
 ENVIRONMENT = {"time_zone": "Europe/Moscow", "redemption_order": "category_fifo",
-               "return_policy": "take_available", "receipt_cap_percent": "30",
-               "default_lot_lifetime_days": 365, "point_value": "1"}
+               "return_policy": "take_available", "receipt_cap_percent": "30", "line_cap_percent": None,
+               "default_lot_lifetime_days": 365, "point_value": "1", "backdating_days": 30,
+               "partner_point_value": "1", "partner_cap_percent": "100"}
 NOTHING_SAVED = dict.fromkeys(ENVIRONMENT)
 
 
@@ -54,7 +55,11 @@ def test_a_saved_receipt_cap_and_point_value_change_what_a_cart_may_take_and_are
     assert forgotten["changed"] == {"receipt_cap_percent": ["10.00", "30"]}
     assert (forgotten["saved"]["receipt_cap_percent"], forgotten["saved"]["point_value"]) == (None, "0.50")
     assert quote(member.pk, cart, requested=None).maximum == 600  # 300 ₽ at 0.50 ₽ a point
-    assert AuditEvent.objects.count() == 2
+
+    capped = administrator_key.patch(URL, {"line_cap_percent": "20", "backdating_days": 0}, key="p-3").json()
+    assert capped["changed"] == {"line_cap_percent": ["", "20.00"], "backdating_days": ["30", "0"]}
+    assert quote(member.pk, cart, requested=None).maximum == 400  # 20 % of the one line: 200 ₽
+    assert AuditEvent.objects.count() == 3
 
 
 def test_a_replay_returns_the_first_answer_and_changes_nothing_more(administrator_key):
@@ -74,6 +79,11 @@ def test_a_replay_returns_the_first_answer_and_changes_nothing_more(administrato
     ({"point_value": "0.001"}, "validation_error"),
     ({"redemption_order": "random"}, "validation_error"),
     ({"default_lot_lifetime_days": 0}, "validation_error"),
+    ({"line_cap_percent": "100.5"}, "validation_error"),
+    ({"backdating_days": -1}, "validation_error"),
+    ({"backdating_days": 3651}, "validation_error"),
+    ({"partner_cap_percent": 0}, "validation_error"),
+    ({"partner_point_value": "-1"}, "validation_error"),
     ({"time_zone": "Asia/Omsk", "receipt_cap_percent": 101}, "validation_error"),
 ])
 def test_bad_values_are_refused_and_nothing_changes(administrator_key, body, code):
