@@ -131,3 +131,12 @@ def test_the_published_schema_accepts_only_what_the_api_does(db, anonymous):
     assert cap[1]["pattern"] == r"^(100(\.00?)?|[1-9]\d?(\.\d\d?)?|0\.(0[1-9]|[1-9]\d?))$"
     lifetime = patch["default_lot_lifetime_days"]["anyOf"][0]
     assert lifetime == {"type": "integer", "minimum": 1, "maximum": 36500}
+
+
+def test_every_programme_setting_is_in_the_api():
+    """A setting added to the programme fails here until the API reads and changes it too."""
+    from kopilka.api.programme import ProgrammePatch, SavedOut, SettingsOut
+    from kopilka.core import programme
+
+    for schema in (SettingsOut, SavedOut, ProgrammePatch):
+        assert set(schema.model_fields) == set(programme.FIELDS.values()), schema.__name__
