@@ -49,7 +49,8 @@ def test_the_time_zone_moves_the_programmes_day(administrator):
 
 
 @pytest.mark.parametrize("field, value", [("time_zone", "Mars/Olympus"), ("receipt_cap_percent", "150"),
-                                          ("redemption_order", "random")])
+                                          ("redemption_order", "random"), ("default_lot_lifetime_days", "0"),
+                                          ("point_value", "-1"), ("point_value", "0")])
 def test_bad_values_are_refused_and_nothing_changes(administrator, field, value):
     page = administrator.post("/office/settings/", {**EMPTY, field: value})
     assert page.status_code == 200 and "errorlist" in page.content.decode()

@@ -7,6 +7,7 @@ from kopilka.api.catalog import router as catalog_router
 from kopilka.api.events import router as events_router
 from kopilka.api.ledger import router as ledger_router
 from kopilka.api.members import router as members_router
+from kopilka.api.programme import router as programme_router
 from kopilka.api.purchases import router as purchases_router
 from kopilka.api.reference import router as reference_router
 from kopilka.api.tiers import router as tiers_router
@@ -20,5 +21,6 @@ api.add_router("/events", events_router)
 api.add_router("/tiers", tiers_router)
 api.add_router("/analytics", analytics_router)
 api.add_router("/reference", reference_router)
+api.add_router("/programme", programme_router)
 
 __all__ = ["api"]

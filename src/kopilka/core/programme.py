@@ -5,13 +5,24 @@ receipt may be dated and the redemption shop's terms.
 One database row holds what was saved; a field left empty there takes its value from the environment
 (`settings.KOPILKA`, see the README). Reads are cached per process for `CACHE_SECONDS`: another process sees a
 change within that time, the process that saved it at once.
+
+`change` is the one way to save them (the back office's screen and the API): every value passes `check`, the
+rules of this module, and the answer says which values in force moved. Every change sends `changed` inside its
+transaction (the audit log records it; runtime connects the two).
 """
 
 import time
-from decimal import Decimal
+import zoneinfo
+from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from django.conf import settings
-from django.db import DatabaseError
+from django.db import DatabaseError, transaction
+from django.dispatch import Signal
+from django.utils.translation import gettext_lazy as _
+
+from kopilka.core.errors import ValidationFailed
 
 CACHE_SECONDS = 5.0
 # name in settings.KOPILKA → field of ProgrammeSettings
@@ -28,7 +39,16 @@ FIELDS = {
     "PARTNER_CAP_PERCENT": "partner_cap_percent",
 }
 DECIMALS = ("RECEIPT_CAP_PERCENT", "LINE_CAP_PERCENT", "POINT_VALUE", "PARTNER_POINT_VALUE", "PARTNER_CAP_PERCENT")
+INTEGERS = ("DEFAULT_LOT_LIFETIME_DAYS", "BACKDATING_DAYS")
+REDEMPTION_ORDERS = ("category_fifo", "soonest_expiring")
+RETURN_POLICIES = ("take_available", "negative", "block")
+MAX_LIFETIME_DAYS = 36_500
+MAX_BACKDATING_DAYS = 3_650
+MAX_POINT_VALUE = Decimal("999999.99")
 _cache: tuple[float, dict] | None = None
+# Sent by `change` inside its transaction: actor (who, as the ledger names them), user (the person, or None
+# for an API key), moved ({name: [before, after]}).
+changed = Signal()
 
 
 def _saved() -> dict:
@@ -53,11 +73,138 @@ def value(name: str):
     saved = _saved()
     if name in saved:
         return saved[name]
+    return environment(name)
+
+
+def environment(name: str):
+    """The setting `name` as the environment gives it (what an empty saved value falls back to)."""
     default = settings.KOPILKA.get(name)
     return Decimal(default) if name in DECIMALS and default is not None else default
+
+
+def saved_value(name: str):
+    """The setting `name` as saved on the screen, or None when it follows the environment."""
+    return _saved().get(name)
+
+
+def check(name: str, given: Any) -> Any:
+    """`given` as the settings row stores it ("" or None: follow the environment), or ValidationFailed."""
+    if name not in FIELDS:
+        raise ValidationFailed(_("Unknown programme setting."), code="unknown_setting",
+                               details={"field": name, "known": list(FIELDS)})
+    if given is None or given == "":
+        return None if name in DECIMALS or name in INTEGERS else ""
+    return _RULES[name](given)
+
+
+def _refuse(name: str, message, given: Any):
+    raise ValidationFailed(message, code="invalid_setting",
+                           details={"field": FIELDS[name], "value": str(given)})
+
+
+def _time_zone(given: Any) -> str:
+    name = given.strip() if isinstance(given, str) else given
+    if not isinstance(name, str) or name not in zoneinfo.available_timezones():
+        _refuse("TIME_ZONE", _("Unknown time zone; e.g. Europe/Moscow or Asia/Novosibirsk."), given)
+    return name
+
+
+def _one_of(name: str, allowed: tuple[str, ...], message):
+    def rule(given: Any) -> str:
+        if given not in allowed:
+            _refuse(name, message, given)
+        return given
+
+    return rule
+
+
+def _decimal(given: Any) -> Decimal | None:
+    if isinstance(given, bool | float):
+        return None  # floats are not money; a JSON number arrives as a Decimal or an int
+    try:
+        number = Decimal(str(given).strip())
+    except InvalidOperation:
+        return None
+    return number if number.is_finite() and number == number.quantize(Decimal("0.01")) else None
+
+
+def _percent(name: str):
+    def rule(given: Any) -> Decimal:
+        number = _decimal(given)
+        if number is None or not 0 < number <= 100:
+            _refuse(name, _("Between 0 and 100 percent."), given)
+        return number
+
+    return rule
+
+
+def _lifetime(given: Any) -> int:
+    if isinstance(given, bool) or not isinstance(given, int) or not 1 <= given <= MAX_LIFETIME_DAYS:
+        _refuse("DEFAULT_LOT_LIFETIME_DAYS",
+                _("Points live from 1 to %(max)d days.") % {"max": MAX_LIFETIME_DAYS}, given)
+    return given
+
+
+def _backdating(given: Any) -> int:
+    if isinstance(given, bool) or not isinstance(given, int) or not 0 <= given <= MAX_BACKDATING_DAYS:
+        _refuse("BACKDATING_DAYS",
+                _("A receipt may be dated back 0 to %(max)d days.") % {"max": MAX_BACKDATING_DAYS}, given)
+    return given
+
+
+def _point_value(name: str):
+    def rule(given: Any) -> Decimal:
+        number = _decimal(given)
+        if number is None or not 0 < number <= MAX_POINT_VALUE:
+            _refuse(name, _("A point pays more than 0 ₽ and at most %(max)s ₽, in kopecks.")
+                    % {"max": MAX_POINT_VALUE}, given)
+        return number
+
+    return rule
+
+
+_RULES = {
+    "TIME_ZONE": _time_zone,
+    "REDEMPTION_ORDER": _one_of("REDEMPTION_ORDER", REDEMPTION_ORDERS, _("Unknown redemption order.")),
+    "RETURN_POLICY": _one_of("RETURN_POLICY", RETURN_POLICIES, _("Unknown return policy.")),
+    "RECEIPT_CAP_PERCENT": _percent("RECEIPT_CAP_PERCENT"),
+    "LINE_CAP_PERCENT": _percent("LINE_CAP_PERCENT"),
+    "DEFAULT_LOT_LIFETIME_DAYS": _lifetime,
+    "POINT_VALUE": _point_value("POINT_VALUE"),
+    "BACKDATING_DAYS": _backdating,
+    "PARTNER_POINT_VALUE": _point_value("PARTNER_POINT_VALUE"),
+    "PARTNER_CAP_PERCENT": _percent("PARTNER_CAP_PERCENT"),
+}
+
+
+def change(changes: Mapping[str, Any], *, actor: str, user=None) -> dict[str, list[str]]:
+    """Save `changes` ({setting name: value}; "" or None follows the environment again), all or nothing, and
+    send `changed`. Returns the values in force that moved, {name: [before, after]} as text."""
+    from kopilka.core.models import ProgrammeSettings
+
+    stored = {name: check(name, given) for name, given in changes.items()}
+    with transaction.atomic():
+        ProgrammeSettings.objects.get_or_create(pk=ProgrammeSettings.SINGLETON)
+        row = ProgrammeSettings.objects.select_for_update().get(pk=ProgrammeSettings.SINGLETON)
+        forget()
+        before = {name: _text(value(name)) for name in FIELDS}
+        for name, given in stored.items():
+            setattr(row, FIELDS[name], given)
+        row.updated_by = actor
+        row.save()
+        forget()
+        after = {name: _text(value(name)) for name in FIELDS}
+        moved = {name: [before[name], after[name]] for name in FIELDS if before[name] != after[name]}
+        changed.send(sender=ProgrammeSettings, actor=actor, user=user, moved=moved)
+    forget()
+    return moved
 
 
 def forget() -> None:
     """Drop the cache (after a save, and between tests)."""
     global _cache
     _cache = None
+
+
+def _text(given: Any) -> str:
+    return "" if given is None else str(given)

@@ -1,7 +1,8 @@
 """The points ledger (SPEC §2): accounts, lots, append-only entries, allocations and holds; the writes, one
 module per job (`accruals`, `spending`, `holds`, `reversals`, `adjustments`, `expiry`; `services` re-exports
 them), the pure booking rules and the one definition of the redemption order (`booking`), the reads
-(`selectors`) and the proof of balances (`reconcile`).
+(`selectors`, with UR whole or by segment), the proof of balances (`reconcile`), the sources an integration
+may name (`sources`) and the ledger's reference books (`reference_books`).
 
 Owns: Account, Lot, Entry, Allocation, Hold, HoldLine, LotCategory, ReasonCode.
 May import: core, customers, catalog, orders. Never campaigns: a write takes a source (kind, reference) and a
