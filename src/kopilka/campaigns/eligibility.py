@@ -32,7 +32,7 @@ from kopilka.campaigns.facts import lifecycle_thresholds
 from kopilka.catalog.models import Product, ProductGroup
 from kopilka.core import clock
 from kopilka.customers.models import Member
-from kopilka.orders.models import COUNTED_STATUSES, Order, OrderLine
+from kopilka.orders.selectors import counted_lines, counted_orders
 from kopilka.tiers.models import MemberTier
 
 _LOOKUPS = {"lt": LessThan, "le": LessThanOrEqual, "gt": GreaterThan, "ge": GreaterThanOrEqual, "eq": Exact}
@@ -48,13 +48,6 @@ def eligible_members(condition: c.Condition | None, now: datetime | None = None)
 
 def member_filter(condition: c.Condition, now: datetime) -> Q:
     return _COMPILERS[condition.type](condition, now)
-
-
-def _counted_orders(now: datetime, within_days: int | None = None) -> QuerySet[Order]:
-    orders = Order.objects.filter(member_id=OuterRef("pk"), status__in=COUNTED_STATUSES, purchased_at__lte=now)
-    if within_days is not None:
-        orders = orders.filter(purchased_at__gt=now - timedelta(days=within_days))
-    return orders.order_by().values("member_id")
 
 
 def _all(node: c.AllOf, now: datetime) -> Q:
@@ -97,20 +90,20 @@ def _region(node: c.InRegion, now: datetime) -> Q:
 
 
 def _orders(node: c.OrderCount, now: datetime) -> Q:
-    count = Subquery(_counted_orders(now, node.within_days).annotate(n=Count("pk")).values("n"))
+    count = Subquery(counted_orders(now, node.within_days).annotate(n=Count("pk")).values("n"))
     return Q(_LOOKUPS[node.op](Coalesce(count, 0, output_field=IntegerField()), node.value))
 
 
 def _spent(node: c.TotalSpent, now: datetime) -> Q:
     money = DecimalField(max_digits=16, decimal_places=2)
-    total = Subquery(_counted_orders(now, node.within_days).annotate(s=Sum("total")).values("s"))
+    total = Subquery(counted_orders(now, node.within_days).annotate(s=Sum("total")).values("s"))
     return Q(_LOOKUPS[node.op](Coalesce(total, Value(Decimal(0)), output_field=money), Value(node.value, money)))
 
 
 def _lifecycle(node: c.LifecycleStage, now: datetime) -> Q:
     t = lifecycle_thresholds()
-    first = Coalesce(Subquery(_counted_orders(now).annotate(m=Min("purchased_at")).values("m")), F("registered_at"))
-    last = Coalesce(Subquery(_counted_orders(now).annotate(m=Max("purchased_at")).values("m")), F("registered_at"))
+    first = Coalesce(Subquery(counted_orders(now).annotate(m=Min("purchased_at")).values("m")), F("registered_at"))
+    last = Coalesce(Subquery(counted_orders(now).annotate(m=Max("purchased_at")).values("m")), F("registered_at"))
     new = Q(GreaterThan(first, now - timedelta(days=t.new)))
     active = ~new & Q(GreaterThan(last, now - timedelta(days=t.active)))
     lapsing = ~new & ~Q(GreaterThan(last, now - timedelta(days=t.active))) & Q(
@@ -125,15 +118,7 @@ def _purchased(node: c.Purchased, now: datetime) -> Q:
     paths = list(ProductGroup.objects.filter(code__in=node.groups).values_list("path", flat=True))
     in_groups = reduce(or_, (Q(group__path__startswith=path) for path in paths), _NOBODY)
     skus = Q(sku__in=node.skus) | Q(sku__in=Product.objects.filter(in_groups).values("sku"))
-    lines = OrderLine.objects.filter(
-        skus,
-        order__member_id=OuterRef("pk"),
-        order__status__in=COUNTED_STATUSES,
-        order__purchased_at__lte=now,
-    )
-    if node.within_days is not None:
-        lines = lines.filter(order__purchased_at__gt=now - timedelta(days=node.within_days))
-    return Q(Exists(lines))
+    return Q(Exists(counted_lines(now, node.within_days).filter(skus)))
 
 
 def _tier(node: c.InTier, now: datetime) -> Q:

@@ -7,7 +7,6 @@ loaded (the member card, previews, reports)."""
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal
 
 from django.conf import settings
 
@@ -23,8 +22,7 @@ from kopilka.catalog.selectors import ancestor_codes_by_sku
 from kopilka.core import clock, sql
 from kopilka.customers.errors import member_not_found
 from kopilka.customers.models import EligibilityFlag, Member, Region, Tag
-from kopilka.orders.models import COUNTED_STATUSES, Order, OrderLine
-from kopilka.orders.selectors import Bought, history_answers
+from kopilka.orders.selectors import Bought, counted_purchases, history_answers
 from kopilka.tiers.models import MemberTier, Tier
 
 
@@ -66,16 +64,6 @@ UNION ALL
 SELECT 'tier', t.code FROM {MemberTier._meta.db_table} mt JOIN {Tier._meta.db_table} t ON t.id = mt.tier_id
 WHERE mt.member_id = %s
 """
-
-# Counted orders up to a moment, one row per line with a SKU (or one row with none).
-_ORDERS = f"""
-SELECT o.id, o.purchased_at, o.total, l.sku
-FROM {Order._meta.db_table} o LEFT JOIN {OrderLine._meta.db_table} l ON l.order_id = o.id AND l.sku <> ''
-WHERE o.member_id = %s AND o.status IN ({", ".join(f"'{status}'" for status in COUNTED_STATUSES)})
-  AND o.purchased_at <= %s AND o.id <> %s
-ORDER BY o.id
-"""
-
 
 def load_member(member_id: int) -> MemberRow:
     """The member's row with its region; MemberNotFound when there is none."""
@@ -138,19 +126,10 @@ def _summary(member_id: int, now: datetime, exclude_order: int | None,
 
 def _purchases(member_id: int, now: datetime, exclude_order: int | None) -> tuple[PurchaseFact, ...]:
     """Every counted purchase up to `now` with its products."""
-    orders: dict[int, tuple[datetime, Decimal]] = {}
-    skus_of: dict[int, set[str]] = defaultdict(set)
-    for pk, at, total, sku in sql.rows(_ORDERS, [member_id, sql.at(now), exclude_order or 0]):
-        orders.setdefault(pk, (sql.moment(at), sql.money(total)))
-        if sku:
-            skus_of[pk].add(sku)
-    groups_of = ancestor_codes_by_sku({sku for skus in skus_of.values() for sku in skus})
+    purchases = counted_purchases(member_id, now, exclude_order)
+    groups_of = ancestor_codes_by_sku({sku for *_, skus in purchases for sku in skus})
     return tuple(
-        PurchaseFact(
-            at=at,
-            total=total,
-            skus=frozenset(skus_of[pk]),
-            groups=frozenset(code for sku in skus_of[pk] for code in groups_of.get(sku, ())),
-        )
-        for pk, (at, total) in orders.items()
+        PurchaseFact(at=at, total=total, skus=skus,
+                     groups=frozenset(code for sku in skus for code in groups_of.get(sku, ())))
+        for _, at, total, skus in purchases
     )

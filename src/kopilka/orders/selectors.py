@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.db.models import OuterRef, QuerySet
+
 from kopilka.catalog.models import Product, ProductGroup
 from kopilka.core import sql
 from kopilka.orders.models import COUNTED_STATUSES, Order, OrderLine
@@ -100,3 +102,37 @@ def turnover(member_id: int, now: datetime, windows: Sequence[int]) -> dict[int,
          sql.at(now - timedelta(days=max(windows)))],
     )[0]
     return {days: Decimal(int(value or 0)) / 100 for days, value in zip(windows, row, strict=True)}
+
+
+def counted_purchases(member_id: int, now: datetime, exclude_order: int | None = None
+                      ) -> list[tuple[int, datetime, Decimal, frozenset[str]]]:
+    """Every counted purchase of the member up to `now` as (order id, purchased at, total, SKUs): the whole history,
+    for the member card, previews and reports — the purchase path asks `history_answers` instead."""
+    found: dict[int, tuple[datetime, Decimal, set[str]]] = {}
+    for pk, at, total, sku in sql.rows(
+        f"SELECT o.id, o.purchased_at, o.total, l.sku FROM {_ORDERS} o"
+        f" LEFT JOIN {_LINES} l ON l.order_id = o.id AND l.sku <> '' WHERE {_counted('o')} ORDER BY o.id",
+        [member_id, sql.at(now), exclude_order or 0],
+    ):
+        _, _, skus = found.setdefault(pk, (sql.moment(at), sql.money(total), set()))
+        if sku:
+            skus.add(sku)
+    return [(pk, at, total, frozenset(skus)) for pk, (at, total, skus) in found.items()]
+
+
+def counted_orders(now: datetime, within_days: int | None = None) -> QuerySet[Order]:
+    """Counted orders up to `now` (within the window) of the member an outer query names (`OuterRef("pk")`), for
+    the eligibility SQL's subqueries: one row per member to aggregate."""
+    orders = Order.objects.filter(member_id=OuterRef("pk"), status__in=COUNTED_STATUSES, purchased_at__lte=now)
+    if within_days is not None:
+        orders = orders.filter(purchased_at__gt=now - timedelta(days=within_days))
+    return orders.order_by().values("member_id")
+
+
+def counted_lines(now: datetime, within_days: int | None = None) -> QuerySet[OrderLine]:
+    """Lines of counted orders up to `now` (within the window) of the member an outer query names."""
+    lines = OrderLine.objects.filter(order__member_id=OuterRef("pk"), order__status__in=COUNTED_STATUSES,
+                                     order__purchased_at__lte=now)
+    if within_days is not None:
+        lines = lines.filter(order__purchased_at__gt=now - timedelta(days=within_days))
+    return lines
