@@ -1,9 +1,9 @@
 """Analytics on a large base (PostgreSQL): the KPI set and the RFM grid, next to a bare GROUP BY over the receipts.
 
 Makes the bulk data set (`kopilka seed --bulk`: by default 1,000,000 members and 10,000,000 receipts over 24
-months), then times what the analytics dashboard computes (`kopilka.analytics.measures.overview`) for the 12 months that end
-on the as-of date, the last day with receipts: the KPI set (its reads side by side on their own connections, one
-of them the pass over the purchases for the members' facts) and the 3×3×3 RFM grid from the same facts — in a
+months), then times what the analytics dashboard computes (`kopilka.analytics.measures.overview`) for the 12 months
+that end on the as-of date, the last day with receipts: the KPI set (its reads side by side on their own connections,
+one of them the pass over the purchases for the members' facts) and the 3×3×3 RFM grid from the same facts — in a
 child process, so that its peak memory is its own and not the seed's. The reference is PostgreSQL's own time for
 `SELECT member_id, count(*), sum(total) FROM orders_order GROUP BY member_id`, every row fetched, on the same
 database in the same run: the best of `--rounds` after a warm-up. Compute is the best of `--compute-rounds`.
@@ -17,7 +17,8 @@ Prints one JSON line:
   peak_rss_mb         the compute process's peak resident memory           (goal: ≤ 4096)
 
 Usage: .venv/bin/python bench/analytics.py
-           [--database-url postgres://postgres@127.0.0.1:5432/kopilka_analytics_bench] [--members 1000000] [--receipts 10000000] [--months 24] [--reuse] [--rounds 3] [--compute-rounds 2]
+           [--database-url postgres://postgres@127.0.0.1:5432/kopilka_analytics_bench] [--members 1000000]
+           [--receipts 10000000] [--months 24] [--reuse] [--rounds 3] [--compute-rounds 2]
            [--compute overview|rfm_summary]
 The database named is dropped and created anew unless --reuse is given (then its data is measured as it is).
 """
@@ -41,7 +42,8 @@ BARE = "SELECT member_id, count(*), sum(total) FROM orders_order GROUP BY member
 
 
 def _overview(as_of: date, timed) -> None:
-    """`analytics.measures.overview` for the 12 months up to `as_of` (its reads run side by side, so it is timed whole)."""
+    """`analytics.measures.overview` for the 12 months up to `as_of` (its reads run side by side, so it is timed
+    whole)."""
     from kopilka.analytics.data.scope import Scope
     from kopilka.analytics.measures.overview import overview
 

@@ -173,7 +173,7 @@ async def run_step(host: str, port: int, request: bytes, rate: int, seconds: flo
                 connection = await _Connection.open(host, port)
                 opened.append(connection)
                 status = await asyncio.wait_for(connection.send(request), timeout=10)
-        except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, asyncio.TimeoutError):
+        except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError):
             errors += 1
             return
         idle.append(connection)
@@ -249,7 +249,8 @@ def main() -> None:
         server.wait(timeout=30)
     print(json.dumps({
         "rate": args.rate, "p50_ms": headline["p50_ms"], "p99_ms": headline["p99_ms"],
-        "errors": headline["errors"], "max_rps": max(held, default=0), "workers": args.workers, "threads": args.threads, "steps": steps,
+        "errors": headline["errors"], "max_rps": max(held, default=0), "workers": args.workers, "threads": args.threads,
+        "steps": steps,
     }))
 
 

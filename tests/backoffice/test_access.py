@@ -142,7 +142,8 @@ def test_every_api_read_refuses_anonymous_callers_and_staff_without_the_permissi
     assert len(paths) > 10
     filled = [p.replace("{member_id}", "1").replace("{int:member_id}", "1").replace("{int:order_id}", "1")
               .replace("{order_id}", "1").replace("{code}", "x").replace("{sku}", "x").replace("{int:entry_id}", "1")
-              .replace("{entry_id}", "1").replace("{int:hold_id}", "1").replace("{hold_id}", "1").replace("{int:snapshot_id}", "1").replace("{name}", "x") for p in paths]
+              .replace("{entry_id}", "1").replace("{int:hold_id}", "1").replace("{hold_id}", "1")
+              .replace("{int:snapshot_id}", "1").replace("{name}", "x") for p in paths]
     nobody, marketer = Client(), Client()
     marketer.force_login(staff("marketer"))
     for path in filled:

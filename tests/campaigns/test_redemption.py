@@ -34,8 +34,10 @@ def test_a_coefficient_makes_each_point_worth_more_and_the_request_is_honoured_u
 
 
 def test_a_partner_product_takes_points_at_the_shops_rate_and_cap_outside_the_receipts_cap():
-    lines = [CartLine(1, D("10000"), frozenset({"fillers"})), CartLine(2, D("3000"), frozenset({"gifts"}), partner=True)]
-    doubled = Pool("cream:v2", points=10_000, rank=0, coefficient=D(2), line_cap_percent=D(10), receipt_cap_percent=D(5))
+    lines = [CartLine(1, D("10000"), frozenset({"fillers"})),
+             CartLine(2, D("3000"), frozenset({"gifts"}), partner=True)]
+    doubled = Pool("cream:v2", points=10_000, rank=0, coefficient=D(2), line_cap_percent=D(10),
+                   receipt_cap_percent=D(5))
     shop = Shop(coefficient=D("0.5"), cap_percent=D(80))
 
     plan = plan_redemption(lines, [doubled], receipt_cap_percent=D(30), shop=shop)
@@ -149,5 +151,6 @@ def test_the_plan_is_feasible_and_optimal_against_brute_force(raw_lines, raw_poo
     assert _feasible(lines, pools, plan.allocation, line_cap, receipt_cap)
     if requested is None:
         worst = max(p.rank for p in pools) + 1
-        score = sum(n * (worst - next(p.rank for p in pools if p.key == key)) for (key, _), n in plan.allocation.items())
+        score = sum(n * (worst - next(p.rank for p in pools if p.key == key))
+                    for (key, _), n in plan.allocation.items())
         assert (plan.points, score) == _brute_force(lines, pools, line_cap, receipt_cap)

@@ -93,7 +93,7 @@ def test_a_file_that_is_not_a_catalogue_is_refused(content):
 
 
 def test_the_redemption_shop_exports_only_partner_products(groups):
-    spreadsheet.import_products(workbook(("SKU", "Name", "Price, ₽", "Partner product"), ("S-1", "Сертификат", 500, "да"),
-                                         ("S-2", "Крем", 900, "нет")))
+    spreadsheet.import_products(workbook(("SKU", "Name", "Price, ₽", "Partner product"),
+                                         ("S-1", "Сертификат", 500, "да"), ("S-2", "Крем", 900, "нет")))
     shop = load_workbook(BytesIO(spreadsheet.export(shop_only=True))).active
     assert [row[0] for row in shop.iter_rows(min_row=2, values_only=True)] == ["S-1"]

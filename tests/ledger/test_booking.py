@@ -115,7 +115,8 @@ def test_spend_plan_is_exact_and_draws_only_spendable_free_points(lots, points, 
 
 
 @given(
-    drawn=st.lists(st.tuples(st.integers(1, 50), st.integers(1, 100)), min_size=1, max_size=6, unique_by=lambda t: t[0]),
+    drawn=st.lists(st.tuples(st.integers(1, 50), st.integers(1, 100)), min_size=1, max_size=6,
+                   unique_by=lambda t: t[0]),
     data=st.data(),
 )
 def test_restores_never_exceed_what_was_drawn(drawn, data):

@@ -181,7 +181,8 @@ def test_replaying_a_write_returns_the_first_entry_and_changes_nothing(member):
     assert ledger_state() == before
 
     spent = services.spend(member_id=member.pk, points=20, actor="pos", idempotency_key="pos-1:r-78", at=T0)
-    assert services.spend(member_id=member.pk, points=20, actor="pos", idempotency_key="pos-1:r-78", at=T0).pk == spent.pk
+    again = services.spend(member_id=member.pk, points=20, actor="pos", idempotency_key="pos-1:r-78", at=T0)
+    assert again.pk == spent.pk
     assert balance(member.pk, at=T0).total == 50
 
 
@@ -278,7 +279,8 @@ def test_expiry_of_many_lots_of_many_members_books_running_balances(db):
     assert (result.lots, result.accounts) == (10, 5)
     assert result.points == sum(2 * 10 * (i + 1) for i in range(5))
     for i, m in enumerate(members):
-        burns = list(Entry.objects.filter(account__member=m, kind="expiry").order_by("id").values_list("amount", "balance_after"))
+        burns = list(Entry.objects.filter(account__member=m, kind="expiry").order_by("id")
+                     .values_list("amount", "balance_after"))
         assert sorted(burns, key=lambda b: -b[1]) == [(-10 * (i + 1), 20 * (i + 1)), (-10 * (i + 1), 10 * (i + 1))]
     assert_reconciles()
 
@@ -323,7 +325,8 @@ def test_reversal_under_block_policy_is_refused_when_points_were_spent(member):
     with pytest.raises(PointsAlreadySpent):
         services.reverse_accrual(entry_id=earned.pk, actor="t", idempotency_key=new_key(), policy="block")
     assert ledger_state() == before
-    partial = services.reverse_accrual(entry_id=earned.pk, points=99, actor="t", idempotency_key=new_key(), policy="block")
+    partial = services.reverse_accrual(entry_id=earned.pk, points=99, actor="t", idempotency_key=new_key(),
+                                       policy="block")
     assert partial.amount == -99
 
 

@@ -34,7 +34,8 @@ def anna(db):
     return member
 
 
-CART = {"member": {"system": "card", "value": "2700000000017"}, "lines": [{"sku": "CREAM", "quantity": 2, "price": "1000"}]}
+CART = {"member": {"system": "card", "value": "2700000000017"},
+        "lines": [{"sku": "CREAM", "quantity": 2, "price": "1000"}]}
 
 
 def test_evaluation_shows_the_maximum_the_lots_and_the_earnings_and_changes_nothing(till, anna):

@@ -62,8 +62,8 @@ CART = [CartItem("HA-1", D(1), D(10000), D(10000)), CartItem("CREAM", D(2), D(10
 
 def order(member, external_id="R-1", **fields):
     fields.setdefault("items", CART)
-    return flow.place_order(flow.NewOrder(source="pos", external_id=external_id, member_id=member.pk if member else None,
-                                          **fields), actor="pos:1")
+    return flow.place_order(flow.NewOrder(source="pos", external_id=external_id,
+                                          member_id=member.pk if member else None, **fields), actor="pos:1")
 
 
 def earned(o: Order) -> dict[str, int]:
@@ -125,7 +125,8 @@ def test_a_partial_return_undoes_the_returned_lines_share_and_a_full_one_the_res
     flow.return_items(paid.pk, {2: D(1)}, actor="support:1", key="ret-1")  # a retry books nothing more
     assert Order.objects.get(pk=paid.pk).items == bought - 1
 
-    assert list(OrderPoints.objects.filter(kind__in=["reversal", "restore"]).values_list("kind", "points", "by_line")) == [
+    taken_and_given = OrderPoints.objects.filter(kind__in=["reversal", "restore"])
+    assert list(taken_and_given.values_list("kind", "points", "by_line")) == [
         ("restore", 200, {"2": 200}), ("reversal", 40, {"2": 40}),
     ]
     assert Lot.objects.get(pk=gift.lot_id).remaining == 1000 - 400 + 200

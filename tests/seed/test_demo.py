@@ -62,7 +62,8 @@ def test_the_demo_programme_runs_campaigns_tiers_the_till_flow_and_events(loaded
     assert MemberEvent.objects.exists()
     assert MemberTier.objects.exclude(tier=None).count() == 40
     launch = Campaign.objects.get(code="biorev-launch")
-    assert launch.budget_spent == sum(Lot.objects.filter(source_ref="biorev-launch:v1").values_list("amount", flat=True))
+    earned = Lot.objects.filter(source_ref="biorev-launch:v1").values_list("amount", flat=True)
+    assert launch.budget_spent == sum(earned)
 
 
 def test_seed_refuses_a_programme_that_already_has_members_and_adds_nothing(loaded):

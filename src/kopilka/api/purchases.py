@@ -231,7 +231,7 @@ class BannerOut(Schema):
 
 
 @router.get("/banners", response={200: list[BannerOut], **ERRORS})
-def product_banners(request: HttpRequest, sku: list[str] = Query(...), member_id: int | None = None,
+def product_banners(request: HttpRequest, sku: Query[list[str]], member_id: int | None = None,
                     card: str | None = None):
     """For a member (by id or card number; none for a guest) and products, the campaign terms on each: what it
     earns, and how much of its price points may pay."""

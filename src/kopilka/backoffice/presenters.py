@@ -83,7 +83,8 @@ def _heatmap(result: dict) -> dict | None:
 
 def present(kind: str, result: dict) -> dict:
     return {
-        "kpis": [{**k, "label": _(k["label"]), "definition": _(k["definition"]), "shown": formatted(k["value"], k["unit"])}
+        "kpis": [{**k, "label": _(k["label"]), "definition": _(k["definition"]),
+                  "shown": formatted(k["value"], k["unit"])}
                  for k in result.get("kpis", [])],
         "charts": _charts(kind, result),
         "heatmap": _heatmap(result),

@@ -26,7 +26,8 @@ _SUPPORT = [
 ]
 _MARKETER = [
     *_READ_ALL,
-    "campaigns.add_campaign", "campaigns.change_campaign", "campaigns.add_campaigntype", "campaigns.change_campaigntype",
+    "campaigns.add_campaign", "campaigns.change_campaign", "campaigns.add_campaigntype",
+    "campaigns.change_campaigntype",
     "campaigns.add_eventtype", "campaigns.change_eventtype",
     "catalog.add_product", "catalog.change_product", "catalog.add_productgroup", "catalog.change_productgroup",
     "customers.add_tag", "customers.change_tag", "customers.add_city", "customers.change_city",
@@ -44,12 +45,14 @@ ROLES = {
         *_SUPPORT, "backoffice.approve_compensation", "backoffice.spend_points", "backoffice.burn_lot",
         "backoffice.reverse_entry", "core.ledger_write",
     ]),
-    ANALYST: (_("Analyst"), [*_READ_ALL, "core.analytics_read", "analytics.share_analytics", "analytics.view_snapshot", "core.members_read", "core.ledger_read",
+    ANALYST: (_("Analyst"), [*_READ_ALL, "core.analytics_read", "analytics.share_analytics", "analytics.view_snapshot",
+                             "core.members_read", "core.ledger_read",
                              "core.purchases_read", "core.campaigns_read", "core.catalog_read",
                              "core.reference_read"]),
     AUDITOR: (_("Auditor (read only)"), [
         *_READ_ALL, "backoffice.view_auditevent", "backoffice.view_audit_log", "backoffice.view_compensationrequest",
-        "backoffice.view_compensationlimit", "core.view_apikey", "core.view_programmesettings", "auth.view_user", "auth.view_group",
+        "backoffice.view_compensationlimit", "core.view_apikey", "core.view_programmesettings", "auth.view_user",
+        "auth.view_group",
         "backoffice.use_support_console",
     ]),
 }
@@ -79,8 +82,8 @@ def role_permissions(code: str) -> list[Permission]:
 
 
 def sync_roles(sender=None, **kwargs) -> None:
-    """Create the roles' groups, give each exactly its permissions and, once, its compensation limits. Waits until every app's permissions exist
-    (post_migrate is sent once per app; the back office is the last app)."""
+    """Create the roles' groups, give each exactly its permissions and, once, its compensation limits. Waits until
+    every app's permissions exist (post_migrate is sent once per app; the back office is the last app)."""
     from kopilka.backoffice.models import CompensationLimit
 
     if sender is not None and sender.label != "backoffice":

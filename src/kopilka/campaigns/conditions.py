@@ -337,7 +337,8 @@ def _flags(c: HasFlags, facts: MemberFacts) -> Verdict:
 
 
 def _region(c: InRegion, facts: MemberFacts) -> Verdict:
-    passed = (facts.region in c.regions) or (bool(facts.federal_district) and facts.federal_district in c.federal_districts)
+    passed = (facts.region in c.regions) or (
+        bool(facts.federal_district) and facts.federal_district in c.federal_districts)
     wanted = _listed([*c.regions, *c.federal_districts])
     actual = " / ".join(v for v in (facts.region, facts.federal_district) if v) or "—"
     text = _("lives in %(wanted)s (the member: %(actual)s)") % {"wanted": wanted, "actual": actual}

@@ -36,7 +36,8 @@ def _usage(member_id: int, points: dict[tuple[int, str], int]) -> None:
         )
 
 
-def give_back(locks: PointsLocks, campaign_id: int, limit_period: str | None, points: int, accrued_at: datetime) -> None:
+def give_back(locks: PointsLocks, campaign_id: int, limit_period: str | None, points: int,
+              accrued_at: datetime) -> None:
     """Returns taken-back points to the campaign's budget (when it has one: the plan locked it) and to the member's
     limit of the accrual's period."""
     if campaign_id in locks.shards:

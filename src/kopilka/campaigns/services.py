@@ -101,7 +101,8 @@ def create_campaign(
     _check(campaign)
     with transaction.atomic():
         if Campaign.objects.filter(code=code).exists():
-            raise ValidationFailed(_("A campaign with this code exists."), code="campaign_exists", details={"code": code})
+            raise ValidationFailed(_("A campaign with this code exists."), code="campaign_exists",
+                                   details={"code": code})
         campaign.save()
         if budget_points is not None:
             budgets.resize(campaign, budget_points, before=None)

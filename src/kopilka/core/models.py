@@ -141,8 +141,8 @@ class ProgrammeSettings(models.Model):
     redemption_order = models.CharField(_("redemption order"), max_length=20, blank=True,
                                         choices=RedemptionOrder.choices)
     return_policy = models.CharField(_("return policy"), max_length=20, blank=True, choices=ReturnPolicy.choices)
-    receipt_cap_percent = models.DecimalField(_("points pay at most, percent of a receipt"), max_digits=5, decimal_places=2,
-                                              null=True, blank=True)
+    receipt_cap_percent = models.DecimalField(_("points pay at most, percent of a receipt"), max_digits=5,
+                                              decimal_places=2, null=True, blank=True)
     default_lot_lifetime_days = models.PositiveIntegerField(_("points live, days (unless a campaign says)"),
                                                             null=True, blank=True)
     point_value = models.DecimalField(_("1 point pays, ₽ (unless a campaign says)"), max_digits=8, decimal_places=2,

@@ -103,7 +103,8 @@ class Lot(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(held__gte=0), name="lot_held_not_negative"),
             models.CheckConstraint(condition=Q(is_debt=True) | Q(remaining__gte=F("held")), name="lot_held_covered"),
-            models.CheckConstraint(condition=Q(is_debt=True) | Q(remaining__lte=F("amount")), name="lot_not_overfilled"),
+            models.CheckConstraint(condition=Q(is_debt=True) | Q(remaining__lte=F("amount")),
+                                   name="lot_not_overfilled"),
             models.CheckConstraint(condition=Q(is_debt=False) | Q(remaining__lte=0), name="lot_debt_not_positive"),
         ]
 
@@ -146,7 +147,8 @@ class Entry(models.Model):
     # Facts a reader needs beyond the amount, e.g. {"forgiven": 30, "policy": "take_available"} for a reversal.
     details = models.JSONField(null=True, blank=True)
     actor = models.CharField(max_length=150)
-    idempotency_key = models.CharField(max_length=250, null=True, blank=True)
+    # NULL when a write has no key of its own (a debt's settlement); a given key is unique (the constraint below).
+    idempotency_key = models.CharField(max_length=250, null=True, blank=True)  # noqa: DJ001
     fingerprint = models.CharField(max_length=64, blank=True)
     # When it happened for the member (a lot burns at its expiry time); created_at is when it was recorded.
     effective_at = models.DateTimeField()
@@ -193,7 +195,8 @@ class Hold(models.Model):
     source_kind = models.CharField(max_length=40, blank=True)
     source_ref = models.CharField(max_length=100, blank=True)
     actor = models.CharField(max_length=150)
-    idempotency_key = models.CharField(max_length=250, null=True, blank=True)
+    # Nullable as an entry's key is (the two share one check of earlier writes); every hold has a unique key.
+    idempotency_key = models.CharField(max_length=250, null=True, blank=True)  # noqa: DJ001
     fingerprint = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField()
     expires_at = models.DateTimeField()

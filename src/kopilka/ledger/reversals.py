@@ -44,7 +44,8 @@ def reverse_accrual(
     key = check_key(idempotency_key)
     policy = _return_policy(policy)
     original = _entry(entry_id)
-    if original.lot_id is None or original.amount <= 0 or original.kind not in (Entry.Kind.ACCRUAL, Entry.Kind.ADJUSTMENT):
+    if (original.lot_id is None or original.amount <= 0
+            or original.kind not in (Entry.Kind.ACCRUAL, Entry.Kind.ADJUSTMENT)):
         raise ValidationFailed(
             _("Only an accrual can be reversed."), code="not_an_accrual", details={"entry_id": entry_id}
         )
@@ -67,7 +68,8 @@ def reverse_accrual(
     lot = Lot.objects.select_for_update().get(pk=original.lot_id)
     outcome = booking.plan_take_back(lot.remaining - lot.held, wanted, policy)
     if outcome is None:
-        raise PointsAlreadySpent(details={"entry_id": entry_id, "wanted": wanted, "left_in_lot": lot.remaining - lot.held})
+        raise PointsAlreadySpent(
+            details={"entry_id": entry_id, "wanted": wanted, "left_in_lot": lot.remaining - lot.held})
     details = {"policy": policy, "wanted": wanted, "forgiven": outcome.forgiven, "debt": outcome.debt}
     common = {"reverses": original, "idempotency_key": key, "fingerprint": fingerprint, "details": details}
     amount = -(outcome.taken + outcome.debt)
@@ -137,7 +139,8 @@ def restore_spend(
     key = check_key(idempotency_key)
     original = _entry(entry_id)
     if original.amount >= 0 or original.kind not in (Entry.Kind.SPEND, Entry.Kind.ADJUSTMENT):
-        raise ValidationFailed(_("Only a spending can be returned."), code="not_a_spend", details={"entry_id": entry_id})
+        raise ValidationFailed(_("Only a spending can be returned."), code="not_a_spend",
+                               details={"entry_id": entry_id})
     ctx = context(
         actor, at, Source(original.source_kind, original.source_ref), check_reason(reason_code, required=False), comment
     )
@@ -145,7 +148,8 @@ def restore_spend(
     account = lock_account(original.account.member_id)[1]
     if (done := earlier_result(Entry, key, fingerprint)) is not None:
         return done
-    drawn = [(lot_id, -amount) for lot_id, amount in original.allocations.order_by("id").values_list("lot_id", "amount")]
+    drawn = [(lot_id, -amount)
+             for lot_id, amount in original.allocations.order_by("id").values_list("lot_id", "amount")]
     restored: dict[int, int] = {}
     for lot_id, amount in Allocation.objects.filter(
         entry__reverses=original, entry__kind=Entry.Kind.RESTORE

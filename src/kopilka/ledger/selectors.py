@@ -198,7 +198,8 @@ def utilization(since: datetime, until: datetime, basis: str = "flow") -> Utiliz
             .annotate(total=Sum("amount"))
         )
         positive_adjustments = (
-            Entry.objects.filter(effective_at__gte=since, effective_at__lt=until, kind=Entry.Kind.ADJUSTMENT, amount__gt=0)
+            Entry.objects.filter(effective_at__gte=since, effective_at__lt=until, kind=Entry.Kind.ADJUSTMENT,
+                                 amount__gt=0)
             .aggregate(total=Sum("amount"))["total"]
             or 0
         )
@@ -221,7 +222,8 @@ def utilization(since: datetime, until: datetime, basis: str = "flow") -> Utiliz
             .aggregate(total=Sum("amount"))["total"]
             or 0
         )
-        burned = -(Entry.objects.filter(kind=Entry.Kind.EXPIRY, lot__in=cohort).aggregate(total=Sum("amount"))["total"] or 0)
+        burned = -(Entry.objects.filter(kind=Entry.Kind.EXPIRY, lot__in=cohort)
+                   .aggregate(total=Sum("amount"))["total"] or 0)
     else:
         raise ValidationFailed(_("Unknown basis."), code="unknown_basis", details={"known": ["flow", "cohort"]})
     return Utilization(

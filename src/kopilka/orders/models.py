@@ -91,7 +91,8 @@ class Order(models.Model):
         "ledger.Hold", on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("hold")
     )
     offline = models.BooleanField(
-        _("sent after being offline"), default=False, db_default=False, help_text=_("a receipt a till buffered: it earns, never spends")
+        _("sent after being offline"), default=False, db_default=False,
+        help_text=_("a receipt a till buffered: it earns, never spends"),
     )
     request_hash = models.CharField(max_length=64, blank=True, editable=False, default="", db_default="")
     import_batch = models.ForeignKey(

@@ -11,8 +11,9 @@ and returns of some or all of the lines. Coordinates the cart evaluation, the ca
 - Paying an order whose hold timed out holds the same points of the same lots again; when they are gone the
   payment is refused (`points_no_longer_held`) and the order can be cancelled and placed again.
 - A receipt a till buffered offline is placed as paid: it earns, never spends. A receipt may be dated back up to the
-  programme's BACKDATING_DAYS, and earns under the campaigns, versions and statuses in force at its time. A purchase without a member is
-  recorded for analytics and touches no points. A blocked member's purchase neither earns nor spends.
+  programme's BACKDATING_DAYS, and earns under the campaigns, versions and statuses in force at its time. A purchase
+  without a member is recorded for analytics and touches no points. A blocked member's purchase neither earns nor
+  spends.
 Every ledger write carries a key derived from the order, so a repeated call books nothing twice. Every step that
 touches points runs under the programme's one lock order (`campaigns.locking`): the order's row, the budgets that can
 apply, the member, then (in the ledger) the account and its lots.

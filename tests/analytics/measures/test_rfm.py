@@ -67,5 +67,6 @@ def test_the_command_prints_csv_and_json(people, capsys):
     assert any(line.startswith("C-17,2,30.0,40.0,150.00,") for line in lines)
     call_command("analytics", "rfm", "--as-of", "2026-02-10", "--format", "json")
     rows = json.loads(capsys.readouterr().out)
-    assert {"customer_id": "C-17", "frequency": 2, "recency": 30.0, "T": 40.0, "monetary_value": "150.00"}.items() <= next(
-        row for row in rows if row["customer_id"] == "C-17").items()
+    c17 = next(row for row in rows if row["customer_id"] == "C-17")
+    assert {"customer_id": "C-17", "frequency": 2, "recency": 30.0, "T": 40.0, "monetary_value": "150.00"}.items() <= (
+        c17.items())

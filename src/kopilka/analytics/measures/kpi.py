@@ -54,7 +54,8 @@ class KpiSet:
                      [[source or "—", count] for source, count in self.new_members_by_source.items()])
 
     def comparison_table(self) -> Table:
-        columns = [Column("who", _("code")), Column("name", _("buyers"), True), Column("receipts", _("receipts")), Column("revenue", _("revenue")),
+        columns = [Column("who", _("code")), Column("name", _("buyers"), True), Column("receipts", _("receipts")),
+                   Column("revenue", _("revenue")),
                    Column("average_receipt", _("average receipt")), Column("share_of_sales", _("share of sales"))]
         return Table("members-vs-non-members", _("Members and non-members"), columns, self.members_vs_non_members)
 
@@ -97,7 +98,8 @@ def _points(scope: Scope) -> dict[str, int]:
 
 
 def _balances(scope: Scope) -> int:
-    statement = f"""SELECT COALESCE(SUM(a.balance), 0) FROM ledger_account a JOIN customers_member m ON m.id = a.member_id
+    statement = f"""SELECT COALESCE(SUM(a.balance), 0)
+                    FROM ledger_account a JOIN customers_member m ON m.id = a.member_id
                     WHERE {scope.member_condition("m")}"""
     return int(sql.rows(statement, scope.params())[0][0])
 
@@ -200,9 +202,10 @@ def _assemble(scope, facts: MemberFacts, sales, members, new_by_source, points, 
             MONEY, _("Outstanding points times the worth of a point in the programme settings.")),
     ]
     comparison = [
-        ["members", str(_("members")), receipts, roubles(revenue), _moneyshare(revenue, receipts), share(revenue, all_revenue)],
-        ["non_members", str(_("non-members")), non_receipts, roubles(non_revenue), _moneyshare(non_revenue, non_receipts),
-         share(non_revenue, all_revenue)],
+        ["members", str(_("members")), receipts, roubles(revenue), _moneyshare(revenue, receipts),
+         share(revenue, all_revenue)],
+        ["non_members", str(_("non-members")), non_receipts, roubles(non_revenue),
+         _moneyshare(non_revenue, non_receipts), share(non_revenue, all_revenue)],
     ]
     return KpiSet(scope=scope, kpis=k, new_members_by_source=new_by_source, members_vs_non_members=comparison,
                   facts=facts)

@@ -101,8 +101,10 @@ class CohortsForm(PeriodForm):
 
 
 class AbcForm(PeriodForm):
-    a = forms.DecimalField(label=_("Class A, share of revenue, %"), min_value=0, max_value=100, initial=80, decimal_places=2)
-    b = forms.DecimalField(label=_("Class B, share of revenue, %"), min_value=0, max_value=100, initial=15, decimal_places=2)
+    a = forms.DecimalField(label=_("Class A, share of revenue, %"), min_value=0, max_value=100, initial=80,
+                           decimal_places=2)
+    b = forms.DecimalField(label=_("Class B, share of revenue, %"), min_value=0, max_value=100, initial=15,
+                           decimal_places=2)
     goods = forms.ChoiceField(label=_("Goods by"), initial="sku", choices=[("sku", _("SKU")),
                                                                            ("group", _("product group"))])
     field_order = ["start", "end", "a", "b", "goods"]
@@ -166,8 +168,9 @@ class ClvForm(forms.Form):
         return {"as_of": today - timedelta(days=1), "unit": "week", "horizon": 52}
 
 
-FORMS: dict[str, type[forms.Form]] = {"dashboard": PeriodForm, "cuts": CutsForm, "rfm": RfmForm, "clusters": ClustersForm,
-                                      "clv": ClvForm, "cohorts": CohortsForm, "abc": AbcForm, "levers": LeversForm}
+FORMS: dict[str, type[forms.Form]] = {"dashboard": PeriodForm, "cuts": CutsForm, "rfm": RfmForm,
+                                      "clusters": ClustersForm, "clv": ClvForm, "cohorts": CohortsForm, "abc": AbcForm,
+                                      "levers": LeversForm}
 
 
 def form_for(kind: str, data=None) -> forms.Form:

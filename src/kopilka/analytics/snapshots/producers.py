@@ -152,7 +152,8 @@ def lifetime_value(params: dict, progress: Progress) -> dict:
         [[m.customer_id, m.frequency, round(m.expected_purchases, 3), round(m.p_alive, 4), m.expected_average_value,
           m.expected_value] for m in chosen])
     counts, _edges = np.histogram(fitted.p_alive, bins=P_ALIVE_BANDS)
-    bands = [f"{int(low * 100)}–{int(high * 100)} %" for low, high in zip(P_ALIVE_BANDS, P_ALIVE_BANDS[1:], strict=False)]
+    bands = [f"{int(low * 100)}–{int(high * 100)} %"
+             for low, high in zip(P_ALIVE_BANDS, P_ALIVE_BANDS[1:], strict=False)]
     return {
         "facts": [[gettext_noop("Members with purchases"), len(fitted)],
                   [gettext_noop("Horizon, units of time"), f"{fitted.horizon} × {fitted.unit}"],
