@@ -192,6 +192,19 @@ def test_purchases_of_non_members_and_of_blocked_members_touch_no_points(anna):
     assert Entry.objects.count() == 1
 
 
+def test_a_non_members_order_is_shipped_and_returned_without_touching_points(anna):
+    start_campaign("delivery", accrual={"reward": "fixed", "points": 300, "scenario": "shipment"})
+    stranger = order(None, "R-9", paid=True)
+
+    shipped = flow.ship(stranger.pk, actor="wms")
+    returned = flow.return_items(stranger.pk, {1: D(1), 2: D(2)}, actor="support:1", key="ret-1")
+
+    assert (shipped.status, returned.status) == ("shipped", "returned")
+    assert [(c.from_status, c.to_status) for c in returned.status_changes.order_by("id")][-2:] == [
+        ("paid", "shipped"), ("shipped", "returned")]
+    assert (Entry.objects.count(), OrderPoints.objects.count()) == (0, 0)
+
+
 def test_a_budget_grants_no_more_than_it_has_and_returns_give_points_back(anna):
     campaigns.update_campaign(code="base", actor="t", budget_points=800)
 
