@@ -54,10 +54,11 @@ def _earn_term(campaign: LiveCampaign, product_groups: frozenset[str]) -> EarnTe
         return None
     if set(rule.exclude_groups) & product_groups:
         return None
-    percent = None
-    if rule.reward == "percent":
+    percent = points = None
+    if rule.reward == "percent" and rule.percent is not None:  # AccrualRule: a percent reward has its percent
         percent = (rule.percent * rule.multiplier / rule.roubles_per_point).quantize(Decimal("0.01"))
-    points = int(rule.points * rule.multiplier) if rule.reward == "fixed" else None
+    if rule.reward == "fixed" and rule.points is not None:  # and a fixed one its points
+        points = int(rule.points * rule.multiplier)
     return EarnTerm(campaign.reference, campaign.public_name, rule.scenario, percent, points, rule.min_order)
 
 

@@ -9,11 +9,11 @@ or returned do not count.
 """
 
 import calendar
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
@@ -416,7 +416,7 @@ def _birthday(c: Birthday, facts: MemberFacts) -> Verdict:
     return Verdict(passed, text)
 
 
-_EVALUATORS = {
+_EVALUATORS: dict[str, Callable[[Any, MemberFacts], Verdict]] = {
     "all": _all, "any": _any, "not": _not, "member_kind": _kind, "tags": _tags, "eligibility": _flags,
     "region": _region, "orders": _orders, "spent": _spent, "lifecycle": _lifecycle, "purchased": _purchased,
     "tier": _tier, "birthday": _birthday,

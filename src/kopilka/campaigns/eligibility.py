@@ -4,10 +4,12 @@
 `conditions.evaluate` pass at `now` (the tests hold the two against each other on random trees and members).
 """
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
 from functools import reduce
 from operator import and_, or_
+from typing import Any
 
 from django.db.models import (
     Count,
@@ -130,7 +132,7 @@ def _birthday(node: c.Birthday, now: datetime) -> Q:
     return reduce(or_, (Q(birthday__month=month, birthday__day=day) for month, day in sorted(near)))
 
 
-_COMPILERS = {
+_COMPILERS: dict[str, Callable[[Any, datetime], Q]] = {
     "all": _all, "any": _any, "not": _not, "member_kind": _kind, "tags": _tags, "eligibility": _flags,
     "region": _region, "orders": _orders, "spent": _spent, "lifecycle": _lifecycle, "purchased": _purchased,
     "tier": _tier, "birthday": _birthday,

@@ -9,6 +9,7 @@ what came before it. An exclusive campaign applies only if nothing applied befor
 nothing after it does.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from functools import lru_cache
@@ -94,7 +95,7 @@ def split_by_weight(total: int, weights: dict[int, Decimal]) -> dict[int, int]:
     return shares
 
 
-def _eligible_lines(rule: AccrualRule, lines: list[PurchaseLine]) -> list[PurchaseLine]:
+def _eligible_lines(rule: AccrualRule, lines: Sequence[PurchaseLine]) -> list[PurchaseLine]:
     include, exclude = set(rule.include_groups), set(rule.exclude_groups)
     return [
         line for line in lines
@@ -103,7 +104,7 @@ def _eligible_lines(rule: AccrualRule, lines: list[PurchaseLine]) -> list[Purcha
 
 
 def _purchase_points(
-    rule: AccrualRule, lines: list[PurchaseLine], tier: str | None
+    rule: AccrualRule, lines: Sequence[PurchaseLine], tier: str | None
 ) -> tuple[int, dict[int, int], list[str]] | str:
     """(points, by line, how) — or why the purchase earns nothing under this rule."""
     eligible = _eligible_lines(rule, lines)
@@ -116,6 +117,7 @@ def _purchase_points(
         }
     if rule.reward == "percent":
         percent = rule.tier_percents.get(tier, rule.percent) if tier else rule.percent
+        assert percent is not None  # AccrualRule refuses a percent reward without a percent
         reward = amount * percent / 100
         points = _floor(reward / rule.roubles_per_point * rule.multiplier)
         how = _("%(percent)s %% of %(amount)s = %(reward)s at 1 point = %(rate)s") % {
@@ -123,6 +125,7 @@ def _purchase_points(
             "reward": _money(reward), "rate": _money(rule.roubles_per_point),
         }
     else:
+        assert rule.points is not None  # AccrualRule refuses a fixed reward without points
         points = _floor(rule.points * rule.multiplier)
         how = _("%(points)s points for the purchase") % {"points": rule.points}
     reasons = [how]
@@ -135,12 +138,13 @@ def _purchase_points(
 
 
 def _event_points(rule: AccrualRule) -> tuple[int, dict[int, int], list[str]]:
+    assert rule.points is not None  # AccrualRule: an event earns fixed points
     points = _floor(rule.points * rule.multiplier)
     return points, {}, [_("%(points)s points for the event") % {"points": points}]
 
 
 def may_apply(
-    campaign: LiveCampaign, *, scenario: str, lines: list[PurchaseLine] = (), event_type: str | None = None
+    campaign: LiveCampaign, *, scenario: str, lines: Sequence[PurchaseLine] = (), event_type: str | None = None
 ) -> bool:
     """Whether the campaign can earn anything here, judged on the purchase or event alone (not the member): its
     scenario and event types, and for a purchase a line it takes and its minimum order."""
@@ -158,7 +162,7 @@ def decide(
     facts: MemberFacts,
     *,
     scenario: str,
-    lines: list[PurchaseLine] = (),
+    lines: Sequence[PurchaseLine] = (),
     event_type: str | None = None,
 ) -> list[Decision]:
     """A decision for every campaign of the `scenario` ("payment", "shipment" or "event" of `event_type`), in the

@@ -52,6 +52,7 @@ def expiry_arguments(rule: ExpiryRule, at: datetime) -> dict:
         return {"lifetime_days": rule.days}
     if rule.kind == "end_of_month":
         return {"expires_at": clock.end_of_day(clock.last_day_of_month(clock.local_date(at), rule.months))}
+    assert rule.date is not None  # ExpiryRule refuses a fixed date without the date
     return {"expires_at": clock.end_of_day(rule.date)}
 
 
@@ -72,6 +73,8 @@ def grant(
         if not decision.applied:
             continue
         campaign, rules = decision.campaign, decision.campaign.rules
+        # An applied decision earns under its accrual rule, and is of a campaign read from its row.
+        assert rules.accrual is not None and campaign.campaign_id is not None
         expiry = expiry_arguments(rules.expiry, at)
         if "expires_at" in expiry and expiry["expires_at"] <= at:
             continue

@@ -20,7 +20,7 @@ wait for.
 """
 
 import dataclasses
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -58,14 +58,14 @@ def plan_for(
     campaigns: Iterable[LiveCampaign],
     *,
     scenario: str,
-    lines: list[PurchaseLine] = (),
+    lines: Sequence[PurchaseLine] = (),
     event_type: str | None = None,
 ) -> LockPlan:
     """The locks for earning under `scenario`: the budgets (with points left) of the campaigns that may apply."""
     wanted = {
         campaign.campaign_id: False
         for campaign in campaigns
-        if campaign.budget_left is not None and campaign.budget_left > 0
+        if campaign.campaign_id is not None and campaign.budget_left is not None and campaign.budget_left > 0
         and may_apply(campaign, scenario=scenario, lines=lines, event_type=event_type)
     }
     return LockPlan(member_id, dict(sorted(wanted.items())))
@@ -87,16 +87,21 @@ class PointsLocks:
         plan did not lock (it had nothing left, or cannot apply) grants nothing."""
         return [
             campaign if campaign.budget_left is None else dataclasses.replace(
-                campaign, budget_left=sum(s.points_left for s in self.shards.get(campaign.campaign_id, ()))
+                campaign, budget_left=sum(s.points_left for s in self._locked_shards(campaign))
             )
             for campaign in campaigns
         ]
+
+    def _locked_shards(self, campaign: LiveCampaign) -> list[budgets.Shard]:
+        """The shards of the campaign's budget these locks hold (none for a campaign not read from its row)."""
+        return [] if campaign.campaign_id is None else self.shards.get(campaign.campaign_id, [])
 
     def check(self, decisions: list[Decision]) -> None:
         """PlanTooNarrow when a decision was cut by the member's shard where the whole budget may hold more."""
         for decision in decisions:
             campaign = decision.campaign
-            if campaign.budget_left is None or self.plan.budgets.get(campaign.campaign_id, True):
+            if (campaign.budget_left is None or campaign.campaign_id is None
+                    or self.plan.budgets.get(campaign.campaign_id, True)):
                 continue
             wanted = decision.desired if campaign.limit_left is None else min(decision.desired,
                                                                               max(campaign.limit_left, 0))

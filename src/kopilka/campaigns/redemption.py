@@ -279,7 +279,7 @@ class _Program:
         result = milp(
             self.objective,
             constraints=LinearConstraint(rows, -np.inf, upper),
-            integrality=np.ones(len(self.objective)),
+            integrality=np.ones(len(self.objective), dtype=np.uint8),  # 1: every variable is an integer
             bounds=Bounds(0, self.bounds),
             options={"mip_rel_gap": 0},
         )

@@ -27,7 +27,7 @@ def get_campaign(code: str) -> Campaign:
 
 
 def newest_version(campaign: Campaign) -> CampaignVersion:
-    return campaign.versions.order_by("-number").first()
+    return campaign.versions.latest("number")
 
 
 def list_campaigns(status: str | None = None) -> QuerySet[Campaign]:
@@ -85,7 +85,8 @@ def live_campaigns(at: datetime | None = None, member_id: int | None = None) -> 
     usage = _usage(member_id, [row[0] for row in found if _has_limit(rules[row[8]])])
     live = []
     for pk, code, public_name, lot_category, priority, combination, budget, left, version, number, _ in found:
-        limit = rules[version].accrual.member_limit if rules[version].accrual else None
+        accrual = rules[version].accrual
+        limit = accrual.member_limit if accrual else None
         limit_left = None
         if limit is not None and member_id is not None:
             limit_left = limit.points - usage.get((pk, period_key(limit.period, at)), 0)
@@ -146,7 +147,7 @@ JOIN {Campaign._meta.db_table} c ON c.id = v.campaign_id WHERE c.code IN ({{code
 
 def rules_of(references: set[str]) -> dict[str, CampaignRules]:
     """The rules of each campaign version reference ("<code>:v<number>") that exists."""
-    wanted = {}
+    wanted: dict[str, set[int]] = {}
     for reference in references:
         code, _, number = reference.rpartition(":v")
         if code and number.isdigit():

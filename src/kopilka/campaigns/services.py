@@ -140,7 +140,7 @@ def update_rules(*, code: str, rules: dict, actor: str, comment: str = "") -> Ca
     with transaction.atomic():
         campaign = _locked(code)
         _refuse_if_finished(campaign)
-        newest = campaign.versions.order_by("-number").first()
+        newest = campaign.versions.latest("number")
         if newest.went_live_at is None:
             newest.rules, newest.comment, newest.created_by = checked, comment, actor
             newest.save(update_fields=["rules", "comment", "created_by"])

@@ -79,7 +79,7 @@ class TryAgain(ApplicationError):
 TRANSIENT_SQLSTATES = {"40P01": "deadlock_detected", "40001": "serialization_failure"}
 
 
-def transient_cause(error: BaseException) -> str | None:
+def transient_cause(error: BaseException | None) -> str | None:
     """The name of the transient database error behind `error`, or None when it is another error."""
     while error is not None:
         state = getattr(error, "sqlstate", None) or getattr(error, "pgcode", None)

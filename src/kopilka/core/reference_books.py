@@ -47,8 +47,8 @@ def upsert(
         seen[code] = index
     with transaction.atomic():
         existing = set(
-            model.objects.select_for_update().filter(code__in=codes).values_list("code", flat=True))
-        model.objects.bulk_create(
+            model._default_manager.select_for_update().filter(code__in=codes).values_list("code", flat=True))
+        model._default_manager.bulk_create(
             [model(**entry) for entry in entries],
             update_conflicts=True, unique_fields=["code"], update_fields=list(fields),
         )

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 from django.db import IntegrityError, close_old_connections, connection, transaction
 from django.db.models import Q
 from django_tasks import TaskResultStatus, task
+from django_tasks.base import Task
 from django_tasks_db.models import DBTaskResult
 
 from kopilka.core import clock
@@ -87,7 +88,7 @@ class PeriodicJob:
     """
 
     name: str
-    task: object  # a django_tasks Task
+    task: Task
     schedule: Schedule | Callable[[], Schedule]
 
     def latest_slot(self, now: datetime) -> datetime:

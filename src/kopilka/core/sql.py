@@ -5,16 +5,18 @@ out timestamps as text, decimals as numbers and JSON as text, PostgreSQL hands o
 """
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from typing import overload
 
 from django.db import connection
 from django.utils.dateparse import parse_date, parse_datetime
 
 
-def rows(sql: str, params: Sequence = ()) -> list[tuple]:
-    """All rows of one read; `%s` placeholders. PostgreSQL sends them in binary (no text to parse back)."""
+def rows(sql: str, params: Sequence | Mapping = ()) -> list[tuple]:
+    """All rows of one read; `%s` placeholders (`%(name)s` with a mapping). PostgreSQL sends them in binary (no
+    text to parse back)."""
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.cursor.execute(sql, params, binary=True)
@@ -42,8 +44,12 @@ def at(value: datetime):
     return connection.ops.adapt_datetimefield_value(value)
 
 
-def moment(value) -> datetime | None:
-    """An aware timestamp (SQLite keeps UTC as naive text)."""
+@overload
+def moment(value: None) -> None: ...
+@overload
+def moment(value: datetime | str) -> datetime: ...
+def moment(value):
+    """An aware timestamp (SQLite keeps UTC as naive text); None stays None."""
     if value is None:
         return None
     if not isinstance(value, datetime):
@@ -51,14 +57,23 @@ def moment(value) -> datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def day(value) -> date | None:
+@overload
+def day(value: None) -> None: ...
+@overload
+def day(value: date | str) -> date: ...
+def day(value):
     if value is None or isinstance(value, date):
         return value
     return parse_date(value)
 
 
-def money(value) -> Decimal | None:
-    """A decimal column as Decimal; SQLite returns numbers, whose shortest text is the stored decimal."""
+@overload
+def money(value: None) -> None: ...
+@overload
+def money(value: Decimal | float | str) -> Decimal: ...
+def money(value):
+    """A decimal column as Decimal; SQLite returns numbers, whose shortest text is the stored decimal. None stays
+    None."""
     if value is None or isinstance(value, Decimal):
         return value
     return Decimal(str(value))

@@ -5,6 +5,7 @@ On PostgreSQL one statement (`statements.book`, `statements.credit`) writes the 
 data-modifying CTEs, books the same rows through the ORM. The caller holds the account lock.
 """
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from django.db import connection
@@ -32,7 +33,7 @@ def book(
     ctx: Context,
     *,
     lot: Lot | None = None,
-    moves: list[tuple[int, int]] = (),
+    moves: Sequence[tuple[int, int]] = (),
     hold: Hold | None = None,
     reverses: Entry | None = None,
     idempotency_key: str | None = None,
@@ -149,6 +150,7 @@ def _settle_debts(account: Account, entry: Entry, ctx: Context) -> None:
     if not paid:
         return
     total = sum(amount for _, amount in paid)
+    assert entry.lot_id is not None and entry.lot is not None  # credit books the accrual on its new lot
     moves = [(entry.lot_id, -total)] + paid
     book(account, Entry.Kind.SETTLEMENT, 0, ctx, moves=moves, reverses=entry, details={"settled": total})
     entry.lot.refresh_from_db()

@@ -57,6 +57,7 @@ def adjust(
         if replay is not None:
             return replay_entry(replay, key, fingerprint)
         if points > 0:
+            assert lot_category is not None and expiry is not None  # set above for a positive correction
             require_active(member)
             return credit(
                 account, Entry.Kind.ADJUSTMENT, points, ctx, category=lot_category, expires_at=expiry,

@@ -7,6 +7,7 @@ from it, last drawn first, with the lot's original expiry.
 """
 
 from datetime import datetime
+from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 
@@ -71,7 +72,8 @@ def reverse_accrual(
         raise PointsAlreadySpent(
             details={"entry_id": entry_id, "wanted": wanted, "left_in_lot": lot.remaining - lot.held})
     details = {"policy": policy, "wanted": wanted, "forgiven": outcome.forgiven, "debt": outcome.debt}
-    common = {"reverses": original, "idempotency_key": key, "fingerprint": fingerprint, "details": details}
+    common: dict[str, Any] = {"reverses": original, "idempotency_key": key, "fingerprint": fingerprint,
+                              "details": details}
     amount = -(outcome.taken + outcome.debt)
     if outcome.debt:
         moves = [(lot.pk, -outcome.taken)] if outcome.taken else []
@@ -109,9 +111,11 @@ def _entry(entry_id: int) -> Entry:
 def _debt_lot(account: Account, ctx: Context) -> Lot:
     debt = Lot.objects.select_for_update().filter(account=account, is_debt=True).order_by("id").first()
     if debt is None:
+        category = reference.category(reference.DEBT)
+        assert category is not None  # migration ledger 0002 creates it
         debt = Lot.objects.create(
             account=account,
-            category_id=reference.category(reference.DEBT).id,
+            category_id=category.id,
             source_kind="debt",
             amount=0,
             remaining=0,

@@ -98,9 +98,9 @@ def balance(member_id: int, at: datetime | None = None) -> Balance:
                 )
             )
     upcoming: dict[date, int] = defaultdict(int)
-    for lot in lots:
-        if lot.state in ("active", "pending") and lot.last_day is not None:
-            upcoming[lot.last_day] += lot.remaining
+    for view in lots:
+        if view.state in ("active", "pending") and view.last_day is not None:
+            upcoming[view.last_day] += view.remaining
     return Balance(
         member_id=member_id,
         total=account.balance if account else 0,

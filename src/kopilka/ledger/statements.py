@@ -119,7 +119,7 @@ FROM entry
 
 
 def credit(
-    row: EntryRow, *, category: int, activates_at: datetime, expires_at: datetime
+    row: EntryRow, *, category: int, activates_at: datetime, expires_at: datetime | None
 ) -> tuple[int, int, bool]:
     """Insert a lot holding `row.amount` points (created full, not updated afterwards), the entry booked on it, and
     set the balance snapshot; returns (entry id, lot id, whether the account has debts to settle from the lot)."""

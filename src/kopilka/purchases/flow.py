@@ -259,6 +259,7 @@ def _plan(member_id: int, lines: list[PurchaseLine], scenario: str, at: datetime
 
 
 def _earning_plan(order: Order, scenario: str, at: datetime) -> LockPlan:
+    assert order.member_id is not None  # _under_locks plans only for a member's order
     return _plan(order.member_id, _kept_lines(order.lines.all(), {}), scenario, at)
 
 
@@ -267,6 +268,7 @@ def _returning_plan(order: Order) -> LockPlan:
     codes = {ref.rpartition(":v")[0] for ref in
              order.points.filter(kind=OrderPoints.Kind.EARN).values_list("campaign", flat=True)}
     budgeted = Campaign.objects.filter(code__in=codes, budget_points__isnull=False).order_by("pk")
+    assert order.member_id is not None  # _under_locks plans only for a member's order
     return LockPlan(order.member_id, {pk: False for pk in budgeted.values_list("pk", flat=True)})
 
 
@@ -280,6 +282,7 @@ def _hold(order: Order, lots: dict[int, int], actor: str, key: str):
 
 def _live_hold(order: Order, actor: str) -> int:
     """The order's hold, held again on the same lots when it timed out; refused when those points are gone."""
+    assert order.hold_id is not None
     hold = Hold.objects.get(pk=order.hold_id)
     if hold.status == Hold.Status.ACTIVE and hold.expires_at > clock.now():
         return hold.pk
@@ -304,7 +307,7 @@ def _pay(order: Order, locks: PointsLocks | None, actor: str) -> None:
         by_line = {str(line.line_no): line.points_spent for line in order.lines.all() if line.points_spent}
         _record(order, entry, OrderPoints.Kind.SPEND, points=-entry.amount, by_line=by_line)
     _move(order, S.PAID, actor)
-    if locks is not None:
+    if locks is not None and order.member_id is not None:
         _earn(order, locks, "payment", order.purchased_at, actor)
         tiers.recompute(order.member_id, actor=actor)
 
@@ -322,6 +325,7 @@ def _kept_lines(lines, groups: dict[str, frozenset[str]]) -> list[PurchaseLine]:
 
 def _earn(order: Order, locks: PointsLocks, scenario: str, at: datetime, actor: str) -> None:
     """Books what the order earns under the live campaigns of `scenario`, as of `at`, on the goods not returned."""
+    assert order.member_id is not None  # points locks are taken only for a member's order
     member = load_member(order.member_id)
     if not member.can_earn_or_spend:
         return
@@ -363,7 +367,7 @@ def _undo_share(order: Order, locks: PointsLocks | None, done: OrderPoints, shar
                 key: str) -> OrderPoints | None:
     """Takes back (or gives back) what the returned shares of the lines owe of one earn (or spend); the record of
     it, to be saved by the caller (None when nothing was owed)."""
-    undone = defaultdict(int)
+    undone: defaultdict[str, int] = defaultdict(int)
     for earlier in done.undone_by.all():
         for number, points in earlier.by_line.items():
             undone[number] += points

@@ -117,6 +117,7 @@ def quote(
 
 
 def _plan_spend(result: Quote, requested: int | None) -> None:
+    assert result.member_id is not None  # quote() plans a spend only for a member
     lots = spendable_lots(result.member_id, result.at)
     if not lots:
         return

@@ -11,6 +11,7 @@ Environment:
 
 import os
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 
@@ -169,7 +170,7 @@ LOGGING = {
 }
 
 # The programme: values a deployment sets once. Rounding and policies are named here, not scattered.
-KOPILKA = {
+KOPILKA: dict[str, Any] = {
     "TIME_ZONE": os.environ.get("KOPILKA_TIME_ZONE", "Europe/Moscow"),
     # "category_fifo": promo lots first, then base, FIFO within each (the seeds' rule); "soonest_expiring".
     "REDEMPTION_ORDER": os.environ.get("KOPILKA_REDEMPTION_ORDER", "category_fifo"),
