@@ -2,6 +2,8 @@
 
 import importlib
 import re
+import tomllib
+from pathlib import Path
 
 import pytest
 
@@ -68,3 +70,9 @@ def test_an_app_imports_only_what_its_docstring_allows(app):
     assert allowed <= set(APPS)
     assert all(FLOOR[other] > FLOOR[app] for other in allowed), "a docstring allows an import up the floors"
     assert set(imports_of_app(app)) <= allowed
+
+
+def test_the_import_contracts_of_make_lint_have_these_floors():
+    config = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())["tool"]["importlinter"]
+    (layers,) = [contract["layers"] for contract in config["contracts"] if contract["type"] == "layers"]
+    assert [{name.strip() for name in floor.split("|")} for floor in layers] == LAYERS
