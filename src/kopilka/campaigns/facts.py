@@ -89,7 +89,8 @@ def member_facts(
     labels = defaultdict(set)
     for what, code in sql.rows(_LABELS, [member_id] * 3):
         labels[what].add(code)
-    purchases, summary = (), None
+    purchases: tuple[PurchaseFact, ...] = ()
+    summary = None
     if campaigns is None:
         purchases = _purchases(member_id, now, exclude_order)
     else:

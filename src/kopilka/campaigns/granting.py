@@ -31,7 +31,8 @@ def _usage(member_id: int, points: dict[tuple[int, str], int]) -> None:
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {_USAGE} (campaign_id, member_id, period_key, points) VALUES {values}"
-            f" ON CONFLICT (campaign_id, member_id, period_key) DO UPDATE SET points = {_USAGE}.points + excluded.points",
+            f" ON CONFLICT (campaign_id, member_id, period_key)"
+            f" DO UPDATE SET points = {_USAGE}.points + excluded.points",
             params,
         )
 

@@ -15,7 +15,7 @@ import time
 import zoneinfo
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, NoReturn
 
 from django.conf import settings
 from django.db import DatabaseError, transaction
@@ -97,7 +97,7 @@ def check(name: str, given: Any) -> Any:
     return _RULES[name](given)
 
 
-def _refuse(name: str, message, given: Any):
+def _refuse(name: str, message, given: Any) -> NoReturn:
     raise ValidationFailed(message, code="invalid_setting",
                            details={"field": FIELDS[name], "value": str(given)})
 

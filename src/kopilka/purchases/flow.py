@@ -395,7 +395,7 @@ def _undo_share(order: Order, locks: PointsLocks | None, done: OrderPoints, shar
 
 def _limit_periods(references: set[str]) -> dict[str, str | None]:
     """The period of each campaign version's per-member limit (None without one)."""
-    periods = {}
+    periods: dict[str, str | None] = {}
     for reference, rules in rules_of(references).items():
         limit = rules.accrual.member_limit if rules.accrual else None
         periods[reference] = limit.period if limit else None
