@@ -21,6 +21,7 @@ from kopilka.ledger.selectors import balance
 from kopilka.orders.models import Order, OrderPoints
 from kopilka.purchases import flow
 from kopilka.purchases.quote import CartItem
+from tests.factories import gift, live_campaign
 
 pytestmark = pytest.mark.django_db
 D = Decimal
@@ -33,10 +34,8 @@ def english():
 
 
 def start_campaign(code, type="base", **rules):
-    """A campaign live for the last 60 days (its activation recorded then, so back-dated receipts see it)."""
-    starts_at = clock.now() - timedelta(days=60)
-    campaigns.create_campaign(code=code, name=code, type=type, starts_at=starts_at, actor="t", rules=rules)
-    campaigns.change_status(code=code, action="activate", actor="t", now=starts_at)
+    """A campaign live for the last 60 days."""
+    return live_campaign(code, rules, type=type)
 
 
 @pytest.fixture
@@ -52,9 +51,7 @@ def anna(db):
 
 
 def give(member, points, days_ago=10):
-    return ledger.accrue(member_id=member.pk, points=points, actor="t", idempotency_key=f"gift-{points}-{days_ago}",
-                         at=clock.now() - timedelta(days=days_ago), category="compensation",
-                         reason_code="goodwill")
+    return gift(member.pk, points, days_ago=days_ago)
 
 
 CART = [CartItem("HA-1", D(1), D(10000), D(10000)), CartItem("CREAM", D(2), D(1000), D(2000))]

@@ -5,9 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from kopilka.campaigns import services as campaigns
 from kopilka.campaigns.models import Campaign, MemberUsage
-from kopilka.core import clock
 from kopilka.customers import services as members
 from kopilka.ledger.models import Entry
 from kopilka.ledger.reconcile import reconcile
@@ -15,15 +13,14 @@ from kopilka.orders.models import Order
 from kopilka.purchases import flow
 from kopilka.purchases.quote import CartItem
 from tests.concurrency import run_at_once
+from tests.factories import live_campaign
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 CART = [CartItem("ANY", Decimal(1), Decimal(2000), Decimal(2000))]  # earns 100 points at 5 %
 
 
 def start(rules, budget=None):
-    campaigns.create_campaign(code="base", name="Базовая", type="base", starts_at=clock.now() - timedelta(days=1),
-                              actor="t", rules=rules, budget_points=budget)
-    campaigns.change_status(code="base", action="activate", actor="t")
+    live_campaign("base", rules, since=timedelta(days=1), budget=budget)
 
 
 def pay_order(member_id: int, n: int):

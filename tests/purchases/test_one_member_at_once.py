@@ -9,7 +9,6 @@ import pytest
 from django.db import DatabaseError
 from django.db.models import Sum
 
-from kopilka.campaigns import services as campaigns
 from kopilka.campaigns.events import EventOutcome, record_event
 from kopilka.campaigns.models import Campaign, MemberUsage
 from kopilka.core import clock
@@ -22,6 +21,7 @@ from kopilka.orders.models import Order
 from kopilka.purchases import flow
 from kopilka.purchases.quote import CartItem
 from tests.concurrency import run_at_once
+from tests.factories import live_campaign
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 D = Decimal
@@ -29,9 +29,7 @@ CART = [CartItem("CREAM", D(2), D(1000), D(2000))]  # 5 % of what is paid after 
 
 
 def start(code: str, rules: dict, budget: int) -> None:
-    campaigns.create_campaign(code=code, name=code, type="base", starts_at=clock.now() - timedelta(days=1), actor="t",
-                              rules=rules, budget_points=budget)
-    campaigns.change_status(code=code, action="activate", actor="t")
+    live_campaign(code, rules, since=timedelta(days=1), budget=budget)
 
 
 @pytest.fixture

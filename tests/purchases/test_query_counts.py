@@ -9,7 +9,6 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from kopilka.campaigns import services as campaigns
 from kopilka.campaigns.events import record_event
 from kopilka.catalog import services as catalog
 from kopilka.core import clock
@@ -18,6 +17,7 @@ from kopilka.ledger import services as ledger
 from kopilka.purchases import flow
 from kopilka.purchases.quote import CartItem, quote
 from kopilka.tiers import services as tiers
+from tests.factories import live_campaign
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 D = Decimal
@@ -63,9 +63,7 @@ def programme(db):
         ("weekend", {"accrual": {"reward": "percent", "percent": "1", "multiplier": "2"}}, None),
     ]
     for code, rules, budget in definitions:
-        campaigns.create_campaign(code=code, name=code, type="base", starts_at=start, actor="t", rules=rules,
-                                  budget_points=budget)
-        campaigns.change_status(code=code, action="activate", actor="t", now=start)
+        live_campaign(code, rules, since=start, budget=budget)
 
 
 def member_with(orders: int):

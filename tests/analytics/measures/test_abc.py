@@ -19,7 +19,8 @@ from kopilka.analytics.measures.abc import classify, goods_abc, members_abc
 from kopilka.catalog import services as catalog
 from kopilka.core.errors import ValidationFailed
 from kopilka.customers import services as members
-from kopilka.orders.models import Order, OrderLine
+from kopilka.orders.models import Order
+from tests.factories import stored_order
 
 pytestmark = pytest.mark.django_db
 MARCH = Scope(date(2026, 3, 1), date(2026, 3, 31))
@@ -31,13 +32,7 @@ def at(text: str) -> datetime:
 
 def order(member, when: str, total: str, lines=(), status=Order.Status.COMPLETED) -> Order:
     """`lines`: (sku, quantity, amount, returned quantity)."""
-    made = Order.objects.create(member=member, source="pos", external_id=f"a-{Order.objects.count()}",
-                                purchased_at=at(when), total=Decimal(total), status=status)
-    for number, (sku, quantity, amount, returned) in enumerate(lines, start=1):
-        OrderLine.objects.create(order=made, line_no=number, sku=sku, quantity=Decimal(quantity),
-                                 price=Decimal(amount) / Decimal(quantity), amount=Decimal(amount),
-                                 returned_quantity=Decimal(returned))
-    return made
+    return stored_order(member, at(when), total, lines=lines, status=status)
 
 
 @pytest.fixture

@@ -24,6 +24,7 @@ from kopilka.analytics.measures.cohorts import period_index, period_start, reten
 from kopilka.core.errors import ValidationFailed
 from kopilka.customers import services as members
 from kopilka.orders.models import Order
+from tests.factories import stored_order
 
 pytestmark = pytest.mark.django_db
 QUARTER = Scope(date(2026, 1, 1), date(2026, 3, 31))
@@ -34,8 +35,7 @@ def at(text: str) -> datetime:
 
 
 def order(member, when: str, total: str, status=Order.Status.COMPLETED) -> Order:
-    return Order.objects.create(member=member, source="pos", external_id=f"c-{Order.objects.count()}",
-                                purchased_at=at(when), total=Decimal(total), status=status)
+    return stored_order(member, at(when), total, status=status)
 
 
 @pytest.fixture

@@ -22,7 +22,8 @@ from kopilka.analytics.data.scope import Scope
 from kopilka.analytics.measures.levers import levers
 from kopilka.core.errors import ValidationFailed
 from kopilka.customers import services as members
-from kopilka.orders.models import Order, OrderLine
+from kopilka.orders.models import Order
+from tests.factories import stored_order
 
 pytestmark = pytest.mark.django_db
 MARCH = Scope(date(2026, 3, 1), date(2026, 3, 31))
@@ -30,17 +31,10 @@ CENT = Decimal("0.01")
 
 
 def order(member, when: str, lines, status=Order.Status.COMPLETED) -> Order:
-    """`lines`: (quantity, amount, returned quantity); the total is the sum of the amounts, the items (as the order
-    flow keeps them) the quantities less the returned ones."""
-    made = Order.objects.create(member=member, source="pos", external_id=f"l-{Order.objects.count()}",
-                                purchased_at=datetime.fromisoformat(when).replace(tzinfo=UTC),
-                                total=sum(Decimal(amount) for _, amount, _ in lines), status=status,
-                                items=sum(Decimal(quantity) - Decimal(returned) for quantity, _, returned in lines))
-    for number, (quantity, amount, returned) in enumerate(lines, start=1):
-        OrderLine.objects.create(order=made, line_no=number, sku=f"S-{number}", quantity=Decimal(quantity),
-                                 price=Decimal(amount) / Decimal(quantity), amount=Decimal(amount),
-                                 returned_quantity=Decimal(returned))
-    return made
+    """`lines`: (quantity, amount, returned quantity); the total is the sum of the amounts."""
+    return stored_order(member, datetime.fromisoformat(when).replace(tzinfo=UTC),
+                        sum(Decimal(amount) for _, amount, _ in lines), status=status,
+                        lines=[(f"S-{n}", *line) for n, line in enumerate(lines, start=1)])
 
 
 @pytest.fixture

@@ -13,14 +13,14 @@ from kopilka.analytics.measures.rfm import summary
 from kopilka.customers import services as members
 from kopilka.customers.models import ExternalId
 from kopilka.orders.models import Order
+from tests.factories import stored_order
 
 pytestmark = pytest.mark.django_db
 AS_OF = date(2026, 2, 10)
 
 
 def order(member, at: datetime, total: str, status=Order.Status.COMPLETED):
-    return Order.objects.create(member=member, source="pos", external_id=f"o-{Order.objects.count()}",
-                                purchased_at=at, total=Decimal(total), status=status)
+    return stored_order(member, at, total, status=status)
 
 
 @pytest.fixture
