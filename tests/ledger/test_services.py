@@ -330,6 +330,39 @@ def test_reversal_under_block_policy_is_refused_when_points_were_spent(member):
     assert partial.amount == -99
 
 
+def test_a_batch_of_reversals_books_what_each_reversal_alone_would_and_replays_as_one(member):
+    first, second, third = accrue(member, 100), accrue(member, 60), accrue(member, 40)
+    spend(member, 150, at=T0)  # draws the first lot whole and 50 of the second
+    takes = [services.TakeBack(first.pk, "r-1"), services.TakeBack(second.pk, "r-2", 30),
+             services.TakeBack(third.pk, "r-3")]
+
+    reversals = services.reverse_accruals(takes, actor="t", policy="negative")
+
+    assert [(r.amount, r.details["debt"], r.reverses_id) for r in reversals] == [
+        (-100, 100, first.pk), (-30, 20, second.pk), (-40, 0, third.pk),
+    ]
+    assert balance(member.pk, at=T0).debt == 120
+    before = ledger_state()
+    assert [r.pk for r in services.reverse_accruals(takes, actor="t", policy="negative")] == [r.pk for r in reversals]
+    assert ledger_state() == before
+    assert_reconciles()
+
+
+def test_a_batch_of_reversals_is_all_or_nothing(member):
+    first, second = accrue(member, 100), accrue(member, 60)
+    spend(member, 110, at=T0)
+    before = ledger_state()
+
+    with pytest.raises(PointsAlreadySpent):
+        services.reverse_accruals([services.TakeBack(first.pk, "r-1", 0 + 100), services.TakeBack(second.pk, "r-2")],
+                                  actor="t", policy="block")
+    with pytest.raises(ValidationFailed):
+        services.reverse_accruals([services.TakeBack(first.pk, "r-1"), services.TakeBack(first.pk, "r-2")],
+                                  actor="t")
+
+    assert ledger_state() == before
+
+
 def test_a_return_gives_points_back_into_the_original_lots_with_their_expiry(member):
     promo = accrue(member, 40, category="promo", lifetime_days=20).lot
     base = accrue(member, 100, lifetime_days=200).lot

@@ -6,12 +6,14 @@ Points of an accrual already spent are handled by the return policy: "negative" 
 from it, last drawn first, with the lot's original expiry.
 """
 
+from collections import defaultdict
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 
-from kopilka.core.errors import ValidationFailed
+from kopilka.core.errors import IdempotencyKeyReused, ValidationFailed
 from kopilka.ledger import booking, reference
 from kopilka.ledger._bookkeeping import book
 from kopilka.ledger._inputs import (
@@ -28,6 +30,15 @@ from kopilka.ledger.errors import EntryNotFound, InvalidPoints, NothingToReverse
 from kopilka.ledger.models import Account, Allocation, Entry, Lot
 
 
+@dataclass(frozen=True)
+class TakeBack:
+    """One reversal of a batch: (part of) the accrual `entry_id` — all that is left of it when `points` is None."""
+
+    entry_id: int
+    idempotency_key: str
+    points: int | None = None
+
+
 @atomic_write
 def reverse_accrual(
     *,
@@ -42,35 +53,78 @@ def reverse_accrual(
 ) -> Entry:
     """Take back (part of) an accrual. Points of it already spent are handled by the return policy:
     "negative" books them as a debt, "take_available" forgives them, "block" refuses the reversal."""
-    key = check_key(idempotency_key)
+    return reverse_accruals([TakeBack(entry_id, idempotency_key, points)], actor=actor, reason_code=reason_code,
+                            comment=comment, policy=policy, at=at)[0]
+
+
+def reverse_accruals(
+    takes: list[TakeBack],
+    *,
+    actor: str,
+    reason_code: str = "",
+    comment: str = "",
+    policy: str | None = None,
+    at: datetime | None = None,
+) -> list[Entry]:
+    """Take back several accruals of one member at once (a return of an order that earned under several
+    campaigns), each as `reverse_accrual` would, under one lock of the account and a fixed number of reads: all or
+    nothing. A key booked before answers with its first entry."""
     policy = _return_policy(policy)
-    original = _entry(entry_id)
-    if (original.lot_id is None or original.amount <= 0
-            or original.kind not in (Entry.Kind.ACCRUAL, Entry.Kind.ADJUSTMENT)):
-        raise ValidationFailed(
-            _("Only an accrual can be reversed."), code="not_an_accrual", details={"entry_id": entry_id}
-        )
-    ctx = context(
-        actor, at, Source(original.source_kind, original.source_ref), check_reason(reason_code, required=False), comment
-    )
-    fingerprint = fingerprint_of("reverse", entry=entry_id, points=points, policy=policy)
-    account = lock_account(original.account.member_id)[1]
-    if (done := earlier_result(Entry, key, fingerprint)) is not None:
-        return done
-    left = original.amount - _reversed_so_far(original)
+    keys = [check_key(take.idempotency_key) for take in takes]
+    if len(set(keys)) != len(keys) or len({take.entry_id for take in takes}) != len(takes):
+        raise ValidationFailed(_("Each reversal of a batch needs an accrual and a key of its own."),
+                               code="reversal_batch_invalid")
+    originals = {e.pk: e for e in Entry.objects.filter(pk__in=[t.entry_id for t in takes]).select_related("account")}
+    for take in takes:
+        original = originals.get(take.entry_id)
+        if original is None:
+            raise EntryNotFound(details={"entry_id": take.entry_id})
+        if (original.lot_id is None or original.amount <= 0
+                or original.kind not in (Entry.Kind.ACCRUAL, Entry.Kind.ADJUSTMENT)):
+            raise ValidationFailed(
+                _("Only an accrual can be reversed."), code="not_an_accrual", details={"entry_id": take.entry_id}
+            )
+    if len({original.account.member_id for original in originals.values()}) > 1:
+        raise ValidationFailed(_("A batch of reversals takes back the points of one member."),
+                               code="reversal_batch_invalid")
+    reason = check_reason(reason_code, required=False)
+    account = lock_account(next(iter(originals.values())).account.member_id)[1]
+    earlier = {entry.idempotency_key: entry for entry in Entry.objects.filter(idempotency_key__in=keys)}
+    so_far = _reversed_so_far([take.entry_id for take in takes])
+    lots = {lot.pk: lot for lot in Lot.objects.select_for_update().filter(
+        pk__in=[originals[take.entry_id].lot_id for take in takes]).order_by("id")}
+    booked = []
+    for take, key in zip(takes, keys, strict=True):
+        original = originals[take.entry_id]
+        fingerprint = fingerprint_of("reverse", entry=take.entry_id, points=take.points, policy=policy)
+        if key in earlier:
+            if earlier[key].fingerprint != fingerprint:
+                raise IdempotencyKeyReused(details={"key": key})
+            booked.append(earlier[key])
+            continue
+        ctx = context(actor, at, Source(original.source_kind, original.source_ref), reason, comment)
+        assert original.lot_id is not None  # checked above: an accrual has its lot
+        booked.append(_take_back(account, original, lots[original.lot_id], so_far[take.entry_id], take.points,
+                                 policy, ctx, key, fingerprint))
+    return booked
+
+
+def _take_back(account: Account, original: Entry, lot: Lot, reversed_so_far: int, points: int | None, policy: str,
+               ctx: Context, key: str, fingerprint: str) -> Entry:
+    """One reversal under the account's lock: the accrual's lot gives back what it can, the policy decides the rest."""
+    left = original.amount - reversed_so_far
     wanted = left if points is None else check_points(points)
     if left <= 0:
-        raise NothingToReverse(details={"entry_id": entry_id})
+        raise NothingToReverse(details={"entry_id": original.pk})
     if wanted > left:
         raise InvalidPoints(
             _("Only %(left)d points of this accrual are left to reverse.") % {"left": left},
             details={"points": wanted, "left": left},
         )
-    lot = Lot.objects.select_for_update().get(pk=original.lot_id)
     outcome = booking.plan_take_back(lot.remaining - lot.held, wanted, policy)
     if outcome is None:
         raise PointsAlreadySpent(
-            details={"entry_id": entry_id, "wanted": wanted, "left_in_lot": lot.remaining - lot.held})
+            details={"entry_id": original.pk, "wanted": wanted, "left_in_lot": lot.remaining - lot.held})
     details = {"policy": policy, "wanted": wanted, "forgiven": outcome.forgiven, "debt": outcome.debt}
     common: dict[str, Any] = {"reverses": original, "idempotency_key": key, "fingerprint": fingerprint,
                               "details": details}
@@ -82,11 +136,12 @@ def reverse_accrual(
     return book(account, Entry.Kind.REVERSAL, amount, ctx, lot=lot, **common)
 
 
-def _reversed_so_far(entry: Entry) -> int:
-    """Points of an accrual already dealt with by reversals: taken back, booked as debt, or forgiven."""
-    total = 0
-    for amount, details in entry.reversals.filter(kind=Entry.Kind.REVERSAL).values_list("amount", "details"):
-        total += -amount + int((details or {}).get("forgiven", 0))
+def _reversed_so_far(entry_ids: list[int]) -> dict[int, int]:
+    """Points of each accrual already dealt with by reversals: taken back, booked as debt, or forgiven."""
+    total: dict[int, int] = defaultdict(int)
+    for reverses, amount, details in Entry.objects.filter(reverses_id__in=entry_ids, kind=Entry.Kind.REVERSAL
+                                                          ).values_list("reverses_id", "amount", "details"):
+        total[reverses] += -amount + int((details or {}).get("forgiven", 0))
     return total
 
 

@@ -19,7 +19,7 @@ from kopilka.ledger.accruals import accrue
 from kopilka.ledger.adjustments import adjust, burn_lot
 from kopilka.ledger.expiry import expire
 from kopilka.ledger.holds import capture, end_expired_hold, hold, release, release_expired_holds
-from kopilka.ledger.reversals import restore_spend, reverse_accrual
+from kopilka.ledger.reversals import TakeBack, restore_spend, reverse_accrual, reverse_accruals
 from kopilka.ledger.spending import spend
 
 __all__ = [
@@ -32,6 +32,8 @@ __all__ = [
     "end_expired_hold",
     "release_expired_holds",
     "reverse_accrual",
+    "reverse_accruals",
+    "TakeBack",
     "restore_spend",
     "adjust",
     "burn_lot",

@@ -353,21 +353,23 @@ def _return(order: Order, locks: PointsLocks | None, quantities: dict[int, Decim
     share = {n: line.returned_quantity / line.quantity for n, line in lines.items()}
     done = list(order.points.filter(kind__in=[OrderPoints.Kind.EARN, OrderPoints.Kind.SPEND])
                 .select_related("entry").prefetch_related("undone_by"))
-    campaign_ids = dict(Campaign.objects.filter(code__in={d.campaign.rpartition(":v")[0] for d in done if d.campaign})
-                        .values_list("code", "pk"))
-    periods = _limit_periods({d.campaign for d in done if d.campaign})
-    undone = [_undo_share(order, locks, points, share, campaign_ids, periods, actor, key) for points in done]
-    OrderPoints.objects.bulk_create([points for points in undone if points is not None])
+    owed = {points.pk: _owed(points, share) for points in done}
+    earned = [points for points in done if points.kind == OrderPoints.Kind.EARN and owed[points.pk]]
+    records = _take_back_earnings(order, locks, earned, owed, actor, key)
+    for spent in (points for points in done if points.kind == OrderPoints.Kind.SPEND and owed[points.pk]):
+        total = sum(owed[spent.pk].values())
+        entry = ledger.restore_spend(entry_id=spent.entry_id, points=total, actor=actor,
+                                     idempotency_key=f"{key}:{spent.pk}")
+        records.append(_points(order, entry, OrderPoints.Kind.RESTORE, points=entry.amount, by_line=owed[spent.pk],
+                               undoes=spent))
+    OrderPoints.objects.bulk_create(sorted(records, key=lambda record: record.undoes_id or 0))  # as the points came
     OrderLine.objects.bulk_update([lines[n] for n in quantities], ["returned_quantity"])
     Order.objects.filter(pk=order.pk).update(items=F("items") - sum(quantities.values()))
 
 
-def _undo_share(order: Order, locks: PointsLocks | None, done: OrderPoints, share: dict[int, Decimal],
-                campaign_ids: dict[str, int], periods: dict[str, str | None], actor: str,
-                key: str) -> OrderPoints | None:
-    """Takes back (or gives back) what the returned shares of the lines owe of one earn (or spend); the record of
-    it, to be saved by the caller (None when nothing was owed)."""
-    undone: defaultdict[str, int] = defaultdict(int)
+def _owed(done: OrderPoints, share: dict[int, Decimal]) -> dict[str, int]:
+    """What the returned shares of the lines owe of one earn (or spend), by line, less what returns took before."""
+    undone: dict[str, int] = defaultdict(int)
     for earlier in done.undone_by.all():
         for number, points in earlier.by_line.items():
             undone[number] += points
@@ -376,21 +378,30 @@ def _undo_share(order: Order, locks: PointsLocks | None, done: OrderPoints, shar
         due = int(points * share[int(number)]) - undone[number]
         if due > 0:
             owed[number] = due
-    total = sum(owed.values())
-    if not total:
-        return None
-    entry_key = f"{key}:{done.pk}"
-    if done.kind == OrderPoints.Kind.EARN:
-        entry = ledger.reverse_accrual(entry_id=done.entry_id, points=total, actor=actor, idempotency_key=entry_key,
-                                       reason_code="return", policy=programme.value("RETURN_POLICY"))
-        campaign_id = campaign_ids.get(done.campaign.rpartition(":v")[0])
+    return owed
+
+
+def _take_back_earnings(order: Order, locks: PointsLocks | None, earned: list[OrderPoints],
+                        owed: dict[int, dict[str, int]], actor: str, key: str) -> list[OrderPoints]:
+    """Takes back what each earn owes, in one batch of ledger reversals; their budgets and limits get back what was
+    taken back. Returns the records of the reversals, for the caller to save."""
+    if not earned:
+        return []
+    entries = ledger.reverse_accruals(
+        [ledger.TakeBack(points.entry_id, f"{key}:{points.pk}", sum(owed[points.pk].values())) for points in earned],
+        actor=actor, reason_code="return", policy=programme.value("RETURN_POLICY"),
+    )
+    campaign_ids = dict(Campaign.objects.filter(code__in={p.campaign.rpartition(":v")[0] for p in earned})
+                        .values_list("code", "pk"))
+    periods = _limit_periods({points.campaign for points in earned})
+    records = []
+    for points, entry in zip(earned, entries, strict=True):
+        campaign_id = campaign_ids.get(points.campaign.rpartition(":v")[0])
         if campaign_id is not None and locks is not None:
-            give_back(locks, campaign_id, periods.get(done.campaign), -entry.amount, done.entry.effective_at)
-        return _points(order, entry, OrderPoints.Kind.REVERSAL, points=-entry.amount, campaign=done.campaign,
-                       by_line=owed, undoes=done)
-    else:
-        entry = ledger.restore_spend(entry_id=done.entry_id, points=total, actor=actor, idempotency_key=entry_key)
-        return _points(order, entry, OrderPoints.Kind.RESTORE, points=entry.amount, by_line=owed, undoes=done)
+            give_back(locks, campaign_id, periods.get(points.campaign), -entry.amount, points.entry.effective_at)
+        records.append(_points(order, entry, OrderPoints.Kind.REVERSAL, points=-entry.amount,
+                               campaign=points.campaign, by_line=owed[points.pk], undoes=points))
+    return records
 
 
 def _limit_periods(references: set[str]) -> dict[str, str | None]:
