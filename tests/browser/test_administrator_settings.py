@@ -1,0 +1,49 @@
+"""An administrator changes one programme setting on the screen: the others, saved before, stay as they were, and
+the cart's quote follows the saved per-line cap at once."""
+
+from decimal import Decimal
+
+from django.contrib.auth.models import Group, User
+from playwright.sync_api import expect
+
+from kopilka.backoffice.roles import ADMINISTRATOR, sync_roles
+from kopilka.core import programme
+from kopilka.core.models import ProgrammeSettings
+from kopilka.purchases.quote import CartItem, quote
+from tests.factories import gift, member
+
+PASSWORD = "a-long-browser-password-5"
+
+
+def test_an_administrator_changes_the_line_cap_and_the_other_saved_settings_stay(page, shot):
+    sync_roles()
+    admin = User.objects.create_user("admin-anna", password=PASSWORD, is_staff=True)
+    admin.groups.set([Group.objects.get(name=ADMINISTRATOR)])
+    ProgrammeSettings.objects.create(pk=ProgrammeSettings.SINGLETON, receipt_cap_percent=Decimal(40),
+                                     backdating_days=10, partner_cap_percent=Decimal(80), updated_by="earlier")
+    page.goto("/admin/login/?next=/office/settings/")
+    page.fill("#id_username", "admin-anna")
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit]")
+    page.wait_for_url("**/office/settings/**")
+
+    expect(page.locator("#id_receipt_cap_percent")).to_have_value("40.00")
+    expect(page.locator("#id_backdating_days")).to_have_value("10")
+    expect(page.locator("#id_partner_cap_percent")).to_have_value("80.00")
+    shot(page, "saved-before")
+    page.fill("#id_line_cap_percent", "20")
+    page.get_by_role("button", name="Сохранить").click()
+    page.wait_for_load_state()
+
+    expect(page.locator("#id_line_cap_percent")).to_have_value("20.00")
+    expect(page.locator("[data-setting=line_cap_percent]")).to_have_text("20,00")  # in force, in Russian
+    expect(page.locator("#id_receipt_cap_percent")).to_have_value("40.00")
+    expect(page.locator("#id_backdating_days")).to_have_value("10")
+    expect(page.locator("#id_partner_cap_percent")).to_have_value("80.00")
+    shot(page, "line-cap-saved")
+    saved = ProgrammeSettings.objects.get()
+    assert (saved.line_cap_percent, saved.receipt_cap_percent, saved.backdating_days) == (Decimal(20), Decimal(40), 10)
+    programme.forget()
+    anna = member()
+    gift(anna.pk, 5000)
+    assert quote(anna.pk, [CartItem("ANY", Decimal(1), Decimal(1000), Decimal(1000))], requested=None).maximum == 200
