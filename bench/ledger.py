@@ -25,15 +25,12 @@ import json
 import multiprocessing
 import os
 import random
-import re
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlparse
 
-from common import log, recreate_database
+from common import drop_pgbench, init_pgbench, log, recreate_database, run_pgbench
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
@@ -47,22 +44,6 @@ def setup_django(url: str) -> None:
 
     django.setup()
 
-
-
-def pg_args(url: str) -> list[str]:
-    parts = urlparse(url)
-    return ["-h", parts.hostname or "127.0.0.1", "-p", str(parts.port or 5432), "-U", parts.username or "postgres",
-            parts.path.lstrip("/")]
-
-
-def run_pgbench(url: str, clients: int, threads: int, seconds: int) -> float:
-    """TPC-B transactions per second on pgbench's tables (made by `pgbench -i` beforehand)."""
-    out = subprocess.run(
-        ["pgbench", "-n", "-c", str(clients), "-j", str(min(clients, threads)), "-T", str(seconds),
-         *pg_args(url)],
-        check=True, capture_output=True, text=True,
-    ).stdout
-    return float(re.search(r"tps = ([\d.]+)", out).group(1))
 
 
 def _ops_process(url: str, member_ids: list[int], threads: int, seconds: float, ready, queue) -> None:
@@ -245,7 +226,7 @@ def main() -> None:
 def run_ops_part(args) -> dict:
     """Alternating rounds of pgbench and of the service layer, so that both see the same machine; the figures are
     the medians over the rounds."""
-    subprocess.run(["pgbench", "-i", "-q", "-s", "10", *pg_args(args.database_url)], check=True, capture_output=True)
+    init_pgbench(args.database_url)
     ids = bench_members(args.workers)
     rounds = []
     for n in range(1, args.rounds + 1):
@@ -258,7 +239,7 @@ def run_ops_part(args) -> dict:
         ops = measure_ops(args.database_url, ids, args.workers, args.processes, args.seconds)
         rounds.append((ops, tps, ops / tps))
         log(f"  {ops:.0f} ops/s, {tps:.0f} tps, ratio {ops / tps:.3f}")
-    subprocess.run(["pgbench", "-i", "-I", "d", *pg_args(args.database_url)], check=True, capture_output=True)
+    drop_pgbench(args.database_url)
     return {
         "rounds": args.rounds,
         "ops_per_s": round(statistics.median(r[0] for r in rounds), 1),
