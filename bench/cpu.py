@@ -100,9 +100,8 @@ def postmaster_pid(url: str) -> int:
     """The PostgreSQL server's main process, the parent of a backend (the server must run on this machine)."""
     import psycopg
 
-    with psycopg.connect(url) as conn:
-        backend = conn.execute("SELECT pg_backend_pid()").fetchone()[0]
-    fields = _stat(backend)
+    with psycopg.connect(url) as conn:  # the backend lives as long as its connection
+        fields = _stat(conn.execute("SELECT pg_backend_pid()").fetchone()[0])
     if fields is None:
         raise RuntimeError("PostgreSQL does not run on this machine: no CPU accounting")
     return int(fields[1])

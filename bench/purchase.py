@@ -17,18 +17,22 @@ Prints one JSON line:
   pay_ratio               orders_per_s / pgbench_tps (median of the rounds' ratios)          (goal ≥ 0.03)
   orders_per_s_no_budget  orders per second with no budgeted campaign
   budget_ratio            orders_per_s / orders_per_s_no_budget (median of the rounds' ratios) (goal ≥ 0.8)
+  budget_cpu_ratio        the CPU an order cost the server and PostgreSQL with no budget ÷ with the budgets
+                          (median of the rounds' ratios): budget_ratio without the noise of a shared machine
   p50_ms, p99_ms          of an order (place + pay) with the budgets; *_no_budget without them
   errors                  answers other than 201/200 or failed connections, over every round
   cpu_ms_per_order        CPU milliseconds an order cost the web server, PostgreSQL and the load client (with
                           the budgets; read from /proc, when PostgreSQL runs on this machine)
   machine_busy_pct        how busy the machine's CPUs were meanwhile; others_pct: the share of that busy time
                           used by none of the three (other work on a shared machine)
+  lock_waits              sessions waiting for a lock, sampled every 50 ms during the orders with the budgets
+                          (`waits`; per round in `rounds`)
   campaigns_per_order     mean number of campaigns an order earned under (with the budgets)
   budgets_exact           in every round with budgets, what each budget lost equals what its campaign granted
   reconcile_clean         the ledger's reconciliation after the run
   rounds                  every round's figures
-  server_profile          with --py-spy: where the server's Python time went during the last round's orders
-                          with the budgets (`server_profile`)
+  server_profile          with --py-spy: where the server's Python time went during one more part with the
+                          budgets after the rounds, not counted in the figures (`server_profile`)
   in_process              with --statements N: N more orders placed and paid one at a time in this process,
                           every statement timed (`order_statements`; the statements by time go to standard
                           error)
@@ -49,6 +53,7 @@ import statistics
 import sys
 import time
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -56,6 +61,7 @@ import cpu
 import server_profile
 from common import checkpoint, drop_pgbench, init_pgbench, log, recreate_database, run_pgbench
 from loadgen import FAILURES, Connection, free_port, percentile, request, start_server, stop_server
+from waits import LockWaits
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
@@ -75,12 +81,13 @@ class Load:
     statuses: dict[str, int] = field(default_factory=dict)
     sample: str = ""
     cpu: dict | None = None  # CPU milliseconds per order of each party (`cpu.Meter`)
+    lock_waits: dict | None = None  # sessions waiting for locks meanwhile (`waits.LockWaits`)
 
     def figures(self) -> dict:
         self.latencies.sort()
         return {"orders_per_s": round(self.orders / self.seconds, 1), "orders": self.orders,
                 "errors": self.errors, "p50_ms": percentile(self.latencies, 0.50),
-                "p99_ms": percentile(self.latencies, 0.99), "cpu": self.cpu}
+                "p99_ms": percentile(self.latencies, 0.99), "cpu": self.cpu, "lock_waits": self.lock_waits}
 
 
 def cart(n: int) -> list[dict]:
@@ -134,8 +141,9 @@ async def client(port: int, token: str, tag: str, members: list[int], points: in
 
 
 def drive(port: int, token: str, groups: list[list[int]], points: int, seconds: float,
-          meter: cpu.Meter | None = None) -> Load:
-    """One client per group of members, all at once, for `seconds`; `meter` measures the CPU meanwhile."""
+          meter: cpu.Meter | None = None, url: str | None = None) -> Load:
+    """One client per group of members, all at once, for `seconds`; `meter` measures the CPU meanwhile, and
+    with the database's `url` the lock waits are sampled."""
     load = Load()
     run = uuid.uuid4().hex[:8]
 
@@ -144,6 +152,9 @@ def drive(port: int, token: str, groups: list[list[int]], points: int, seconds: 
         await asyncio.gather(*(client(port, token, f"{run}-{i}", members, points, deadline, load)
                                for i, members in enumerate(groups)))
 
+    sampler = LockWaits(url) if url else None
+    if sampler is not None:
+        sampler.start()
     if meter is not None:
         meter.start()
     started = time.perf_counter()
@@ -151,6 +162,8 @@ def drive(port: int, token: str, groups: list[list[int]], points: int, seconds: 
     load.seconds = time.perf_counter() - started
     if meter is not None:
         load.cpu = meter.stop(load.orders)
+    if sampler is not None:
+        load.lock_waits = sampler.stop()
     return load
 
 
@@ -177,10 +190,9 @@ def earned_after(last: int) -> tuple[dict[str, int], int]:
     return by_code, records
 
 
-def budgeted_round(port: int, token: str, groups: list[list[int]], args,
-                   spy_on: int | None = None) -> tuple[Load, bool, float]:
+def budgeted_round(port: int, token: str, groups: list[list[int]], args) -> tuple[Load, bool, float]:
     """The load with the budgets; whether each budget lost exactly what its campaign granted; campaigns an
-    order earned under on average. With `spy_on` (the server's pid), py-spy samples the server meanwhile."""
+    order earned under on average."""
     from django.db import connections
     from scene import BUDGETED, budgets_left, set_budgets
 
@@ -188,13 +200,7 @@ def budgeted_round(port: int, token: str, groups: list[list[int]], args,
     last, before = last_record(), budgets_left()
     connections.close_all()
     checkpoint(args.database_url)
-    spy = server_profile.record(args.py_spy, spy_on, args.seconds) if spy_on else None
-    load = drive(port, token, groups, args.points, args.seconds, args.meter)
-    if spy is not None:
-        process, output = spy
-        process.wait()
-        log(f"  the server's samples (py-spy, folded stacks): {output}")
-        args.server_profile = server_profile.summarise(output)
+    load = drive(port, token, groups, args.points, args.seconds, args.meter, args.database_url)
     earned, records = earned_after(last)
     after = budgets_left()
     exact = all(before[code] - after[code] == earned.get(code, 0) for code in BUDGETED)
@@ -211,7 +217,38 @@ def unbudgeted_round(port: int, token: str, groups: list[list[int]], args) -> Lo
     set_budgets(None)
     connections.close_all()
     checkpoint(args.database_url)
-    return drive(port, token, groups, args.points, args.seconds, args.meter)
+    return drive(port, token, groups, args.points, args.seconds, args.meter, args.database_url)
+
+
+def profile_server(port: int, token: str, groups: list[list[int]], args, server_pid: int) -> dict:
+    """One more part with the budgets, not counted in the figures, while py-spy samples the server."""
+    from django.db import connections
+    from scene import set_budgets
+
+    set_budgets(BUDGET)
+    connections.close_all()
+    process, output = server_profile.record(args.py_spy, server_pid, args.seconds)
+    drive(port, token, groups, args.points, args.seconds)
+    process.wait()
+    log(f"  the server's samples (py-spy, folded stacks): {output}")
+    return server_profile.summarise(output)
+
+
+def cpu_ratio(without: dict | None, with_budgets: dict | None) -> float | None:
+    """The CPU an order cost the server and PostgreSQL with no budget ÷ with the budgets: like budget_ratio,
+    but blind to what other work on the machine took from the run."""
+    if not without or not with_budgets:
+        return None
+    return round((without["server_ms"] + without["postgres_ms"])
+                 / (with_budgets["server_ms"] + with_budgets["postgres_ms"]), 3)
+
+
+def lock_waits(rounds: list[dict]) -> dict[str, int]:
+    """The lock waits sampled during the parts with the budgets, added up over the rounds (most first)."""
+    total: Counter[str] = Counter()
+    for figures in rounds:
+        total.update((figures["budgets"]["lock_waits"] or {}).get("waits", {}))
+    return dict(total.most_common(8))
 
 
 def main() -> None:
@@ -270,8 +307,7 @@ def main() -> None:
                 what = "with the budgets" if part == "budgets" else "no budget"
                 log(f"round {n}/{args.rounds}: orders, {what}, {args.clients} clients, {args.seconds:g}s ...")
                 if part == "budgets":
-                    spy_on = server.pid if args.py_spy and n == args.rounds else None
-                    budgeted, exact, per_order = budgeted_round(port, token, groups, args, spy_on)
+                    budgeted, exact, per_order = budgeted_round(port, token, groups, args)
                 else:
                     unbudgeted = unbudgeted_round(port, token, groups, args)
             with_budgets, without = budgeted.figures(), unbudgeted.figures()
@@ -279,6 +315,7 @@ def main() -> None:
                 "pgbench_tps": round(tps, 1), "budgets": with_budgets, "no_budget": without,
                 "pay_ratio": round(with_budgets["orders_per_s"] / tps, 4),
                 "budget_ratio": round(with_budgets["orders_per_s"] / without["orders_per_s"], 3),
+                "budget_cpu_ratio": cpu_ratio(without["cpu"], with_budgets["cpu"]),
                 "budgets_exact": exact, "campaigns_per_order": round(per_order, 2),
                 "statuses": {**budgeted.statuses,
                              **{f"no budget {k}": v for k, v in unbudgeted.statuses.items()}},
@@ -288,6 +325,10 @@ def main() -> None:
             log(f"  {with_budgets['orders_per_s']} orders/s with the budgets "
                 f"(p99 {with_budgets['p99_ms']} ms), {without['orders_per_s']} without; {tps:.0f} tps; "
                 f"CPU with the budgets: {with_budgets['cpu']}")
+        if args.py_spy:
+            log(f"the server under load with the budgets, sampled by py-spy, {args.seconds:g}s ...")
+            profile = profile_server(port, token, groups, args, server.pid)
+            log(f"  share of the server's samples (%): {profile}")
     finally:
         stop_server(server)
     drop_pgbench(args.database_url)
@@ -308,6 +349,7 @@ def main() -> None:
         "pay_ratio": median("pay_ratio"),
         "orders_per_s_no_budget": median("no_budget", "orders_per_s"),
         "budget_ratio": median("budget_ratio"),
+        "budget_cpu_ratio": median("budget_cpu_ratio") if args.meter else None,
         "p50_ms": median("budgets", "p50_ms"), "p99_ms": median("budgets", "p99_ms"),
         "p50_ms_no_budget": median("no_budget", "p50_ms"), "p99_ms_no_budget": median("no_budget", "p99_ms"),
         "errors": sum(r["budgets"]["errors"] + r["no_budget"]["errors"] for r in rounds),
@@ -317,13 +359,13 @@ def main() -> None:
         if args.meter else None,
         "machine_busy_pct": median("budgets", "cpu", "machine_busy_pct") if args.meter else None,
         "others_pct": median("budgets", "cpu", "others_pct") if args.meter else None,
+        "lock_waits": lock_waits(rounds),
         "budgets_exact": all(r["budgets_exact"] for r in rounds),
         "reconcile_clean": reconcile().clean,
         "clients": args.clients, "workers": args.workers, "threads": args.threads, "rounds": rounds,
     }
     if args.py_spy:
-        figures["server_profile"] = getattr(args, "server_profile", None)
-        log(f"  the server under load, share of its busy threads' samples (%): {figures['server_profile']}")
+        figures["server_profile"] = profile
     if args.statements:
         from order_statements import measure
 
