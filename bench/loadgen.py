@@ -92,7 +92,7 @@ class Connection:
         self.writer.close()
 
 
-FAILURES = (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, asyncio.TimeoutError)
+FAILURES = (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError)
 
 
 def percentile(sorted_seconds: list[float], p: float) -> float | None:
