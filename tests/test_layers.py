@@ -1,4 +1,5 @@
-"""The apps import down their layers, and each app's docstring says truly what it may import."""
+"""The apps import down their layers, no module imports itself through others, and each app's docstring
+says truly what it may import."""
 
 import importlib
 import re
@@ -7,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.imports import app_of, imported_by, modules
+from tests.imports import app_of, circles, imported_by, modules
 
 # From the top floor down (kopilka/__init__.py); apps on one floor import nothing of each other.
 LAYERS = [
@@ -76,3 +77,7 @@ def test_the_import_contracts_of_make_lint_have_these_floors():
     config = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())["tool"]["importlinter"]
     (layers,) = [contract["layers"] for contract in config["contracts"] if contract["type"] == "layers"]
     assert [{name.strip() for name in floor.split("|")} for floor in layers] == LAYERS
+
+
+def test_no_modules_of_the_project_import_each_other_in_a_circle():
+    assert circles("kopilka") == []
