@@ -5,7 +5,6 @@ from decimal import Decimal
 
 import pytest
 from django.test import override_settings
-from django.utils import translation
 
 from kopilka.campaigns import services as campaigns
 from kopilka.campaigns.models import Campaign, MemberUsage
@@ -25,12 +24,6 @@ from tests.factories import gift, live_campaign
 
 pytestmark = pytest.mark.django_db
 D = Decimal
-
-
-@pytest.fixture(autouse=True)
-def english():
-    with translation.override("en"):
-        yield
 
 
 def start_campaign(code, type="base", **rules):

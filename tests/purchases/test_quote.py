@@ -4,7 +4,6 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.utils import translation
 
 from kopilka.campaigns import services as campaigns
 from kopilka.catalog import services as catalog
@@ -16,12 +15,6 @@ from kopilka.purchases.quote import CartItem, quote
 
 pytestmark = pytest.mark.django_db
 D = Decimal
-
-
-@pytest.fixture(autouse=True)
-def english():
-    with translation.override("en"):
-        yield
 
 
 @pytest.fixture
