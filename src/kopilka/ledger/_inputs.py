@@ -113,14 +113,20 @@ def activation_time(at: datetime, pending_until: datetime | None, expires_at: da
 
 
 def check_redemption_order(policy: str | None) -> str:
-    policy = policy or programme_value("REDEMPTION_ORDER")
-    if policy not in booking.REDEMPTION_ORDERS:
-        raise ValidationFailed(
-            _("Unknown redemption order."),
-            code="unknown_redemption_order",
-            details={"redemption_order": policy, "known": list(booking.REDEMPTION_ORDERS)},
-        )
-    return policy
+    return _choice(policy or programme_value("REDEMPTION_ORDER"), booking.REDEMPTION_ORDERS,
+                   _("Unknown redemption order."), "unknown_redemption_order", "redemption_order")
+
+
+def check_return_policy(policy: str | None) -> str:
+    return _choice(policy or programme_value("RETURN_POLICY"), booking.RETURN_POLICIES,
+                   _("Unknown return policy."), "unknown_return_policy", "policy")
+
+
+def _choice(value: str, known, message, code: str, field: str) -> str:
+    """`value` when it is one of `known`, else the refusal `code` naming the known ones."""
+    if value not in known:
+        raise ValidationFailed(message, code=code, details={field: value, "known": list(known)})
+    return value
 
 
 @dataclass(frozen=True)

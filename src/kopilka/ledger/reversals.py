@@ -22,8 +22,8 @@ from kopilka.ledger._inputs import (
     check_key,
     check_points,
     check_reason,
+    check_return_policy,
     context,
-    programme_value,
 )
 from kopilka.ledger._locking import atomic_write, earlier_result, fingerprint_of, lock_account, lock_lots
 from kopilka.ledger.errors import EntryNotFound, InvalidPoints, NothingToReverse, PointsAlreadySpent
@@ -69,7 +69,7 @@ def reverse_accruals(
     """Take back several accruals of one member at once (a return of an order that earned under several
     campaigns), each as `reverse_accrual` would, under one lock of the account and a fixed number of reads: all or
     nothing. A key booked before answers with its first entry."""
-    policy = _return_policy(policy)
+    policy = check_return_policy(policy)
     keys = [check_key(take.idempotency_key) for take in takes]
     if len(set(keys)) != len(keys) or len({take.entry_id for take in takes}) != len(takes):
         raise ValidationFailed(_("Each reversal of a batch needs an accrual and a key of its own."),
@@ -143,17 +143,6 @@ def _reversed_so_far(entry_ids: list[int]) -> dict[int, int]:
                                                           ).values_list("reverses_id", "amount", "details"):
         total[reverses] += -amount + int((details or {}).get("forgiven", 0))
     return total
-
-
-def _return_policy(policy: str | None) -> str:
-    policy = policy or programme_value("RETURN_POLICY")
-    if policy not in booking.RETURN_POLICIES:
-        raise ValidationFailed(
-            _("Unknown return policy."),
-            code="unknown_return_policy",
-            details={"policy": policy, "known": list(booking.RETURN_POLICIES)},
-        )
-    return policy
 
 
 def _entry(entry_id: int) -> Entry:
