@@ -328,7 +328,9 @@ def main() -> None:
             rounds.append({
                 "pgbench_tps": round(tps, 1), "budgets": with_budgets, "no_budget": without,
                 "pay_ratio": round(with_budgets["orders_per_s"] / tps, 4),
-                "budget_ratio": round(with_budgets["orders_per_s"] / without["orders_per_s"], 3),
+                # None when no order got through without the budgets (every answer an error: see `statuses`)
+                "budget_ratio": (round(with_budgets["orders_per_s"] / without["orders_per_s"], 3)
+                                 if without["orders_per_s"] else None),
                 "budget_cpu_ratio": cpu_ratio(without["cpu"], with_budgets["cpu"]),
                 "budgets_exact": exact, "campaigns_per_order": round(per_order, 2),
                 "statuses": {**budgeted.statuses,
@@ -349,13 +351,14 @@ def main() -> None:
 
     from kopilka.ledger.reconcile import reconcile
 
-    def median(*path: str) -> float:
+    def median(*path: str) -> float | None:
         values = []
         for figures in rounds:
             for key in path:
                 figures = figures[key]
             values.append(figures)
-        return round(statistics.median(values), 4 if path[-1].endswith("ratio") else 2)
+        values = [value for value in values if value is not None]
+        return round(statistics.median(values), 4 if path[-1].endswith("ratio") else 2) if values else None
 
     figures = {
         "orders_per_s": median("budgets", "orders_per_s"),
