@@ -2,7 +2,12 @@
 
 Invariants: a message is `queued` until the worker sends it (`sent`) or gives up (`failed`, with the error);
 a member without an e-mail address or without e-mail consent in force gets `skipped` (recorded, never sent).
+A worker sends only messages it has claimed (a lease: `leased_by` until `lease_until`), so two workers never send
+the same message at once; every try is an `Attempt`. A message keeps one `Message-ID` for all its tries, so a
+repeat after a crash between the server's acceptance and the record can be dropped by the receiver.
 """
+
+import uuid
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -29,6 +34,9 @@ class Message(models.Model):
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(_("created at"))
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    uid = models.UUIDField(_("message id"), default=uuid.uuid4, unique=True, editable=False)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    leased_by = models.CharField(max_length=32, blank=True)
 
     class Meta:
         verbose_name = _("message")
@@ -42,3 +50,27 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} → {self.member_id} ({self.status})"
+
+
+class Attempt(models.Model):
+    """One try at sending a message: started when a worker claims it, finished with the outcome. An attempt left
+    unfinished is a worker that died while it held the message."""
+
+    class Outcome(models.TextChoices):
+        SENT = "sent", _("sent")
+        FAILED = "failed", _("failed")
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="tries")
+    worker = models.CharField(_("worker"), max_length=32)
+    started_at = models.DateTimeField(_("started at"))
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    outcome = models.CharField(_("outcome"), max_length=10, choices=Outcome.choices, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        verbose_name = _("sending attempt")
+        verbose_name_plural = _("sending attempts")
+        ordering = ["message", "started_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.message_id} @ {self.started_at:%Y-%m-%d %H:%M:%S} {self.outcome or '…'}"
