@@ -2,6 +2,8 @@
 
 import itertools
 import json
+import os
+import secrets
 
 import pytest
 from django.db import connection
@@ -11,6 +13,18 @@ from kopilka.core.models import ApiKey
 
 # The hand-worked programmes of the analytics (march, crowd) serve the back office, API and browser tests too.
 pytest_plugins = ["tests.analytics.programmes"]
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _secret_key():
+    """A random key for the run, as an installation has one (there is no built-in key); children started by the
+    tests get it through the environment."""
+    from django.conf import settings
+
+    key = secrets.token_urlsafe(48)
+    os.environ["KOPILKA_SECRET_KEY"] = settings.SECRET_KEY = key
+    return key
+
 
 def pytest_collection_modifyitems(config, items):
     from django.conf import settings

@@ -42,6 +42,7 @@ MATRIX = {
     "backoffice:analytics_status": ("get", {"administrator", "marketer", "analyst"}),
     "backoffice:analytics_download": ("get", {"administrator", "marketer", "analyst"}),
     "backoffice:analytics_share": ("post", {"administrator", "analyst"}),
+    "backoffice:analytics_widgets": ("get", {"administrator", "analyst"}),
 }
 ADMIN_PAGES = {
     "/admin/": ALL,

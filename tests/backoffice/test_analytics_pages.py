@@ -12,7 +12,7 @@ from openpyxl import load_workbook
 
 from kopilka.analytics.models import Snapshot
 from kopilka.analytics.snapshots import lifecycle
-from kopilka.backoffice.models import AuditEvent
+from kopilka.backoffice.models import AuditEvent, WidgetLink
 from kopilka.core import clock
 
 MARCH = "?start=2026-03-01&end=2026-03-31"
@@ -78,9 +78,63 @@ def test_a_widget_link_shows_its_part_until_it_expires(march, staff, monkeypatch
     assert widget.status_code == 200 and "non-members" in widget.content.decode()
     assert "X-Frame-Options" not in widget
     assert anyone.get(url[:-3] + "xx/").status_code == 403
+    link_id = url.rstrip("/").rsplit("/", 1)[1].split(".")[0]
+    assert anyone.get(url.replace(f"/{link_id}.", f"/{int(link_id) + 1}.")).status_code == 403
     later = clock.now() + timedelta(days=8)
     monkeypatch.setattr(clock, "now", lambda: later)
     assert anyone.get(url).status_code == 403
+
+
+def _share(client, part: str, days: str = "30"):
+    page = client.post("/office/analytics/dashboard/share/", {
+        "start": "2026-03-01", "end": "2026-03-31", "part": part, "days": days}).content.decode()
+    return page.split('id="widget-url"')[0].rsplit('value="', 1)[1].split('"')[0]
+
+
+def test_a_widget_link_is_listed_with_its_maker_and_works_until_revoked(march, staff):
+    maker = staff("analyst")
+    analyst = signed_in(maker)
+    computed(analyst, "dashboard", MARCH)
+    url = _share(analyst, "kpis", days="365")
+    link = WidgetLink.objects.get()
+    assert (link.expires_at - link.created_at).days == 90, "a link lives 90 days at most"
+    assert "." in url and link.secret_sha256 not in url, "the link carries its secret, the database only its hash"
+    listing = analyst.get("/office/analytics/widgets/").content.decode()
+    assert maker.username in listing and "kpis" in listing and "works" in listing
+    anyone = Client(HTTP_ACCEPT_LANGUAGE="en")
+    assert anyone.get(url).status_code == 200
+    assert analyst.post("/office/analytics/widgets/", {"link": link.pk}).status_code == 302
+    assert anyone.get(url).status_code == 403
+    assert "revoked" in analyst.get("/office/analytics/widgets/").content.decode()
+    assert AuditEvent.objects.filter(action="analytics.widget_revoked", target=f"widget:{link.pk}").exists()
+
+
+def test_a_widget_link_is_not_forged_with_the_site_key(march, staff):
+    """The site's secret key signs sessions; a widget link rests on its own random secret, so a token signed with
+    the site key in the old format opens nothing."""
+    from django.core import signing
+
+    forged = signing.dumps({"k": "dashboard", "p": {"start": "2026-03-01", "end": "2026-03-31"}, "v": "kpis",
+                            "e": 4_000_000_000}, salt="kopilka.analytics.widget", compress=True)
+    assert Client().get(f"/embed/analytics/{forged}/").status_code == 403
+
+
+def test_member_level_tables_cannot_be_embedded(march, staff):
+    analyst = signed_in(staff("analyst"))
+    refused = analyst.post("/office/analytics/clv/share/", {"part": "table:clv-top-members"})
+    assert refused.status_code == 302 and not WidgetLink.objects.exists()
+    assert "table:clv-top-members" not in analyst.get("/office/analytics/clv/").content.decode().split(
+        'name="part"')[-1].split("</select>")[0]
+
+
+def test_an_anonymous_load_never_queues_work(march, staff):
+    analyst = signed_in(staff("analyst"))
+    url = _share(analyst, "kpis")
+    assert Snapshot.objects.count() == 1, "making the link queued the computation it shows"
+    Snapshot.objects.all().delete()
+    for _ in range(3):
+        assert Client().get(url).status_code == 202
+    assert not Snapshot.objects.exists()
 
 
 def test_a_marketer_reads_analytics_but_does_not_share_them(staff):

@@ -1,6 +1,9 @@
 import signal
 import subprocess
 
+import pytest
+
+from kopilka.core import secret_key
 from tests.runtime.processes import KOPILKA, free_port, isolated_env, wait_for_http
 
 
@@ -25,3 +28,22 @@ def test_serve_collects_static_files_and_runs_gunicorn_until_sigterm(tmp_path):
     assert (tmp_path / "static" / "admin" / "css" / "base.css").is_file()
     assert server.returncode == 0, output
     assert "gunicorn" in output.lower()
+
+
+@pytest.mark.parametrize("key", ["", "insecure-development-key-change-me", "short-key"])
+def test_serve_refuses_to_start_without_a_strong_secret_key(tmp_path, key):
+    env = {**isolated_env(tmp_path), "KOPILKA_SECRET_KEY": key}
+    done = subprocess.run([KOPILKA, "serve", "--bind", f"127.0.0.1:{free_port()}"], env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0 and "Not serving" in done.stderr and "secret key" in done.stderr
+
+
+def test_the_demo_key_is_made_once_and_read_from_the_data_folder(tmp_path, monkeypatch):
+    monkeypatch.delenv("KOPILKA_SECRET_KEY")
+    assert secret_key.read(tmp_path) == ""
+    path = secret_key.ensure_file(tmp_path)
+    key = secret_key.read(tmp_path)
+    assert secret_key.weakness(key) is None and oct(path.stat().st_mode & 0o777) == "0o600"
+    assert secret_key.ensure_file(tmp_path) == path and secret_key.read(tmp_path) == key
+    monkeypatch.setenv("KOPILKA_SECRET_KEY", "x" * 40)
+    assert secret_key.read(tmp_path) == "x" * 40 and secret_key.weakness("x" * 40) is not None

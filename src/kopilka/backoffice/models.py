@@ -1,9 +1,10 @@
-"""What the back office records beyond the ledger: the audit log, compensation limits and requests.
+"""What the back office records beyond the ledger: the audit log, compensation limits and requests, widget links.
 
 Invariants:
 - audit events are append-only (nothing in the code changes or deletes one);
 - a compensation request is `granted` (within the requester's limits, booked at once), `pending` (waiting for a
-  senior agent), `approved` (booked on approval) or `rejected`; a booked request names its ledger entry.
+  senior agent), `approved` (booked on approval) or `rejected`; a booked request names its ledger entry;
+- a widget link's secret is stored only as its SHA-256; a link works until it expires or is revoked, never longer.
 """
 
 from django.conf import settings
@@ -106,3 +107,28 @@ class CompensationRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.points} → {self.member_id} ({self.status})"
+
+
+class WidgetLink(models.Model):
+    """A link that shows one part of an analytics page to whoever holds it, made by a person, until it expires or is
+    revoked."""
+
+    kind = models.CharField(_("page"), max_length=30)
+    params = models.JSONField(_("parameters"), default=dict)
+    part = models.CharField(_("part"), max_length=60)
+    secret_sha256 = models.CharField(max_length=64, unique=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("made by"), on_delete=models.PROTECT,
+                                   related_name="+")
+    created_at = models.DateTimeField(_("made at"))
+    expires_at = models.DateTimeField(_("expires at"))
+    revoked_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("revoked by"), on_delete=models.PROTECT,
+                                   null=True, blank=True, related_name="+")
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("widget link")
+        verbose_name_plural = _("widget links")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} / {self.part} ({self.created_at:%Y-%m-%d})"

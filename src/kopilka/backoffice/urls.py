@@ -35,6 +35,7 @@ urlpatterns = [
     path("analytics/snapshots/<int:snapshot_id>/status/", analytics.status, name="analytics_status"),
     path("analytics/snapshots/<int:snapshot_id>/<slug:table>.<str:fmt>", analytics.download,
          name="analytics_download"),
+    path("analytics/widgets/", analytics.widget_links, name="analytics_widgets"),
     path("analytics/<slug:kind>/", analytics.page, name="analytics"),
     path("analytics/<slug:kind>/share/", analytics.share, name="analytics_share"),
 ]

@@ -3,7 +3,8 @@
 Environment:
   DATABASE_URL            postgres://user@host:port/name or sqlite:///path; default: SQLite in the data folder
   KOPILKA_DATA_DIR        folder for the SQLite file and uploads; default: ./data of the checkout
-  KOPILKA_SECRET_KEY      Django secret key (required when KOPILKA_DEBUG is off)
+  KOPILKA_SECRET_KEY      Django secret key; without it, the data folder's `secret_key` file (the demo writes one);
+                          `serve` refuses to start without a strong key
   KOPILKA_DEBUG           1 to turn on debug pages (never in production)
   KOPILKA_ALLOWED_HOSTS   comma-separated host names
   KOPILKA_TIME_ZONE       the programme's time zone ("end of day", expiry dates); default Europe/Moscow
@@ -14,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import dj_database_url
+
+from kopilka.core import secret_key
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 _checkout = PACKAGE_DIR.parent.parent
@@ -28,9 +31,7 @@ def _flag(name: str, default: bool = False) -> bool:
 
 
 DEBUG = _flag("KOPILKA_DEBUG")
-SECRET_KEY = os.environ.get("KOPILKA_SECRET_KEY") or (
-    "insecure-development-key-change-me" if DEBUG or os.environ.get("KOPILKA_ALLOW_DEV_KEY", "1") == "1" else ""
-)
+SECRET_KEY = secret_key.read(DATA_DIR)
 ALLOWED_HOSTS = [h.strip() for h in os.environ.get("KOPILKA_ALLOWED_HOSTS", "localhost,127.0.0.1").split(",")]
 CSRF_TRUSTED_ORIGINS = [
     o.strip() for o in os.environ.get("KOPILKA_CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()

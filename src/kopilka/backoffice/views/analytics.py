@@ -10,13 +10,14 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext
 
 from kopilka.analytics.models import Snapshot
 from kopilka.analytics.presentation.tables import from_dict, write_csv, xlsx_bytes
 from kopilka.analytics.snapshots import lifecycle, params
 from kopilka.backoffice import audit, presenters, widgets
 from kopilka.backoffice.access import requires
+from kopilka.backoffice.models import WidgetLink
 from kopilka.core import clock
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -54,7 +55,8 @@ def page(request, kind: str):
     context.update(current=current, shown=shown, query=urlencode(chosen),
                    view=presenters.present(kind, shown.result) if shown else None,
                    heatmap_title=HEATMAP_TITLES.get(kind, ""),
-                   can_share=request.user.has_perm("analytics.share_analytics"), parts=presenters.parts(kind))
+                   can_share=request.user.has_perm("analytics.share_analytics"),
+                   parts=[part for part in presenters.parts(kind) if widgets.embeddable(part)])
     return render(request, "backoffice/analytics/page.html", context)
 
 
@@ -89,20 +91,41 @@ def download(request, snapshot_id: int, table: str, fmt: str):
 
 @requires("core.analytics_read", "analytics.share_analytics")
 def share(request, kind: str):
-    """Make a signed, expiring link to one part of a page (a chart or a table) to embed elsewhere."""
+    """Make a link to one part of a page (a chart or a table) to embed elsewhere, for at most widgets.MAX_DAYS;
+    the snapshot it shows is computed now if there is none (a visitor of the link never starts any work)."""
     kind = _kind(kind)
     form = params.form_for(kind, request.POST)
     part = request.POST.get("part", "")
     days = widgets.lifetime_days(request.POST.get("days"))
-    if request.method != "POST" or not form.is_valid() or part not in presenters.parts(kind):
-        messages.error(request, _("Choose what to embed and valid parameters."))
+    if (request.method != "POST" or not form.is_valid() or part not in presenters.parts(kind)
+            or not widgets.embeddable(part)):
+        messages.error(request, _("Choose what to embed and valid parameters (tables of single members cannot be "
+                                  "embedded)."))
         return redirect("backoffice:analytics", kind)
     chosen = params.as_params(form)
-    token = widgets.issue(kind, chosen, part, days)
+    summary = _("Shared %(part)s of %(page)s for %(days)d days") % {"part": part, "page": TITLES[kind], "days": days}
+    _link, token = widgets.issue(request.user, kind, chosen, part, days, summary=summary)
+    if lifecycle.latest(kind, chosen, done=True) is None:
+        lifecycle.request(kind, chosen, audit.actor_of(request.user))
     url = request.build_absolute_uri(reverse("analytics_widget", args=[token]))
-    audit.record(request.user, "analytics.shared", _("Shared %(part)s of %(page)s for %(days)d days") % {
-        "part": part, "page": TITLES[kind], "days": days}, target=f"analytics.{kind}",
-        details={"params": chosen, "part": part, "days": days})
     return render(request, "backoffice/analytics/shared.html", {
         "title": TITLES[kind], "url": url, "days": days, "part": part,
         "back": f"{reverse('backoffice:analytics', args=[kind])}?{urlencode(chosen)}"})
+
+
+@requires("core.analytics_read", "analytics.share_analytics")
+def widget_links(request):
+    """Every widget link: what it shows, who made it and when, until when it works; revoke one."""
+    if request.method == "POST":
+        link_id = int(request.POST.get("link", "0") or 0)
+        if widgets.revoke(request.user, link_id, summary=_("Revoked widget link %(id)s") % {"id": link_id}):
+            messages.success(request, _("The link no longer works."))
+        return redirect("backoffice:analytics_widgets")
+    links = WidgetLink.objects.select_related("created_by", "revoked_by")[:500]
+    now = clock.now()
+    rows = [{"link": link, "title": TITLES.get(link.kind, link.kind),
+             "state": (pgettext("widget link", "revoked") if link.revoked_at
+                       else pgettext("widget link", "expired") if link.expires_at <= now
+                       else pgettext("widget link", "works"))}
+            for link in links]
+    return render(request, "backoffice/analytics/widget_links.html", {"title": _("Widget links"), "rows": rows})

@@ -1,18 +1,21 @@
 """`manage.py demo`: a working installation in one command — schema, demo data, an admin, the server and the
 worker, stopped together by Ctrl-C.
 
-The admin's password is generated at first start and printed once; only its hash is stored.
+The admin's password is generated at first start and printed once; only its hash is stored. Without
+KOPILKA_SECRET_KEY, the demo writes a random secret key into its data folder once, and uses it from then on.
 """
 
 import secrets
 import sys
 
 from django.apps import apps
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import IntegrityError, connections, transaction
 
+from kopilka.core import secret_key
 from kopilka.runtime.supervise import supervise
 
 ADMIN_USERNAME = "admin"
@@ -56,6 +59,8 @@ class Command(BaseCommand):
             self.stdout.write("The database holds no members: loading the demo data set (kopilka seed).")
             call_command("seed", verbosity=verbosity)
         password = ensure_admin()
+        if not secret_key.read(settings.DATA_DIR):  # the demo's own random key, kept in its data folder
+            secret_key.ensure_file(settings.DATA_DIR)
         base = f"http://{url_host(host)}:{port}"
         self.stdout.write("")
         self.stdout.write(f"  Back office:    {base}/office/")
