@@ -12,6 +12,7 @@ the machine's CPUs with the server and the database. Two ways of driving it:
 import asyncio
 import json
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -30,7 +31,8 @@ def free_port() -> int:
 
 def start_server(url: str, port: int, workers: int, threads: int) -> subprocess.Popen:
     """`kopilka serve` on the database of `url`, once it accepts connections."""
-    env = {**os.environ, "DATABASE_URL": url, "KOPILKA_LOG_LEVEL": "WARNING"}
+    env = {"KOPILKA_SECRET_KEY": secrets.token_urlsafe(48),  # a throwaway server's own key, unless one is set
+           **os.environ, "DATABASE_URL": url, "KOPILKA_LOG_LEVEL": "WARNING"}
     server = subprocess.Popen(
         [sys.executable, "-m", "kopilka.cli", "serve", "--bind", f"{HOST}:{port}", "--workers", str(workers),
          "--threads", str(threads)],
