@@ -6,8 +6,7 @@ from decimal import Decimal
 import pytest
 from django.test import Client
 
-from kopilka.backoffice.models import AuditEvent
-from kopilka.core.models import ProgrammeSettings
+from kopilka.core.models import AuditEvent, ProgrammeSettings
 from kopilka.ledger import services as ledger
 from kopilka.purchases.quote import CartItem, quote
 

@@ -49,7 +49,7 @@ ADMIN_PAGES = {
     "/admin/core/apikey/": {"administrator", "auditor"},
     "/admin/auth/user/": {"administrator", "auditor"},
     "/admin/catalog/product/": {"administrator", "marketer", "analyst", "auditor"},
-    "/admin/backoffice/auditevent/": {"administrator", "auditor"},
+    "/admin/core/auditevent/": {"administrator", "auditor"},
     "/admin/backoffice/compensationlimit/": {"administrator", "auditor"},
 }
 

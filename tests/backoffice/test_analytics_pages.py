@@ -12,8 +12,9 @@ from openpyxl import load_workbook
 
 from kopilka.analytics.models import Snapshot
 from kopilka.analytics.snapshots import lifecycle
-from kopilka.backoffice.models import AuditEvent, WidgetLink
+from kopilka.backoffice.models import WidgetLink
 from kopilka.core import clock
+from kopilka.core.models import AuditEvent
 
 MARCH = "?start=2026-03-01&end=2026-03-31"
 

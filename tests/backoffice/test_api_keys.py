@@ -6,8 +6,7 @@ import re
 import pytest
 from django.test import Client
 
-from kopilka.backoffice.models import AuditEvent
-from kopilka.core.models import ApiKey
+from kopilka.core.models import ApiKey, AuditEvent
 
 pytestmark = pytest.mark.django_db
 

@@ -7,10 +7,10 @@ import pytest
 from django.test import Client
 
 from kopilka.backoffice.campaign_form import conditions_of, initial_of
-from kopilka.backoffice.models import AuditEvent
 from kopilka.campaigns.models import Campaign, CampaignType
 from kopilka.catalog.services import upsert_group, upsert_products
 from kopilka.core import clock
+from kopilka.core.models import AuditEvent
 from kopilka.customers import services as members
 from kopilka.customers.models import Region
 
@@ -88,7 +88,7 @@ def test_a_marketer_previews_saves_and_activates_a_campaign(marketer, scene):
     again = marketer.post("/office/campaigns/nsk-fillers/", {**form(percent="12"), "save": "1"})
     assert again.status_code == 302 and campaign.versions.count() == 2  # live rules are frozen: a new version
     assert list(AuditEvent.objects.order_by("id").values_list("action", flat=True)) == [
-        "campaign.created", "campaign.activate", "campaign.changed"]
+        "campaign.created", "campaign.active", "campaign.rules_changed"]
 
 
 def test_invalid_rules_are_shown_on_the_form_and_nothing_is_saved(marketer, scene):

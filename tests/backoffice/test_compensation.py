@@ -3,9 +3,10 @@
 import pytest
 
 from kopilka.backoffice import compensation
-from kopilka.backoffice.models import AuditEvent, CompensationLimit, CompensationRequest
+from kopilka.backoffice.models import CompensationLimit, CompensationRequest
 from kopilka.backoffice.roles import SENIOR_SUPPORT, SUPPORT
 from kopilka.core.errors import ApplicationError, PermissionDenied, ValidationFailed
+from kopilka.core.models import AuditEvent
 from kopilka.customers.models import Member
 from kopilka.ledger.models import Entry
 from kopilka.ledger.selectors import balance

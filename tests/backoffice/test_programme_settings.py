@@ -6,9 +6,8 @@ from decimal import Decimal
 import pytest
 from django.test import Client
 
-from kopilka.backoffice.models import AuditEvent
 from kopilka.core import clock, programme
-from kopilka.core.models import ProgrammeSettings
+from kopilka.core.models import AuditEvent, ProgrammeSettings
 from kopilka.customers import services as members
 from kopilka.ledger import services as ledger
 from kopilka.purchases.quote import CartItem, quote

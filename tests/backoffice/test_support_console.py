@@ -81,7 +81,7 @@ def _confirm(client, path: str, fields: dict):
 
 
 def test_a_senior_spends_burns_and_reverses_each_confirmed_and_audited(senior, anna):
-    from kopilka.backoffice.models import AuditEvent
+    from kopilka.core.models import AuditEvent
     from kopilka.ledger.models import Entry
 
     second = ledger.accrue(member_id=anna.pk, points=80, actor="t", idempotency_key="a-2")
@@ -100,7 +100,7 @@ def test_a_senior_spends_burns_and_reverses_each_confirmed_and_audited(senior, a
 
 
 def test_an_operation_the_ledger_refuses_shows_why_and_books_nothing(senior, anna):
-    from kopilka.backoffice.models import AuditEvent
+    from kopilka.core.models import AuditEvent
 
     refused = _confirm(senior, f"/office/members/{anna.pk}/spend/",
                        {"points": "5000", "reason_code": "member-request", "comment": "Слишком много"})

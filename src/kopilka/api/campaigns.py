@@ -147,7 +147,8 @@ def put_type(request: HttpRequest, code: str, body: TypeIn, idempotency_key: str
     """Adds a campaign type to the reference book (201) or renames it (200)."""
 
     def work(principal):
-        campaign_type, created = services.upsert_type(code=code, name=body.name, lot_category=body.lot_category)
+        campaign_type, created = services.upsert_type(code=code, name=body.name, lot_category=body.lot_category,
+                                                       actor=principal.actor)
         return (201 if created else 200), {"code": campaign_type.code, "name": campaign_type.name,
                                            "lot_category": campaign_type.lot_category}
 

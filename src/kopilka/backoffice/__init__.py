@@ -3,7 +3,7 @@ support console and the member card, operations on points in two steps, compensa
 their approvals, the catalogue and campaign builder, programme settings, analytics pages and their
 embeddable widgets, the audit log.
 
-Owns: AuditEvent, CompensationLimit, CompensationRequest (and the roles' groups, kept by `roles.sync_roles`).
+Owns: CompensationLimit, CompensationRequest, WidgetLink (and the roles' groups, kept by `roles.sync_roles`).
 May import: core, customers, catalog, orders, ledger, tiers, campaigns, communications, analytics, purchases.
 Imported by: the URL configuration and runtime.
 Keeps true: a role's permissions are those listed in `roles` after every migrate; every change made here is

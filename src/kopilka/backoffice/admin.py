@@ -5,9 +5,8 @@ from django import forms
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
-from kopilka.backoffice import audit
-from kopilka.backoffice.models import AuditEvent, CompensationLimit, CompensationRequest
-from kopilka.core.admin import ReadOnlyAdmin
+from kopilka.backoffice.models import CompensationLimit
+from kopilka.core import api_keys, audit
 from kopilka.core.models import SCOPES, ApiKey
 
 
@@ -46,19 +45,15 @@ class ApiKeyAdmin(admin.ModelAdmin):
             return
         obj.scopes = sorted(form.cleaned_data["scopes"])
         token = obj.new_token()
-        super().save_model(request, obj, form, change)
-        audit.record(request.user, "apikey.issued", _("Issued the API key %(name)s") % {"name": obj.name},
-                     target=f"core.apikey:{obj.pk}", details={"scopes": obj.scopes, "prefix": obj.prefix})
+        super().save_model(request, obj, form, change)  # in the admin's transaction, with its audit event
+        api_keys.audited(obj, "apikey.issued", actor=audit.actor_of(request.user), user=request.user)
         self.message_user(request, _("Copy the token now, it is not shown again: %(token)s") % {"token": token},
                           messages.WARNING)
 
     @admin.action(description=_("Revoke selected API keys"), permissions=["change"])
     def revoke(self, request, queryset) -> None:
         for key in queryset.filter(is_active=True):
-            key.is_active = False
-            key.save(update_fields=["is_active"])
-            audit.record(request.user, "apikey.revoked", _("Revoked the API key %(name)s") % {"name": key.name},
-                         target=f"core.apikey:{key.pk}")
+            api_keys.revoke(key, actor=audit.actor_of(request.user), user=request.user)
         self.message_user(request, _("Revoked %(count)d API keys.") % {"count": queryset.count()}, messages.SUCCESS)
 
 
@@ -71,18 +66,3 @@ class CompensationLimitAdmin(admin.ModelAdmin):
         audit.record(request.user, "compensation.limit_changed", _("Compensation limit of %(role)s: %(op)d / %(day)d")
                      % {"role": obj.role.name, "op": obj.per_operation, "day": obj.per_day},
                      target=f"backoffice.compensationlimit:{obj.pk}")
-
-
-@admin.register(AuditEvent)
-class AuditEventAdmin(ReadOnlyAdmin):
-    list_display = ["at", "actor", "action", "member", "summary", "target"]
-    list_filter = ["action"]
-    search_fields = ["actor", "summary", "comment", "target"]
-    date_hierarchy = "at"
-
-
-@admin.register(CompensationRequest)
-class CompensationRequestAdmin(ReadOnlyAdmin):
-    list_display = ["requested_at", "member", "points", "reason_code", "status", "requested_by", "decided_by"]
-    list_filter = ["status", "reason_code"]
-    date_hierarchy = "requested_at"

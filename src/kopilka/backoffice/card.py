@@ -3,12 +3,13 @@
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from kopilka.backoffice.models import AuditEvent, CompensationRequest
+from kopilka.backoffice.models import CompensationRequest
 from kopilka.campaigns.conditions import evaluate
 from kopilka.campaigns.facts import member_facts
 from kopilka.campaigns.selectors import live_campaigns
 from kopilka.communications.models import Message
 from kopilka.core import clock
+from kopilka.core.models import AuditEvent
 from kopilka.customers.selectors import consents_in_force, get_member
 from kopilka.ledger import selectors as ledger
 from kopilka.ledger.models import LotCategory, ReasonCode
@@ -20,6 +21,7 @@ LOT_STATES = {"active": pgettext_lazy("lot", "active"), "pending": pgettext_lazy
 ORDERS_SHOWN = 20
 ENTRIES_PER_PAGE = 50
 EVENTS_SHOWN = 20
+VIEWED = "member.viewed"  # the audit log's action for opening a card: kept there, not listed on the card
 
 
 def _campaigns_now(member_id: int) -> list[dict]:
@@ -67,6 +69,6 @@ def member_card(user, member_id: int, before: str | None = None) -> dict:
         "sent_messages": Message.objects.filter(member_id=member_id)[:EVENTS_SHOWN],
         "compensations": CompensationRequest.objects.filter(member_id=member_id).select_related(
             "requested_by", "decided_by")[:EVENTS_SHOWN],
-        "events": AuditEvent.objects.filter(member_id=member_id)[:EVENTS_SHOWN]
+        "events": AuditEvent.objects.filter(member_id=member_id).exclude(action=VIEWED)[:EVENTS_SHOWN]
         if user.has_perm("backoffice.view_audit_log") else None,
     }

@@ -14,10 +14,9 @@ from django.db.models import Sum
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from kopilka.backoffice import audit
 from kopilka.backoffice.models import CompensationLimit, CompensationRequest
 from kopilka.communications.services import notify
-from kopilka.core import clock
+from kopilka.core import audit, clock
 from kopilka.core.errors import NotFound, PermissionDenied, ValidationFailed
 from kopilka.ledger import services as ledger
 from kopilka.ledger.models import ReasonCode

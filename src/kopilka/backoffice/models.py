@@ -1,7 +1,7 @@
-"""What the back office records beyond the ledger: the audit log, compensation limits and requests, widget links.
+"""What the back office records beyond the ledger: compensation limits and requests, widget links (the audit log
+is core's).
 
 Invariants:
-- audit events are append-only (nothing in the code changes or deletes one);
 - a compensation request is `granted` (within the requester's limits, booked at once), `pending` (waiting for a
   senior agent), `approved` (booked on approval) or `rejected`; a booked request names its ledger entry;
 - a widget link's secret is stored only as its SHA-256; a link works until it expires or is revoked, never longer.
@@ -14,33 +14,6 @@ from django.utils.translation import gettext_lazy as _
 
 from kopilka.customers.models import Member
 from kopilka.ledger.models import Entry
-
-
-class AuditEvent(models.Model):
-    """One action of a person in the back office: who, when, what, on which member or record, and why."""
-
-    at = models.DateTimeField(_("when"), db_index=True)
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.PROTECT, null=True, related_name="+"
-    )
-    actor = models.CharField(_("who"), max_length=150)  # kept as written, even if the account is renamed
-    action = models.CharField(_("action"), max_length=60, db_index=True)
-    member = models.ForeignKey(
-        Member, verbose_name=_("member"), on_delete=models.PROTECT, null=True, blank=True, related_name="+"
-    )
-    target = models.CharField(_("record"), max_length=120, blank=True)  # e.g. "ledger.entry:42"
-    summary = models.CharField(_("summary"), max_length=300)
-    comment = models.TextField(_("comment"), blank=True)
-    details = models.JSONField(_("details"), default=dict, blank=True)
-
-    class Meta:
-        verbose_name = _("audit event")
-        verbose_name_plural = _("audit log")
-        ordering = ["-at", "-id"]
-        indexes = [models.Index(fields=["member", "-at"], name="audit_member")]
-
-    def __str__(self) -> str:
-        return f"{self.at:%Y-%m-%d %H:%M} {self.actor}: {self.summary}"
 
 
 class CompensationLimit(models.Model):

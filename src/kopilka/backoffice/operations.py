@@ -11,9 +11,9 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from kopilka.backoffice import audit
 from kopilka.backoffice.forms import BurnForm, ReverseForm, SpendForm
-from kopilka.backoffice.models import AuditEvent
+from kopilka.core import audit
+from kopilka.core.models import AuditEvent
 from kopilka.ledger import selectors
 from kopilka.ledger import services as ledger
 from kopilka.ledger.models import Entry

@@ -50,7 +50,7 @@ ROLES = {
                              "core.purchases_read", "core.campaigns_read", "core.catalog_read",
                              "core.reference_read"]),
     AUDITOR: (_("Auditor (read only)"), [
-        *_READ_ALL, "backoffice.view_auditevent", "backoffice.view_audit_log", "backoffice.view_compensationrequest",
+        *_READ_ALL, "core.view_auditevent", "backoffice.view_audit_log", "backoffice.view_compensationrequest",
         "backoffice.view_compensationlimit", "core.view_apikey", "core.view_programmesettings", "auth.view_user",
         "auth.view_group",
         "backoffice.use_support_console",

@@ -13,9 +13,8 @@ from datetime import timedelta
 
 from django.db import transaction
 
-from kopilka.backoffice import audit
 from kopilka.backoffice.models import WidgetLink
-from kopilka.core import clock
+from kopilka.core import audit, clock
 
 DEFAULT_DAYS, MAX_DAYS = 30, 90
 # Parts that list members one by one: shown in the back office, never through a link.

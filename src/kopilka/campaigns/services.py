@@ -17,7 +17,7 @@ from kopilka.campaigns import budgets
 from kopilka.campaigns.errors import RulesInvalid, TransitionRefused, campaign_not_found
 from kopilka.campaigns.models import Campaign, CampaignStatusChange, CampaignType, CampaignVersion, EventType
 from kopilka.campaigns.rules import CampaignRules, parse_rules
-from kopilka.core import clock
+from kopilka.core import audit, clock
 from kopilka.core.errors import ValidationFailed, check_code
 from kopilka.ledger.models import LotCategory
 
@@ -50,7 +50,7 @@ def check_rules(data: dict) -> CampaignRules:
     return rules
 
 
-def upsert_type(*, code: str, name: str, lot_category: str) -> tuple[CampaignType, bool]:
+def upsert_type(*, code: str, name: str, lot_category: str, actor: str) -> tuple[CampaignType, bool]:
     """Adds a campaign type to the reference book or renames it; its points go to ledger category `lot_category`."""
     check_code(code)
     if not LotCategory.objects.filter(code=lot_category).exclude(code=DEBT_CATEGORY).exists():
@@ -64,6 +64,9 @@ def upsert_type(*, code: str, name: str, lot_category: str) -> tuple[CampaignTyp
         if not created:
             campaign_type.name, campaign_type.lot_category = name.strip(), lot_category
             campaign_type.save()
+        audit.record(None, "campaign_type.saved", _("Saved campaign type %(code)s") % {"code": code}, actor=actor,
+                     target=f"campaigns.campaigntype:{code}",
+                     details={"name": name.strip(), "lot_category": lot_category, "created": created})
     return campaign_type, created
 
 
@@ -110,6 +113,8 @@ def create_campaign(
             campaign=campaign, number=1, rules=checked.model_dump(mode="json"), created_at=clock.now(),
             created_by=actor,
         )
+        audit.record(None, "campaign.created", _("Created campaign %(code)s") % {"code": code}, actor=actor,
+                     target=f"campaigns.campaign:{campaign.pk}", details={"rules": checked.model_dump(mode="json")})
     return campaign
 
 
@@ -122,15 +127,26 @@ def update_campaign(*, code: str, actor: str, **changes: Any) -> Campaign:
         campaign = _locked(code)
         _refuse_if_finished(campaign)
         budget_before = campaign.budget_points
+        moved = {}
         for name, value in changes.items():
             if name in ("starts_at", "ends_at") and value is not None:
                 value = clock.make_aware(value)
+            if getattr(campaign, name) != value:
+                moved[name] = [_text(getattr(campaign, name)), _text(value)]
             setattr(campaign, name, value)
         _check(campaign)
         if campaign.budget_points != budget_before:
             budgets.resize(campaign, campaign.budget_points, before=budget_before)
         campaign.save()
+        if moved:
+            audit.record(None, "campaign.changed", _("Changed campaign %(code)s: %(names)s") % {
+                "code": code, "names": ", ".join(moved)}, actor=actor, target=f"campaigns.campaign:{campaign.pk}",
+                details=moved)
     return campaign
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value)
 
 
 def update_rules(*, code: str, rules: dict, actor: str, comment: str = "") -> CampaignVersion:
@@ -141,15 +157,22 @@ def update_rules(*, code: str, rules: dict, actor: str, comment: str = "") -> Ca
         campaign = _locked(code)
         _refuse_if_finished(campaign)
         newest = campaign.versions.latest("number")
+        if newest.rules == checked:
+            return newest
         if newest.went_live_at is None:
             newest.rules, newest.comment, newest.created_by = checked, comment, actor
             newest.save(update_fields=["rules", "comment", "created_by"])
-            return newest
-        now = clock.now()
-        return CampaignVersion.objects.create(
-            campaign=campaign, number=newest.number + 1, rules=checked, created_at=now, created_by=actor,
-            comment=comment, went_live_at=now if campaign.status == S.ACTIVE else None,
-        )
+            version = newest
+        else:
+            now = clock.now()
+            version = CampaignVersion.objects.create(
+                campaign=campaign, number=newest.number + 1, rules=checked, created_at=now, created_by=actor,
+                comment=comment, went_live_at=now if campaign.status == S.ACTIVE else None,
+            )
+        audit.record(None, "campaign.rules_changed", _("Changed the rules of campaign %(code)s (version %(v)d)") % {
+            "code": code, "v": version.number}, actor=actor, target=f"campaigns.campaign:{campaign.pk}",
+            comment=comment, details={"version": version.number, "rules": checked})
+        return version
 
 
 def change_status(*, code: str, action: str, actor: str, comment: str = "", now: datetime | None = None) -> Campaign:
@@ -199,6 +222,9 @@ def _move(campaign: Campaign, target: str, actor: str, comment, now: datetime) -
         campaign=campaign, from_status=campaign.status, to_status=target, actor=actor, comment=str(comment),
         changed_at=now,
     )
+    audit.record(None, f"campaign.{target}", _("Campaign %(code)s: %(before)s → %(after)s") % {
+        "code": campaign.code, "before": S(campaign.status).label, "after": S(target).label}, actor=actor,
+        target=f"campaigns.campaign:{campaign.pk}", comment=str(comment))
     campaign.status = target
     campaign.save(update_fields=["status", "updated_at"])
     if target == S.ACTIVE:

@@ -1,9 +1,10 @@
 """The ground floor: what every app shares and that knows no app — the clock and the programme's time zone,
 the one error tree, running a write again after a deadlock (`retrying`), the programme settings, API keys and
-the record of idempotent requests, the periodic scheduler and its claims, writing a reference book in batches
+the record of idempotent requests, the audit log (`audit`: every door writes it in the transaction of its change),
+the periodic scheduler and its claims, writing a reference book in batches
 (`reference_books`), progress printing and SQL helpers for the hot reads.
 
-Owns: ApiKey, IdempotencyRecord, PeriodicRun, ProgrammeSettings.
+Owns: ApiKey, AuditEvent, IdempotencyRecord, PeriodicRun, ProgrammeSettings.
 May import: no other app. Imported by: every app.
 Keeps true: "now" is `clock.now()`, stored times are aware UTC and calendar questions use the programme's
 time zone; every refusal a user meets is an `errors.ApplicationError` with a stable code; an API key's secret

@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from kopilka.core.models import PeriodicRun
+from kopilka.core.models import AuditEvent, PeriodicRun
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -31,3 +31,10 @@ class PeriodicRunAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyAdmin):
+    list_display = ["at", "actor", "action", "member_id", "summary", "target"]
+    list_filter = ["action"]
+    search_fields = ["actor", "summary", "comment", "target"]

@@ -4,6 +4,7 @@ programme settings."""
 import hashlib
 import secrets
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -163,3 +164,30 @@ class ProgrammeSettings(models.Model):
 
     def __str__(self) -> str:
         return str(self._meta.verbose_name)
+
+
+class AuditEvent(models.Model):
+    """One change made through any door (back office, API, CLI, the platform itself), or a read of a member's
+    personal data by staff: who, when, what, on which member or record, and why. Written by `audit.record` inside
+    the transaction of the change it describes; append-only."""
+
+    at = models.DateTimeField(_("when"), db_index=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    actor = models.CharField(_("who"), max_length=150)  # kept as written, even if the account is renamed
+    action = models.CharField(_("action"), max_length=60, db_index=True)
+    member_id = models.BigIntegerField(_("member"), null=True, blank=True)  # no foreign key: core knows no members
+    target = models.CharField(_("record"), max_length=120, blank=True)  # e.g. "ledger.entry:42"
+    summary = models.CharField(_("summary"), max_length=300)
+    comment = models.TextField(_("comment"), blank=True)
+    details = models.JSONField(_("details"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("audit event")
+        verbose_name_plural = _("audit log")
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["member_id", "-at"], name="audit_event_member")]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor}: {self.summary}"

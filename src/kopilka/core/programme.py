@@ -8,7 +8,7 @@ change within that time, the process that saved it at once.
 
 `change` is the one way to save them (the back office's screen and the API): every value passes `check`, the
 rules of this module, and the answer says which values in force moved. Every change sends `changed` inside its
-transaction (the audit log records it; runtime connects the two).
+transaction (the audit log records it; core's app config connects the two).
 """
 
 import time

@@ -31,6 +31,12 @@ def members_with_details() -> QuerySet[Member]:
     )
 
 
+def member_names(member_ids: Iterable[int]) -> dict[int, str]:
+    """How each of the members is shown in lists (one query)."""
+    only = ("kind", "legal_name", "last_name", "first_name", "middle_name")
+    return {member.pk: str(member) for member in Member.objects.filter(pk__in=list(member_ids)).only(*only)}
+
+
 def get_member(member_id: int) -> Member:
     member = members_with_details().filter(pk=member_id).first()
     if member is None:

@@ -12,14 +12,9 @@ class RuntimeConfig(AppConfig):
     verbose_name = _("Runtime")
 
     def ready(self) -> None:
-        from kopilka.backoffice.audit import programme_changed
         from kopilka.backoffice.roles import sync_roles
-        from kopilka.core import programme
 
         # After every migrate, once the back office (the last app with models) has its permissions, the roles
         # get theirs: permissions of new models exist only from then on.
         post_migrate.connect(sync_roles, sender=apps.get_app_config("backoffice"),
                              dispatch_uid="kopilka.backoffice.sync_roles")
-        # Every change of the programme settings, from the screen or the API, is in the audit log.
-        programme.changed.connect(programme_changed,
-                                  dispatch_uid="kopilka.backoffice.audit.programme_changed")

@@ -15,10 +15,10 @@ from django.utils.translation import gettext_lazy, pgettext
 from kopilka.analytics.models import Snapshot
 from kopilka.analytics.presentation.tables import from_dict, write_csv, xlsx_bytes
 from kopilka.analytics.snapshots import lifecycle, params
-from kopilka.backoffice import audit, presenters, widgets
+from kopilka.backoffice import presenters, widgets
 from kopilka.backoffice.access import requires
 from kopilka.backoffice.models import WidgetLink
-from kopilka.core import clock
+from kopilka.core import audit, clock
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 TITLES = {

@@ -8,8 +8,9 @@ from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 
 from kopilka.backoffice.access import requires
-from kopilka.backoffice.models import AuditEvent
 from kopilka.core import clock
+from kopilka.core.models import AuditEvent
+from kopilka.customers.selectors import member_names
 
 PER_PAGE = 100
 
@@ -30,7 +31,7 @@ class AuditFilter(forms.Form):
 @requires("backoffice.view_audit_log")
 def audit_log(request):
     form = AuditFilter(request.GET or None)
-    events = AuditEvent.objects.select_related("member")
+    events = AuditEvent.objects.all()
     if form.is_valid():
         data = form.cleaned_data
         if data["actor"]:
@@ -44,6 +45,9 @@ def audit_log(request):
         if data["until"]:
             events = events.filter(at__lt=clock.start_of_day(data["until"] + timedelta(days=1)))
     page = Paginator(events, PER_PAGE).get_page(request.GET.get("page"))
+    names = member_names({event.member_id for event in page if event.member_id})
+    for event in page:
+        event.member_name = names.get(event.member_id, event.member_id)
     query = request.GET.copy()
     query.pop("page", None)
     return render(request, "backoffice/audit_log.html", {"form": form, "page": page, "query": query.urlencode()})

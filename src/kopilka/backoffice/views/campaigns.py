@@ -3,12 +3,12 @@ count of eligible members, accrual, redemption and expiry, a preview on a sample
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from kopilka.backoffice import audit
 from kopilka.backoffice.access import requires
 from kopilka.backoffice.campaign_form import CampaignForm, ConditionsForm, conditions_of, initial_of
 from kopilka.backoffice.preview import preview as run_preview
@@ -17,6 +17,7 @@ from kopilka.campaigns.conditions import parse as parse_condition
 from kopilka.campaigns.eligibility import eligible_members
 from kopilka.campaigns.models import Campaign, CampaignVersion
 from kopilka.campaigns.services import TRANSITIONS
+from kopilka.core import audit
 from kopilka.core.errors import ApplicationError
 
 FIELDS = ("name", "public_name", "starts_at", "ends_at", "priority", "combination", "budget_points")
@@ -71,20 +72,16 @@ def campaign(request, code: str | None = None):
 
 
 def _save(user, existing, data) -> Campaign:
+    """The form's fields and rules in one transaction (the services audit each change in it)."""
     actor = audit.actor_of(user)
     fields = {name: data.get(name) for name in FIELDS}
     fields["public_name"] = fields["public_name"] or data["name"]
     if existing is None:
-        saved = services.create_campaign(code=data["code"], type=data["type"], rules=data["rules"], actor=actor,
-                                         **fields)
-        audit.record(user, "campaign.created", _("Created campaign %(code)s") % {"code": saved.code},
-                     target=f"campaigns.campaign:{saved.pk}", details={"rules": data["rules"]})
-        return saved
-    services.update_campaign(code=existing.code, actor=actor, **fields)
-    version = services.update_rules(code=existing.code, rules=data["rules"], actor=actor)
-    audit.record(user, "campaign.changed", _("Changed campaign %(code)s (rules version %(v)d)") % {
-        "code": existing.code, "v": version.number}, target=f"campaigns.campaign:{existing.pk}",
-        details={"rules": data["rules"]})
+        return services.create_campaign(code=data["code"], type=data["type"], rules=data["rules"], actor=actor,
+                                        **fields)
+    with transaction.atomic():
+        services.update_campaign(code=existing.code, actor=actor, **fields)
+        services.update_rules(code=existing.code, rules=data["rules"], actor=actor)
     return existing
 
 
@@ -96,8 +93,6 @@ def lifecycle(request, code: str, action: str):
     except ApplicationError as error:
         messages.error(request, error.message)
     else:
-        audit.record(request.user, f"campaign.{action}", _("Campaign %(code)s: %(status)s") % {
-            "code": code, "status": moved.get_status_display()}, target=f"campaigns.campaign:{moved.pk}")
         messages.success(request, _("Campaign %(code)s: %(status)s") % {
             "code": code, "status": moved.get_status_display()})
     return redirect("backoffice:campaigns")

@@ -6,16 +6,17 @@ from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.db.models import Q
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from kopilka.backoffice import audit
 from kopilka.backoffice.access import requires
 from kopilka.catalog import spreadsheet
 from kopilka.catalog.models import Product
+from kopilka.core import audit
 from kopilka.core.errors import ValidationFailed
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -48,17 +49,18 @@ def catalog(request):
         form = ImportForm(request.POST, request.FILES)
         if form.is_valid():
             try:
-                result = spreadsheet.import_products(form.cleaned_data["file"].read())
+                with transaction.atomic():  # the import and its audit event together
+                    result = spreadsheet.import_products(form.cleaned_data["file"].read())
+                    summary = _("Catalogue imported: %(created)d new, %(updated)d updated.") % {
+                        "created": result.created, "updated": result.updated}
+                    audit.record(request.user, "catalog.imported", summary, target="catalog.product",
+                                 details={"file": form.cleaned_data["file"].name, "created": result.created,
+                                          "updated": result.updated})
             except ValidationFailed as refused:
                 labels = dict(spreadsheet.COLUMNS)
                 report = {"message": refused.message, "errors": [
                     {**e, "column": labels.get(e["column"], e["column"])} for e in refused.details.get("errors", [])]}
             else:
-                summary = _("Catalogue imported: %(created)d new, %(updated)d updated.") % {
-                    "created": result.created, "updated": result.updated}
-                audit.record(request.user, "catalog.imported", summary, target="catalog.product",
-                             details={"file": form.cleaned_data["file"].name, "created": result.created,
-                                      "updated": result.updated})
                 messages.success(request, summary)
                 return redirect("backoffice:catalog")
     query = request.GET.get("q", "").strip()

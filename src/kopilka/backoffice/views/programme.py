@@ -6,9 +6,8 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
-from kopilka.backoffice import audit
 from kopilka.backoffice.access import requires
-from kopilka.core import programme
+from kopilka.core import audit, programme
 from kopilka.core.errors import ValidationFailed
 from kopilka.core.models import ProgrammeSettings
 

@@ -8,9 +8,10 @@ from django.utils.translation import gettext as _
 
 from kopilka.backoffice import compensation
 from kopilka.backoffice.access import requires
-from kopilka.backoffice.card import member_card
+from kopilka.backoffice.card import VIEWED, member_card
 from kopilka.backoffice.forms import CompensationForm, MemberSearchForm
 from kopilka.backoffice.operations import OPERATIONS, perform
+from kopilka.core import audit
 from kopilka.core.errors import ApplicationError
 from kopilka.customers.selectors import get_member, search_members
 
@@ -36,7 +37,11 @@ def search(request):
 
 @requires(CONSOLE, "customers.view_member")
 def member(request, member_id: int):
-    return render(request, "backoffice/member.html", member_card(request.user, member_id, request.GET.get("before")))
+    """The member card; every opening is in the audit log (staff reading personal data, 152-FZ)."""
+    card = member_card(request.user, member_id, request.GET.get("before"))
+    audit.record_read(request.user, VIEWED, _("Opened the card of member %(id)d") % {"id": member_id},
+                      member_id=member_id, target=f"customers.member:{member_id}")
+    return render(request, "backoffice/member.html", card)
 
 
 @requires(CONSOLE, "backoffice.grant_compensation")
