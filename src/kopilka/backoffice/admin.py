@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from kopilka.backoffice.models import CompensationLimit
 from kopilka.core import api_keys, audit
 from kopilka.core.models import SCOPES, ApiKey
+from kopilka.core.signin import ThrottledSignInForm
 
 
 class ApiKeyIssueForm(forms.ModelForm):
@@ -66,3 +67,5 @@ class CompensationLimitAdmin(admin.ModelAdmin):
         audit.record(request.user, "compensation.limit_changed", _("Compensation limit of %(role)s: %(op)d / %(day)d")
                      % {"role": obj.role.name, "op": obj.per_operation, "day": obj.per_day},
                      target=f"backoffice.compensationlimit:{obj.pk}")
+
+admin.site.login_form = ThrottledSignInForm  # the back office signs people in through this page too

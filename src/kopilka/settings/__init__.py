@@ -7,6 +7,8 @@ Environment:
                           `serve` refuses to start without a strong key
   KOPILKA_DEBUG           1 to turn on debug pages (never in production)
   KOPILKA_ALLOWED_HOSTS   comma-separated host names
+  KOPILKA_TLS             1 when served over HTTPS (behind a TLS proxy that sets X-Forwarded-Proto): secure
+                          cookies, HTTP→HTTPS redirects and HSTS (KOPILKA_HSTS_SECONDS, default one year)
   KOPILKA_TIME_ZONE       the programme's time zone ("end of day", expiry dates); default Europe/Moscow
 """
 
@@ -33,6 +35,16 @@ def _flag(name: str, default: bool = False) -> bool:
 DEBUG = _flag("KOPILKA_DEBUG")
 SECRET_KEY = secret_key.read(DATA_DIR)
 ALLOWED_HOSTS = [h.strip() for h in os.environ.get("KOPILKA_ALLOWED_HOSTS", "localhost,127.0.0.1").split(",")]
+TLS = _flag("KOPILKA_TLS")
+if TLS:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = True
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = int(os.environ.get("KOPILKA_HSTS_SECONDS", str(365 * 24 * 3600)))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = _flag("KOPILKA_HSTS_SUBDOMAINS")
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SESSION_COOKIE_HTTPONLY = True
 CSRF_TRUSTED_ORIGINS = [
     o.strip() for o in os.environ.get("KOPILKA_CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()
 ]
@@ -62,6 +74,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "kopilka.runtime.security.ContentSecurityPolicy",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",

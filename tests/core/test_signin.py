@@ -1,0 +1,63 @@
+"""Signing in: every attempt is audited (never its password), a name that failed five times in fifteen minutes
+waits before its password is even checked; every page carries a Content Security Policy, and behind TLS the
+cookies are secure and HSTS is on."""
+
+import json
+import os
+import re
+import subprocess
+import sys
+from datetime import timedelta
+
+from django.test import Client
+
+from kopilka.core import clock, signin
+from kopilka.core.models import AuditEvent
+
+
+def _sign_in(client: Client, username: str, password: str):
+    page = client.get("/admin/login/")
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.content.decode()).group(1)
+    return client.post("/admin/login/?next=/office/", {"csrfmiddlewaretoken": token, "username": username,
+                                                       "password": password, "next": "/office/"})
+
+
+def test_sign_ins_are_audited_and_a_name_that_failed_too_often_waits(staff, monkeypatch):
+    anna = staff("support", username="anna")
+    client = Client(HTTP_ACCEPT_LANGUAGE="en", enforce_csrf_checks=True)
+    for _ in range(signin.MAX_FAILURES_PER_NAME):
+        assert _sign_in(client, "anna", "wrong").status_code == 200
+    failed = AuditEvent.objects.filter(action=signin.FAILED)
+    assert failed.count() == 5 and all(event.actor == "signin:anna" for event in failed)
+    assert "wrong" not in json.dumps(list(failed.values_list("details", "summary")))
+    refused = _sign_in(client, "anna", "pw")
+    assert refused.status_code == 200 and "Too many failed attempts. Try again in 15 min." in refused.content.decode()
+    assert not AuditEvent.objects.filter(action=signin.SUCCEEDED).exists()
+    later = clock.now() + signin.WINDOW + timedelta(seconds=1)
+    monkeypatch.setattr(clock, "now", lambda: later)
+    assert _sign_in(client, "anna", "pw").status_code == 302
+    assert AuditEvent.objects.get(action=signin.SUCCEEDED).user == anna
+
+
+def test_other_names_are_not_held_back_by_one_name_s_failures(staff):
+    staff("support", username="boris")
+    client = Client(enforce_csrf_checks=True)
+    for _ in range(signin.MAX_FAILURES_PER_NAME):
+        _sign_in(client, "anna", "wrong")
+    assert _sign_in(client, "boris", "pw").status_code == 302
+
+
+def test_pages_carry_a_content_security_policy(staff):
+    client = Client()
+    client.force_login(staff("analyst"))
+    policy = client.get("/office/analytics/dashboard/")["Content-Security-Policy"]
+    assert "script-src 'self';" in policy and "frame-ancestors 'self'" in policy
+    assert "frame-ancestors *" in Client().get("/embed/analytics/1.x/")["Content-Security-Policy"]
+
+
+def test_behind_tls_cookies_are_secure_and_hsts_is_on():
+    code = ("from kopilka import settings as s; import json; print(json.dumps([s.SESSION_COOKIE_SECURE, "
+            "s.CSRF_COOKIE_SECURE, s.SECURE_HSTS_SECONDS, s.SECURE_SSL_REDIRECT, s.SECURE_PROXY_SSL_HEADER]))")
+    done = subprocess.run([sys.executable, "-c", code], env={**os.environ, "KOPILKA_TLS": "1"},
+                          capture_output=True, text=True, timeout=60, check=True)
+    assert json.loads(done.stdout) == [True, True, 31_536_000, True, ["HTTP_X_FORWARDED_PROTO", "https"]]
