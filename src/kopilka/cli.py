@@ -1,6 +1,6 @@
 """The `kopilka` command: named entry points over manage.py; other manage.py commands pass through unchanged.
 
-kopilka demo | serve | worker | migrate | seed | expire | reconcile
+kopilka demo | serve | worker | migrate | seed | expire | reconcile | backup | restore
 kopilka import transactions FILE        → manage.py import_transactions FILE
 kopilka analytics kpi|rfm|clv|... [options]
 kopilka apikey create|list|revoke ...
@@ -31,6 +31,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     ),
     "expire": ("expire", "expire [--as-of T]", "Burn the points of lots expired by --as-of (default: now)"),
     "reconcile": ("reconcile", "reconcile [--member ID]", "Prove balances = entries = lot remainders"),
+    "backup": ("backup", "backup FILE", "Back up the whole database into one file (pg_dump, or SQLite's backup)"),
+    "restore": ("restore", "restore FILE", "Restore a backup into the configured empty database, then reconcile"),
     "analytics": (
         "analytics",
         "analytics REPORT [options] [--format csv|json|xlsx] [--output FILE]",

@@ -6,6 +6,7 @@ import pytest
 from django.forms.models import model_to_dict
 
 from kopilka.core.errors import Conflict, NotFound, ValidationFailed
+from kopilka.core.models import AuditEvent
 from kopilka.customers import services
 from kopilka.customers.models import City, Consent, ExternalId, Member, MemberStatusChange
 from kopilka.customers.selectors import consents_in_force
@@ -412,6 +413,8 @@ def test_erase_blanks_personal_data_and_keeps_the_row(reference_books, frozen_no
     assert Consent.objects.filter(member=member).count() == 0
     assert MemberStatusChange.objects.filter(member=member).last().to_status == "deleted"
     assert MemberStatusChange.objects.filter(member=member).last().actor == "user:dpo"
+    erased_event = AuditEvent.objects.get(action="member.erased")
+    assert (erased_event.actor, erased_event.member_id) == ("user:dpo", member.pk)
 
 
 def test_erased_member_cannot_change_any_more():

@@ -18,7 +18,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Model
 from django.utils.translation import gettext_lazy as _
 
-from kopilka.core import clock
+from kopilka.core import audit, clock
 from kopilka.core.errors import Conflict, ValidationFailed
 from kopilka.customers.errors import member_not_found
 from kopilka.customers.models import (
@@ -198,6 +198,8 @@ def erase_member(*, member_id: int, actor: str) -> Member:
         member.external_ids.all().delete()
         member.consents.all().delete()
         _change_status(member, Member.Status.DELETED, reason="", actor=actor)
+        audit.record(None, "member.erased", _("Erased the personal data of member %(id)d") % {"id": member_id},
+                     actor=actor, member_id=member_id, target=f"customers.member:{member_id}")
     return member
 
 
