@@ -15,24 +15,25 @@ pytestmark = pytest.mark.django_db
 
 OK, DENIED = 200, 403
 ALL = set(ROLES)
-SUPPORTERS = {"administrator", "support", "senior_support", "auditor"}
+SENIORS = {"administrator", "senior_support", "head_of_support"}
+SUPPORTERS = {"support", "auditor"} | SENIORS
 
 # page name → (method, roles that may use it); other roles get 403.
 MATRIX = {
     "backoffice:search": ("get", SUPPORTERS),
     "backoffice:member": ("get", SUPPORTERS),
-    "backoffice:compensate": ("get", {"administrator", "support", "senior_support"}),
-    "backoffice:operate": ("get", {"administrator", "senior_support"}),  # spend, burn and reverse alike
+    "backoffice:compensate": ("get", {"support"} | SENIORS),
+    "backoffice:operate": ("get", SENIORS),  # spend, burn and reverse alike
     "backoffice:compensations": ("get", SUPPORTERS),
-    "backoffice:decide": ("post", {"administrator", "senior_support"}),
+    "backoffice:decide": ("post", SENIORS),
     "backoffice:audit": ("get", {"administrator", "auditor"}),
-    "backoffice:campaigns": ("get", {"administrator", "marketer", "analyst", "auditor", "support", "senior_support"}),
+    "backoffice:campaigns": ("get", {"marketer", "analyst", "auditor", "support"} | SENIORS),
     "backoffice:campaign_new": ("get", {"administrator", "marketer", "analyst", "auditor", "support",
-                                        "senior_support"}),
-    "backoffice:campaign": ("get", {"administrator", "marketer", "analyst", "auditor", "support", "senior_support"}),
+                                        "senior_support", "head_of_support"}),
+    "backoffice:campaign": ("get", {"marketer", "analyst", "auditor", "support"} | SENIORS),
     "backoffice:lifecycle": ("post", {"administrator", "marketer"}),
     "backoffice:eligible_count": ("post", {"administrator", "marketer", "analyst", "auditor", "support",
-                                           "senior_support"}),
+                                           "senior_support", "head_of_support"}),
     "backoffice:programme": ("get", {"administrator", "auditor"}),
     "backoffice:catalog": ("get", {"administrator", "marketer", "analyst", "auditor"}),
     "backoffice:catalog_template": ("get", {"administrator", "marketer", "analyst", "auditor"}),

@@ -4,7 +4,7 @@ import pytest
 
 from kopilka.backoffice import compensation
 from kopilka.backoffice.models import CompensationLimit, CompensationRequest
-from kopilka.backoffice.roles import SENIOR_SUPPORT, SUPPORT
+from kopilka.backoffice.roles import HEAD_OF_SUPPORT, SENIOR_SUPPORT, SUPPORT
 from kopilka.core.errors import ApplicationError, PermissionDenied, ValidationFailed
 from kopilka.core.models import AuditEvent
 from kopilka.customers.models import Member
@@ -64,6 +64,21 @@ def test_a_senior_approves_and_the_points_are_booked_once(limits, staff):
     with pytest.raises(ValidationFailed):
         compensation.decide(senior, waiting.pk, approve=True, comment="")
     assert balance(member.pk).available == 2_000
+
+
+def test_a_senior_approves_up_to_the_bound_of_the_role_and_the_head_of_support_above_it(staff):
+    member = make_member()
+    agent, senior, head = staff(SUPPORT), staff(SENIOR_SUPPORT), staff(HEAD_OF_SUPPORT)
+    large = compensation.request(agent, key="big", member_id=member.pk, points=25_000, reason_code="goodwill",
+                                 comment="Сорванная поставка")
+    with pytest.raises(PermissionDenied) as refused:
+        compensation.decide(senior, large.pk, approve=True, comment="")
+    assert refused.value.code == "above_approval_limit" and balance(member.pk).available == 0
+    small = compensation.request(agent, key="small", member_id=member.pk, points=20_000, reason_code="goodwill",
+                                 comment="Задержка")
+    assert compensation.decide(senior, small.pk, approve=True, comment="").status == "approved"
+    assert compensation.decide(head, large.pk, approve=True, comment="").status == "approved"
+    assert balance(member.pk).available == 45_000
 
 
 def test_nobody_decides_their_own_request_and_agents_cannot_decide_at_all(staff):

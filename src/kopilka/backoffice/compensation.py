@@ -1,7 +1,8 @@
 """Compensation points granted by support staff, within limits per role (SPEC §6).
 
 A grant within the requester's limits (per operation and per programme-time day, the highest of their roles') is
-booked at once; a larger one waits for someone with `approve_compensation`, who is never the requester. Every
+booked at once; a larger one waits for someone with `approve_compensation` whose role approves that much (a
+senior agent up to a bound, the head of support any size), who is never the requester. Every
 request, grant and decision is in the audit log; the ledger entry carries the reason code and the comment.
 """
 
@@ -28,6 +29,15 @@ def limits_of(user) -> tuple[int, int]:
     """(points per operation, points per day) the user may grant alone: the largest over their roles."""
     rows = CompensationLimit.objects.filter(role__in=user.groups.all()).values_list("per_operation", "per_day")
     return (max((r[0] for r in rows), default=0), max((r[1] for r in rows), default=0))
+
+
+def may_approve(user, points: int) -> bool:
+    """Whether the user may approve a request of `points`: some role of theirs approves that much (superusers
+    approve anything)."""
+    if user.is_superuser:
+        return True
+    bounds = CompensationLimit.objects.filter(role__in=user.groups.all()).values_list("approve_up_to", flat=True)
+    return any(bound is None or points <= bound for bound in bounds)
 
 
 def granted_today(user, now: datetime | None = None) -> int:
@@ -90,6 +100,9 @@ def decide(user, request_id: int, *, approve: bool, comment: str) -> Compensatio
             raise ValidationFailed(_("This request has been decided already."), code="already_decided")
         if waiting.requested_by_id == user.pk:
             raise PermissionDenied(_("A request is decided by someone other than its author."))
+        if approve and not may_approve(user, waiting.points):
+            raise PermissionDenied(_("%(points)d points are above what you may approve: a head of support "
+                                     "approves it.") % {"points": waiting.points}, code="above_approval_limit")
         if not approve and not comment.strip():
             raise ValidationFailed(_("Say why the request is rejected."), code="comment_required")
         waiting.status = CompensationRequest.Status.APPROVED if approve else CompensationRequest.Status.REJECTED

@@ -17,12 +17,16 @@ from kopilka.ledger.models import Entry
 
 
 class CompensationLimit(models.Model):
-    """How many compensation points a role may grant alone: per operation and per (programme-time) day.
-    Roles without a row grant nothing alone; every grant of theirs waits for approval."""
+    """How many compensation points a role may grant alone: per operation and per (programme-time) day, and how
+    large a waiting request it may approve. Roles without a row grant nothing alone (every grant of theirs waits
+    for approval) and approve nothing."""
 
     role = models.OneToOneField(Group, verbose_name=_("role"), on_delete=models.CASCADE, related_name="+")
     per_operation = models.PositiveIntegerField(_("points per operation"))
     per_day = models.PositiveIntegerField(_("points per day"))
+    approve_up_to = models.PositiveIntegerField(
+        _("approves requests up to, points"), null=True, blank=True,
+        help_text=_("Empty: approves requests of any size (if the role may approve at all)."))
 
     class Meta:
         verbose_name = _("compensation limit")

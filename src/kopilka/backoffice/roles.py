@@ -12,6 +12,7 @@ ADMINISTRATOR = "administrator"
 MARKETER = "marketer"
 SUPPORT = "support"
 SENIOR_SUPPORT = "senior_support"
+HEAD_OF_SUPPORT = "head_of_support"
 ANALYST = "analyst"
 AUDITOR = "auditor"
 
@@ -41,10 +42,11 @@ ROLES = {
     ADMINISTRATOR: (_("Administrator"), ["*"]),
     MARKETER: (_("Marketer"), _MARKETER),
     SUPPORT: (_("Support agent"), _SUPPORT),
-    SENIOR_SUPPORT: (_("Senior support agent"), [
+    SENIOR_SUPPORT: (_("Senior support agent"), _SENIOR := [
         *_SUPPORT, "backoffice.approve_compensation", "backoffice.spend_points", "backoffice.burn_lot",
         "backoffice.reverse_entry", "core.ledger_write",
     ]),
+    HEAD_OF_SUPPORT: (_("Head of support"), _SENIOR),
     ANALYST: (_("Analyst"), [*_READ_ALL, "core.analytics_read", "analytics.share_analytics", "analytics.view_snapshot",
                              "core.members_read", "core.ledger_read",
                              "core.purchases_read", "core.campaigns_read", "core.catalog_read",
@@ -58,8 +60,12 @@ ROLES = {
 }
 
 
-# Compensation points a role may grant alone (per operation, per day); made once, then edited by administrators.
-DEFAULT_COMPENSATION_LIMITS = {SUPPORT: (500, 2_000), SENIOR_SUPPORT: (5_000, 50_000), ADMINISTRATOR: (50_000, 500_000)}
+# Compensation points a role may grant alone (per operation, per day) and the largest request it may approve (None:
+# any); made once, then edited by administrators. The head of support approves what a senior agent may not.
+DEFAULT_COMPENSATION_LIMITS = {
+    SUPPORT: (500, 2_000, 0), SENIOR_SUPPORT: (5_000, 50_000, 20_000), HEAD_OF_SUPPORT: (20_000, 200_000, None),
+    ADMINISTRATOR: (50_000, 500_000, None),
+}
 
 
 def role_permissions(code: str) -> list[Permission]:
@@ -92,6 +98,6 @@ def sync_roles(sender=None, **kwargs) -> None:
         group, _created = Group.objects.get_or_create(name=code)
         group.permissions.set(role_permissions(code))
         if code in DEFAULT_COMPENSATION_LIMITS:
-            per_operation, per_day = DEFAULT_COMPENSATION_LIMITS[code]
+            per_operation, per_day, approve_up_to = DEFAULT_COMPENSATION_LIMITS[code]
             CompensationLimit.objects.get_or_create(role=group, defaults={
-                "per_operation": per_operation, "per_day": per_day})
+                "per_operation": per_operation, "per_day": per_day, "approve_up_to": approve_up_to})
