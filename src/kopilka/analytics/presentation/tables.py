@@ -81,9 +81,14 @@ def xlsx_bytes(tables: Iterable[Table]) -> bytes:
     return buffer.getvalue()
 
 
+EXACT_IN_XLSX = Decimal(10) ** 13  # money below it (15 significant digits at most) round-trips through a cell
+
+
 def _xlsx_value(value):
+    """A cell's value: money as a number when the cell keeps its exact decimal, else its decimal as text."""
     if isinstance(value, Decimal):
-        return float(value) if value == value.quantize(Decimal("0.01")) else str(value)
+        exact = value == value.quantize(Decimal("0.01")) and abs(value) < EXACT_IN_XLSX
+        return float(value) if exact else str(value)
     return value
 
 

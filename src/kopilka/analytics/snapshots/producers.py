@@ -30,25 +30,33 @@ def chart_period(scope: Scope) -> str:
 
 
 MAX_SERIES = 8
+ZERO = Decimal(0)
 
 
 def _series(table: Table, value_column: str, xs: list) -> dict:
     """A cut as chart data: x = every period, one series per segment (periods without data are 0); beyond
-    MAX_SERIES segments the smallest are summed as "other"."""
+    MAX_SERIES segments the smallest are summed as "other". Sums are exact (Decimal)."""
     keys = table.keys
     period, segment, value = keys.index("period"), keys.index("segment"), keys.index(value_column)
-    totals: dict[str, float] = {}
+    totals: dict[str, Decimal] = {}
     for row in table.rows:
-        totals[row[segment]] = totals.get(row[segment], 0.0) + float(row[value])
+        totals[row[segment]] = totals.get(row[segment], ZERO) + Decimal(row[value])
     names = sorted(totals, key=lambda name: -totals[name])
     kept = set(names[:MAX_SERIES - 1] if len(names) > MAX_SERIES else names)
-    values: dict[tuple, float] = {}
+    values: dict[tuple, Decimal] = {}
     for row in table.rows:
         name = row[segment] if row[segment] in kept else gettext_noop("other")
-        values[(row[period], name)] = values.get((row[period], name), 0.0) + float(row[value])
+        values[(row[period], name)] = values.get((row[period], name), ZERO) + Decimal(row[value])
     shown = [name for name in names if name in kept] + ([gettext_noop("other")] if len(kept) < len(names) else [])
     return {"x": [x.isoformat() for x in xs],
-            "series": [{"name": name, "values": [values.get((x, name), 0.0) for x in xs]} for name in shown]}
+            "series": [{"name": name, "values": [_number(values.get((x, name), ZERO)) for x in xs]}
+                       for name in shown]}
+
+
+def _number(total: Decimal) -> int | float:
+    """A chart's point: summed exactly, handed to the drawing as a number (money of up to 15 digits keeps its
+    exact decimal)."""
+    return int(total) if total == total.to_integral_value() else float(total)
 
 
 def dashboard(params: dict, progress: Progress) -> dict:
