@@ -7,6 +7,7 @@ import secrets
 
 import pytest
 from django.db import connection
+from django.db.backends.signals import connection_created
 from django.test import Client
 
 from kopilka.core.models import ApiKey
@@ -24,6 +25,16 @@ def _secret_key():
     key = secrets.token_urlsafe(48)
     os.environ["KOPILKA_SECRET_KEY"] = settings.SECRET_KEY = key
     return key
+
+
+def _maintenance_switch(sender, connection, **kwargs):
+    """The test suite empties tables between tests: on PostgreSQL it says so (the ledger refuses otherwise)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET kopilka.maintenance = on")
+
+
+connection_created.connect(_maintenance_switch, dispatch_uid="tests.maintenance_switch")
 
 
 def pytest_collection_modifyitems(config, items):

@@ -84,3 +84,17 @@ def test_the_database_refuses_to_delete_or_rekey_what_entries_refer_to():
     with connection.cursor() as cursor:
         cursor.execute("DELETE FROM ledger_account WHERE id = %s", [other.pk])  # no entries: allowed
     assert Lot.objects.get(pk=entry.lot_id).account_id == entry.account_id
+
+
+@on_postgresql
+@pytest.mark.django_db
+@pytest.mark.parametrize("sql", ["TRUNCATE ledger_entry CASCADE", "TRUNCATE ledger_allocation",
+                                 "TRUNCATE ledger_lot CASCADE", "TRUNCATE ledger_account CASCADE",
+                                 "DELETE FROM ledger_lot", "DELETE FROM ledger_account"])
+def test_the_ledger_is_never_emptied_without_the_maintenance_switch(sql):
+    entry = _accrued(make_member())
+    with pytest.raises(DatabaseError, match="never emptied"), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # the deferred checks of the entry made above run now
+        cursor.execute("SET LOCAL kopilka.maintenance = off")
+        cursor.execute(sql)
+    assert Entry.objects.filter(pk=entry.pk).exists() and Lot.objects.filter(pk=entry.lot_id).exists()
