@@ -11,6 +11,7 @@ from django.conf import settings
 from kopilka.analytics.snapshots.tasks import nightly_snapshots
 from kopilka.campaigns.tasks import advance_campaign_schedule, birthdays
 from kopilka.communications.tasks import deliver_messages
+from kopilka.core.retention import prune_idempotency
 from kopilka.core.scheduling import DailyAt, Every, PeriodicJob, prune_periodic_results
 from kopilka.ledger.tasks import nightly_expiry, release_expired_holds
 from kopilka.tiers.tasks import review_tiers
@@ -30,6 +31,8 @@ SCHEDULE: tuple[PeriodicJob, ...] = (
     PeriodicJob("release_expired_holds",      release_expired_holds,     MINUTE),
     # the task queue: delete old results of these jobs
     PeriodicJob("prune_periodic_results",     prune_periodic_results,    DailyAt("04:00")),
+    # the API: forget the first answers of writes older than KOPILKA["IDEMPOTENCY_DAYS"]
+    PeriodicJob("prune_idempotency",          prune_idempotency,         DailyAt("04:10")),
     # campaigns: start and finish them on schedule; record the day's birthdays
     PeriodicJob("advance_campaign_schedule",  advance_campaign_schedule, MINUTE),
     PeriodicJob("birthdays",                  birthdays,                 DailyAt("09:00")),

@@ -193,6 +193,9 @@ KOPILKA: dict[str, Any] = {
     "RETURN_POLICY": os.environ.get("KOPILKA_RETURN_POLICY", "take_available"),
     "DEFAULT_LOT_LIFETIME_DAYS": int(os.environ.get("KOPILKA_DEFAULT_LOT_LIFETIME_DAYS", "365")),
     "HOLD_TTL_SECONDS": int(os.environ.get("KOPILKA_HOLD_TTL_SECONDS", "900")),
+    # How long the first answer to an API write is kept for replays with its idempotency key: longer than a till's
+    # offline buffer may hold a receipt (BACKDATING_DAYS), after which the record is deleted.
+    "IDEMPOTENCY_DAYS": int(os.environ.get("KOPILKA_IDEMPOTENCY_DAYS", "45")),
     "MAX_POINTS_PER_OPERATION": int(os.environ.get("KOPILKA_MAX_POINTS_PER_OPERATION", "100000000")),
     "NIGHTLY_EXPIRY_AT": os.environ.get("KOPILKA_NIGHTLY_EXPIRY_AT", "03:00"),
     # The most of a receipt that points may pay, in percent (campaign rules may narrow it for their points).
