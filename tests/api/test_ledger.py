@@ -1,6 +1,7 @@
 """The ledger over HTTP: credentials, scopes, idempotency and the error format."""
 
 import pytest
+from django.db import connection
 from django.test import Client
 
 from kopilka.api.idempotency import request_fingerprint
@@ -71,7 +72,36 @@ def test_reusing_a_key_for_another_body_is_refused(api):
     assert Entry.objects.count() == 1
 
 
-def test_a_duplicate_while_the_first_is_in_progress_gets_409(api):
+@pytest.mark.postgres
+def test_a_duplicate_while_the_first_is_in_flight_gets_409_and_a_dead_claim_dies_with_its_connection(api):
+    """The first attempt is a transaction of another connection that holds the key; while it lives a duplicate
+    is told to wait (409), and the moment that connection dies (a killed process) the retry is served."""
+    import psycopg
+
+    from kopilka.api.idempotency import LOCK_SPACE
+    from kopilka.runtime.backups import postgres_uri
+
+    member = make_member()
+    post(api, f"/members/{member.pk}/accruals", {"points": 5}, "warm-up")
+    scope = IdempotencyRecord.objects.get(key="warm-up").principal
+    first = psycopg.connect(postgres_uri(connection.settings_dict))
+    first.execute("SELECT pg_try_advisory_xact_lock(%s, hashtext(%s))", [LOCK_SPACE, f"{scope}:busy"])
+    busy = post(api, f"/members/{member.pk}/accruals", {"points": 70}, "busy")
+    assert (busy.status_code, busy.json()["code"]) == (409, "idempotency_in_progress")
+    first.close()  # the process died: PostgreSQL ends its transaction and the claim with it
+    retried = post(api, f"/members/{member.pk}/accruals", {"points": 70}, "busy")
+    assert retried.status_code == 201 and Entry.objects.filter(amount=70).count() == 1
+
+
+def test_a_refused_write_leaves_its_key_free_and_no_record(api):
+    member = make_member()
+    refused = post(api, f"/members/{member.pk}/accruals", {"points": 10**10}, "too-much")
+    assert refused.status_code == 422 and not IdempotencyRecord.objects.filter(key="too-much").exists()
+    assert post(api, f"/members/{member.pk}/accruals", {"points": 10}, "too-much").status_code == 201
+
+
+def test_a_record_left_in_progress_by_the_former_claims_is_taken_over(api):
+    """Before claims lived in the write's transaction, a crash could leave a record "in progress" for good."""
     member = make_member()
     post(api, f"/members/{member.pk}/accruals", {"points": 5}, "warm-up")
     record = IdempotencyRecord.objects.get(key="warm-up")
@@ -79,9 +109,8 @@ def test_a_duplicate_while_the_first_is_in_progress_gets_409(api):
         principal=record.principal, key="busy", endpoint=f"accrue:{member.pk}",
         request_hash=request_fingerprint(f"accrue:{member.pk}", AccrueIn(points=70)),
     )
-    busy = post(api, f"/members/{member.pk}/accruals", {"points": 70}, "busy")
-    assert busy.status_code == 409
-    assert busy.json()["code"] == "idempotency_in_progress"
+    assert post(api, f"/members/{member.pk}/accruals", {"points": 70}, "busy").status_code == 201
+    assert IdempotencyRecord.objects.get(key="busy").response_status == 201
 
 
 def test_writes_need_an_idempotency_key(api):

@@ -1,18 +1,19 @@
 """Replays of a write get the first answer; a concurrent duplicate gets 409; reusing a key for another request, 422.
 
-The record is committed as "in progress" before the work starts (so a concurrent duplicate sees it), and completed in
-the same transaction as the work (so an answer is stored only for a change that was committed). The work's
-transaction is the outermost one, run again after a deadlock or serialization failure (`core.retrying`). A failed
-request releases its key. A record left in progress by a crashed process may be taken over after STALE_AFTER.
+The key is claimed inside the work's own transaction — on PostgreSQL by a transaction-scoped advisory lock — and its
+record is written and completed in that transaction, so an answer exists exactly when the change committed. A
+concurrent duplicate finds the key held and gets 409 at once; a request that fails, or whose process dies, takes its
+claim with it (PostgreSQL ends the dead connection's transaction), so a retry is served as soon as it comes — never
+while the first attempt may still commit. The transaction is the outermost one, run again after a deadlock or
+serialization failure (`core.retrying`).
 """
 
 import hashlib
 import json
 from collections.abc import Callable
-from datetime import timedelta
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from ninja.responses import Status
@@ -23,7 +24,7 @@ from kopilka.core.errors import IdempotencyInProgress, IdempotencyKeyReused, Val
 from kopilka.core.models import IdempotencyRecord
 from kopilka.core.retrying import outermost
 
-STALE_AFTER = timedelta(minutes=2)
+LOCK_SPACE = 7311  # the advisory locks of idempotency keys: (LOCK_SPACE, hashtext(principal:key))
 MAX_KEY_LENGTH = 200
 
 
@@ -61,48 +62,67 @@ def run_idempotent(
 ) -> tuple[int, Any]:
     key = check_key(key)
     fingerprint = request_fingerprint(endpoint, payload)
-    record = _claim(principal.idempotency_scope, key, endpoint, fingerprint)
-    if record.response_status is not None:
-        return record.response_status, record.response_body
+    scope = principal.idempotency_scope
 
-    def complete() -> tuple[int, Any]:
+    def attempt() -> tuple[int, Any]:
+        if (answered := _claim(scope, key, endpoint, fingerprint)) is not None:
+            return answered
         status, body = work()
         body = _jsonable(body)
-        IdempotencyRecord.objects.filter(pk=record.pk).update(
+        IdempotencyRecord.objects.filter(principal=scope, key=key).update(
             response_status=status, response_body=body, completed_at=timezone.now()
         )
         return status, body
 
-    try:
-        status, body = outermost(complete)
-    except BaseException:
-        IdempotencyRecord.objects.filter(pk=record.pk, response_status__isnull=True).delete()
-        raise
-    return status, body
+    return outermost(attempt)
 
 
-def _claim(principal: str, key: str, endpoint: str, fingerprint: str) -> IdempotencyRecord:
-    try:
-        with transaction.atomic():
-            return IdempotencyRecord.objects.create(
-                principal=principal, key=key, endpoint=endpoint, request_hash=fingerprint
-            )
-    except IntegrityError:
-        pass
-    existing = IdempotencyRecord.objects.get(principal=principal, key=key)
-    if existing.request_hash != fingerprint:
-        raise IdempotencyKeyReused(details={"key": key, "first_used_for": existing.endpoint})
-    if existing.response_status is not None:
-        return existing
-    if timezone.now() - existing.created_at < STALE_AFTER:
+def _claim(principal: str, key: str, endpoint: str, fingerprint: str) -> tuple[int, Any] | None:
+    """Inside the write's transaction: the first answer when there is one (a replay), else None with the key
+    claimed for this transaction. IdempotencyInProgress while another live transaction holds the key."""
+    mine, found = _lock_and_read(principal, key)
+    if found is not None and found.response_status is not None:
+        return _replay(found, key, fingerprint)
+    if not mine:
         raise IdempotencyInProgress(details={"key": key})
-    taken = IdempotencyRecord.objects.filter(pk=existing.pk, created_at=existing.created_at).update(
-        created_at=timezone.now()
-    )
-    if not taken:
+    if found is not None:  # left in progress by the way records were kept before: nobody holds it now
+        if found.request_hash != fingerprint:
+            raise IdempotencyKeyReused(details={"key": key, "first_used_for": found.endpoint})
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO core_idempotencyrecord (principal, key, endpoint, request_hash, created_at) "
+            "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (principal, key) DO NOTHING RETURNING id",
+            [principal, key, endpoint, fingerprint, timezone.now()],
+        )
+        if cursor.fetchone() is not None:
+            return None
+    # Answered and committed by a transaction that ended just as this one took the key.
+    return _replay(IdempotencyRecord.objects.get(principal=principal, key=key), key, fingerprint)
+
+
+def _lock_and_read(principal: str, key: str) -> tuple[bool, IdempotencyRecord | None]:
+    """(whether this transaction now holds the key, the key's record if any), in one statement. On PostgreSQL
+    the key is a transaction-scoped advisory lock, so a request that dies takes its claim with it; SQLite runs
+    one write at a time."""
+    if connection.vendor != "postgresql":
+        return True, IdempotencyRecord.objects.filter(principal=principal, key=key).first()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_try_advisory_xact_lock(%s, hashtext(%s)), r.id FROM (SELECT 1) AS one "
+            "LEFT JOIN core_idempotencyrecord r ON r.principal = %s AND r.key = %s",
+            [LOCK_SPACE, f"{principal}:{key}", principal, key],
+        )
+        mine, record_id = cursor.fetchone()
+    return mine, (IdempotencyRecord.objects.get(pk=record_id) if record_id is not None else None)
+
+
+def _replay(found: IdempotencyRecord, key: str, fingerprint: str) -> tuple[int, Any]:
+    if found.request_hash != fingerprint:
+        raise IdempotencyKeyReused(details={"key": key, "first_used_for": found.endpoint})
+    if found.response_status is None:
         raise IdempotencyInProgress(details={"key": key})
-    existing.refresh_from_db()
-    return existing
+    return found.response_status, found.response_body
 
 
 def idempotent_write(
