@@ -125,7 +125,7 @@ def test_a_worker_that_dies_after_sending_leaves_a_repeat_with_the_same_message_
             services.deliver_queued()
     assert len(smtp.received) == 1
     assert services.deliver_queued() == 0, "the dead worker's claim still holds the message"
-    later = clock.now() + services.LEASE + timedelta(seconds=1)
+    later = clock.now() + services.lease() + timedelta(seconds=1)
     monkeypatch.setattr(clock, "now", lambda: later)
     assert services.deliver_queued() == 1
     first, second = _ids(smtp)

@@ -18,8 +18,14 @@ from kopilka.customers.selectors import consents_in_force
 
 MAX_ATTEMPTS = 5
 BATCH = 200
-CHUNK = 20  # messages claimed at once: at EMAIL_TIMEOUT each, a chunk ends well within its lease
-LEASE = timedelta(minutes=10)
+CHUNK = 20  # messages claimed at once
+LEASE_MARGIN = timedelta(seconds=30)
+
+
+def lease() -> timedelta:
+    """How long a claim holds its messages: long enough to send a whole chunk at EMAIL_TIMEOUT each, so a live
+    worker never loses its claim; a dead worker's messages are tried again after it."""
+    return CHUNK * timedelta(seconds=settings.EMAIL_TIMEOUT) + LEASE_MARGIN
 log = logging.getLogger(__name__)
 
 
@@ -44,7 +50,7 @@ def notify(member_id: int, *, kind: str, source: str, subject: str, body: str) -
 def deliver_queued(limit: int = BATCH) -> int:
     """Send up to `limit` queued messages, oldest first, in claimed chunks; returns how many were sent. A message
     that fails is tried again on the next runs, then marked failed with the error. Messages another worker holds
-    are skipped; a claim whose worker died runs out after LEASE and the message is tried again (same Message-ID)."""
+    are skipped; a claim whose worker died runs out after `lease()` and the message is tried again (same Message-ID)."""
     worker, sent, after = uuid.uuid4().hex, 0, 0
     while limit > 0:
         claimed = _claim(worker, min(limit, CHUNK), after=after)
@@ -74,7 +80,7 @@ def _claim(worker: str, limit: int, *, after: int) -> list[tuple[Message, Attemp
         )
         if not ids:
             return []
-        Message.objects.filter(id__in=ids).update(lease_until=now + LEASE, leased_by=worker)
+        Message.objects.filter(id__in=ids).update(lease_until=now + lease(), leased_by=worker)
         messages = list(Message.objects.filter(id__in=ids).order_by("id"))
         attempts = Attempt.objects.bulk_create(
             [Attempt(message=message, worker=worker, started_at=now) for message in messages]

@@ -162,7 +162,7 @@ EMAIL_PORT = int(os.environ.get("KOPILKA_SMTP_PORT", "25"))
 EMAIL_HOST_USER = os.environ.get("KOPILKA_SMTP_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("KOPILKA_SMTP_PASSWORD", "")
 EMAIL_USE_TLS = os.environ.get("KOPILKA_SMTP_TLS", "0") == "1"
-EMAIL_TIMEOUT = 10
+EMAIL_TIMEOUT = int(os.environ.get("KOPILKA_SMTP_TIMEOUT", "10"))
 DEFAULT_FROM_EMAIL = os.environ.get("KOPILKA_MAIL_FROM", "Копилка <bonus@localhost>")
 
 TASKS = {
