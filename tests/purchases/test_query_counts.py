@@ -9,11 +9,13 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from kopilka.api.purchases import _order_out
 from kopilka.campaigns.events import record_event
 from kopilka.catalog import services as catalog
 from kopilka.core import clock
 from kopilka.customers import services as members
 from kopilka.ledger import services as ledger
+from kopilka.orders.models import Order
 from kopilka.purchases import flow
 from kopilka.purchases.quote import CartItem, quote
 from kopilka.tiers import services as tiers
@@ -102,3 +104,17 @@ def test_each_step_of_the_purchase_path_costs_the_same_few_statements_whatever_t
     costs(member_with(3))  # warms the process's caches (frozen rules versions), as a running server has them
 
     assert costs(long) == costs(short) == EXPECTED
+
+
+def test_the_paid_order_comes_back_with_its_lines_and_points_rendered_without_a_read(programme):
+    member = member_with(1)
+    placed = flow.place_order(flow.NewOrder("pos", f"{member.pk}-new", CART, member_id=member.pk, points=500),
+                              actor="pos")
+    paid = flow.pay(placed.pk, actor="pos")
+
+    count, rendered = statements(lambda: _order_out(paid))
+
+    assert count == 0
+    assert rendered == _order_out(Order.objects.get(pk=placed.pk))
+    kinds = [str(points["kind"]) for points in rendered["points"]]
+    assert kinds[0] == "spend" and set(kinds[1:]) == {"earn"} and len(kinds) > 1

@@ -13,7 +13,9 @@ type, products and minimum order, not the member's conditions), lock with `with_
 under the locks on fresh data (`PointsLocks.live` shows each budget as its locked shards hold it) and grant. When a
 decision needs more of a budget than the member's locked shard holds, `PointsLocks.check` raises `PlanTooNarrow`
 with a plan that locks every shard of that campaign; `with_points_locks` rolls the attempt back — its locks go with
-it — and runs it again. Plans only widen, so this ends.
+it — and runs it again. Plans only widen, so this ends. A request whose plan depends on its own row (an order's
+lines) plans under that row's lock with `with_planned_points_locks`, from what the locked read returned: the row
+is read once, and the order of the locks is the same.
 
 The member's row is locked FOR NO KEY UPDATE, which rows that merely refer to the member (orders, events) do not
 wait for.
