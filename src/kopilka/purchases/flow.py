@@ -45,7 +45,7 @@ from kopilka.ledger.errors import MemberCannotEarnOrSpend
 from kopilka.ledger.models import Entry, Hold
 from kopilka.orders.models import Order, OrderLine, OrderPoints, OrderReturn
 from kopilka.purchases.quote import CartItem, quote
-from kopilka.purchases.rows import keep_lines, keep_points, locked_order, move
+from kopilka.purchases.rows import attach_lines, keep_lines, keep_points, locked_order, move
 from kopilka.tiers import services as tiers
 
 S = Order.Status
@@ -326,6 +326,7 @@ def _live_hold(order: Order, actor: str) -> int:
 def _pay(order: Order, locks: PointsLocks | None, actor: str, seen: _Seen | None = None) -> None:
     """Captures the hold, marks the order paid and books what it earns on payment; the order's points rows (it
     had none) are written by one insert and attached to it. `seen`: what the plan read, else read here."""
+    attach_lines(order)
     records = []
     if order.hold_id:
         hold_id = _live_hold(order, actor)
@@ -467,4 +468,3 @@ def _points(order: Order, entry: Entry, kind: str, *, points: int, by_line: dict
             campaign: str = "", undoes: OrderPoints | None = None) -> OrderPoints:
     return OrderPoints(order=order, entry=entry, kind=kind, scenario=scenario, campaign=campaign, points=points,
                        by_line=by_line, undoes=undoes, created_at=clock.now())
-

@@ -92,6 +92,12 @@ def keep_lines(order: Order, lines: list[OrderLine]) -> None:
     _keep(order, "lines", sorted(lines, key=lambda line: line.line_no))
 
 
+def attach_lines(order: Order) -> None:
+    """Read and attach the order's lines unless they are attached already."""
+    if "lines" not in order.__dict__.get("_prefetched_objects_cache", {}):
+        keep_lines(order, list(order.lines.all()))
+
+
 def keep_points(order: Order, points: list[OrderPoints]) -> None:
     """Attach the order's points rows (every one, in id order)."""
     _keep(order, "points", points)
