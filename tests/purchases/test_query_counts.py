@@ -13,7 +13,9 @@ from kopilka.api.purchases import _order_out
 from kopilka.campaigns.events import record_event
 from kopilka.catalog import services as catalog
 from kopilka.core import clock
+from kopilka.core import programme as programme_settings
 from kopilka.customers import services as members
+from kopilka.ledger import reference
 from kopilka.ledger import services as ledger
 from kopilka.orders.models import Order
 from kopilka.purchases import flow
@@ -29,6 +31,14 @@ CART = [CartItem("HA-1", D(1), D(10000), D(10000)), CartItem("CREAM", D(2), D(10
 # and a lot per campaign through the ledger (three statements an accrual) and a return one reversal entry per
 # campaign (in one batch), so those two grow with the number of campaigns that apply, never with the history.
 EXPECTED = {"evaluate": 8, "place": 25, "pay": 20, "ship": 14, "return": 33, "event": 15}
+
+
+@pytest.fixture(autouse=True)
+def settings_stay_cached(monkeypatch):
+    """The programme's settings and point categories stay cached through the test, as between a running server's
+    refreshes: how slow a busy machine runs the steps must not change what they count."""
+    monkeypatch.setattr(programme_settings, "CACHE_SECONDS", 3600.0)
+    monkeypatch.setattr(reference, "MAX_AGE_SECONDS", 3600.0)
 
 
 @pytest.fixture
