@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from django.db import transaction
 
 from kopilka.campaigns import services as campaigns
 from kopilka.campaigns.conditions import parse
@@ -13,7 +14,7 @@ from kopilka.customers import services as members
 from kopilka.purchases import flow
 from kopilka.purchases.quote import CartItem
 from kopilka.tiers import services as tiers
-from kopilka.tiers.models import MemberTier, TierChange
+from kopilka.tiers.models import MemberTier, Tier, TierChange
 
 pytestmark = pytest.mark.django_db
 D = Decimal
@@ -113,3 +114,22 @@ def test_the_tiers_api(caller_with, programme):
     assert (body["tier"], body["next_tier"], body["needed"]) == ("silver", "gold", "49000.00")
     floor = marketer.post(f"/api/v1/tiers/members/{programme.pk}/floor", {"tier": "gold", "reason": "VIP"}, key="f-1")
     assert floor.json()["tier"] == "gold"
+
+
+@pytest.mark.parametrize("change", [{}, {"floor": "platinum"}, {"subscription_tier": "platinum", "days": 30},
+                                    {"subscription_tier": "platinum", "days": -1}, {"tier": "gold"}])
+def test_the_rise_after_a_purchase_moves_the_member_as_recompute_does_between_reviews(programme, change):
+    buy(programme, 1, 60000)
+    by_code = {tier.code: tier for tier in Tier.objects.all()}
+    MemberTier.objects.update(
+        tier=by_code[change.get("tier", "silver")], floor=by_code.get(change.get("floor", "")),
+        subscription_tier=by_code.get(change.get("subscription_tier", "")),
+        subscription_until=clock.now() + timedelta(days=change["days"]) if "days" in change else None,
+    )
+    outcomes = []
+    for move in (tiers.rise, tiers.recompute):
+        with transaction.atomic():
+            state = move(programme.pk, actor="t")
+            outcomes.append((state.tier.code, list(TierChange.objects.values_list("from_tier", "to_tier", "reason"))))
+            transaction.set_rollback(True)
+    assert outcomes[0] == outcomes[1]

@@ -15,10 +15,12 @@ def test_the_circle_finder_finds_a_circle():
 
 def test_services_names_every_write_of_the_modules_by_job():
     assert sorted(services.__all__) == [
-        "Source", "TakeBack", "accrue", "adjust", "burn_lot", "capture", "end_expired_hold", "expire", "hold",
-        "release", "release_expired_holds", "restore_spend", "reverse_accrual", "reverse_accruals", "spend",
+        "Accrual", "Source", "TakeBack", "accrue", "accrue_many", "adjust", "burn_lot", "capture", "capture_held",
+        "end_expired_hold", "expire", "hold", "release", "release_expired_holds", "restore_spend", "reverse_accrual",
+        "reverse_accruals", "spend",
     ]
-    assert services.accrue.__module__ == "kopilka.ledger.accruals"
+    assert {services.accrue.__module__, services.accrue_many.__module__} == {"kopilka.ledger.accruals"}
+    assert services.capture_held.__module__ == "kopilka.ledger.capturing"
     assert services.spend.__module__ == "kopilka.ledger.spending"
     holds = (services.hold, services.capture, services.release, services.release_expired_holds)
     assert {write.__module__ for write in holds} == {"kopilka.ledger.holds"}

@@ -16,8 +16,8 @@ from .conftest import T0, make_member, new_key
 
 
 def story(member) -> None:
-    """Accruals of two categories, spends across lots, a debt and its settlement, a return, a hold captured,
-    a manual correction down, and expiry of what is due."""
+    """Accruals of two categories (alone and in batches), spends across lots, a debt and its settlement, a return,
+    a hold captured in part and one whole, a manual correction down, and expiry of what is due."""
 
     def accrue(points, **kw):
         kw.setdefault("at", T0)
@@ -31,12 +31,22 @@ def story(member) -> None:
     accrue(70, lifetime_days=200)
     spent = spend(150, at=T0 + timedelta(days=1))
     services.reverse_accrual(entry_id=first.pk, actor="t", idempotency_key=new_key(), policy="negative")
+    services.accrue_many(member_id=member.pk, actor="t", at=T0 + timedelta(days=2), accruals=[
+        services.Accrual(points=12, idempotency_key=new_key(), lifetime_days=40),
+        services.Accrual(points=8, idempotency_key=new_key(), category="promo", lifetime_days=50),
+    ])  # a debt to settle: one by one
     accrue(30, at=T0 + timedelta(days=2))
+    services.accrue_many(member_id=member.pk, actor="t", at=T0 + timedelta(days=2), accruals=[
+        services.Accrual(points=9, idempotency_key=new_key(), lifetime_days=40),
+        services.Accrual(points=11, idempotency_key=new_key(), category="promo", expires_at=T0 + timedelta(days=9)),
+    ])  # by one call
     services.restore_spend(entry_id=spent.pk, points=25, actor="t", idempotency_key=new_key())
     accrue(60, at=T0 + timedelta(days=2), lifetime_days=5)
     services.accrue(member_id=member.pk, points=50, actor="t", idempotency_key=new_key())  # spendable now
     reserved = services.hold(member_id=member.pk, points=20, actor="t", idempotency_key=new_key())
     services.capture(hold_id=reserved.pk, points=15, actor="t", idempotency_key=new_key())
+    whole = services.hold(member_id=member.pk, points=12, actor="t", idempotency_key=new_key())
+    services.capture_held(hold_id=whole.pk, actor="t", idempotency_key=new_key())
     services.adjust(member_id=member.pk, points=-5, reason_code="correction", actor="t", idempotency_key=new_key(),
                     at=T0 + timedelta(days=3))
     spend(10, at=T0 + timedelta(days=3), redemption_order="soonest_expiring")

@@ -20,7 +20,7 @@ from kopilka.campaigns.facts import member_facts
 from kopilka.campaigns.granting import grant
 from kopilka.campaigns.locking import plan_for, with_points_locks
 from kopilka.campaigns.models import EventType, MemberEvent
-from kopilka.campaigns.selectors import live_campaigns
+from kopilka.campaigns.selectors import live_campaigns, with_member_limits
 from kopilka.core import clock
 from kopilka.core.errors import Conflict, ValidationFailed
 from kopilka.customers.errors import member_not_found
@@ -49,20 +49,21 @@ def record_event(
         raise ValidationFailed(_("An event cannot be dated in the future."), code="event_in_future")
     if (earlier := _earlier(member_id, key, type)) is not None:
         return EventOutcome(earlier, [], True)
-    plan = plan_for(member_id, live_campaigns(at), scenario="event", event_type=type)
+    live = live_campaigns(at)  # read once: under the locks, budgets are the locked shards' and limits read anew
+    plan = plan_for(member_id, live, scenario="event", event_type=type)
 
     def record(locks, _head) -> EventOutcome:
-        member = Member.objects.filter(pk=member_id).first()
+        member = locks.member  # read by the statement that locked it
         if member is None:
             raise member_not_found(member_id)
         if (earlier := _earlier(member_id, key, type)) is not None:  # recorded while this request waited
             return EventOutcome(earlier, [], True)
-        event = MemberEvent.objects.create(member=member, type=type, key=key, occurred_at=at,
+        event = MemberEvent.objects.create(member_id=member_id, type=type, key=key, occurred_at=at,
                                            details=details or {}, actor=actor, created_at=now)
         decisions = []
         if member.can_earn_or_spend:
-            campaigns = locks.live(live_campaigns(at, member_id))
-            facts = member_facts(member_id, at, campaigns=campaigns)
+            campaigns = locks.live(with_member_limits(live, member_id, at))
+            facts = member_facts(member_id, at, member=member, campaigns=campaigns)
             decisions = decide(campaigns, facts, scenario="event", event_type=type)
             booked = grant(decisions, locks, at, actor=actor, key=f"event:{event.pk}")
             event.points = sum(entry.amount for _, entry in booked)

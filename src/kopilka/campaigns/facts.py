@@ -70,7 +70,12 @@ def load_member(member_id: int) -> MemberRow:
     found = sql.rows(_MEMBER, [member_id])
     if not found:
         raise member_not_found(member_id)
-    pk, kind, status, registered_at, birthday, region, district = found[0]
+    return member_row(found[0])
+
+
+def member_row(row: tuple) -> MemberRow:
+    """A MemberRow of (id, kind, status, registered at, birthday, region code, federal district) as read."""
+    pk, kind, status, registered_at, birthday, region, district = row
     return MemberRow(pk, kind, status, sql.moment(registered_at), sql.day(birthday), region, district or "")
 
 

@@ -67,9 +67,10 @@ def grant(
     """Books the points of the applied decisions as of `at`, each a lot of its campaign version that burns by the
     campaign's expiry rule; counts them against budgets and limits. The decisions were made on `locks.live(...)`;
     a budget cut short by the member's shard raises `PlanTooNarrow` before anything is written. `key` + the version
-    make each accrual's idempotency key. A campaign whose fixed expiry has passed grants nothing."""
+    make each accrual's idempotency key; the accruals are booked by one ledger call. A campaign whose fixed expiry
+    has passed grants nothing."""
     locks.check(decisions)
-    booked, taken, used = [], {}, {}
+    applied, accruals, taken, used = [], [], {}, {}
     for decision in decisions:
         if not decision.applied:
             continue
@@ -84,13 +85,13 @@ def grant(
         limit = rules.accrual.member_limit
         if limit is not None:
             used[campaign.campaign_id, period_key(limit.period, at)] = decision.granted
-        entry = ledger.accrue(
-            member_id=locks.member_id, points=decision.granted, category=campaign.lot_category, actor=actor,
-            source=ledger.Source("campaign", campaign.reference), at=at,
-            pending_until=pending_until(rules.accrual.pending_days, at),
-            idempotency_key=f"{key}:{campaign.reference}", **expiry,
-        )
-        booked.append((decision, entry))
+        applied.append(decision)
+        accruals.append(ledger.Accrual(
+            points=decision.granted, idempotency_key=f"{key}:{campaign.reference}", category=campaign.lot_category,
+            source=ledger.Source("campaign", campaign.reference),
+            pending_until=pending_until(rules.accrual.pending_days, at), **expiry,
+        ))
+    entries = ledger.accrue_many(member_id=locks.member_id, accruals=accruals, actor=actor, at=at) if accruals else []
     locks.take(taken)
     _usage(locks.member_id, used)
-    return booked
+    return list(zip(applied, entries, strict=True))

@@ -13,7 +13,9 @@ type, products and minimum order, not the member's conditions), lock with `with_
 under the locks on fresh data (`PointsLocks.live` shows each budget as its locked shards hold it) and grant. When a
 decision needs more of a budget than the member's locked shard holds, `PointsLocks.check` raises `PlanTooNarrow`
 with a plan that locks every shard of that campaign; `with_points_locks` rolls the attempt back — its locks go with
-it — and runs it again. Plans only widen, so this ends.
+it — and runs it again. Plans only widen, so this ends. A request whose plan depends on its own row (an order's
+lines) plans under that row's lock with `with_planned_points_locks`, from what the locked read returned: the row
+is read once, and the order of the locks is the same.
 
 The member's row is locked FOR NO KEY UPDATE, which rows that merely refer to the member (orders, events) do not
 wait for.
@@ -28,10 +30,20 @@ from django.db import connection, transaction
 
 from kopilka.campaigns import budgets
 from kopilka.campaigns.engine import Decision, LiveCampaign, PurchaseLine, may_apply
-from kopilka.customers.models import Member
+from kopilka.campaigns.facts import MemberRow, member_row
+from kopilka.core import sql
+from kopilka.customers.models import Member, Region
 
 T = TypeVar("T")
-_MEMBER_LOCK = f"SELECT id FROM {Member._meta.db_table} WHERE id = %s"
+# The member's row as the purchase path needs it (`facts.MemberRow`), read by the statement that locks it. The
+# region is read by subqueries of the select list, which PostgreSQL evaluates again on the row it locked after a
+# wait (a joined region row would be the one of the statement's snapshot).
+_MEMBER_LOCK = f"""
+SELECT m.id, m.kind, m.status, m.registered_at, m.birthday,
+       (SELECT r.code FROM {Region._meta.db_table} r WHERE r.id = m.region_id),
+       (SELECT r.federal_district FROM {Region._meta.db_table} r WHERE r.id = m.region_id)
+FROM {Member._meta.db_table} m WHERE m.id = %s
+"""
 
 
 @dataclass(frozen=True)
@@ -77,6 +89,7 @@ class PointsLocks:
 
     plan: LockPlan
     shards: dict[int, list[budgets.Shard]]
+    member: MemberRow | None = None  # the member's row as read under its lock (None: no such member)
 
     @property
     def member_id(self) -> int:
@@ -119,10 +132,9 @@ class PointsLocks:
 def lock_points(plan: LockPlan) -> PointsLocks:
     """Takes the plan's budget shards, then the member's row; call inside the transaction that writes."""
     shards = budgets.lock(plan.budgets, plan.member_id)
-    lock = " FOR NO KEY UPDATE" if connection.vendor == "postgresql" else ""
-    with connection.cursor() as cursor:
-        cursor.execute(_MEMBER_LOCK + lock, [plan.member_id])
-    return PointsLocks(plan, shards)
+    lock = " FOR NO KEY UPDATE OF m" if connection.vendor == "postgresql" else ""
+    found = sql.rows(_MEMBER_LOCK + lock, [plan.member_id])
+    return PointsLocks(plan, shards, member_row(found[0]) if found else None)
 
 
 def with_points_locks(
@@ -140,3 +152,33 @@ def with_points_locks(
             if narrow.plan == plan:
                 raise
             plan = narrow.plan
+
+
+def with_planned_points_locks(
+    first: Callable[[], Any], plan_of: Callable[[Any], LockPlan | None], work: Callable[[PointsLocks | None, Any], T]
+) -> T:
+    """As `with_points_locks`, with the plan made under the request's own lock: `first()` locks that row and
+    returns `head`, `plan_of(head)` plans from it (None: no points locks, `work(None, head)`). A wider plan that a
+    PlanTooNarrow asked for is kept, with whatever the next attempt's `plan_of` adds to it."""
+    wider: LockPlan | None = None
+    plan: LockPlan | None = None
+    while True:
+        try:
+            with transaction.atomic():
+                head = first()
+                plan = plan_of(head)
+                if plan is None:
+                    return work(None, head)
+                if wider is not None:
+                    plan = _union(plan, wider)
+                return work(lock_points(plan), head)
+        except PlanTooNarrow as narrow:
+            if narrow.plan == plan:
+                raise
+            wider = narrow.plan
+
+
+def _union(plan: LockPlan, other: LockPlan) -> LockPlan:
+    """The budgets of both plans, every shard where either takes every shard, by campaign id."""
+    ids = sorted(set(plan.budgets) | set(other.budgets))
+    return LockPlan(plan.member_id, {pk: plan.budgets.get(pk, False) or other.budgets.get(pk, False) for pk in ids})

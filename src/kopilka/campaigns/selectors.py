@@ -1,6 +1,7 @@
 """Reads of campaigns: one campaign with its versions, lists, the live campaigns with what a member may still
 earn from them, and the redemption rules of the lots that campaigns accrued."""
 
+import dataclasses
 from datetime import datetime
 
 from django.db.models import QuerySet
@@ -82,29 +83,42 @@ def live_campaigns(at: datetime | None = None, member_id: int | None = None) -> 
     found = sql.rows(_LIVE, {"active": Campaign.Status.ACTIVE, "paused": Campaign.Status.PAUSED,
                              "finished": Campaign.Status.FINISHED, "at": sql.at(at)})
     rules = _version_rules([(row[8], row[10]) for row in found])
-    usage = _usage(member_id, [row[0] for row in found if _has_limit(rules[row[8]])])
-    live = []
-    for pk, code, public_name, lot_category, priority, combination, budget, left, version, number, _ in found:
-        accrual = rules[version].accrual
-        limit = accrual.member_limit if accrual else None
-        limit_left = None
-        if limit is not None and member_id is not None:
-            limit_left = limit.points - usage.get((pk, period_key(limit.period, at)), 0)
-        live.append(
-            LiveCampaign(
-                code=code,
-                reference=f"{code}:v{number}",
-                public_name=public_name,
-                lot_category=lot_category,
-                priority=priority,
-                combination=combination,
-                rules=rules[version],
-                budget_left=None if budget is None else int(left or 0),
-                limit_left=limit_left,
-                campaign_id=pk,
-            )
+    live = [
+        LiveCampaign(
+            code=code,
+            reference=f"{code}:v{number}",
+            public_name=public_name,
+            lot_category=lot_category,
+            priority=priority,
+            combination=combination,
+            rules=rules[version],
+            budget_left=None if budget is None else int(left or 0),
+            limit_left=None,
+            campaign_id=pk,
         )
-    return live
+        for pk, code, public_name, lot_category, priority, combination, budget, left, version, number, _ in found
+    ]
+    return live if member_id is None else with_member_limits(live, member_id, at)
+
+
+def with_member_limits(campaigns: list[LiveCampaign], member_id: int, at: datetime) -> list[LiveCampaign]:
+    """The campaigns (`live_campaigns(at)`) with what the member may still earn from each one with a per-member
+    limit, in the period of `at`: one read when any has a limit, none otherwise. Under the member's lock (see
+    `locking`) what it reads stays true until the lock is released."""
+    limited = [campaign for campaign in campaigns if _has_limit(campaign.rules) and campaign.campaign_id is not None]
+    usage = _usage(member_id, [campaign.campaign_id for campaign in limited if campaign.campaign_id is not None])
+    return [
+        campaign if not _has_limit(campaign.rules) or campaign.campaign_id is None else dataclasses.replace(
+            campaign, limit_left=_limit(campaign.rules).points - usage.get(
+                (campaign.campaign_id, period_key(_limit(campaign.rules).period, at)), 0)
+        )
+        for campaign in campaigns
+    ]
+
+
+def _limit(rules: CampaignRules):
+    assert rules.accrual is not None and rules.accrual.member_limit is not None
+    return rules.accrual.member_limit
 
 
 def _has_limit(rules: CampaignRules) -> bool:

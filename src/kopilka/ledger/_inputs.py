@@ -151,3 +151,16 @@ def context(actor: str, at: datetime | None, source: Source, reason_code: str = 
         reason_code=reason_code,
         comment=comment or "",
     )
+
+
+@dataclass(frozen=True)
+class CheckedAccrual:
+    """An accrual checked before anything is locked, as it will be booked: its context, lot times and key."""
+
+    points: int
+    key: str
+    fingerprint: str
+    ctx: Context
+    category: reference.Category
+    activates_at: datetime
+    expires_at: datetime

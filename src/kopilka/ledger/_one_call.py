@@ -14,7 +14,7 @@ from django.db import IntegrityError, connection, transaction
 
 from kopilka.ledger import reference, statements
 from kopilka.ledger._bookkeeping import accrual_rows, mark_stored, new_entry
-from kopilka.ledger._inputs import Context
+from kopilka.ledger._inputs import CheckedAccrual, Context
 from kopilka.ledger._locking import earlier_result, replay_entry
 from kopilka.ledger.errors import InsufficientPoints, MemberCannotEarnOrSpend
 from kopilka.ledger.models import Account, Entry
@@ -92,3 +92,32 @@ def _params_at_once(member_id: int, points: int, ctx: Context, key: str, fingerp
         "source_kind": ctx.source.kind, "source_ref": ctx.source.ref, "reason_code": ctx.reason_code,
         "comment": ctx.comment, "actor": ctx.actor,
     }
+
+
+def accrue_many_at_once(member_id: int, accruals: list[CheckedAccrual]) -> list[Entry]:
+    """Book the accruals in order by one call of `kopilka_accrue_many`; returns the entries of those it booked (a
+    prefix: the rest are the Python path's to book, one by one). No savepoint: a refused call writes nothing."""
+    first = accruals[0].ctx
+    result = statements.accrue_many_at_once({
+        "member": member_id, "points": [one.points for one in accruals],
+        "categories": [one.category.id for one in accruals], "at": first.at,
+        "activates_at": [one.activates_at for one in accruals], "expires_at": [one.expires_at for one in accruals],
+        "keys": [one.key for one in accruals], "fingerprints": [one.fingerprint for one in accruals],
+        "kind": Entry.Kind.ACCRUAL, "source_kinds": [one.ctx.source.kind for one in accruals],
+        "source_refs": [one.ctx.source.ref for one in accruals], "reason_code": first.reason_code,
+        "comment": first.comment, "actor": first.actor, "now": first.now,
+    })
+    entries = []
+    for one, entry_id, lot_id, balance in zip(accruals, result.entry_ids, result.lot_ids, result.balances,
+                                              strict=False):
+        account = Account.from_db(connection.alias, ["id", "member_id", "balance"],
+                                  [result.account_id, member_id, balance])
+        booked, entry = accrual_rows(account, Entry.Kind.ACCRUAL, one.points, one.ctx, category=one.category,
+                                     expires_at=one.expires_at, activates_at=one.activates_at, key=one.key,
+                                     fingerprint=one.fingerprint)
+        booked.pk, entry.pk = lot_id, entry_id
+        mark_stored(booked)
+        mark_stored(entry)
+        entry.lot = booked
+        entries.append(entry)
+    return entries

@@ -15,8 +15,9 @@ refused. Nothing is written when a write is refused.
 """
 
 from kopilka.ledger._inputs import Source
-from kopilka.ledger.accruals import accrue
+from kopilka.ledger.accruals import Accrual, accrue, accrue_many
 from kopilka.ledger.adjustments import adjust, burn_lot
+from kopilka.ledger.capturing import capture_held
 from kopilka.ledger.expiry import expire
 from kopilka.ledger.holds import capture, end_expired_hold, hold, release, release_expired_holds
 from kopilka.ledger.reversals import TakeBack, restore_spend, reverse_accrual, reverse_accruals
@@ -25,9 +26,12 @@ from kopilka.ledger.spending import spend
 __all__ = [
     "Source",
     "accrue",
+    "Accrual",
+    "accrue_many",
     "spend",
     "hold",
     "capture",
+    "capture_held",
     "release",
     "end_expired_hold",
     "release_expired_holds",

@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import connection
+from django.db import IntegrityError, connection
 
 from kopilka.core.sql import noted
 from kopilka.ledger import booking
@@ -59,9 +59,12 @@ class EntryRow:
         return values
 
 
+# The entry goes in first and every other write of the statement depends on it: a key taken by another request
+# inserts nothing, writes nothing, returns no row and leaves the caller's transaction usable.
 _BOOK = f"""
 WITH entry AS (
     INSERT INTO ledger_entry ({_ENTRY_COLUMNS}) VALUES ({_ENTRY_VALUES.format(lot="%(lot)s")})
+    ON CONFLICT DO NOTHING
     RETURNING id
 ), allocated AS (
     INSERT INTO ledger_allocation (entry_id, lot_id, amount)
@@ -70,10 +73,11 @@ WITH entry AS (
     ORDER BY m.n
 ), moved AS (
     UPDATE ledger_lot l SET remaining = l.remaining + m.delta
-    FROM unnest(%(lots)s::bigint[], %(deltas)s::bigint[]) AS m(lot_id, delta)
+    FROM entry, unnest(%(lots)s::bigint[], %(deltas)s::bigint[]) AS m(lot_id, delta)
     WHERE l.id = m.lot_id
 ), balanced AS (
-    UPDATE ledger_account SET balance = %(balance)s, updated_at = %(now)s WHERE id = %(account)s
+    UPDATE ledger_account SET balance = %(balance)s, updated_at = %(now)s
+    WHERE id = %(account)s AND EXISTS (SELECT 1 FROM entry)
 )
 SELECT id FROM entry
 """
@@ -81,7 +85,8 @@ SELECT id FROM entry
 
 def book(row: EntryRow, moves: list[tuple[int, int]]) -> int:
     """Insert the entry, its allocations `moves` [(lot id, amount)] in that order, add the entry's amount to its own
-    lot (if any) and the moves to their lots, and set the balance snapshot; returns the entry id.
+    lot (if any) and the moves to their lots, and set the balance snapshot; returns the entry id. IntegrityError,
+    with nothing written, when the entry's key is taken.
 
     Lots are updated in id order (the ledger's lock order); the caller holds the account lock."""
     deltas: dict[int, int] = {}
@@ -96,7 +101,15 @@ def book(row: EntryRow, moves: list[tuple[int, int]]) -> int:
         "lots": lots,
         "deltas": [deltas[lot_id] for lot_id in lots],
     }
-    return _execute_one(_BOOK, params)[0]
+    return inserted(_execute_one(_BOOK, params), row.key)[0]
+
+
+def inserted(row: tuple | None, key: str | None) -> tuple:
+    """The row a statement that inserts an entry `ON CONFLICT DO NOTHING` returned; IntegrityError when it returned
+    none (the key was taken: nothing was written)."""
+    if row is None:
+        raise IntegrityError(f"ledger entry key taken: {key}")
+    return row
 
 
 _CREDIT = f"""
@@ -126,6 +139,48 @@ def credit(
     params = row.params() | {"category": category, "activates_at": activates_at, "expires_at": expires_at}
     entry_id, lot_id, has_debts = _execute_one(_CREDIT, params)
     return entry_id, lot_id, has_debts
+
+
+_CAPTURE = f"""
+WITH entry AS (
+    INSERT INTO ledger_entry ({_ENTRY_COLUMNS}) VALUES ({_ENTRY_VALUES.format(lot="NULL")})
+    ON CONFLICT DO NOTHING
+    RETURNING id
+), allocated AS (
+    INSERT INTO ledger_allocation (entry_id, lot_id, amount)
+    SELECT entry.id, m.lot_id, m.amount
+    FROM entry, unnest(%(move_lots)s::bigint[], %(move_amounts)s::bigint[]) WITH ORDINALITY AS m(lot_id, amount, n)
+    ORDER BY m.n
+), moved AS (
+    UPDATE ledger_lot l SET remaining = l.remaining + m.delta, held = l.held - m.unheld
+    FROM entry, unnest(%(lots)s::bigint[], %(deltas)s::bigint[], %(unheld)s::bigint[]) AS m(lot_id, delta, unheld)
+    WHERE l.id = m.lot_id
+), balanced AS (
+    UPDATE ledger_account SET balance = %(balance)s, held = %(account_held)s, updated_at = %(now)s
+    WHERE id = %(account)s AND EXISTS (SELECT 1 FROM entry)
+), closed AS (
+    UPDATE ledger_hold SET status = %(captured)s, closed_at = %(now)s, closed_by = %(actor)s
+    WHERE id = %(hold)s AND EXISTS (SELECT 1 FROM entry)
+)
+SELECT id FROM entry
+"""
+
+
+def capture(row: EntryRow, lines: list[tuple[int, int]], *, account_held: int, captured: str) -> int:
+    """Book the capture of the whole hold `row.hold`, whose lines are `lines` [(lot id, points)] in id order: the
+    spend entry, its allocations, each lot's points drawn and no longer held, the account's balance and held
+    points, and the hold closed with status `captured`; returns the entry id. IntegrityError, with nothing
+    written, when the entry's key is taken. The caller holds the account lock."""
+    deltas: dict[int, int] = {}
+    for lot_id, points in lines:
+        deltas[lot_id] = deltas.get(lot_id, 0) + points
+    lots = sorted(deltas)
+    params = row.params() | {
+        "move_lots": [lot_id for lot_id, _ in lines], "move_amounts": [-points for _, points in lines],
+        "lots": lots, "deltas": [-deltas[lot_id] for lot_id in lots], "unheld": [deltas[lot_id] for lot_id in lots],
+        "account_held": account_held, "captured": captured,
+    }
+    return inserted(_execute_one(_CAPTURE, params), row.key)[0]
 
 
 # The lot columns the redemption orders of `booking` are written with in `_SPENDABLE_PREFIX`. The orders only
@@ -228,6 +283,35 @@ _ACCRUE_AT_ONCE = (
     "%(member)s, %(points)s, %(category)s, %(at)s, %(activates_at)s, %(expires_at)s, %(key)s, %(fingerprint)s,"
     " %(kind)s, %(source_kind)s, %(source_ref)s, %(reason_code)s, %(comment)s, %(actor)s, %(now)s)"
 )
+
+
+_ACCRUE_MANY_AT_ONCE = (
+    "SELECT outcome, booked, account, entry_ids, lot_ids, balances, detail FROM kopilka_accrue_many("
+    "%(member)s, %(points)s::bigint[], %(categories)s::bigint[], %(at)s, %(activates_at)s::timestamptz[],"
+    " %(expires_at)s::timestamptz[], %(keys)s::text[], %(fingerprints)s::text[], %(kind)s, %(source_kinds)s::text[],"
+    " %(source_refs)s::text[], %(reason_code)s, %(comment)s, %(actor)s, %(now)s)"
+)
+
+
+@dataclass(frozen=True)
+class ManyAtOnce:
+    """What `kopilka_accrue_many` answered: the first `booked` accruals were booked (their entry and lot ids and the
+    balance after each); `outcome` is "ok" when all were, else why the next one was not (as `AtOnce.outcome`, or
+    "collision": a key taken meanwhile, nothing booked)."""
+
+    outcome: str
+    booked: int
+    account_id: int | None
+    entry_ids: list[int]
+    lot_ids: list[int]
+    balances: list[int]
+    detail: str | None
+
+
+def accrue_many_at_once(params: dict) -> ManyAtOnce:
+    """Accruals of one member, each a new lot and its entry, booked by one call of `kopilka_accrue_many` (migration
+    ledger 0008) in order, up to the first the Python path must book."""
+    return ManyAtOnce(*_call(_ACCRUE_MANY_AT_ONCE, params))
 
 
 def spend_at_once(params: dict) -> AtOnce:

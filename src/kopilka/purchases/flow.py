@@ -30,12 +30,12 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils.translation import gettext_lazy as _
 
-from kopilka.campaigns.engine import PurchaseLine, decide
+from kopilka.campaigns.engine import LiveCampaign, PurchaseLine, decide
 from kopilka.campaigns.facts import load_member, member_facts
 from kopilka.campaigns.granting import give_back, grant
-from kopilka.campaigns.locking import LockPlan, PointsLocks, plan_for, with_points_locks
+from kopilka.campaigns.locking import LockPlan, PointsLocks, plan_for, with_planned_points_locks, with_points_locks
 from kopilka.campaigns.models import Campaign
-from kopilka.campaigns.selectors import live_campaigns, rules_of
+from kopilka.campaigns.selectors import live_campaigns, rules_of, with_member_limits
 from kopilka.catalog.selectors import ancestor_codes_by_sku
 from kopilka.core import clock, programme
 from kopilka.core.errors import ApplicationError, Conflict, NotFound, ValidationFailed
@@ -43,8 +43,9 @@ from kopilka.customers.models import Member, Region
 from kopilka.ledger import services as ledger
 from kopilka.ledger.errors import MemberCannotEarnOrSpend
 from kopilka.ledger.models import Entry, Hold
-from kopilka.orders.models import Order, OrderLine, OrderPoints, OrderReturn, OrderStatusChange
+from kopilka.orders.models import Order, OrderLine, OrderPoints, OrderReturn
 from kopilka.purchases.quote import CartItem, quote
+from kopilka.purchases.rows import attach_lines, keep_lines, keep_points, locked_order, move
 from kopilka.tiers import services as tiers
 
 S = Order.Status
@@ -171,24 +172,30 @@ def _place(new: NewOrder, fingerprint: str, actor: str) -> Order:
 
 
 def pay(order_id: int, *, actor: str) -> Order:
+    """Captures the order's hold, books what it earns on payment and raises the member's tier; returns the paid
+    order with its lines and points attached."""
+    seen: list[_Seen] = []
+
     def work(locks: PointsLocks | None, order: Order) -> Order:
         _require(order, {S.NEW}, "pay")
-        _pay(order, locks, actor)
+        _pay(order, locks, actor, seen[-1] if seen else None)
         return order
 
-    return _under_locks(order_id, lambda order: _earning_plan(order, "payment", order.purchased_at), work)
+    return _under_locks(order_id, lambda order: _earning_plan(order, "payment", order.purchased_at, seen), work)
 
 
 def ship(order_id: int, *, actor: str) -> Order:
+    seen: list[_Seen] = []
+
     def work(locks: PointsLocks | None, order: Order) -> Order:
         _require(order, {S.PAID}, "ship")
         _move(order, S.SHIPPED, actor)
         if locks is not None:
-            _earn(order, locks, "shipment", now, actor)
+            OrderPoints.objects.bulk_create(_earnings(order, locks, "shipment", now, actor, seen[-1]))
         return order
 
     now = clock.now()
-    return _under_locks(order_id, lambda order: _earning_plan(order, "shipment", now), work)
+    return _under_locks(order_id, lambda order: _earning_plan(order, "shipment", now, seen), work)
 
 
 def complete(order_id: int, *, actor: str) -> Order:
@@ -242,14 +249,12 @@ def return_items(order_id: int, quantities: dict[int, Decimal], *, actor: str, k
 
 
 def _under_locks(order_id: int, plan_of, work) -> Order:
-    """Runs `work(locks, order)` with the order's row locked first, then the points locks of `plan_of(order)` (read
-    before any lock); an order without a member takes no points locks."""
-    unlocked = _read(order_id)
-    plan = plan_of(unlocked) if unlocked.member_id is not None else None
-    if plan is None:
-        with transaction.atomic():
-            return work(None, _locked(order_id))
-    return with_points_locks(plan, work, first=lambda: _locked(order_id))
+    """Runs `work(locks, order)` with the order's row locked and read first (with its lines and hold), then the
+    points locks of `plan_of(order)`, planned from that locked order; an order without a member takes no points
+    locks."""
+    return with_planned_points_locks(
+        lambda: _locked(order_id), lambda order: plan_of(order) if order.member_id is not None else None, work
+    )
 
 
 def _plan(member_id: int, lines: list[PurchaseLine], scenario: str, at: datetime) -> LockPlan:
@@ -258,9 +263,27 @@ def _plan(member_id: int, lines: list[PurchaseLine], scenario: str, at: datetime
     return plan_for(member_id, live_campaigns(at), scenario=scenario, lines=lines)
 
 
-def _earning_plan(order: Order, scenario: str, at: datetime) -> LockPlan:
+@dataclass(frozen=True)
+class _Seen:
+    """What an earning step reads once, under the order's lock, for both its plan and its decisions: the campaigns
+    live at its moment (their member limits are read under the member's lock) and the groups of the order's
+    products."""
+
+    at: datetime
+    campaigns: list[LiveCampaign]
+    groups: dict[str, frozenset[str]]
+
+
+def _seen(order: Order, at: datetime) -> _Seen:
+    return _Seen(at, live_campaigns(at), ancestor_codes_by_sku({line.sku for line in order.lines.all()}))
+
+
+def _earning_plan(order: Order, scenario: str, at: datetime, seen: list[_Seen]) -> LockPlan:
+    """The locks of earning under `scenario` as of `at`; what it read is appended to `seen` for the decisions."""
     assert order.member_id is not None  # _under_locks plans only for a member's order
-    return _plan(order.member_id, _kept_lines(order.lines.all(), {}), scenario, at)
+    seen.append(_seen(order, at))
+    lines = _kept_lines(order.lines.all(), seen[-1].groups)
+    return plan_for(order.member_id, seen[-1].campaigns, scenario=scenario, lines=lines)
 
 
 def _returning_plan(order: Order) -> LockPlan:
@@ -282,8 +305,8 @@ def _hold(order: Order, lots: dict[int, int], actor: str, key: str):
 
 def _live_hold(order: Order, actor: str) -> int:
     """The order's hold, held again on the same lots when it timed out; refused when those points are gone."""
-    assert order.hold_id is not None
-    hold = Hold.objects.get(pk=order.hold_id)
+    assert order.hold is not None  # read with the order (`rows.locked_order`) or just made by `_place`
+    hold = order.hold
     if hold.status == Hold.Status.ACTIVE and hold.expires_at > clock.now():
         return hold.pk
     if hold.status == Hold.Status.ACTIVE:
@@ -300,16 +323,23 @@ def _live_hold(order: Order, actor: str) -> int:
     return order.hold.pk
 
 
-def _pay(order: Order, locks: PointsLocks | None, actor: str) -> None:
+def _pay(order: Order, locks: PointsLocks | None, actor: str, seen: _Seen | None = None) -> None:
+    """Captures the hold, marks the order paid and books what it earns on payment; the order's points rows (it
+    had none) are written by one insert and attached to it. `seen`: what the plan read, else read here."""
+    attach_lines(order)
+    records = []
     if order.hold_id:
         hold_id = _live_hold(order, actor)
-        entry = ledger.capture(hold_id=hold_id, actor=actor, idempotency_key=f"order:{order.pk}:capture")
+        entry = ledger.capture_held(hold_id=hold_id, actor=actor, idempotency_key=f"order:{order.pk}:capture")
         by_line = {str(line.line_no): line.points_spent for line in order.lines.all() if line.points_spent}
-        _record(order, entry, OrderPoints.Kind.SPEND, points=-entry.amount, by_line=by_line)
+        records.append(_points(order, entry, OrderPoints.Kind.SPEND, points=-entry.amount, by_line=by_line))
     _move(order, S.PAID, actor)
     if locks is not None and order.member_id is not None:
-        _earn(order, locks, "payment", order.purchased_at, actor)
-        tiers.recompute(order.member_id, actor=actor)
+        records += _earnings(order, locks, "payment", order.purchased_at, actor,
+                             seen or _seen(order, order.purchased_at))
+    keep_points(order, OrderPoints.objects.bulk_create(records) if records else [])
+    if locks is not None and order.member_id is not None:
+        tiers.rise(order.member_id, actor=actor)
 
 
 def _kept_lines(lines, groups: dict[str, frozenset[str]]) -> list[PurchaseLine]:
@@ -323,22 +353,23 @@ def _kept_lines(lines, groups: dict[str, frozenset[str]]) -> list[PurchaseLine]:
     return kept
 
 
-def _earn(order: Order, locks: PointsLocks, scenario: str, at: datetime, actor: str) -> None:
-    """Books what the order earns under the live campaigns of `scenario`, as of `at`, on the goods not returned."""
+def _earnings(order: Order, locks: PointsLocks, scenario: str, at: datetime, actor: str,
+              seen: _Seen) -> list[OrderPoints]:
+    """Books what the order earns under the live campaigns of `scenario`, as of `at`, on the goods not returned;
+    returns the order's points rows of it, for the caller to insert."""
     assert order.member_id is not None  # points locks are taken only for a member's order
-    member = load_member(order.member_id)
+    member = locks.member or load_member(order.member_id)
     if not member.can_earn_or_spend:
-        return
-    campaigns = locks.live(live_campaigns(at, order.member_id))
+        return []
+    campaigns = locks.live(with_member_limits(seen.campaigns, order.member_id, at))
     facts = member_facts(order.member_id, at, exclude_order=order.pk, member=member, campaigns=campaigns)
-    lines = list(order.lines.all())
-    purchase = _kept_lines(lines, ancestor_codes_by_sku({line.sku for line in lines}))
+    purchase = _kept_lines(order.lines.all(), seen.groups)
     decisions = decide(campaigns, facts, scenario=scenario, lines=purchase)
-    OrderPoints.objects.bulk_create([
+    return [
         _points(order, entry, OrderPoints.Kind.EARN, points=decision.granted, scenario=scenario,
                 campaign=decision.campaign.reference, by_line={str(n): p for n, p in decision.by_line.items() if p})
         for decision, entry in grant(decisions, locks, at, actor=actor, key=f"order:{order.pk}:{scenario}")
-    ])
+    ]
 
 
 def _return(order: Order, locks: PointsLocks | None, quantities: dict[int, Decimal], actor: str, key: str) -> None:
@@ -364,6 +395,7 @@ def _return(order: Order, locks: PointsLocks | None, quantities: dict[int, Decim
                                undoes=spent))
     OrderPoints.objects.bulk_create(sorted(records, key=lambda record: record.undoes_id or 0))  # as the points came
     OrderLine.objects.bulk_update([lines[n] for n in quantities], ["returned_quantity"])
+    keep_lines(order, list(lines.values()))
     Order.objects.filter(pk=order.pk).update(items=F("items") - sum(quantities.values()))
 
 
@@ -416,18 +448,8 @@ def _limit_periods(references: set[str]) -> dict[str, str | None]:
 # --- bookkeeping ------------------------------------------------------------------------------------------------------
 
 
-def _read(order_id: int) -> Order:
-    order = Order.objects.filter(pk=order_id).first()
-    if order is None:
-        raise NotFound(_("No such order."), code="order_not_found", details={"order_id": order_id})
-    return order
-
-
 def _locked(order_id: int) -> Order:
-    order = Order.objects.select_for_update(of=("self",)).select_related("member").filter(pk=order_id).first()
-    if order is None:
-        raise NotFound(_("No such order."), code="order_not_found", details={"order_id": order_id})
-    return order
+    return locked_order(order_id)
 
 
 def _require(order: Order, allowed: set[str], action: str) -> None:
@@ -439,21 +461,10 @@ def _require(order: Order, allowed: set[str], action: str) -> None:
 
 
 def _move(order: Order, target: str, actor: str) -> None:
-    _log(order, order.status, target, actor)
-    order.status = target
-    order.save(update_fields=["status"])
-
-
-def _log(order: Order, from_status: str, to_status: str, actor: str) -> None:
-    OrderStatusChange.objects.create(order=order, from_status=from_status, to_status=to_status, actor=actor,
-                                     changed_at=clock.now())
+    move(order, target, actor)
 
 
 def _points(order: Order, entry: Entry, kind: str, *, points: int, by_line: dict, scenario: str = "",
             campaign: str = "", undoes: OrderPoints | None = None) -> OrderPoints:
     return OrderPoints(order=order, entry=entry, kind=kind, scenario=scenario, campaign=campaign, points=points,
                        by_line=by_line, undoes=undoes, created_at=clock.now())
-
-
-def _record(order: Order, entry: Entry, kind: str, **fields) -> None:
-    _points(order, entry, kind, **fields).save(force_insert=True)

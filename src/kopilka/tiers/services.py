@@ -10,10 +10,10 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils.translation import gettext_lazy as _
 
-from kopilka.core import clock
+from kopilka.core import clock, sql
 from kopilka.core.errors import ValidationFailed, check_code
 from kopilka.customers.errors import member_not_found
 from kopilka.customers.models import Member
@@ -49,7 +49,11 @@ def qualifying_tier(member_id: int, now: datetime, state: MemberTier | None = No
     candidates = Tier.objects.exclude(basis=Tier.Basis.SUBSCRIPTION).order_by("-rank")
     if above is not None:
         candidates = candidates.filter(rank__gt=above.rank)
-    candidates = list(candidates)
+    return _qualifying(member_id, list(candidates), now, state)
+
+
+def _qualifying(member_id: int, candidates: list[Tier], now: datetime, state: MemberTier | None) -> Tier | None:
+    """The best of the candidates (by rank, best first) the member reaches, or their live subscription's tier."""
     reached = measures(member_id, candidates, now) if candidates else {}
     best = next((tier for tier in candidates if reached[tier.pk] >= tier.threshold), None)
     if state and state.subscription_tier and state.subscription_until and state.subscription_until > now:
@@ -79,6 +83,45 @@ def recompute(member_id: int, *, actor: str, review: bool = False, now: datetime
         if new != state.tier:
             reason = _("review at the end of the period") if review else _("qualified")
             _change(state, new, str(reason), actor, now)
+    return state
+
+
+_STATE = f"""
+SELECT s.id, s.tier_id, s.floor_id, s.subscription_tier_id, s.subscription_until, s.since,
+       t.id, t.code, t.name, t.rank, t.basis, t.threshold, t.window_days
+FROM {MemberTier._meta.db_table} s LEFT JOIN {Tier._meta.db_table} t ON 1 = 1
+WHERE s.member_id = %s
+"""
+_STATE_FIELDS = ["id", "member_id", "tier_id", "floor_id", "subscription_tier_id", "subscription_until", "since"]
+_TIER_FIELDS = ["id", "code", "name", "rank", "basis", "threshold", "window_days"]
+
+
+def rise(member_id: int, *, actor: str, now: datetime | None = None) -> MemberTier:
+    """`recompute` between reviews (the member only rises), inside the caller's transaction: the member's tier row
+    is locked and read with every tier by one statement, then one read measures the tiers above theirs."""
+    now = now or clock.now()
+    lock = " FOR UPDATE OF s" if connection.vendor == "postgresql" else ""
+    found = sql.rows(_STATE + lock, [member_id])
+    if not found:  # no tier row yet: recompute makes it
+        return recompute(member_id, actor=actor, now=now)
+    pk, tier_id, floor_id, subscription_id, subscription_until, since = found[0][:6]
+    tiers = {
+        row[6]: Tier.from_db(connection.alias, _TIER_FIELDS, [*row[6:11], sql.money(row[11]), row[12]])
+        for row in found if row[6] is not None
+    }
+    state = MemberTier.from_db(connection.alias, _STATE_FIELDS, [
+        pk, member_id, tier_id, floor_id, subscription_id, sql.moment(subscription_until), sql.moment(since),
+    ])
+    state.tier, state.floor, state.subscription_tier = (tiers.get(tier_id), tiers.get(floor_id),
+                                                         tiers.get(subscription_id))
+    candidates = sorted(
+        (tier for tier in tiers.values() if tier.basis != Tier.Basis.SUBSCRIPTION
+         and (state.tier is None or tier.rank > state.tier.rank)),
+        key=lambda tier: -tier.rank,
+    )
+    new = _better(state.tier, _better(_qualifying(member_id, candidates, now, state), state.floor))
+    if new != state.tier:
+        _change(state, new, str(_("qualified")), actor, now)
     return state
 
 
