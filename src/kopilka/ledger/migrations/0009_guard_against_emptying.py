@@ -38,6 +38,6 @@ def remove(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("ledger", "0007_lot_spendable_column")]
+    dependencies = [("ledger", "0008_accrue_many_function")]
 
     operations = [migrations.RunPython(install, remove)]
