@@ -14,6 +14,8 @@ import highspy
 import numpy as np
 
 Column = list[tuple[int, float]]  # a variable's (row, value) pairs, rows ascending
+COLUMNWISE = int(highspy.MatrixFormat.kColwise)
+MAXIMIZE = int(highspy.ObjSense.kMaximize)
 
 _local = threading.local()
 _banner_shown = False
@@ -33,21 +35,13 @@ class Relaxation:
             for row, entry in column:
                 index.append(row)
                 value.append(entry)
-        lp = highspy.HighsLp()
-        lp.num_col_, lp.num_row_ = self.size, len(upper)
-        lp.col_cost_ = np.zeros(self.size)
-        lp.col_lower_ = np.zeros(self.size)
-        lp.col_upper_ = bounds.astype(float)
-        lp.row_lower_ = np.full(len(upper), -highspy.kHighsInf)
-        lp.row_upper_ = np.array(upper, dtype=float)
-        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-        lp.a_matrix_.num_col_, lp.a_matrix_.num_row_ = self.size, len(upper)
-        lp.a_matrix_.start_ = np.array([*starts, len(index)], dtype=np.int32)
-        lp.a_matrix_.index_ = np.array(index, dtype=np.int32)
-        lp.a_matrix_.value_ = np.array(value, dtype=float)
-        lp.sense_ = highspy.ObjSense.kMaximize
         self.highs = _solver()
-        self.highs.passModel(lp)
+        self.highs.passModel(
+            self.size, len(upper), len(index), COLUMNWISE, MAXIMIZE, 0.0, np.zeros(self.size), np.zeros(self.size),
+            bounds.astype(float), np.full(len(upper), -highspy.kHighsInf), np.array(upper, dtype=float),
+            np.array(starts, dtype=np.int32), np.array(index, dtype=np.int32), np.array(value, dtype=float),
+            np.zeros(self.size, dtype=np.int32),  # every variable continuous
+        )
 
     def maximize(self, objective: np.ndarray) -> tuple[np.ndarray, float] | None:
         """(an optimal y, the optimum), or None when the solver cannot tell."""
