@@ -110,10 +110,12 @@ def _remembered(lines: tuple[CartLine, ...], pools: tuple[Pool, ...], line_cap_p
 
 def _optimal(lines: list[CartLine], pools: list[Pool], line_cap_percent: Decimal | None,
              receipt_cap_percent: Decimal | None, requested: int | None, shop: Shop) -> RedemptionPlan:
-    variables = [(p, line) for p in pools for line in lines if p.points > 0 and p.accepts(line)]
-    if not variables:
+    cells = [(p, n) for p, pool in enumerate(pools) if pool.points > 0
+             for n, line in enumerate(lines) if pool.accepts(line)]
+    if not cells:
         return RedemptionPlan(maximum=0, points=0)
-    program = _Program(variables, lines, pools, line_cap_percent, receipt_cap_percent, shop)
+    variables = [(pools[p], lines[n]) for p, n in cells]
+    program = _Program(cells, lines, pools, line_cap_percent, receipt_cap_percent, shop)
     chosen = program.solve(limit=requested)
     points = int(chosen.sum())
     maximum = points if requested is None or points < requested else program.most()
@@ -133,37 +135,42 @@ class _Program:
     positive entries in ascending rows.
     """
 
-    def __init__(self, variables, lines, pools, line_cap_percent, receipt_cap_percent, shop: Shop):
+    def __init__(self, cells: list[tuple[int, int]], lines: list[CartLine], pools: list[Pool],
+                 line_cap_percent: Decimal | None, receipt_cap_percent: Decimal | None, shop: Shop):
+        """`cells`: (pool index, line index) of each variable."""
         ordinary_total = sum((line.amount for line in lines if not line.partner), Decimal(0))
-        pool_index = {id(pool): index for index, pool in enumerate(pools)}
-        line_index = {id(line): index for index, line in enumerate(lines)}
         pool_worth = [int(pool.coefficient * HUNDRED) for pool in pools]
-        shop_worth = int(shop.coefficient * HUNDRED)
+        shop_worth = float(int(shop.coefficient * HUNDRED))
         ordinary_row, supply_row = len(lines), len(lines) + 1
         capped = [index for index, pool in enumerate(pools) if pool.receipt_cap_percent is not None]
         discount_row = {index: supply_row + len(pools) + n for n, index in enumerate(capped)}
-        line_caps: dict[tuple[int, int], int] = {}
+        # The rows below the lines' of a variable of each pool, on an ordinary line and on a partner line.
+        ordinary_tail, partner_tail = [], []
+        for p, worth in enumerate(pool_worth):
+            value = float(worth)
+            tail = [(ordinary_row, value)] if value > 0 else []
+            tail.append((supply_row + p, 1.0))
+            if p in discount_row and value > 0:
+                tail.append((discount_row[p], value))
+            ordinary_tail.append(tail)
+            partner_tail.append([(supply_row + p, 1.0)])
         columns: list[Column] = []
         worth, pool_of, bounds = [], [], []
-        for pool, line in variables:
-            p, n = pool_index[id(pool)], line_index[id(line)]
-            value = float(shop_worth if line.partner else pool_worth[p])
-            column = [(n, value)] if value > 0 else []
-            if not line.partner and value > 0:
-                column.append((ordinary_row, value))
-            column.append((supply_row + p, 1.0))
-            if p in discount_row and not line.partner and value > 0:
-                column.append((discount_row[p], value))
-            columns.append(column)
+        for p, n in cells:
+            pool, line = pools[p], lines[n]
+            if line.partner:
+                value = shop_worth
+                columns.append([(n, value), *partner_tail[p]] if value > 0 else partner_tail[p])
+            else:
+                value = float(pool_worth[p])
+                columns.append([(n, value), *ordinary_tail[p]] if value > 0 else ordinary_tail[p])
             worth.append(value)
             pool_of.append(p)
             # A pool's line cap bounds one variable: it is a bound, not a row (partner lines follow the shop's cap).
-            cap = pool.points
             if pool.line_cap_percent is not None and not line.partner:
-                if (p, n) not in line_caps:
-                    line_caps[p, n] = kopecks(line.amount, pool.line_cap_percent) // pool_worth[p]
-                cap = min(cap, line_caps[p, n])
-            bounds.append(cap)
+                bounds.append(min(pool.points, kopecks(line.amount, pool.line_cap_percent) // pool_worth[p]))
+            else:
+                bounds.append(pool.points)
         self.columns = columns
         self.upper = (
             [float(kopecks(line.amount, shop.cap_percent if line.partner else line_cap_percent)) for line in lines]
