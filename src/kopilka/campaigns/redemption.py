@@ -145,9 +145,10 @@ class _Program:
         capped = [index for index, pool in enumerate(pools) if pool.receipt_cap_percent is not None]
         discount_row = {index: supply_row + len(pools) + n for n, index in enumerate(capped)}
         # The rows below the lines' of a variable of each pool, on an ordinary line and on a partner line.
-        ordinary_tail, partner_tail = [], []
-        for p, worth in enumerate(pool_worth):
-            value = float(worth)
+        ordinary_tail: list[Column] = []
+        partner_tail: list[Column] = []
+        for p, kopecks_a_point in enumerate(pool_worth):
+            value = float(kopecks_a_point)
             tail = [(ordinary_row, value)] if value > 0 else []
             tail.append((supply_row + p, 1.0))
             if p in discount_row and value > 0:
@@ -155,7 +156,9 @@ class _Program:
             ordinary_tail.append(tail)
             partner_tail.append([(supply_row + p, 1.0)])
         columns: list[Column] = []
-        worth, pool_of, bounds = [], [], []
+        worth: list[float] = []
+        pool_of: list[int] = []
+        bounds: list[int] = []
         for p, n in cells:
             pool, line = pools[p], lines[n]
             if line.partner:
