@@ -2,7 +2,10 @@
 a bare authenticated read driven the same way in the same run.
 
 The scene: a member with 50 lots from 10 live campaigns (conditions, product groups, coefficients, caps; 3 of
-them with budgets), a 20-line cart, the real web server (`kopilka serve`, gunicorn) on loopback. The
+them with budgets), a 20-line cart, the real web server (`kopilka serve`, gunicorn) on loopback. The cart
+changes from request to request: 1,000 distinct carts (one line's quantity raised by 1 to 50), sent in turn,
+so that no answer is one the server worked out a moment ago (the points planner remembers its last 256 plans;
+`--same-cart` sends the one cart every time, which measures that memo instead). The
 reference: `GET` the balance of another member, who has one lot (`/ledger/members/{id}/balance`, scope
 ledger:read) — a request that passes through the same server, authentication and database, but does almost
 nothing. Requests are sent on a fixed schedule whatever the answers do, and each latency counts from the
@@ -26,11 +29,12 @@ Prints one JSON line:
   pgbench_tps  pgbench TPC-B on the same server before the ramps (--clients clients, 2 threads): how fast the
                machine was that day
   budgeted     how many of the live campaigns have a budget
+  carts        how many distinct carts evaluate sent in turn (1 with --same-cart)
   steps, ref_steps, rounds   every step of the ramps (rate, sent, errors, p50_ms, p99_ms) and of the rounds
 
 Usage: .venv/bin/python bench/cart.py [--database-url postgres://postgres@127.0.0.1:5432/kopilka_cart_bench]
            [--rate 100] [--seconds 10] [--rounds 3] [--ramp 25,50,75,100,125,150,200,300] [--max-rate 5000]
-           [--workers 2] [--threads 4] [--clients 8]
+           [--workers 2] [--threads 4] [--clients 8] [--same-cart]
 The database named is dropped and created anew.
 """
 
@@ -52,11 +56,12 @@ sys.path.insert(0, str(ROOT / "src"))
 
 P99_LIMIT_MS = 100
 BUDGET = 100_000_000
+CARTS = 1000  # distinct carts, four times the plans the planner remembers
 
 
 def build_scene() -> tuple[str, dict, int]:
     """The programme (10 campaigns, 3 budgeted), a member with 50 lots and one with a single lot; returns an
-    API token, the evaluate body and the id of the member of the reference read."""
+    API token, the evaluate body of the base cart and the id of the member of the reference read."""
     from scene import SKUS, add_members, build_programme, issue_token, price
 
     start = build_programme(BUDGET)
@@ -69,6 +74,17 @@ def build_scene() -> tuple[str, dict, int]:
         "points": "max",
     }
     return token, body, reference
+
+
+def varied_carts(body: dict, count: int) -> list[dict]:
+    """`count` distinct carts, none the base cart: cart i raises the quantity of line i mod 20 by 1 + i div 20."""
+    lines = body["lines"]
+    carts = []
+    for i in range(count):
+        changed = [dict(line) for line in lines]
+        changed[i % len(lines)]["quantity"] += 1 + i // len(lines)
+        carts.append({**body, "lines": changed})
+    return carts
 
 
 def ramp_rates(listed: str, max_rate: int):
@@ -93,6 +109,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="web server processes")
     parser.add_argument("--threads", type=int, default=4, help="threads per web server process")
     parser.add_argument("--clients", type=int, default=8, help="pgbench's clients")
+    parser.add_argument("--same-cart", action="store_true", help="send one cart every time (measures the memo)")
     args = parser.parse_args()
 
     recreate_database(args.database_url)
@@ -116,8 +133,9 @@ def main() -> None:
     port = free_port()
     server = start_server(args.database_url, port, args.workers, args.threads)
     try:
+        carts = [body] if args.same_cart else varied_carts(body, CARTS)
         sides = {
-            "evaluate": request("POST", "/api/v1/purchases/evaluate", port, token, body),
+            "evaluate": [request("POST", "/api/v1/purchases/evaluate", port, token, cart) for cart in carts],
             "reference": request("GET", f"/api/v1/ledger/members/{reference}/balance", port, token),
         }
         for prepared in sides.values():  # warm-up: imports, connections, caches
@@ -174,7 +192,8 @@ def main() -> None:
         "cpu_ms": cpu_ms("evaluate"), "ref_cpu_ms": cpu_ms("reference"),
         "machine_busy_pct": statistics.median(u["machine_busy_pct"] for s in sides for u in used[s]),
         "others_pct": statistics.median(u["others_pct"] for s in sides for u in used[s]),
-        "pgbench_tps": round(tps, 1), "budgeted": 3, "workers": args.workers, "threads": args.threads,
+        "pgbench_tps": round(tps, 1), "budgeted": 3, "carts": len(carts), "workers": args.workers,
+        "threads": args.threads,
         "steps": [s.figures() for s in steps["evaluate"]],
         "ref_steps": [s.figures() for s in steps["reference"]],
         "rounds": {side: [s.figures() for s in rounds[side]] for side in sides},

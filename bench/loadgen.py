@@ -123,17 +123,18 @@ class Step:
                 "p99_ms": self.p99_ms}
 
 
-async def open_loop(port: int, prepared: bytes, rate: int, seconds: float, ok: int = 200) -> Step:
+async def open_loop(port: int, prepared: bytes | list[bytes], rate: int, seconds: float, ok: int = 200) -> Step:
     """Sends `rate` requests a second for `seconds`, on schedule; latencies count from each request's due
     time. A request due while every open connection is busy opens another one. An answer other than `ok` is an
-    error."""
+    error. A list of prepared requests is sent in turn, round and round."""
+    requests = [prepared] if isinstance(prepared, bytes) else prepared
     latencies: list[float] = []
     statuses: dict[int, int] = {}
     errors = 0
     idle: list[Connection] = []
     opened: list[Connection] = []
 
-    async def one(due: float) -> None:
+    async def one(due: float, prepared: bytes) -> None:
         nonlocal errors
         try:
             connection = idle.pop() if idle else None
@@ -166,7 +167,7 @@ async def open_loop(port: int, prepared: bytes, rate: int, seconds: float, ok: i
         delay = due - time.perf_counter()
         if delay > 0:
             await asyncio.sleep(delay)
-        tasks.append(asyncio.create_task(one(due)))
+        tasks.append(asyncio.create_task(one(due, requests[i % len(requests)])))
     await asyncio.gather(*tasks)
     for connection in opened:
         connection.close()

@@ -1,11 +1,13 @@
 """The redemption plan is the true optimum: checked against brute force on random small carts."""
 
 import itertools
+import threading
 from decimal import Decimal
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from kopilka.campaigns import redemption
 from kopilka.campaigns.redemption import CartLine, Pool, Shop, kopecks, plan_redemption
 
 D = Decimal
@@ -52,6 +54,41 @@ def test_nothing_to_spend_on_gives_an_empty_plan():
     plan = plan_redemption([CartLine(1, D(500), frozenset({"care"}))], [Pool("p", 100, 0, frozenset({"fillers"}))])
 
     assert (plan.maximum, plan.points, plan.allocation) == (0, 0, {})
+
+
+def test_a_remembered_plan_is_handed_out_as_a_copy():
+    lines = [CartLine(1, D(1000)), CartLine(2, D(300), frozenset({"care"}))]
+    pools = [Pool("base", 800, rank=1), Pool("care", 100, rank=0, groups=frozenset({"care"}))]
+
+    first = plan_redemption(lines, pools, receipt_cap_percent=D(50), requested=400)
+    expected = dict(first.allocation)
+    first.allocation.clear()
+    again = plan_redemption(lines, pools, receipt_cap_percent=D(50), requested=400)
+
+    assert again.allocation == expected and sum(expected.values()) == 400
+    assert (again.maximum, again.points) == (first.maximum, first.points) == (650, 400)
+
+
+def test_a_solver_used_before_plans_as_a_fresh_one_does():
+    """Each thread reuses one solver; what it solved before does not change the next plan."""
+    lines = [CartLine(n, D(700 + 350 * n), frozenset({"care" if n % 2 else "fillers"})) for n in range(1, 13)]
+    pools = [Pool(f"p{i}", 300 + 50 * i, rank=i % 3, groups=frozenset({"care"}) if i % 2 else frozenset(),
+                  coefficient=D([1, "1.5", 2][i % 3]), line_cap_percent=D(50) if i % 4 == 0 else None)
+             for i in range(8)]
+    plans = []
+
+    def plan():
+        plans.append(plan_redemption(lines, pools, receipt_cap_percent=D(30), line_cap_percent=D(80)))
+
+    redemption._remembered.cache_clear()
+    fresh = threading.Thread(target=plan)  # a thread of its own: a fresh solver
+    fresh.start()
+    fresh.join()
+    redemption._remembered.cache_clear()
+    plan_redemption(lines[:5], pools[3:], requested=77)  # leaves another program in this thread's solver
+    plan()
+
+    assert plans[0] == plans[1] and plans[0].points > 0
 
 
 def test_equal_optima_follow_the_redemption_order():

@@ -11,15 +11,11 @@ nothing after it does.
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
-from functools import lru_cache
-
-from django.utils.formats import get_format, number_format
-from django.utils.translation import get_language
-from django.utils.translation import gettext as _
+from decimal import ROUND_DOWN, Decimal
 
 from kopilka.campaigns.conditions import MemberFacts, Verdict, evaluate
 from kopilka.campaigns.rules import AccrualRule, CampaignRules
+from kopilka.campaigns.wording import Wording, wording
 
 
 @dataclass(frozen=True)
@@ -61,22 +57,6 @@ class Decision:
         return "\n".join(parts)
 
 
-def _money(amount: Decimal) -> str:
-    """Roubles for people: kopecks rounded half up, grouped digits, the local decimal sign."""
-    shown = amount.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-    decimal_sign, thousands, grouping = _number_signs(get_language())
-    if grouping != 3:
-        return number_format(shown, decimal_pos=2, use_l10n=True, force_grouping=True) + " ₽"
-    return f"{shown:,.2f}".translate({ord(","): thousands, ord("."): decimal_sign}) + " ₽"
-
-
-@lru_cache(maxsize=32)
-def _number_signs(language: str | None) -> tuple[str, str, object]:
-    """The active language's decimal sign, thousands separator and grouping (a dozen explanations per cart each
-    format money: Django's general formatter costs more than the rest of the decision)."""
-    return get_format("DECIMAL_SEPARATOR"), get_format("THOUSAND_SEPARATOR"), get_format("NUMBER_GROUPING")
-
-
 def _floor(value: Decimal) -> int:
     return int(value.to_integral_value(rounding=ROUND_DOWN))
 
@@ -104,43 +84,41 @@ def _eligible_lines(rule: AccrualRule, lines: Sequence[PurchaseLine]) -> list[Pu
 
 
 def _purchase_points(
-    rule: AccrualRule, lines: Sequence[PurchaseLine], tier: str | None
+    rule: AccrualRule, lines: Sequence[PurchaseLine], tier: str | None, words: Wording
 ) -> tuple[int, dict[int, int], list[str]] | str:
     """(points, by line, how) — or why the purchase earns nothing under this rule."""
     eligible = _eligible_lines(rule, lines)
     amount = sum((line.amount for line in eligible), Decimal(0))
     if not eligible or amount == 0:
-        return _("no line of the purchase takes part")
+        return words.no_line
     if amount < rule.min_order:
-        return _("the minimum order of %(min)s is not reached (%(amount)s)") % {
-            "min": _money(rule.min_order), "amount": _money(amount),
-        }
+        return words.min_order % {"min": words.money(rule.min_order), "amount": words.money(amount)}
     if rule.reward == "percent":
         percent = rule.tier_percents.get(tier, rule.percent) if tier else rule.percent
         assert percent is not None  # AccrualRule refuses a percent reward without a percent
         reward = amount * percent / 100
         points = _floor(reward / rule.roubles_per_point * rule.multiplier)
-        how = _("%(percent)s %% of %(amount)s = %(reward)s at 1 point = %(rate)s") % {
-            "percent": number_format(percent, use_l10n=True), "amount": _money(amount),
-            "reward": _money(reward), "rate": _money(rule.roubles_per_point),
+        how = words.percent_of % {
+            "percent": words.number(percent), "amount": words.money(amount),
+            "reward": words.money(reward), "rate": words.money(rule.roubles_per_point),
         }
     else:
         assert rule.points is not None  # AccrualRule refuses a fixed reward without points
         points = _floor(rule.points * rule.multiplier)
-        how = _("%(points)s points for the purchase") % {"points": rule.points}
+        how = words.points_for_purchase % {"points": rule.points}
     reasons = [how]
     if rule.reward == "percent" and tier in rule.tier_percents:
-        reasons.insert(0, _("the percent of tier %(tier)s") % {"tier": tier})
+        reasons.insert(0, words.tier_percent % {"tier": tier})
     if rule.multiplier != 1:
-        reasons.append(_("multiplied by %(m)s") % {"m": number_format(rule.multiplier, use_l10n=True)})
+        reasons.append(words.multiplied % {"m": words.number(rule.multiplier)})
     by_line = split_by_weight(points, {line.number: line.amount for line in eligible})
     return points, by_line, reasons
 
 
-def _event_points(rule: AccrualRule) -> tuple[int, dict[int, int], list[str]]:
+def _event_points(rule: AccrualRule, words: Wording) -> tuple[int, dict[int, int], list[str]]:
     assert rule.points is not None  # AccrualRule: an event earns fixed points
     points = _floor(rule.points * rule.multiplier)
-    return points, {}, [_("%(points)s points for the event") % {"points": points}]
+    return points, {}, [words.points_for_event % {"points": points}]
 
 
 def may_apply(
@@ -167,6 +145,7 @@ def decide(
 ) -> list[Decision]:
     """A decision for every campaign of the `scenario` ("payment", "shipment" or "event" of `event_type`), in the
     order they were taken; campaigns of other scenarios and events are left out."""
+    words = wording()
     decisions: list[Decision] = []
     applied_before = False
     stopped_by: LiveCampaign | None = None
@@ -175,28 +154,29 @@ def decide(
         if rule is None or rule.scenario != scenario or (scenario == "event" and event_type not in rule.event_types):
             continue
         if stopped_by is not None:
-            decisions.append(Decision(campaign, False, [_("excluded by %(code)s") % {"code": stopped_by.code}]))
+            decisions.append(Decision(campaign, False, [words.excluded_by % {"code": stopped_by.code}]))
             continue
         if campaign.combination == "exclusive" and applied_before:
-            decisions.append(Decision(campaign, False, [_("exclusive, and another campaign applies")]))
+            decisions.append(Decision(campaign, False, [words.exclusive]))
             continue
         verdict = evaluate(campaign.rules.conditions, facts) if campaign.rules.conditions else None
         if verdict is not None and not verdict.passed:
-            decisions.append(Decision(campaign, False, [_("the member does not qualify")], verdict))
+            decisions.append(Decision(campaign, False, [words.not_qualified], verdict))
             continue
-        outcome = _event_points(rule) if scenario == "event" else _purchase_points(rule, lines, facts.tier)
+        outcome = (_event_points(rule, words) if scenario == "event"
+                   else _purchase_points(rule, lines, facts.tier, words))
         if isinstance(outcome, str):
             decisions.append(Decision(campaign, False, [outcome], verdict))
             continue
         desired, by_line, reasons = outcome
         granted = desired
-        for left, why in ((campaign.budget_left, _("campaign budget")), (campaign.limit_left, _("member limit"))):
+        for left, why in ((campaign.budget_left, words.budget), (campaign.limit_left, words.member_limit)):
             if left is not None and left < granted:
                 granted = max(left, 0)
-                reasons.append(_("cut to %(points)s by the %(what)s") % {"points": granted, "what": why})
+                reasons.append(words.cut_to % {"points": granted, "what": why})
         if granted != desired:
             by_line = split_by_weight(granted, {n: Decimal(p) for n, p in by_line.items()}) if by_line else {}
-        reasons.append(_("earns %(points)s") % {"points": granted})
+        reasons.append(words.earns % {"points": granted})
         decisions.append(Decision(campaign, granted > 0, reasons, verdict, desired, granted, by_line))
         if granted > 0:
             applied_before = True

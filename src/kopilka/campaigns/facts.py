@@ -31,6 +31,15 @@ def lifecycle_thresholds() -> LifecycleThresholds:
 
 
 @dataclass(frozen=True)
+class Labels:
+    """A member's tags, eligibility flags and tier."""
+
+    tags: frozenset[str]
+    flags: frozenset[str]
+    tier: str | None
+
+
+@dataclass(frozen=True)
 class MemberRow:
     """What the purchase path needs of a member row."""
 
@@ -41,6 +50,7 @@ class MemberRow:
     birthday: date | None
     region: str | None
     federal_district: str
+    labels: Labels | None = None  # read with the row on request (`load_member(..., labels=True)`)
 
     @property
     def can_earn_or_spend(self) -> bool:
@@ -65,18 +75,56 @@ SELECT 'tier', t.code FROM {MemberTier._meta.db_table} mt JOIN {Tier._meta.db_ta
 WHERE mt.member_id = %s
 """
 
-def load_member(member_id: int) -> MemberRow:
-    """The member's row with its region; MemberNotFound when there is none."""
-    found = sql.rows(_MEMBER, [member_id])
-    if not found:
+# The member's row and its labels in one read: the row is the one ('member', kind, status, registered_at, birthday,
+# region, district); a label's row is (what, code) with the rest NULL.
+_MEMBER_WITH_LABELS = f"""
+SELECT 'member', m.kind, m.status, m.registered_at, m.birthday, r.code, r.federal_district
+FROM {Member._meta.db_table} m LEFT JOIN {Region._meta.db_table} r ON r.id = m.region_id
+WHERE m.id = %s
+UNION ALL
+SELECT 'tag', t.code, NULL, NULL, NULL, NULL, NULL
+FROM {Member.tags.through._meta.db_table} mt JOIN {Tag._meta.db_table} t ON t.id = mt.tag_id
+WHERE mt.member_id = %s
+UNION ALL
+SELECT 'flag', f.code, NULL, NULL, NULL, NULL, NULL FROM {Member.eligibility_flags.through._meta.db_table} mf
+JOIN {EligibilityFlag._meta.db_table} f ON f.id = mf.eligibilityflag_id WHERE mf.member_id = %s
+UNION ALL
+SELECT 'tier', t.code, NULL, NULL, NULL, NULL, NULL
+FROM {MemberTier._meta.db_table} mt JOIN {Tier._meta.db_table} t ON t.id = mt.tier_id
+WHERE mt.member_id = %s
+"""
+
+
+def load_member(member_id: int, labels: bool = False) -> MemberRow:
+    """The member's row with its region, and with `labels` its labels too, in one read; MemberNotFound when there
+    is none."""
+    if not labels:
+        found = sql.rows(_MEMBER, [member_id])
+        if not found:
+            raise member_not_found(member_id)
+        return member_row(found[0])
+    row = None
+    codes: dict[str, set[str]] = defaultdict(set)
+    for what, *values in sql.rows(_MEMBER_WITH_LABELS, [member_id] * 4):
+        if what == "member":
+            row = values
+        else:
+            codes[what].add(values[0])
+    if row is None:
         raise member_not_found(member_id)
-    return member_row(found[0])
+    kind, status, registered_at, birthday, region, district = row
+    return MemberRow(member_id, kind, status, sql.moment(registered_at), sql.day(birthday), region, district or "",
+                     _labels(codes))
 
 
 def member_row(row: tuple) -> MemberRow:
     """A MemberRow of (id, kind, status, registered at, birthday, region code, federal district) as read."""
     pk, kind, status, registered_at, birthday, region, district = row
     return MemberRow(pk, kind, status, sql.moment(registered_at), sql.day(birthday), region, district or "")
+
+
+def _labels(codes: dict[str, set[str]]) -> Labels:
+    return Labels(frozenset(codes["tag"]), frozenset(codes["flag"]), next(iter(codes["tier"]), None))
 
 
 def member_facts(
@@ -87,13 +135,17 @@ def member_facts(
     campaigns: list[LiveCampaign] | None = None,
 ) -> MemberFacts:
     """What is known of the member at `now`, in three reads; `exclude_order` leaves out the purchase being decided
-    on, so that "fewer than 5 orders" speaks of the orders before it. `member` (`load_member`) saves a read. With
-    `campaigns`, the history is summarised for their conditions alone (no read at all when they ask nothing of it)."""
+    on, so that "fewer than 5 orders" speaks of the orders before it. `member` (`load_member`) saves a read, and
+    one more when loaded with its labels. With `campaigns`, the history is summarised for their conditions alone
+    (no read at all when they ask nothing of it)."""
     now = now or clock.now()
     member = member or load_member(member_id)
-    labels = defaultdict(set)
-    for what, code in sql.rows(_LABELS, [member_id] * 3):
-        labels[what].add(code)
+    labels = member.labels
+    if labels is None:
+        codes: dict[str, set[str]] = defaultdict(set)
+        for what, code in sql.rows(_LABELS, [member_id] * 3):
+            codes[what].add(code)
+        labels = _labels(codes)
     purchases: tuple[PurchaseFact, ...] = ()
     summary = None
     if campaigns is None:
@@ -105,12 +157,12 @@ def member_facts(
         registered_at=member.registered_at,
         now=now,
         today=clock.local_date(now),
-        tags=frozenset(labels["tag"]),
-        flags=frozenset(labels["flag"]),
+        tags=labels.tags,
+        flags=labels.flags,
         region=member.region,
         federal_district=member.federal_district,
         birthday=member.birthday,
-        tier=next(iter(labels["tier"]), None),
+        tier=labels.tier,
         purchases=purchases,
         thresholds=lifecycle_thresholds(),
         summary=summary,

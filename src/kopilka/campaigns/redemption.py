@@ -20,16 +20,17 @@ program solved by branch and bound (HiGHS MILP), which is slower but always exac
 """
 
 import math
-import os
-import sys
 from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, Decimal
+from functools import lru_cache
 
-import highspy
 import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, milp
 
+from kopilka.campaigns.relaxation import Column, Relaxation
+
 HUNDRED = Decimal(100)
+MEMO_SIZE = 256
 
 
 @dataclass(frozen=True)
@@ -96,79 +97,32 @@ def plan_redemption(
 ) -> RedemptionPlan:
     """The optimal plan; `requested` None asks for the maximum. The caps are the programme's, for ordinary lines;
     `shop` holds the terms of partner lines."""
-    variables = [(p, line) for p in pools for line in lines if p.points > 0 and p.accepts(line)]
-    if not variables:
+    plan = _remembered(tuple(lines), tuple(pools), line_cap_percent, receipt_cap_percent, requested, shop)
+    return RedemptionPlan(plan.maximum, plan.points, dict(plan.allocation))
+
+
+@lru_cache(maxsize=MEMO_SIZE)
+def _remembered(lines: tuple[CartLine, ...], pools: tuple[Pool, ...], line_cap_percent: Decimal | None,
+                receipt_cap_percent: Decimal | None, requested: int | None, shop: Shop) -> RedemptionPlan:
+    """The plan of `_optimal`, shared by the memo: never handed out as it is."""
+    return _optimal(list(lines), list(pools), line_cap_percent, receipt_cap_percent, requested, shop)
+
+
+def _optimal(lines: list[CartLine], pools: list[Pool], line_cap_percent: Decimal | None,
+             receipt_cap_percent: Decimal | None, requested: int | None, shop: Shop) -> RedemptionPlan:
+    cells = [(p, n) for p, pool in enumerate(pools) if pool.points > 0
+             for n, line in enumerate(lines) if pool.accepts(line)]
+    if not cells:
         return RedemptionPlan(maximum=0, points=0)
-    program = _Program(variables, lines, pools, line_cap_percent, receipt_cap_percent, shop)
+    variables = [(pools[p], lines[n]) for p, n in cells]
+    program = _Program(cells, lines, pools, line_cap_percent, receipt_cap_percent, shop)
     chosen = program.solve(limit=requested)
     points = int(chosen.sum())
-    maximum = points if requested is None or points < requested else int(program.solve().sum())
+    maximum = points if requested is None or points < requested else program.most()
     allocation = {
         (pool.key, line.number): int(value) for (pool, line), value in zip(variables, chosen, strict=True) if value
     }
     return RedemptionPlan(maximum=maximum, points=points, allocation=allocation)
-
-
-class Relaxation:
-    """The linear relaxation max c·y, A·y ≤ u, 0 ≤ y ≤ bounds, solved by the HiGHS simplex in place: a second
-    objective, or an added row, starts from the basis of the previous solve."""
-
-    def __init__(self, rows: np.ndarray, upper: np.ndarray, bounds: np.ndarray):
-        self.size = rows.shape[1]
-        self.highs = _new_highs()
-        self.highs.addVars(self.size, np.zeros(self.size), bounds.astype(float))
-        columns = [np.nonzero(row)[0].astype(np.int32) for row in rows]
-        starts = np.concatenate([[0], np.cumsum([len(c) for c in columns])[:-1]]).astype(np.int32)
-        self.highs.addRows(
-            len(rows), np.full(len(rows), -highspy.kHighsInf), upper.astype(float), sum(len(c) for c in columns),
-            starts, np.concatenate(columns), np.concatenate([row[c] for row, c in zip(rows, columns, strict=True)]),
-        )
-        self.highs.changeObjectiveSense(highspy.ObjSense.kMaximize)
-
-    def maximize(self, objective: np.ndarray) -> tuple[np.ndarray, float] | None:
-        """(an optimal y, the optimum), or None when the solver cannot tell."""
-        self.highs.changeColsCost(self.size, np.arange(self.size, dtype=np.int32), objective.astype(float))
-        self.highs.run()
-        if self.highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-            return None
-        return np.array(self.highs.getSolution().col_value), self.highs.getInfo().objective_function_value
-
-    def require_total(self, total: int) -> None:
-        """From now on Σ y = total."""
-        self.highs.addRow(total, total, self.size, np.arange(self.size, dtype=np.int32), np.ones(self.size))
-
-
-def _sparse_columns(rows: np.ndarray) -> list[list[tuple[int, float]]]:
-    """For each column of `rows`, its (row, value) pairs with a positive value."""
-    columns: list[list[tuple[int, float]]] = [[] for _ in range(rows.shape[1])]
-    found = np.nonzero(rows > 0)
-    for r, k, value in zip(found[0].tolist(), found[1].tolist(), rows[found].tolist(), strict=True):
-        columns[k].append((r, value))
-    return columns
-
-
-def _new_highs():
-    """A silent solver. The library prints a banner when the first one of a process is made: that one is made
-    with standard output pointed away."""
-    global _banner_shown
-    if _banner_shown:
-        highs = highspy.Highs()
-    else:
-        sys.stdout.flush()
-        saved = os.dup(1)
-        try:
-            with open(os.devnull, "w") as null:
-                os.dup2(null.fileno(), 1)
-                highs = highspy.Highs()
-        finally:
-            os.dup2(saved, 1)
-            os.close(saved)
-        _banner_shown = True
-    highs.setOptionValue("output_flag", False)
-    return highs
-
-
-_banner_shown = False
 
 
 class _Program:
@@ -176,67 +130,102 @@ class _Program:
 
     y are the points of a pool on a line; M exceeds any preference gain, so the optimum spends the most points
     and, among those plans, takes most from the preferred pools. Every row of A is in kopecks of discount, or
-    in points for a pool's supply.
+    in points for a pool's supply. Rows: each line's discount, the ordinary lines' discount, each pool's supply,
+    and the discount of the ordinary lines by each pool with a receipt cap. A is kept by columns, each with its
+    positive entries in ascending rows.
     """
 
-    def __init__(self, variables, lines, pools, line_cap_percent, receipt_cap_percent, shop: Shop):
+    def __init__(self, cells: list[tuple[int, int]], lines: list[CartLine], pools: list[Pool],
+                 line_cap_percent: Decimal | None, receipt_cap_percent: Decimal | None, shop: Shop):
+        """`cells`: (pool index, line index) of each variable."""
         ordinary_total = sum((line.amount for line in lines if not line.partner), Decimal(0))
-        pool_index = {id(pool): index for index, pool in enumerate(pools)}
-        line_index = {id(line): index for index, line in enumerate(lines)}
-        pool_worth = np.array([int(pool.coefficient * HUNDRED) for pool in pools], dtype=float)
-        pool_of = np.array([pool_index[id(pool)] for pool, _ in variables])
-        line_of = np.array([line_index[id(line)] for _, line in variables])
-        on_partner = np.array([line.partner for _, line in variables], dtype=bool)
-        worth = np.where(on_partner, float(int(shop.coefficient * HUNDRED)), pool_worth[pool_of])
-        ordinary = np.where(on_partner, 0.0, worth)
-        column = np.arange(len(variables))
-        # Rows: each line's discount, the ordinary lines' discount, each pool's supply (and its discount of the
-        # ordinary lines, when it has a receipt cap).
-        by_line = np.zeros((len(lines), len(variables)))
-        by_line[line_of, column] = worth
-        supply = np.zeros((len(pools), len(variables)))
-        supply[pool_of, column] = 1.0
+        pool_worth = [int(pool.coefficient * HUNDRED) for pool in pools]
+        shop_worth = float(int(shop.coefficient * HUNDRED))
+        ordinary_row, supply_row = len(lines), len(lines) + 1
         capped = [index for index, pool in enumerate(pools) if pool.receipt_cap_percent is not None]
-        pool_discount = supply[capped] * ordinary
-        self.rows = np.vstack([by_line, ordinary[np.newaxis, :], supply, pool_discount])
-        self.upper = np.array(
-            [kopecks(line.amount, shop.cap_percent if line.partner else line_cap_percent) for line in lines]
-            + [kopecks(ordinary_total, receipt_cap_percent)]
-            + [pool.points for pool in pools]
-            + [kopecks(ordinary_total, pools[index].receipt_cap_percent) for index in capped],
-            dtype=float,
-        )
-        # A pool's line cap bounds one variable: it is a bound, not a row (partner lines follow the shop's cap).
-        bounds = []
-        for pool, line in variables:
-            cap = pool.points
+        discount_row = {index: supply_row + len(pools) + n for n, index in enumerate(capped)}
+        # The rows below the lines' of a variable of each pool, on an ordinary line and on a partner line.
+        ordinary_tail: list[Column] = []
+        partner_tail: list[Column] = []
+        for p, kopecks_a_point in enumerate(pool_worth):
+            value = float(kopecks_a_point)
+            tail = [(ordinary_row, value)] if value > 0 else []
+            tail.append((supply_row + p, 1.0))
+            if p in discount_row and value > 0:
+                tail.append((discount_row[p], value))
+            ordinary_tail.append(tail)
+            partner_tail.append([(supply_row + p, 1.0)])
+        columns: list[Column] = []
+        worth: list[float] = []
+        pool_of: list[int] = []
+        bounds: list[int] = []
+        for p, n in cells:
+            pool, line = pools[p], lines[n]
+            if line.partner:
+                value = shop_worth
+                columns.append([(n, value), *partner_tail[p]] if value > 0 else partner_tail[p])
+            else:
+                value = float(pool_worth[p])
+                columns.append([(n, value), *ordinary_tail[p]] if value > 0 else ordinary_tail[p])
+            worth.append(value)
+            pool_of.append(p)
+            # A pool's line cap bounds one variable: it is a bound, not a row (partner lines follow the shop's cap).
             if pool.line_cap_percent is not None and not line.partner:
-                cap = min(cap, kopecks(line.amount, pool.line_cap_percent) // int(pool.coefficient * HUNDRED))
-            bounds.append(cap)
+                bounds.append(min(pool.points, kopecks(line.amount, pool.line_cap_percent) // pool_worth[p]))
+            else:
+                bounds.append(pool.points)
+        self.columns = columns
+        self.upper = (
+            [float(kopecks(line.amount, shop.cap_percent if line.partner else line_cap_percent)) for line in lines]
+            + [float(kopecks(ordinary_total, receipt_cap_percent))]
+            + [float(pool.points) for pool in pools]
+            + [float(kopecks(ordinary_total, pools[index].receipt_cap_percent)) for index in capped]
+        )
         self.bounds = np.array(bounds, float)
-        self.worth = worth
+        self.int_bounds = [int(b) for b in bounds]
+        self.worth = np.array(worth, float)
         worst = max(p.rank for p in pools) + 1
-        self.preference = (worst - np.array([pool.rank for pool in pools], dtype=float))[pool_of]
+        self.preference = (worst - np.array([pool.rank for pool in pools], dtype=float))[np.array(pool_of)]
         # One more point must outweigh moving every point to a better pool.
         big = float(worst) * (float(self.bounds.sum()) + 1)
         self.objective = -(big + self.preference)
+        self.ones = np.ones(len(columns))
+        self.cheap_first = np.lexsort((-self.preference, self.worth)).tolist()
+        self.preferred_first = np.lexsort((self.worth, -self.preference)).tolist()
+
+    def _with_limit(self, limit: int | None) -> tuple[list[Column], list[float]]:
+        """The columns and row bounds, with the row Σ y ≤ `limit` last when there is a limit."""
+        if limit is None:
+            return self.columns, self.upper
+        limit_row = len(self.upper)
+        return [[*column, (limit_row, 1.0)] for column in self.columns], [*self.upper, float(limit)]
+
+    def most(self) -> int:
+        """The most points a plan spends: the relaxation's bound when rounding reaches it (the first stage of
+        `solve` without a limit), else the exact program's."""
+        columns, upper = self._with_limit(None)
+        relaxation = Relaxation(columns, upper, self.bounds)
+        most = relaxation.maximize(self.ones)
+        if most is None:
+            return int(self._exact(columns, upper).sum())
+        target = int(np.floor(most[1] + 1e-6))
+        if sum(self._rounded(most[0], columns, upper, target, self.cheap_first)) < target:
+            return int(self._exact(columns, upper).sum())
+        return target
 
     def solve(self, limit: int | None = None) -> np.ndarray:
         """An optimal plan spending at most `limit` points (no limit: the most)."""
-        rows, upper = self.rows, self.upper
-        ones = np.ones(len(self.objective))
-        if limit is not None:
-            rows, upper = np.vstack([rows, ones]), np.append(upper, limit)
-        relaxation = Relaxation(rows, upper, self.bounds)
-        columns = _sparse_columns(rows)
-        most = relaxation.maximize(ones)
+        if limit == 0:
+            return np.zeros(len(self.columns), dtype=np.int64)  # the only plan
+        columns, upper = self._with_limit(limit)
+        relaxation = Relaxation(columns, upper, self.bounds)
+        most = relaxation.maximize(self.ones)
         if most is None:
-            return self._exact(rows, upper)
+            return self._exact(columns, upper)
         target = int(np.floor(most[1] + 1e-6))
-        cheap_first = np.lexsort((-self.preference, self.worth))
-        plan = self._rounded(most[0], rows, columns, upper, target, cheap_first)
+        plan = np.array(self._rounded(most[0], columns, upper, target, self.cheap_first), dtype=np.int64)
         if plan.sum() < target:
-            return self._exact(rows, upper)
+            return self._exact(columns, upper)
         if self.preference @ plan == self.preference.max() * target:
             return plan  # every point from the most preferred pools: no plan of `target` points does better
         # Among the plans of `target` points, the one that takes most from the preferred pools (the simplex starts
@@ -244,26 +233,30 @@ class _Program:
         relaxation.require_total(target)
         preferred = relaxation.maximize(self.preference)
         if preferred is None:
-            return self._exact(rows, upper)
+            return self._exact(columns, upper)
         best = int(np.floor(preferred[1] + 1e-6))
-        preferred_first = np.lexsort((self.worth, -self.preference))
-        plan = self._rounded(preferred[0], rows, columns, upper, target, preferred_first)
+        plan = np.array(self._rounded(preferred[0], columns, upper, target, self.preferred_first), dtype=np.int64)
         if plan.sum() == target and int(self.preference @ plan) >= best:
             return plan
-        return self._exact(rows, upper)
+        return self._exact(columns, upper)
 
-    def _rounded(self, relaxed, rows, columns, upper, target: int, order) -> np.ndarray:
+    def _rounded(self, relaxed: np.ndarray, columns: list[Column], upper: list[float], target: int,
+                 order: list[int]) -> list[int]:
         """The relaxed plan rounded down, then topped up variable by variable in `order` while every row and
-        bound allows, up to `target` points; `columns` are the rows' `_sparse_columns`."""
-        plan = np.floor(relaxed + 1e-7).astype(np.int64)
-        plan = np.minimum(plan, self.bounds.astype(np.int64))
-        room = upper - rows @ plan
-        if (room < -1e-6).any():
-            plan = np.zeros(len(plan), dtype=np.int64)
-            room = upper.copy()
-        room, plan, bounds = room.tolist(), plan.tolist(), self.bounds.tolist()
+        bound allows, up to `target` points."""
+        bounds = self.int_bounds
+        plan = [min(value, bound) for value, bound in
+                zip(np.floor(relaxed + 1e-7).astype(np.int64).tolist(), bounds, strict=True)]
+        room = list(upper)
+        for k, points in enumerate(plan):
+            if points:
+                for r, value in columns[k]:
+                    room[r] -= value * points
+        if any(left < -1e-6 for left in room):
+            plan = [0] * len(plan)
+            room = list(upper)
         short = target - sum(plan)
-        for k in order.tolist():
+        for k in order:
             if short <= 0:
                 break
             fits = min((math.floor((room[r] + 1e-9) / value) for r, value in columns[k]), default=short)
@@ -273,12 +266,16 @@ class _Program:
                 short -= add
                 for r, value in columns[k]:
                     room[r] -= value * add
-        return np.array(plan, dtype=np.int64)
+        return plan
 
-    def _exact(self, rows, upper) -> np.ndarray:
+    def _exact(self, columns: list[Column], upper: list[float]) -> np.ndarray:
+        rows = np.zeros((len(upper), len(columns)))
+        for k, column in enumerate(columns):
+            for r, value in column:
+                rows[r, k] = value
         result = milp(
             self.objective,
-            constraints=LinearConstraint(rows, -np.inf, upper),
+            constraints=LinearConstraint(rows, -np.inf, np.array(upper)),
             integrality=np.ones(len(self.objective), dtype=np.uint8),  # 1: every variable is an integer
             bounds=Bounds(0, self.bounds),
             options={"mip_rel_gap": 0},

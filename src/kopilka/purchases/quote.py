@@ -99,7 +99,7 @@ def quote(
     result = Quote(member_id=member_id, at=at, lines=lines)
     if member_id is None:
         return result
-    member = load_member(member_id)
+    member = load_member(member_id, labels=True)
     if not member.can_earn_or_spend:
         return result  # blocked members neither earn nor spend
     if can_spend:
