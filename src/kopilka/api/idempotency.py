@@ -12,15 +12,14 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from ninja.responses import Status
 from pydantic import BaseModel
 
 from kopilka.api.auth import Principal, require_scope
+from kopilka.core import idempotency_records as records
 from kopilka.core.errors import IdempotencyInProgress, IdempotencyKeyReused, ValidationFailed
-from kopilka.core.models import IdempotencyRecord
 from kopilka.core.retrying import outermost
 
 STALE_AFTER = timedelta(minutes=2)
@@ -68,41 +67,28 @@ def run_idempotent(
     def complete() -> tuple[int, Any]:
         status, body = work()
         body = _jsonable(body)
-        IdempotencyRecord.objects.filter(pk=record.pk).update(
-            response_status=status, response_body=body, completed_at=timezone.now()
-        )
+        records.complete(record.id, status, body, timezone.now())
         return status, body
 
     try:
         status, body = outermost(complete)
     except BaseException:
-        IdempotencyRecord.objects.filter(pk=record.pk, response_status__isnull=True).delete()
+        records.release(record.id)
         raise
     return status, body
 
 
-def _claim(principal: str, key: str, endpoint: str, fingerprint: str) -> IdempotencyRecord:
-    try:
-        with transaction.atomic():
-            return IdempotencyRecord.objects.create(
-                principal=principal, key=key, endpoint=endpoint, request_hash=fingerprint
-            )
-    except IntegrityError:
-        pass
-    existing = IdempotencyRecord.objects.get(principal=principal, key=key)
-    if existing.request_hash != fingerprint:
-        raise IdempotencyKeyReused(details={"key": key, "first_used_for": existing.endpoint})
-    if existing.response_status is not None:
-        return existing
-    if timezone.now() - existing.created_at < STALE_AFTER:
+def _claim(principal: str, key: str, endpoint: str, fingerprint: str) -> records.Claimed:
+    record = records.claim(principal, key, endpoint, fingerprint, timezone.now())
+    if record.new:
+        return record
+    if record.request_hash != fingerprint:
+        raise IdempotencyKeyReused(details={"key": key, "first_used_for": record.endpoint})
+    if record.response_status is not None:
+        return record
+    if timezone.now() - record.created_at < STALE_AFTER or not records.take_over(record, timezone.now()):
         raise IdempotencyInProgress(details={"key": key})
-    taken = IdempotencyRecord.objects.filter(pk=existing.pk, created_at=existing.created_at).update(
-        created_at=timezone.now()
-    )
-    if not taken:
-        raise IdempotencyInProgress(details={"key": key})
-    existing.refresh_from_db()
-    return existing
+    return record
 
 
 def idempotent_write(
