@@ -1,7 +1,8 @@
 """The ground floor: what every app shares and that knows no app — the clock and the programme's time zone,
 the one error tree, running a write again after a deadlock (`retrying`), the programme settings, API keys and
-the record of idempotent requests (written by one statement a step, `idempotency_records`), the periodic scheduler and its claims, writing a reference book in batches
-(`reference_books`), progress printing and SQL helpers for the hot reads.
+the record of idempotent requests (written by one statement a step, `idempotency_records`), the periodic
+scheduler and its claims, writing a reference book in batches (`reference_books`), progress printing and SQL
+helpers for the hot reads.
 
 Owns: ApiKey, IdempotencyRecord, PeriodicRun, ProgrammeSettings.
 May import: no other app. Imported by: every app.
