@@ -93,16 +93,19 @@ def plan_redemption(
     receipt_cap_percent: Decimal | None = None,
     requested: int | None = None,
     shop: Shop = Shop(),
+    solve_maximum: bool = True,
 ) -> RedemptionPlan:
     """The optimal plan; `requested` None asks for the maximum. The caps are the programme's, for ordinary lines;
-    `shop` holds the terms of partner lines."""
+    `shop` holds the terms of partner lines. With `solve_maximum` False the maximum is not solved for when the
+    request is met (`maximum` is then the points planned): for a caller that books the plan and shows no maximum."""
     variables = [(p, line) for p in pools for line in lines if p.points > 0 and p.accepts(line)]
     if not variables:
         return RedemptionPlan(maximum=0, points=0)
     program = _Program(variables, lines, pools, line_cap_percent, receipt_cap_percent, shop)
     chosen = program.solve(limit=requested)
     points = int(chosen.sum())
-    maximum = points if requested is None or points < requested else int(program.solve().sum())
+    met = requested is None or points < requested or not solve_maximum
+    maximum = points if met else int(program.solve().sum())
     allocation = {
         (pool.key, line.number): int(value) for (pool, line), value in zip(variables, chosen, strict=True) if value
     }

@@ -150,7 +150,8 @@ def _place(new: NewOrder, fingerprint: str, actor: str, seen: placing.Seen) -> O
     paying = new.paid or new.offline
 
     def place(locks: PointsLocks | None, _head) -> Order:
-        planned = quote(new.member_id, new.items, requested=new.points, can_spend=not new.offline, at=clock.now())
+        planned = quote(new.member_id, new.items, requested=new.points, can_spend=not new.offline, at=clock.now(),
+                        solve_maximum=False)
         order = Order(
             member_id=new.member_id, source=new.source, external_id=new.external_id, purchased_at=purchased_at,
             total=planned.total, discount=planned.discount, points_spent=planned.points, region_id=seen.region_id,
