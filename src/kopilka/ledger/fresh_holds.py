@@ -4,8 +4,8 @@ Such a source has no earlier hold, so no earlier result under its key is looked 
 caller's transaction without a savepoint: a refusal raises and the caller's transaction must roll back (nothing of
 it may be committed). The ledger's lock order holds: the account row first, then the lots. On PostgreSQL the hold
 is two statements: the account locked, then one data-modifying CTE that checks the chosen lots as
-`booking.check_chosen` does and, when they fit, writes the hold, its lines and the lots' and the account's held
-points. SQLite books the same rows through the ORM.
+`booking.check_chosen` does and, when they fit, writes the hold, its lines, the lots' and the account's held
+points and (given one) the order's hold. SQLite books the same rows through the ORM.
 """
 
 from datetime import datetime, timedelta
@@ -29,6 +29,7 @@ from kopilka.ledger._locking import fingerprint_of, lock_account, lot_states, re
 from kopilka.ledger.errors import InsufficientPoints
 from kopilka.ledger.holds import _move_held
 from kopilka.ledger.models import Account, Hold, HoldLine, Lot
+from kopilka.orders.models import Order
 
 _LOCK = f"""
 SELECT a.id, m.status
@@ -59,15 +60,19 @@ WITH wanted AS (
 ), account AS (
     UPDATE {Account._meta.db_table} SET held = held + %(points)s, updated_at = %(now)s
     WHERE id = %(account)s AND EXISTS (SELECT 1 FROM h)
+), ordered AS (
+    UPDATE {Order._meta.db_table} SET hold_id = h.id FROM h WHERE {Order._meta.db_table}.id = %(order)s
 )
 SELECT id FROM h
 """
 
 
-def hold_fresh(*, member_id: int, lots: dict[int, int], actor: str, idempotency_key: str, source: Source) -> int:
+def hold_fresh(*, member_id: int, lots: dict[int, int], actor: str, idempotency_key: str, source: Source,
+               order_id: int | None = None) -> int:
     """Reserve {lot id: points} of the member's lots until capture, release or the programme's hold time; returns
-    the hold's id. Refused (raising) as `holds.hold` refuses; the hold carries the fingerprint `holds.hold` would
-    give it, so a later `hold` under the same key is answered as its replay."""
+    the hold's id, which becomes the hold of the order `order_id` (when given). Refused (raising) as `holds.hold`
+    refuses; the hold carries the fingerprint `holds.hold` would give it, so a later `hold` under the same key is
+    answered as its replay."""
     chosen = sorted(lots.items())
     points = check_points(sum(lots.values()))
     key = check_key(idempotency_key)
@@ -79,7 +84,10 @@ def hold_fresh(*, member_id: int, lots: dict[int, int], actor: str, idempotency_
     require_active(member)
     expires_at = ctx.at + timedelta(seconds=ttl)
     if not statements.available():
-        return _hold_by_orm(account, chosen, points, ctx, key, fingerprint, expires_at)
+        hold_id = _hold_by_orm(account, chosen, points, ctx, key, fingerprint, expires_at)
+        if order_id is not None:
+            Order.objects.filter(pk=order_id).update(hold_id=hold_id)
+        return hold_id
     if any(n <= 0 for _lot, n in chosen):
         raise ValueError("the chosen points must be positive")
     with connection.cursor() as cursor:
@@ -87,7 +95,7 @@ def hold_fresh(*, member_id: int, lots: dict[int, int], actor: str, idempotency_
             "account": account.pk, "points": points, "status": Hold.Status.ACTIVE, "source_kind": source.kind,
             "source_ref": source.ref, "actor": actor, "key": key, "fingerprint": fingerprint, "now": ctx.now,
             "at": ctx.at, "expires_at": expires_at, "lots": [lot_id for lot_id, _n in chosen],
-            "amounts": [n for _lot, n in chosen],
+            "amounts": [n for _lot, n in chosen], "order": order_id,
         })
         row = cursor.fetchone()
     if row is None:  # a chosen lot no longer fits: refused as check_chosen refuses

@@ -6,7 +6,6 @@
 - `insert` records the order with `ON CONFLICT (source, external_id) DO NOTHING`: an order recorded meanwhile by a
   concurrent duplicate is answered by None, never by an IntegrityError, so no savepoint is needed around it. On
   PostgreSQL the order and its lines are one statement; on SQLite two (the order, then its lines in one insert).
-- `attach_hold` names the order's hold.
 Money and quantities are Decimal, bound as they are; times are bound the way the ORM binds them.
 """
 
@@ -119,9 +118,3 @@ def insert(order: Order, lines: list[Line]) -> int | None:
     order._state.db = connection.alias
     return order.pk
 
-
-def attach_hold(order: Order, hold_id: int) -> None:
-    """The order's points are held by `hold_id`."""
-    with connection.cursor() as cursor:
-        cursor.execute(f"UPDATE {_ORDERS} SET hold_id = %s WHERE id = %s", [hold_id, order.pk])
-    order.hold_id = hold_id

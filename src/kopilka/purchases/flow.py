@@ -169,10 +169,10 @@ def _place(new: NewOrder, fingerprint: str, actor: str, seen: placing.Seen) -> O
             for draw in planned.draws:
                 by_lot[draw.lot_id] += draw.points
             assert new.member_id is not None  # only a member's quote spends
-            placing.attach_hold(order, ledger.hold_fresh(
+            order.hold_id = ledger.hold_fresh(
                 member_id=new.member_id, lots=dict(by_lot), actor=actor, idempotency_key=f"order:{order.pk}:hold",
-                source=ledger.Source("order", str(order.pk)),
-            ))
+                source=ledger.Source("order", str(order.pk)), order_id=order.pk,
+            )
         if paying:
             _pay(order, locks, actor)
         else:
