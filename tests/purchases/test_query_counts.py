@@ -12,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from kopilka.campaigns.events import record_event
 from kopilka.catalog import services as catalog
 from kopilka.core import clock
+from kopilka.core import programme as settings_cache
 from kopilka.customers import services as members
 from kopilka.ledger import services as ledger
 from kopilka.purchases import flow
@@ -96,8 +97,10 @@ def costs(member) -> dict[str, int]:
     return counts
 
 
-def test_each_step_of_the_purchase_path_costs_the_same_few_statements_whatever_the_history(programme):
+def test_each_step_of_the_purchase_path_costs_the_same_few_statements_whatever_the_history(programme, monkeypatch):
     """Two regulars whom the same campaigns reward, one with five purchases behind them and one with forty."""
+    # The programme settings are read again every CACHE_SECONDS: on a busy machine that moment could fall in a step.
+    monkeypatch.setattr(settings_cache, "CACHE_SECONDS", 3600.0)
     short, long = member_with(5), member_with(40)
     costs(member_with(3))  # warms the process's caches (frozen rules versions), as a running server has them
 
