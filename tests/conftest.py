@@ -58,6 +58,16 @@ def _fresh_programme_settings():
     programme.forget()
 
 
+@pytest.fixture(autouse=True)
+def _fresh_api_keys():
+    """API keys are cached per process (`api.auth`): a key read by one test is gone with its transaction."""
+    from kopilka.api import auth
+
+    auth.forget_keys()
+    yield
+    auth.forget_keys()
+
+
 @pytest.fixture
 def on_postgres() -> bool:
     return connection.vendor == "postgresql"

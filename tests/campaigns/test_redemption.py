@@ -191,3 +191,9 @@ def test_the_plan_is_feasible_and_optimal_against_brute_force(raw_lines, raw_poo
         score = sum(n * (worst - next(p.rank for p in pools if p.key == key))
                     for (key, _), n in plan.allocation.items())
         assert (plan.points, score) == _brute_force(lines, pools, line_cap, receipt_cap)
+
+    # booked without solving for the maximum, the plan is the same
+    booked = plan_redemption(lines, pools, line_cap_percent=line_cap, receipt_cap_percent=receipt_cap,
+                             requested=requested, solve_maximum=False)
+    assert (booked.points, booked.allocation) == (plan.points, plan.allocation)
+    assert booked.maximum in (plan.maximum, plan.points)

@@ -25,6 +25,7 @@ from kopilka.api.evaluation import evaluation_json
 from kopilka.api.idempotency import idempotent_write
 from kopilka.campaigns.banners import banners
 from kopilka.core.errors import NotFound, ValidationFailed
+from kopilka.orders import contents
 from kopilka.orders.models import Order
 from kopilka.purchases import flow
 from kopilka.purchases.quote import CartItem, quote
@@ -168,6 +169,7 @@ def _requested(points: int | str) -> int | None:
 
 
 def _order_out(order: Order) -> dict:
+    lines, points = contents.of(order)
     return {
         "id": order.pk, "source": order.source, "order_id": order.external_id, "member_id": order.member_id,
         "status": order.status, "purchased_at": order.purchased_at, "total": order.total,
@@ -175,12 +177,12 @@ def _order_out(order: Order) -> dict:
         "lines": [
             {"line": x.line_no, "sku": x.sku, "quantity": x.quantity, "price": x.price, "amount": x.amount,
              "discount": x.discount, "points": x.points_spent, "returned_quantity": x.returned_quantity}
-            for x in order.lines.all()
+            for x in lines
         ],
         "points": [
             {"kind": p.kind, "scenario": p.scenario, "campaign": p.campaign, "points": p.points,
              "entry_id": p.entry_id}
-            for p in order.points.all()
+            for p in points
         ],
     }
 

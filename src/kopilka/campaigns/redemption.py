@@ -94,22 +94,27 @@ def plan_redemption(
     receipt_cap_percent: Decimal | None = None,
     requested: int | None = None,
     shop: Shop = Shop(),
+    solve_maximum: bool = True,
 ) -> RedemptionPlan:
     """The optimal plan; `requested` None asks for the maximum. The caps are the programme's, for ordinary lines;
-    `shop` holds the terms of partner lines."""
-    plan = _remembered(tuple(lines), tuple(pools), line_cap_percent, receipt_cap_percent, requested, shop)
+    `shop` holds the terms of partner lines. With `solve_maximum` False the maximum is not worked out when the
+    request is met (`maximum` is then the points planned): for a caller that books the plan and shows no maximum."""
+    plan = _remembered(tuple(lines), tuple(pools), line_cap_percent, receipt_cap_percent, requested, shop,
+                       solve_maximum)
     return RedemptionPlan(plan.maximum, plan.points, dict(plan.allocation))
 
 
 @lru_cache(maxsize=MEMO_SIZE)
 def _remembered(lines: tuple[CartLine, ...], pools: tuple[Pool, ...], line_cap_percent: Decimal | None,
-                receipt_cap_percent: Decimal | None, requested: int | None, shop: Shop) -> RedemptionPlan:
+                receipt_cap_percent: Decimal | None, requested: int | None, shop: Shop,
+                solve_maximum: bool) -> RedemptionPlan:
     """The plan of `_optimal`, shared by the memo: never handed out as it is."""
-    return _optimal(list(lines), list(pools), line_cap_percent, receipt_cap_percent, requested, shop)
+    return _optimal(list(lines), list(pools), line_cap_percent, receipt_cap_percent, requested, shop, solve_maximum)
 
 
 def _optimal(lines: list[CartLine], pools: list[Pool], line_cap_percent: Decimal | None,
-             receipt_cap_percent: Decimal | None, requested: int | None, shop: Shop) -> RedemptionPlan:
+             receipt_cap_percent: Decimal | None, requested: int | None, shop: Shop,
+             solve_maximum: bool) -> RedemptionPlan:
     cells = [(p, n) for p, pool in enumerate(pools) if pool.points > 0
              for n, line in enumerate(lines) if pool.accepts(line)]
     if not cells:
@@ -118,7 +123,8 @@ def _optimal(lines: list[CartLine], pools: list[Pool], line_cap_percent: Decimal
     program = _Program(cells, lines, pools, line_cap_percent, receipt_cap_percent, shop)
     chosen = program.solve(limit=requested)
     points = int(chosen.sum())
-    maximum = points if requested is None or points < requested else program.most()
+    met = requested is None or points < requested or not solve_maximum
+    maximum = points if met else program.most()
     allocation = {
         (pool.key, line.number): int(value) for (pool, line), value in zip(variables, chosen, strict=True) if value
     }

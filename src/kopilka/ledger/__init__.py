@@ -1,6 +1,6 @@
 """The points ledger (SPEC §2): accounts, lots, append-only entries, allocations and holds; the writes, one
-module per job (`accruals`, `spending`, `holds`, `reversals`, `adjustments`, `expiry`; `services` re-exports
-them), the pure booking rules and the one definition of the redemption order (`booking`), the reads
+module per job (`accruals`, `spending`, `holds`, `fresh_holds`, `reversals`, `adjustments`, `expiry`; `services`
+re-exports them), the pure booking rules and the one definition of the redemption order (`booking`), the reads
 (`selectors`, with UR whole or by segment), the proof of balances (`reconcile`), the sources an integration
 may name (`sources`) and the ledger's reference books (`reference_books`).
 

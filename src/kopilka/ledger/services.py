@@ -2,7 +2,8 @@
 call `ledger.accrue(...)`, `ledger.spend(...)`, `ledger.hold(...)` and so on.
 
 Each write lives in the module of its job: accruals, spending, holds (hold, capture, release, timeouts),
-reversals (reverse an accrual, restore a spend), adjustments (manual corrections, burning a lot) and expiry.
+fresh_holds (a hold for a source made in the caller's transaction, e.g. an order being placed), reversals
+(reverse an accrual, restore a spend), adjustments (manual corrections, burning a lot) and expiry.
 They share the private modules `_inputs` (checks and the write's context), `_locking` (idempotency and the
 lock order), `_bookkeeping` (entries, lots and balance written together) and `_one_call` (a spend or an
 accrual booked by one call of a database function on PostgreSQL).
@@ -19,6 +20,7 @@ from kopilka.ledger.accruals import Accrual, accrue, accrue_many
 from kopilka.ledger.adjustments import adjust, burn_lot
 from kopilka.ledger.capturing import capture_held
 from kopilka.ledger.expiry import expire
+from kopilka.ledger.fresh_holds import hold_fresh
 from kopilka.ledger.holds import capture, end_expired_hold, hold, release, release_expired_holds
 from kopilka.ledger.reversals import TakeBack, restore_spend, reverse_accrual, reverse_accruals
 from kopilka.ledger.spending import spend
@@ -30,6 +32,7 @@ __all__ = [
     "accrue_many",
     "spend",
     "hold",
+    "hold_fresh",
     "capture",
     "capture_held",
     "release",

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import F
 from django.utils.translation import gettext_lazy as _
 
@@ -39,10 +39,11 @@ from kopilka.campaigns.selectors import live_campaigns, rules_of, with_member_li
 from kopilka.catalog.selectors import ancestor_codes_by_sku
 from kopilka.core import clock, programme
 from kopilka.core.errors import ApplicationError, Conflict, NotFound, ValidationFailed
-from kopilka.customers.models import Member, Region
+from kopilka.customers.models import Member
 from kopilka.ledger import services as ledger
 from kopilka.ledger.errors import MemberCannotEarnOrSpend
 from kopilka.ledger.models import Entry, Hold
+from kopilka.orders import contents, placing
 from kopilka.orders.models import Order, OrderLine, OrderPoints, OrderReturn
 from kopilka.purchases.quote import CartItem, quote
 from kopilka.purchases.rows import attach_lines, keep_lines, keep_points, locked_order, move
@@ -103,72 +104,89 @@ def _fingerprint(new: NewOrder) -> str:
 
 
 def place_order(new: NewOrder, *, actor: str) -> Order:
-    """Records the order and holds the points it spends; placing the same order again returns it unchanged."""
+    """Records the order and holds the points it spends; placing the same order again returns it unchanged, also
+    when the two placements run at once (the second finds the first's order when it comes to record its own)."""
     _check(new)
     fingerprint = _fingerprint(new)
-    if (existing := _placed_before(new, fingerprint)) is not None:
+    if new.member_id is not None and not (new.paid or new.offline):
+        # Nothing is earned, so no budget is locked: the member's row is the first lock, taken by the first read.
+        with transaction.atomic():
+            seen = placing.look_up(new.source, new.external_id, new.member_id, new.region, lock_member=True)
+            if (existing := _placed_before(new, fingerprint, seen.order)) is not None:
+                return existing
+            return _place(new, fingerprint, actor, seen)
+    seen = placing.look_up(new.source, new.external_id, new.member_id, new.region)
+    if (existing := _placed_before(new, fingerprint, seen.order)) is not None:
         return existing
-    try:
-        return _place(new, fingerprint, actor)
-    except IntegrityError:  # the same order, placed at the same moment by a retry
-        if (existing := _placed_before(new, fingerprint)) is not None:
-            return existing
-        raise
+    return _place(new, fingerprint, actor, seen)
 
 
-def _placed_before(new: NewOrder, fingerprint: str) -> Order | None:
-    existing = Order.objects.filter(source=new.source, external_id=new.external_id).first()
-    if existing is not None and existing.request_hash != fingerprint:
-        raise Conflict(_("An order with this id exists and differs."), code="order_exists",
-                       details={"source": new.source, "external_id": new.external_id})
-    return existing
+def _placed_before(new: NewOrder, fingerprint: str, found: tuple[int, str] | None) -> Order | None:
+    """The order placed before under the same (source, external id), as `found` (id, request hash), or None;
+    Conflict when that order was placed with other contents."""
+    return None if found is None else _placed(new, fingerprint, found)
 
 
-def _place(new: NewOrder, fingerprint: str, actor: str) -> Order:
-    member = Member.objects.filter(pk=new.member_id).first() if new.member_id is not None else None
-    if new.member_id is not None and member is None:
+def _placed(new: NewOrder, fingerprint: str, found: tuple[int, str]) -> Order:
+    if found[1] != fingerprint:
+        raise _differs(new)
+    return Order.objects.get(pk=found[0])
+
+
+def _differs(new: NewOrder) -> Conflict:
+    return Conflict(_("An order with this id exists and differs."), code="order_exists",
+                    details={"source": new.source, "external_id": new.external_id})
+
+
+def _place(new: NewOrder, fingerprint: str, actor: str, seen: placing.Seen) -> Order:
+    """Under the member's row lock when `place_order` took it with its first read (an order that is not paid at
+    once); otherwise this takes the points locks."""
+    if new.member_id is not None and seen.member_status is None:
         raise NotFound(_("No such member."), code="member_not_found", details={"member_id": new.member_id})
-    if member is not None and not member.can_earn_or_spend and new.points:
-        raise MemberCannotEarnOrSpend(details={"member_id": member.pk, "status": member.status})
-    region = Region.objects.filter(code=new.region).first() if new.region else None
-    if new.region and region is None:
+    if new.member_id is not None and seen.member_status != Member.Status.ACTIVE and new.points:
+        raise MemberCannotEarnOrSpend(details={"member_id": new.member_id, "status": seen.member_status})
+    if new.region and seen.region_id is None:
         raise _refused(_("No such region."), "region_not_found", region=new.region)
     purchased_at = clock.make_aware(new.purchased_at) if new.purchased_at else clock.now()
     paying = new.paid or new.offline
 
     def place(locks: PointsLocks | None, _head) -> Order:
-        planned = quote(member.pk if member else None, new.items, requested=new.points, can_spend=not new.offline,
-                        at=clock.now())
-        order = Order.objects.create(
-            member=member, source=new.source, external_id=new.external_id, purchased_at=purchased_at,
-            total=planned.total, discount=planned.discount, points_spent=planned.points, region=region,
+        planned = quote(new.member_id, new.items, requested=new.points, can_spend=not new.offline, at=clock.now(),
+                        solve_maximum=False)
+        order = Order(
+            member_id=new.member_id, source=new.source, external_id=new.external_id, purchased_at=purchased_at,
+            total=planned.total, discount=planned.discount, points_spent=planned.points, region_id=seen.region_id,
             offline=new.offline, request_hash=fingerprint, items=sum(line.item.quantity for line in planned.lines),
         )
-        OrderLine.objects.bulk_create(
-            OrderLine(order=order, line_no=line.number, sku=line.item.sku, quantity=line.item.quantity,
-                      price=line.item.price, amount=line.item.amount, discount=line.discount,
-                      points_spent=line.points)
-            for line in planned.lines
-        )
+        lines = [contents.line(line.number, line.item.sku, line.item.quantity, line.item.price, line.item.amount,
+                               line.discount, line.points) for line in planned.lines]
+        if placing.insert(order, lines) is None:  # placed meanwhile by a concurrent duplicate
+            again = placing.look_up(new.source, new.external_id, None, None).order
+            if again is None:  # and gone again
+                raise _differs(new)
+            return _placed(new, fingerprint, again)
         if planned.points:
             by_lot: dict[int, int] = defaultdict(int)
             for draw in planned.draws:
                 by_lot[draw.lot_id] += draw.points
-            order.hold = _hold(order, dict(by_lot), actor, f"order:{order.pk}:hold")
-            order.save(update_fields=["hold"])
+            assert new.member_id is not None  # only a member's quote spends
+            order.hold_id = ledger.hold_fresh(
+                member_id=new.member_id, lots=dict(by_lot), actor=actor, idempotency_key=f"order:{order.pk}:hold",
+                source=ledger.Source("order", str(order.pk)), order_id=order.pk,
+            )
         if paying:
             _pay(order, locks, actor)
+        else:
+            contents.keep(order, lines=lines, points=[])
         return order
 
-    if member is None:
+    if new.member_id is None:
         with transaction.atomic():
             return place(None, None)
-    if paying:
-        lines = [PurchaseLine(n, item.sku, item.amount) for n, item in enumerate(new.items, start=1)]
-        plan = _plan(member.pk, lines, "payment", purchased_at)
-    else:
-        plan = LockPlan(member.pk)
-    return with_points_locks(plan, place)
+    if not paying:
+        return place(None, None)
+    items = [PurchaseLine(n, item.sku, item.amount) for n, item in enumerate(new.items, start=1)]
+    return with_points_locks(_plan(new.member_id, items, "payment", purchased_at), place)
 
 
 def pay(order_id: int, *, actor: str) -> Order:

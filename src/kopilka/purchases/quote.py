@@ -87,10 +87,12 @@ def quote(
     requested: int | None = 0,
     can_spend: bool = True,
     at: datetime | None = None,
+    solve_maximum: bool = True,
 ) -> Quote:
     """`requested` points to spend (None: as many as possible); `can_spend` False for receipts a till buffered
     offline, which earn but never spend. A purchase without a member, or of a blocked one, neither earns nor
-    spends."""
+    spends. `solve_maximum` False: `maximum` is not solved for once the request is met (it is then the points
+    planned), for a caller that books the quote and shows no maximum."""
     at = at or clock.now()
     terms = product_terms({item.sku for item in items})
     ordinary = ProductTerms(frozenset(), False)
@@ -103,7 +105,7 @@ def quote(
     if not member.can_earn_or_spend:
         return result  # blocked members neither earn nor spend
     if can_spend:
-        _plan_spend(result, requested)
+        _plan_spend(result, requested, solve_maximum)
     campaigns = live_campaigns(at, member_id)
     facts = member_facts(member_id, at, member=member, campaigns=campaigns)
     purchase = [PurchaseLine(line.number, line.item.sku, line.to_pay, line.groups) for line in lines]
@@ -116,7 +118,7 @@ def quote(
     return result
 
 
-def _plan_spend(result: Quote, requested: int | None) -> None:
+def _plan_spend(result: Quote, requested: int | None, solve_maximum: bool = True) -> None:
     assert result.member_id is not None  # quote() plans a spend only for a member
     lots = spendable_lots(result.member_id, result.at)
     if not lots:
@@ -135,6 +137,7 @@ def _plan_spend(result: Quote, requested: int | None) -> None:
     plan = plan_redemption(
         cart, pools, receipt_cap_percent=programme.value("RECEIPT_CAP_PERCENT"),
         line_cap_percent=programme.value("LINE_CAP_PERCENT"), requested=requested, shop=shop,
+        solve_maximum=solve_maximum,
     )
     result.maximum, result.points = plan.maximum, plan.points
     _apply(result, plan, pools, by_pool, shop)
