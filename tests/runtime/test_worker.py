@@ -69,6 +69,7 @@ def test_a_batch_worker_runs_the_schedule_due_now_once(fake_ledger, monkeypatch,
         "nightly_expiry": (utc(2026, 3, 10, 0, 0), "batch-1"),
         "release_expired_holds": (utc(2026, 3, 10, 9, 41), "batch-1"),
         "prune_periodic_results": (utc(2026, 3, 10, 1, 0), "batch-1"),
+        "prune_idempotency": (utc(2026, 3, 10, 1, 10), "batch-1"),
         "advance_campaign_schedule": (utc(2026, 3, 10, 9, 41), "batch-1"),
         "birthdays": (utc(2026, 3, 10, 6, 0), "batch-1"),
         "review_tiers": (utc(2026, 3, 9, 21, 30), "batch-1"),
@@ -77,7 +78,7 @@ def test_a_batch_worker_runs_the_schedule_due_now_once(fake_ledger, monkeypatch,
     }
     results = {str(r.id): r for r in DBTaskResult.objects.all()}
     assert len(runs) == len(SCHEDULE)
-    assert len(results) == 8 + len(FORMS)  # the nightly snapshots' job queued one snapshot per analytics page
+    assert len(results) == 9 + len(FORMS)  # the nightly snapshots' job queued one snapshot per analytics page
     assert results[runs["release_expired_holds"].task_result_id].return_value == 4
     assert results[runs["nightly_expiry"].task_result_id].status == TaskResultStatus.SUCCESSFUL
 
@@ -93,6 +94,7 @@ def test_the_scheduled_jobs_call_their_apps_and_record_json_results(monkeypatch)
         "nightly_expiry": TaskResultStatus.SUCCESSFUL,
         "release_expired_holds": TaskResultStatus.SUCCESSFUL,
         "prune_periodic_results": TaskResultStatus.SUCCESSFUL,
+        "prune_idempotency": TaskResultStatus.SUCCESSFUL,
         "advance_campaign_schedule": TaskResultStatus.SUCCESSFUL,
         "birthdays": TaskResultStatus.SUCCESSFUL,
         "review_tiers": TaskResultStatus.SUCCESSFUL,
@@ -107,6 +109,7 @@ def test_the_scheduled_jobs_call_their_apps_and_record_json_results(monkeypatch)
     assert results["nightly_expiry"].return_value == {"lots": 0, "points": 0, "accounts": 0}
     assert results["advance_campaign_schedule"].return_value == {"started": 0, "finished": 0}
     assert results["birthdays"].return_value == 0
+    assert results["prune_idempotency"].return_value == 0
     assert results["review_tiers"].return_value == 0
     assert results["release_expired_holds"].return_value == 0
 
