@@ -7,6 +7,7 @@ Nothing reaches a client as an HTML page: a transient database failure that esca
 import logging
 
 from django.db import DatabaseError
+from django.http import Http404
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
@@ -68,6 +69,11 @@ def _validation_error(request, exc: NinjaValidationError):
 @api.exception_handler(AuthenticationError)
 def _unauthenticated(request, exc):
     return _error(request, 401, "unauthenticated", _("Credentials are missing or not valid."))
+
+
+@api.exception_handler(Http404)
+def _not_found(request, exc: Http404):
+    return _error(request, 404, "not_found", _("There is nothing at this address in the API."))
 
 
 @api.exception_handler(HttpError)
