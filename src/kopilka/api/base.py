@@ -14,9 +14,16 @@ from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
 from kopilka.api.auth import API_AUTH
+from kopilka.api.openapi import with_enforced_rules
 from kopilka.core.errors import ApplicationError, TryAgain, transient_cause
 
-api = NinjaAPI(
+
+class KopilkaAPI(NinjaAPI):
+    def get_openapi_schema(self, *args, **kwargs):
+        return with_enforced_rules(super().get_openapi_schema(*args, **kwargs))
+
+
+api = KopilkaAPI(
     title="Kopilka API",
     version="1",
     description=(
