@@ -19,6 +19,8 @@ from kopilka.core.errors import ApplicationError, TryAgain, transient_cause
 
 
 class KopilkaAPI(NinjaAPI):
+    """Publishes, besides each route's own types, the rules the middleware enforces and every error response."""
+
     def get_openapi_schema(self, *args, **kwargs):
         return with_enforced_rules(super().get_openapi_schema(*args, **kwargs))
 
