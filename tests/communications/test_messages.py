@@ -148,7 +148,7 @@ def test_every_try_is_recorded_with_its_error(settings):
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)  # its flush must not re-run post_migrate
 def test_overlapping_workers_send_each_message_once(smtp):
     anna = member_with("anna@example.ru", consent=True)
     for number in range(60):

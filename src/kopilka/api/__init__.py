@@ -7,5 +7,7 @@ May import: core, customers, catalog, orders, ledger, tiers, campaigns, communic
 Imported by: the URL configuration only.
 Keeps true: nothing is anonymous (`auth.require_scope` first in every endpoint); every write goes through
 `idempotency` (a replay gets the first answer, a concurrent duplicate 409); every error has one shape,
-`{"code", "message", "details"}`, in the request's language.
+`{"code", "message", "details"}`, in the request's language, 404/405 and Django's own failures included
+(`middleware`); hostile input never reaches a route (`hostile`); the published schema states what is enforced
+(`openapi`).
 """

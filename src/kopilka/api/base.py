@@ -7,15 +7,25 @@ Nothing reaches a client as an HTML page: a transient database failure that esca
 import logging
 
 from django.db import DatabaseError
+from django.http import Http404
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
 from kopilka.api.auth import API_AUTH
+from kopilka.api.openapi import with_enforced_rules
 from kopilka.core.errors import ApplicationError, TryAgain, transient_cause
 
-api = NinjaAPI(
+
+class KopilkaAPI(NinjaAPI):
+    """Publishes, besides each route's own types, the rules the middleware enforces and every error response."""
+
+    def get_openapi_schema(self, *args, **kwargs):
+        return with_enforced_rules(super().get_openapi_schema(*args, **kwargs))
+
+
+api = KopilkaAPI(
     title="Kopilka API",
     version="1",
     description=(
@@ -68,6 +78,11 @@ def _validation_error(request, exc: NinjaValidationError):
 @api.exception_handler(AuthenticationError)
 def _unauthenticated(request, exc):
     return _error(request, 401, "unauthenticated", _("Credentials are missing or not valid."))
+
+
+@api.exception_handler(Http404)
+def _not_found(request, exc: Http404):
+    return _error(request, 404, "not_found", _("There is nothing at this address in the API."))
 
 
 @api.exception_handler(HttpError)

@@ -11,7 +11,7 @@ from django.http import HttpRequest
 from ninja import Field, Router, Schema
 
 from kopilka.api.auth import require_scope
-from kopilka.api.common import ERRORS, IdempotencyKey
+from kopilka.api.common import CODE_PATTERN, ERRORS, IdempotencyKey, code_path
 from kopilka.api.idempotency import idempotent_write
 from kopilka.campaigns import selectors, services
 from kopilka.campaigns.conditions import parse
@@ -37,7 +37,7 @@ class TypeOut(Schema):
 
 
 class CampaignIn(Schema):
-    code: str
+    code: str = Field(pattern=CODE_PATTERN, max_length=60)
     name: str
     public_name: str = ""
     type: str
@@ -143,7 +143,8 @@ def list_types(request: HttpRequest):
 
 
 @router.put("/types/{code}", response={200: TypeOut, 201: TypeOut, **ERRORS})
-def put_type(request: HttpRequest, code: str, body: TypeIn, idempotency_key: str | None = IdempotencyKey):
+def put_type(request: HttpRequest, body: TypeIn, code: str = code_path(30),
+             idempotency_key: str | None = IdempotencyKey):
     """Adds a campaign type to the reference book (201) or renames it (200)."""
 
     def work(principal):

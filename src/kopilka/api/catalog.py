@@ -9,7 +9,7 @@ from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 
 from kopilka.api.auth import require_scope
-from kopilka.api.common import ERRORS, IdempotencyKey
+from kopilka.api.common import ERRORS, SOME_TEXT, Amount, IdempotencyKey
 from kopilka.api.idempotency import idempotent_write
 from kopilka.catalog import selectors, services
 from kopilka.catalog.models import Product, ProductGroup
@@ -22,7 +22,7 @@ MAX_BATCH = 1000
 
 
 class GroupIn(Schema):
-    name: str
+    name: str = Field(pattern=SOME_TEXT)
     parent: str | None = Field(None, description="Code of the parent group; empty for a top-level group.")
 
 
@@ -36,7 +36,7 @@ class GroupOut(Schema):
 class ProductIn(Schema):
     sku: str
     name: str
-    price: Decimal = Field(description="Roubles with at most two decimal places.")
+    price: Amount = Field(ge=0, max_digits=14, decimal_places=2, description="Roubles with at most two decimal places.")
     group: str | None = Field(None, description="Code of the product group.")
     is_partner: bool = Field(False, description="A partner product members can buy with points.")
     is_active: bool = True

@@ -1,10 +1,12 @@
-"""What every router shares: the error schema, the Idempotency-Key header, references to members."""
+"""What every router shares: the error schema, the Idempotency-Key header, references to members, the published
+shapes of codes and decimals."""
 
-from typing import Any, Literal
+from decimal import Decimal
+from typing import Annotated, Any, Literal
 
 from django.utils.translation import gettext as _
-from ninja import Header, Schema
-from pydantic import BaseModel
+from ninja import Header, Path, Schema
+from pydantic import BaseModel, WithJsonSchema
 
 from kopilka.core.errors import NotFound, ValidationFailed
 from kopilka.customers.selectors import find_member_by_external_id
@@ -17,6 +19,37 @@ class ErrorOut(Schema):
 
 
 ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
+
+# What the schema promises, the API accepts: a code as `core.errors` validates it, text with something but spaces.
+CODE_PATTERN = r"^[-a-zA-Z0-9_]+$"
+SOME_TEXT = r"\S"
+
+
+def code_path(max_length: int):
+    """A path parameter holding a code of at most `max_length` characters."""
+    return Path(..., pattern=CODE_PATTERN, max_length=max_length)
+
+
+def decimal_schema(digits: int, places: int, *, positive: bool = False, nullable: bool = False) -> WithJsonSchema:
+    """The published schema of a decimal with at most `digits` digits, `places` of them after the point: a whole
+    JSON number, or a string with the fraction (a binary fraction could not promise the places)."""
+    whole = digits - places
+    if positive:
+        text = rf"^([1-9]\d{{0,{whole - 1}}}(\.\d{{1,{places}}})?|0\.\d{{0,{places - 1}}}[1-9])$"
+    else:
+        text = rf"^\d{{1,{whole}}}(\.\d{{1,{places}}})?$"
+    options: list[dict[str, Any]] = [
+        {"type": "integer", "minimum": 1 if positive else 0, "maximum": 10**whole - 1},
+        {"type": "string", "pattern": text},
+    ]
+    if nullable:
+        options.append({"type": "null"})
+    return WithJsonSchema({"anyOf": options})
+
+
+Quantity = Annotated[Decimal, decimal_schema(12, 3, positive=True)]
+Amount = Annotated[Decimal, decimal_schema(14, 2)]
+OptionalAmount = Annotated[Decimal | None, decimal_schema(14, 2, nullable=True)]
 
 IdempotencyKey = Header(
     None, alias="Idempotency-Key", description="Unique per write; a replay gets the first answer."

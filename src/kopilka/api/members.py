@@ -12,7 +12,7 @@ from ninja import Field, Query, Router, Schema
 from ninja.responses import codes_4xx
 
 from kopilka.api.auth import require_scope
-from kopilka.api.common import ErrorOut, IdempotencyKey
+from kopilka.api.common import SOME_TEXT, ErrorOut, IdempotencyKey
 from kopilka.api.idempotency import idempotent_write
 from kopilka.customers import selectors, services
 from kopilka.customers.models import Consent, Member
@@ -57,7 +57,7 @@ class ExternalIdOut(Schema):
 class ConsentIn(Schema):
     channel: Channel
     granted: bool
-    source: str = Field(description="Where the decision was taken: a form, a till, a call.")
+    source: str = Field(pattern=SOME_TEXT, description="Where the decision was taken: a form, a till, a call.")
     decided_at: datetime | None = Field(None, description="When the member decided; now if not given.")
 
 
@@ -159,7 +159,7 @@ class MemberSearch(Schema):
 
 
 class BlockIn(Schema):
-    reason: str
+    reason: str = Field(pattern=SOME_TEXT)
 
 
 class UnblockIn(Schema):

@@ -20,7 +20,7 @@ from pydantic import BaseModel
 
 from kopilka.api.auth import require_scope
 from kopilka.api.base import api
-from kopilka.api.common import ERRORS, IdempotencyKey, MemberRef, member_id_of
+from kopilka.api.common import ERRORS, Amount, IdempotencyKey, MemberRef, OptionalAmount, Quantity, member_id_of
 from kopilka.api.evaluation import evaluation_json
 from kopilka.api.idempotency import idempotent_write
 from kopilka.campaigns.banners import banners
@@ -44,9 +44,9 @@ KOPECK = Decimal("0.01")
 
 class LineIn(BaseModel):
     sku: str = Field(max_length=64)
-    quantity: Decimal = Field(Decimal(1), gt=0, max_digits=12, decimal_places=3)
-    price: Money = Field(ge=0, max_digits=14, decimal_places=2)
-    amount: Money | None = Field(None, ge=0, max_digits=14, decimal_places=2, description="default quantity × price")
+    quantity: Quantity = Field(Decimal(1), gt=0, max_digits=12, decimal_places=3)
+    price: Amount = Field(ge=0, max_digits=14, decimal_places=2)
+    amount: OptionalAmount = Field(None, ge=0, max_digits=14, decimal_places=2, description="default quantity × price")
 
 
 class CartIn(BaseModel):
@@ -66,7 +66,7 @@ class OrderIn(CartIn):
 
 class ReturnLineIn(BaseModel):
     line: int = Field(ge=1)
-    quantity: Decimal = Field(gt=0, max_digits=12, decimal_places=3)
+    quantity: Quantity = Field(gt=0, max_digits=12, decimal_places=3)
 
 
 class ReturnIn(BaseModel):

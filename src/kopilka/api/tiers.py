@@ -13,7 +13,7 @@ from django.http import HttpRequest
 from ninja import Field, Router, Schema
 
 from kopilka.api.auth import require_scope
-from kopilka.api.common import ERRORS, IdempotencyKey
+from kopilka.api.common import ERRORS, Amount, IdempotencyKey
 from kopilka.api.idempotency import idempotent_write
 from kopilka.tiers import services
 from kopilka.tiers.models import MemberTier, Tier
@@ -25,7 +25,7 @@ class TierIn(Schema):
     name: str = Field(min_length=1, max_length=120)
     rank: int = Field(ge=0, le=1000)
     basis: Literal["turnover", "points", "subscription"] = "turnover"
-    threshold: Decimal = Field(Decimal(0), ge=0, max_digits=14, decimal_places=2)
+    threshold: Amount = Field(Decimal(0), ge=0, max_digits=14, decimal_places=2)
     window_days: int = Field(365, gt=0, le=3650)
     privileges: str = ""
 

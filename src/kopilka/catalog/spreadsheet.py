@@ -8,6 +8,7 @@ and the report names the row and the column (rows counted as the spreadsheet sho
 from io import BytesIO
 from zipfile import BadZipFile
 
+from defusedxml import DefusedXmlException
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
@@ -17,6 +18,7 @@ from openpyxl.utils.exceptions import InvalidFileException
 
 from kopilka.catalog.models import Product
 from kopilka.catalog.services import UpsertResult, upsert_products
+from kopilka.core import cells
 from kopilka.core.errors import ValidationFailed
 
 COLUMNS = [
@@ -38,7 +40,7 @@ def _workbook(rows: list[list]) -> bytes:
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for row in rows:
-        sheet.append(row)
+        cells.append_row(sheet, row)
     for letter, width in zip("ABCDEF", (18, 48, 14, 18, 16, 12), strict=True):
         sheet.column_dimensions[letter].width = width
         sheet.column_dimensions[letter].number_format = "@" if letter in "AD" else "General"
@@ -85,7 +87,31 @@ def _flag(value) -> bool:
 
 
 def read(content: bytes) -> list[tuple[int, dict]]:
-    """(row number, item) for each filled row; ValidationFailed with a report when the file cannot be read."""
+    """(row number, item) for each filled row; ValidationFailed with a report when the file cannot be read.
+
+    openpyxl parses through defusedxml (a dependency): a part that declares an entity or refers to an external
+    resource or DTD is refused, never expanded or fetched.
+    """
+    try:
+        return _read(content)
+    except (DefusedXmlException, ValidationFailed, ValueError) as error:
+        if not _unsafe_xml(error):
+            raise
+        raise ValidationFailed(
+            _("The file declares XML entities or external references, which are not accepted."), code="unsafe_xml"
+        ) from error
+
+
+def _unsafe_xml(error: BaseException | None) -> bool:
+    """Whether defusedxml refused a part (openpyxl wraps its error in a ValueError of its own)."""
+    while error is not None:
+        if isinstance(error, DefusedXmlException):
+            return True
+        error = error.__cause__ or error.__context__
+    return False
+
+
+def _read(content: bytes) -> list[tuple[int, dict]]:
     try:
         book = load_workbook(BytesIO(content), read_only=True, data_only=True)
     except (InvalidFileException, BadZipFile, OSError, KeyError, ValueError) as error:

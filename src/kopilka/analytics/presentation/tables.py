@@ -17,6 +17,8 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
+from kopilka.core import cells
+
 
 @dataclass(frozen=True)
 class Column:
@@ -60,7 +62,7 @@ def _csv_value(value):
         return round(value, 6)
     if isinstance(value, date):
         return value.isoformat()
-    return "" if value is None else value
+    return "" if value is None else cells.csv_text(value)
 
 
 def xlsx_bytes(tables: Iterable[Table]) -> bytes:
@@ -73,7 +75,7 @@ def xlsx_bytes(tables: Iterable[Table]) -> bytes:
         for cell in sheet[1]:
             cell.font = Font(bold=True)
         for row in table.rows:
-            sheet.append([_xlsx_value(value) for value in row])
+            cells.append_row(sheet, [_xlsx_value(value) for value in row])
         for index, column in enumerate(table.columns, start=1):
             sheet.column_dimensions[get_column_letter(index)].width = max(10, min(40, len(str(column.label)) + 2))
     buffer = BytesIO()
