@@ -56,6 +56,25 @@ def test_nothing_to_spend_on_gives_an_empty_plan():
     assert (plan.maximum, plan.points, plan.allocation) == (0, 0, {})
 
 
+def test_a_plan_that_breaks_a_cap_by_a_tolerance_is_replaced_by_the_exact_one(monkeypatch):
+    """The solvers work to tolerances; the plan is checked in whole kopecks and points before it is used."""
+    lines = [CartLine(1, D("10000"), frozenset({"fillers"})), CartLine(2, D("2000"), frozenset({"care"}))]
+    pools = [Pool("launch:v1", points=5000, rank=0, groups=frozenset({"care"})), Pool("base:v1", points=5000, rank=1)]
+    right = plan_redemption(lines, pools, receipt_cap_percent=D(30))
+    redemption._remembered.cache_clear()
+    honest = redemption._Program.solve
+
+    def one_point_too_many(program, limit=None):
+        plan = honest(program, limit)
+        plan[0] += 1  # a cap broken by one point, as a rounding that trusted a tolerance would
+        return plan
+
+    monkeypatch.setattr(redemption._Program, "solve", one_point_too_many)
+    checked = plan_redemption(lines, pools, receipt_cap_percent=D(30))
+    redemption._remembered.cache_clear()
+    assert (checked.points, checked.allocation) == (right.points, right.allocation)
+
+
 def test_a_remembered_plan_is_handed_out_as_a_copy():
     lines = [CartLine(1, D(1000)), CartLine(2, D(300), frozenset({"care"}))]
     pools = [Pool("base", 800, rank=1), Pool("care", 100, rank=0, groups=frozenset({"care"}))]

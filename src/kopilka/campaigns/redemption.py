@@ -19,6 +19,7 @@ so a rounded plan that reaches the bound's floor is proven optimal. Only when it
 program solved by branch and bound (HiGHS MILP), which is slower but always exact.
 """
 
+import logging
 import math
 from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, Decimal
@@ -121,7 +122,7 @@ def _optimal(lines: list[CartLine], pools: list[Pool], line_cap_percent: Decimal
         return RedemptionPlan(maximum=0, points=0)
     variables = [(pools[p], lines[n]) for p, n in cells]
     program = _Program(cells, lines, pools, line_cap_percent, receipt_cap_percent, shop)
-    chosen = program.solve(limit=requested)
+    chosen = program.checked(program.solve(limit=requested), requested)
     points = int(chosen.sum())
     met = requested is None or points < requested or not solve_maximum
     maximum = points if met else program.most()
@@ -129,6 +130,9 @@ def _optimal(lines: list[CartLine], pools: list[Pool], line_cap_percent: Decimal
         (pool.key, line.number): int(value) for (pool, line), value in zip(variables, chosen, strict=True) if value
     }
     return RedemptionPlan(maximum=maximum, points=points, allocation=allocation)
+
+
+log = logging.getLogger(__name__)
 
 
 class _Program:
@@ -181,12 +185,13 @@ class _Program:
             else:
                 bounds.append(pool.points)
         self.columns = columns
-        self.upper = (
-            [float(kopecks(line.amount, shop.cap_percent if line.partner else line_cap_percent)) for line in lines]
-            + [float(kopecks(ordinary_total, receipt_cap_percent))]
-            + [float(pool.points) for pool in pools]
-            + [float(kopecks(ordinary_total, pools[index].receipt_cap_percent)) for index in capped]
+        self.int_upper = (
+            [kopecks(line.amount, shop.cap_percent if line.partner else line_cap_percent) for line in lines]
+            + [kopecks(ordinary_total, receipt_cap_percent)]
+            + [pool.points for pool in pools]
+            + [kopecks(ordinary_total, pools[index].receipt_cap_percent) for index in capped]
         )
+        self.upper = [float(cap) for cap in self.int_upper]
         self.bounds = np.array(bounds, float)
         self.int_bounds = [int(b) for b in bounds]
         self.worth = np.array(worth, float)
@@ -205,6 +210,32 @@ class _Program:
             return self.columns, self.upper
         limit_row = len(self.upper)
         return [[*column, (limit_row, 1.0)] for column in self.columns], [*self.upper, float(limit)]
+
+    def checked(self, plan: np.ndarray, limit: int | None) -> np.ndarray:
+        """`plan` when it keeps every cap, supply and bound in exact integer arithmetic (the solvers work to
+        tolerances); else the exact program's plan if that keeps them; else the plan of no points, which always
+        does."""
+        if self.keeps(plan, limit):
+            return plan
+        log.error("a redemption plan broke a cap by the solver's tolerance; solving exactly")
+        exact = self._exact(*self._with_limit(limit))
+        if self.keeps(exact, limit):
+            return exact
+        log.error("the exact redemption plan broke a cap too; no points are planned")
+        return np.zeros(len(self.columns), dtype=np.int64)
+
+    def keeps(self, plan: np.ndarray, limit: int | None) -> bool:
+        """Whether `plan` keeps every row and bound, computed in integers (every coefficient is a whole number of
+        kopecks or points)."""
+        used = [0] * len(self.int_upper)
+        for k, points in enumerate(plan.tolist()):
+            if not 0 <= points <= self.int_bounds[k]:
+                return False
+            if points:
+                for r, value in self.columns[k]:
+                    used[r] += int(value) * points
+        total = int(sum(plan.tolist()))
+        return (limit is None or total <= limit) and all(u <= cap for u, cap in zip(used, self.int_upper, strict=True))
 
     def most(self) -> int:
         """The most points a plan spends: the relaxation's bound when rounding reaches it (the first stage of
