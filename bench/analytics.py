@@ -33,7 +33,7 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
-from common import log, recreate_database
+from common import log, recreate_database, setup_django
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
@@ -68,14 +68,6 @@ def _year_before(as_of: date) -> date:
         return as_of.replace(year=as_of.year - 1, day=28) + timedelta(days=1)
 
 
-def _setup(url: str) -> None:
-    os.environ["DATABASE_URL"] = url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kopilka.settings")
-    import django
-
-    django.setup()
-
-
 def _timer(parts: dict[str, float]):
     """A function that runs `function(*args)`, notes its seconds in `parts` under `name`, and returns its result."""
 
@@ -90,7 +82,7 @@ def _timer(parts: dict[str, float]):
 
 def measure_compute(url: str, as_of: date, compute: str, rounds: int) -> None:
     """The child: the parts of the best of `rounds` (by their sum) and this process's peak RSS, as one JSON line."""
-    _setup(url)
+    setup_django(url)
     best: dict[str, float] | None = None
     for _ in range(rounds):
         parts: dict[str, float] = {}
@@ -141,7 +133,7 @@ def main() -> None:
     figures: dict = {}
     if not args.reuse:
         recreate_database(args.database_url)
-    _setup(args.database_url)
+    setup_django(args.database_url)
     from django.core.management import call_command
     from django.db import connection
 

@@ -48,7 +48,7 @@ import time
 from pathlib import Path
 
 import cpu
-from common import checkpoint, drop_pgbench, init_pgbench, log, recreate_database, run_pgbench
+from common import checkpoint, drop_pgbench, init_pgbench, log, recreate_database, run_pgbench, setup_django
 from loadgen import free_port, open_loop, request, start_server, stop_server
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -113,11 +113,7 @@ def main() -> None:
     args = parser.parse_args()
 
     recreate_database(args.database_url)
-    os.environ["DATABASE_URL"] = args.database_url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kopilka.settings")
-    import django
-
-    django.setup()
+    setup_django(args.database_url)
     log("building the scene: 10 campaigns (3 budgeted), a member with 50 lots, a 20-line cart ...")
     token, body, reference = build_scene()
     from django.db import connections

@@ -1,7 +1,9 @@
 """What the benchmark scripts share: progress to standard error, a fresh PostgreSQL database to measure on,
 and pgbench's TPC-B on the same server: the reference a run's figures are read against."""
 
+import os
 import re
+import secrets
 import subprocess
 import sys
 from urllib.parse import urlparse
@@ -10,6 +12,16 @@ from urllib.parse import urlparse
 def log(message: str) -> None:
     """Progress for the person watching; standard output carries only the JSON line."""
     print(message, file=sys.stderr, flush=True)
+
+
+def setup_django(url: str) -> None:
+    """Django on the database of `url`, in this process, with a throwaway secret key unless one is set."""
+    os.environ["DATABASE_URL"] = url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kopilka.settings")
+    os.environ.setdefault("KOPILKA_SECRET_KEY", secrets.token_urlsafe(48))
+    import django
+
+    django.setup()
 
 
 def recreate_database(url: str) -> None:

@@ -30,20 +30,10 @@ import sys
 import time
 from pathlib import Path
 
-from common import drop_pgbench, init_pgbench, log, recreate_database, run_pgbench
+from common import drop_pgbench, init_pgbench, log, recreate_database, run_pgbench, setup_django
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
-
-
-
-def setup_django(url: str) -> None:
-    os.environ["DATABASE_URL"] = url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kopilka.settings")
-    import django
-
-    django.setup()
-
 
 
 def _ops_process(url: str, member_ids: list[int], threads: int, seconds: float, ready, queue) -> None:

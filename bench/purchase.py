@@ -60,7 +60,7 @@ from pathlib import Path
 
 import cpu
 import server_profile
-from common import checkpoint, drop_pgbench, init_pgbench, log, recreate_database, run_pgbench
+from common import checkpoint, drop_pgbench, init_pgbench, log, recreate_database, run_pgbench, setup_django
 from loadgen import FAILURES, Connection, free_port, percentile, request, start_server, stop_server
 from waits import LockWaits
 
@@ -281,11 +281,7 @@ def main() -> None:
     args = parser.parse_args()
 
     recreate_database(args.database_url)
-    os.environ["DATABASE_URL"] = args.database_url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kopilka.settings")
-    import django
-
-    django.setup()
+    setup_django(args.database_url)
     from django.db import connections
     from scene import add_members, build_programme, issue_token
 

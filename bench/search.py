@@ -25,7 +25,7 @@ import sys
 import time
 from pathlib import Path
 
-from common import log, recreate_database
+from common import log, recreate_database, setup_django
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
@@ -110,11 +110,7 @@ def main() -> None:
     args = parser.parse_args()
 
     recreate_database(args.database_url)
-    os.environ["DATABASE_URL"] = args.database_url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kopilka.settings")
-    import django
-
-    django.setup()
+    setup_django(args.database_url)
     from django.contrib.auth.models import User
     from django.core.management import call_command
     from django.db import connection
