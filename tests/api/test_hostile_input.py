@@ -75,6 +75,24 @@ def test_deep_json_is_400(full, depth):
     assert (response.status_code, shape(response)["code"]) == (400, "too_deep")
 
 
+@pytest.mark.parametrize("path", [
+    "/api/v1/members/435336256069249011155992576", "/api/v1/ledger/members/9223372036854775808/balance",
+    "/api/v1/purchases/-9223372036854775809", "/api/v1/members/" + "9" * 5000,
+])
+def test_an_id_outside_64_bits_in_a_path_is_422(full, path):
+    read = full.get(path)
+    write = send(full, "post", "/api/v1/ledger/members/435336256069249011155992576/accruals", b'{"points": 150}')
+
+    assert (read.status_code, shape(read)["code"]) == (422, "number_out_of_range")
+    assert (write.status_code, shape(write)["code"]) == (422, "number_out_of_range")
+
+
+def test_the_biggest_id_is_only_not_found(full):
+    response = full.get("/api/v1/ledger/members/9223372036854775807/balance")
+
+    assert response.status_code == 404, response.content
+
+
 @pytest.mark.parametrize("number", [b"1" + b"0" * 19, b"9" * 5000, b"1e999", b"NaN", b"-Infinity", b"0." + b"1" * 60])
 def test_huge_or_infinite_numbers_are_422(full, number):
     response = send(full, "post", "/api/v1/members/", b'{"last_name": "A", "points": ' + number + b"}")

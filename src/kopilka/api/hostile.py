@@ -3,7 +3,8 @@
 Pure inspection, no Django: each check returns a `Refusal` (status, code, where) or None.
 Invariants: a string that reaches a route holds no NUL, no other C0 control but tab, newline and carriage return, no
 DEL, no C1 control and no lone surrogate; it was valid UTF-8 on the wire; a JSON body is at most MAX_DEPTH deep, has
-no integer outside a 64-bit signed range, no number literal longer than MAX_NUMBER_DIGITS and no NaN or infinity.
+no integer outside a 64-bit signed range, no number literal longer than MAX_NUMBER_DIGITS and no NaN or infinity;
+a path has no segment that is a whole number outside that range.
 """
 
 import json
@@ -44,10 +45,19 @@ def check_query(raw: str) -> Refusal | None:
     return None
 
 
+_WHOLE_NUMBER = re.compile(r"-?[0-9]+")
+
+
 def check_path(path: str) -> Refusal | None:
     """The decoded path (bytes that are not UTF-8 stay percent-encoded there, as Django leaves them): no forbidden
-    character."""
-    return Refusal(422, "invalid_characters", ["path"]) if bad_text(path) else None
+    character, and no segment that is a whole number outside the 64-bit signed range (no id can be one)."""
+    if bad_text(path):
+        return Refusal(422, "invalid_characters", ["path"])
+    for segment in path.split("/"):
+        if _WHOLE_NUMBER.fullmatch(segment) and (len(segment) > MAX_NUMBER_DIGITS or
+                                                 not -BIGGEST_INTEGER - 1 <= int(segment) <= BIGGEST_INTEGER):
+            return Refusal(422, "number_out_of_range", ["path"])
+    return None
 
 
 def check_header(name: str, raw: bytes) -> Refusal | None:

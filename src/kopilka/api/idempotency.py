@@ -1,7 +1,9 @@
 """Replays of a write get the first answer; a concurrent duplicate gets 409; reusing a key for another request, 422.
 
 The key is claimed inside the work's own transaction — on PostgreSQL by a transaction-scoped advisory lock — and its
-record is written and completed in that transaction, so an answer exists exactly when the change committed. A
+record, with the answer, is written by one statement at the end of that transaction, so an answer exists exactly
+when the change committed. Should a transaction that held the key commit its answer between this one's read and
+its claim, the insert finds it: this transaction is rolled back and the stored answer given. A
 concurrent duplicate finds the key held and gets 409 at once; a request that fails, or whose process dies, takes its
 claim with it (PostgreSQL ends the dead connection's transaction), so a retry is served as soon as it comes — never
 while the first attempt may still commit. The transaction is the outermost one, run again after a deadlock or
@@ -14,12 +16,14 @@ from collections.abc import Callable
 from typing import Any
 
 from django.db import connection
+from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from ninja.responses import Status
 from pydantic import BaseModel
 
 from kopilka.api.auth import Principal, require_scope
+from kopilka.api.base import api
 from kopilka.core.errors import IdempotencyInProgress, IdempotencyKeyReused, ValidationFailed
 from kopilka.core.models import IdempotencyRecord
 from kopilka.core.retrying import outermost
@@ -57,27 +61,37 @@ def ledger_key(principal: Principal, key: str) -> str:
     return f"{principal.idempotency_scope}:{key}"
 
 
+class _AnsweredMeanwhile(Exception):
+    """The key's answer was committed by another transaction after this one read it: undo this one's work."""
+
+
 def run_idempotent(
     principal: Principal, key: str | None, endpoint: str, payload: Any, work: Callable[[], tuple[int, Any]]
 ) -> tuple[int, Any]:
+    """`work()` once per key: (status, body) of the first attempt that committed. A body of `bytes` is the answer's
+    JSON already rendered; it is stored as it is and given back as bytes (a replay gives the parsed body)."""
     key = check_key(key)
     fingerprint = request_fingerprint(endpoint, payload)
     scope = principal.idempotency_scope
 
     def attempt() -> tuple[int, Any]:
-        if (answered := _claim(scope, key, endpoint, fingerprint)) is not None:
+        if (answered := _claim(scope, key, fingerprint)) is not None:
             return answered
         status, body = work()
-        body = _jsonable(body)
-        IdempotencyRecord.objects.filter(principal=scope, key=key).update(
-            response_status=status, response_body=body, completed_at=timezone.now()
-        )
+        if not isinstance(body, bytes):
+            body = _jsonable(body)
+        text = body.decode() if isinstance(body, bytes) else json.dumps(body)
+        if not _record(scope, key, endpoint, fingerprint, status, text):
+            raise _AnsweredMeanwhile
         return status, body
 
-    return outermost(attempt)
+    try:
+        return outermost(attempt)
+    except _AnsweredMeanwhile:
+        return _replay(IdempotencyRecord.objects.get(principal=scope, key=key), key, fingerprint)
 
 
-def _claim(principal: str, key: str, endpoint: str, fingerprint: str) -> tuple[int, Any] | None:
+def _claim(principal: str, key: str, fingerprint: str) -> tuple[int, Any] | None:
     """Inside the write's transaction: the first answer when there is one (a replay), else None with the key
     claimed for this transaction. IdempotencyInProgress while another live transaction holds the key."""
     mine, found = _lock_and_read(principal, key)
@@ -85,20 +99,26 @@ def _claim(principal: str, key: str, endpoint: str, fingerprint: str) -> tuple[i
         return _replay(found, key, fingerprint)
     if not mine:
         raise IdempotencyInProgress(details={"key": key})
-    if found is not None:  # left in progress by the way records were kept before: nobody holds it now
-        if found.request_hash != fingerprint:
-            raise IdempotencyKeyReused(details={"key": key, "first_used_for": found.endpoint})
-        return None
+    if found is not None and found.request_hash != fingerprint:  # left in progress by an older version
+        raise IdempotencyKeyReused(details={"key": key, "first_used_for": found.endpoint})
+    return None
+
+
+def _record(principal: str, key: str, endpoint: str, fingerprint: str, status: int, body: str) -> bool:
+    """The key's record with its answer, written by one statement (completing a record an older version left in
+    progress); False when an answer was already there."""
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    body_value = "%s::jsonb" if connection.vendor == "postgresql" else "%s"
     with connection.cursor() as cursor:
         cursor.execute(
-            "INSERT INTO core_idempotencyrecord (principal, key, endpoint, request_hash, created_at) "
-            "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (principal, key) DO NOTHING RETURNING id",
-            [principal, key, endpoint, fingerprint, timezone.now()],
+            "INSERT INTO core_idempotencyrecord (principal, key, endpoint, request_hash, created_at, "
+            f"response_status, response_body, completed_at) VALUES (%s, %s, %s, %s, %s, %s, {body_value}, %s) "
+            "ON CONFLICT (principal, key) DO UPDATE SET response_status = excluded.response_status, "
+            "response_body = excluded.response_body, completed_at = excluded.completed_at "
+            "WHERE core_idempotencyrecord.response_status IS NULL RETURNING id",
+            [principal, key, endpoint, fingerprint, now, status, body, now],
         )
-        if cursor.fetchone() is not None:
-            return None
-    # Answered and committed by a transaction that ended just as this one took the key.
-    return _replay(IdempotencyRecord.objects.get(principal=principal, key=key), key, fingerprint)
+        return cursor.fetchone() is not None
 
 
 def _lock_and_read(principal: str, key: str) -> tuple[bool, IdempotencyRecord | None]:
@@ -128,8 +148,11 @@ def _replay(found: IdempotencyRecord, key: str, fingerprint: str) -> tuple[int, 
 def idempotent_write(
     request, scope: str, key: str | None, endpoint: str, payload: Any,
     work: Callable[[Principal], tuple[int, Any]],
-) -> Status:
+) -> Status | HttpResponse:
     """The shape of every write endpoint: require `scope`, then run `work(principal)` once per idempotency key
     (`run_idempotent`) and answer with the status and body it returned."""
     principal = require_scope(request, scope)
-    return Status(*run_idempotent(principal, key, endpoint, payload, lambda: work(principal)))
+    status, body = run_idempotent(principal, key, endpoint, payload, lambda: work(principal))
+    if isinstance(body, bytes):
+        return HttpResponse(body, status=status, content_type=api.get_content_type())
+    return Status(status, body)

@@ -23,9 +23,9 @@ from kopilka.api.base import api
 from kopilka.api.common import ERRORS, Amount, IdempotencyKey, MemberRef, OptionalAmount, Quantity, member_id_of
 from kopilka.api.evaluation import evaluation_json
 from kopilka.api.idempotency import idempotent_write
+from kopilka.api.order_answer import order_json
 from kopilka.campaigns.banners import banners
 from kopilka.core.errors import NotFound, ValidationFailed
-from kopilka.orders import contents
 from kopilka.orders.models import Order
 from kopilka.purchases import flow
 from kopilka.purchases.quote import CartItem, quote
@@ -168,25 +168,6 @@ def _requested(points: int | str) -> int | None:
     return points
 
 
-def _order_out(order: Order) -> dict:
-    lines, points = contents.of(order)
-    return {
-        "id": order.pk, "source": order.source, "order_id": order.external_id, "member_id": order.member_id,
-        "status": order.status, "purchased_at": order.purchased_at, "total": order.total,
-        "discount": order.discount, "points_spent": order.points_spent, "offline": order.offline,
-        "lines": [
-            {"line": x.line_no, "sku": x.sku, "quantity": x.quantity, "price": x.price, "amount": x.amount,
-             "discount": x.discount, "points": x.points_spent, "returned_quantity": x.returned_quantity}
-            for x in lines
-        ],
-        "points": [
-            {"kind": p.kind, "scenario": p.scenario, "campaign": p.campaign, "points": p.points,
-             "entry_id": p.entry_id}
-            for p in points
-        ],
-    }
-
-
 def _order(order_id: int) -> Order:
     order = Order.objects.filter(pk=order_id).first()
     if order is None:
@@ -245,7 +226,7 @@ def place(request: HttpRequest, body: OrderIn, idempotency_key: str | None = Ide
             member_id=member_id_of(body.member), points=_requested(body.points), purchased_at=body.purchased_at,
             paid=body.paid, offline=body.offline, region=body.region,
         )
-        return 201, _order_out(flow.place_order(new, actor=principal.actor))
+        return 201, order_json(flow.place_order(new, actor=principal.actor))
 
     payload = body.model_dump(mode="json")
     return idempotent_write(request, WRITE, idempotency_key, "purchases.place", payload, work)
@@ -254,7 +235,7 @@ def place(request: HttpRequest, body: OrderIn, idempotency_key: str | None = Ide
 @router.get("/{int:order_id}", response={200: OrderOut, **ERRORS})
 def get_order(request: HttpRequest, order_id: int):
     require_scope(request, READ)
-    return _order_out(_order(order_id))
+    return HttpResponse(order_json(_order(order_id)), status=200, content_type=api.get_content_type())
 
 
 @router.post("/{int:order_id}/returns", response={200: OrderOut, **ERRORS})
@@ -265,7 +246,7 @@ def return_lines(request: HttpRequest, order_id: int, body: ReturnIn, idempotenc
     def work(principal):
         quantities = {x.line: x.quantity for x in body.lines}
         order = flow.return_items(order_id, quantities, actor=principal.actor, key=idempotency_key or "")
-        return 200, _order_out(order)
+        return 200, order_json(order)
 
     payload = {"order": order_id, **body.model_dump(mode="json")}
     return idempotent_write(request, WRITE, idempotency_key, "purchases.return", payload, work)
@@ -278,6 +259,6 @@ def change_status(request: HttpRequest, order_id: int, action: Literal["pay", "s
     step = {"pay": flow.pay, "ship": flow.ship, "complete": flow.complete, "cancel": flow.cancel}[action]
 
     def work(principal):
-        return 200, _order_out(step(order_id, actor=principal.actor))
+        return 200, order_json(step(order_id, actor=principal.actor))
 
     return idempotent_write(request, WRITE, idempotency_key, f"purchases.{action}", {"order": order_id}, work)

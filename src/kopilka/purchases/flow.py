@@ -46,7 +46,7 @@ from kopilka.ledger.models import Entry, Hold
 from kopilka.orders import contents, placing
 from kopilka.orders.models import Order, OrderLine, OrderPoints, OrderReturn
 from kopilka.purchases.quote import CartItem, quote
-from kopilka.purchases.rows import attach_lines, keep_lines, keep_points, locked_order, move
+from kopilka.purchases.rows import attach_lines, insert_points, keep_lines, keep_points, locked_order, move
 from kopilka.tiers import services as tiers
 
 S = Order.Status
@@ -209,7 +209,7 @@ def ship(order_id: int, *, actor: str) -> Order:
         _require(order, {S.PAID}, "ship")
         _move(order, S.SHIPPED, actor)
         if locks is not None:
-            OrderPoints.objects.bulk_create(_earnings(order, locks, "shipment", now, actor, seen[-1]))
+            insert_points(_earnings(order, locks, "shipment", now, actor, seen[-1]))
         return order
 
     now = clock.now()
@@ -355,7 +355,7 @@ def _pay(order: Order, locks: PointsLocks | None, actor: str, seen: _Seen | None
     if locks is not None and order.member_id is not None:
         records += _earnings(order, locks, "payment", order.purchased_at, actor,
                              seen or _seen(order, order.purchased_at))
-    keep_points(order, OrderPoints.objects.bulk_create(records) if records else [])
+    keep_points(order, insert_points(records) if records else [])
     if locks is not None and order.member_id is not None:
         tiers.rise(order.member_id, actor=actor)
 
@@ -411,7 +411,7 @@ def _return(order: Order, locks: PointsLocks | None, quantities: dict[int, Decim
                                      idempotency_key=f"{key}:{spent.pk}")
         records.append(_points(order, entry, OrderPoints.Kind.RESTORE, points=entry.amount, by_line=owed[spent.pk],
                                undoes=spent))
-    OrderPoints.objects.bulk_create(sorted(records, key=lambda record: record.undoes_id or 0))  # as the points came
+    insert_points(sorted(records, key=lambda record: record.undoes_id or 0))  # as the points came
     OrderLine.objects.bulk_update([lines[n] for n in quantities], ["returned_quantity"])
     keep_lines(order, list(lines.values()))
     Order.objects.filter(pk=order.pk).update(items=F("items") - sum(quantities.values()))

@@ -3,9 +3,12 @@
 `locked_order` locks the order's row and reads the order, its hold's state and its lines by one statement on
 PostgreSQL (a second one when the order changed while it waited for the lock); the
 lines and the hold come back already attached to the order (`order.lines.all()` and `order.hold` read nothing
-more). `move` changes the status and logs the change, in one statement on PostgreSQL. `keep_points` attaches the
+more). `move` changes the status and logs the change, in one statement on PostgreSQL. `insert_points` writes an
+order's new points rows by one statement; `keep_points` attaches the
 order's points rows, so rendering the order reads nothing more either.
 """
+
+import json
 
 from django.db import connection
 from django.utils.translation import gettext_lazy as _
@@ -96,6 +99,34 @@ def attach_lines(order: Order) -> None:
     """Read and attach the order's lines unless they are attached already."""
     if "lines" not in order.__dict__.get("_prefetched_objects_cache", {}):
         keep_lines(order, list(order.lines.all()))
+
+
+_POINTS_COLUMNS = ["order_id", "entry_id", "kind", "scenario", "campaign", "points", "by_line", "undoes_id",
+                   "created_at"]
+
+
+def insert_points(records: list[OrderPoints]) -> list[OrderPoints]:
+    """Insert the order's new points rows by one statement, in the given order; each gets its id."""
+    if not records:
+        return records
+    by_line = "%s::jsonb" if connection.vendor == "postgresql" else "%s"
+    one = "(" + ", ".join(by_line if name == "by_line" else "%s" for name in _POINTS_COLUMNS) + ")"
+    params = []
+    for r in records:
+        params += [r.order_id, r.entry_id, r.kind, r.scenario, r.campaign, r.points, json.dumps(r.by_line),
+                   r.undoes_id, connection.ops.adapt_datetimefield_value(r.created_at)]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {OrderPoints._meta.db_table} ({', '.join(_POINTS_COLUMNS)}) "
+            f"VALUES {', '.join([one] * len(records))} RETURNING id",
+            params,
+        )
+        ids = [row[0] for row in cursor.fetchall()]
+    for record, pk in zip(records, ids, strict=True):
+        record.pk = pk
+        record._state.adding = False
+        record._state.db = connection.alias
+    return records
 
 
 def keep_points(order: Order, points: list[OrderPoints]) -> None:
