@@ -159,7 +159,8 @@ class MemberUsage(models.Model):
     """Points a member has earned from a campaign in one period (`period_key`, e.g. "2026-03" or "campaign"),
     kept so per-member limits are enforced under a row lock."""
 
-    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="+")
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="+",
+                                 db_index=False)  # member_usage_unique (campaign, member, period) serves it
     member = models.ForeignKey("customers.Member", on_delete=models.CASCADE, related_name="+")
     period_key = models.CharField(max_length=20)
     points = models.BigIntegerField(default=0)

@@ -67,6 +67,7 @@ class Order(models.Model):
         blank=True,
         related_name="orders",
         verbose_name=_("member"),
+        db_index=False,  # order_member_purchased (member, purchased_at) serves lookups by member
         help_text=_("empty for a purchase of a non-member"),
     )
     source = models.CharField(_("source"), max_length=20, help_text=_("import, pos, shop, onec, ..."))
@@ -127,7 +128,8 @@ COUNTED_STATUSES = (Order.Status.PAID, Order.Status.SHIPPED, Order.Status.COMPLE
 class OrderLine(models.Model):
     """One line of a receipt; `amount` is what the line cost after discounts, not always quantity × price."""
 
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines", verbose_name=_("order"))
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines", verbose_name=_("order"),
+                              db_index=False)  # order_line_unique_number (order, line_no) serves lookups by order
     line_no = models.PositiveIntegerField(_("line number"))
     sku = models.CharField(_("SKU"), max_length=64, blank=True)
     quantity = models.DecimalField(_("quantity"), **QUANTITY)
