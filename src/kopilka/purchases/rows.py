@@ -101,26 +101,28 @@ def attach_lines(order: Order) -> None:
         keep_lines(order, list(order.lines.all()))
 
 
-_POINTS_COLUMNS = ["order_id", "entry_id", "kind", "scenario", "campaign", "points", "by_line", "undoes_id",
-                   "created_at"]
+_POINTS_COLUMNS = "order_id, entry_id, kind, scenario, campaign, points, by_line, undoes_id, created_at"
+_INSERT_POINTS = f"""
+INSERT INTO {OrderPoints._meta.db_table} ({_POINTS_COLUMNS})
+SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::varchar[], %s::varchar[], %s::varchar[], %s::bigint[],
+                     %s::jsonb[], %s::bigint[], %s::timestamptz[])
+RETURNING id
+"""
 
 
 def insert_points(records: list[OrderPoints]) -> list[OrderPoints]:
     """Insert the order's new points rows by one statement, in the given order; each gets its id."""
     if not records:
         return records
-    by_line = "%s::jsonb" if connection.vendor == "postgresql" else "%s"
-    one = "(" + ", ".join(by_line if name == "by_line" else "%s" for name in _POINTS_COLUMNS) + ")"
-    params = []
-    for r in records:
-        params += [r.order_id, r.entry_id, r.kind, r.scenario, r.campaign, r.points, json.dumps(r.by_line),
-                   r.undoes_id, connection.ops.adapt_datetimefield_value(r.created_at)]
+    rows = [(r.order_id, r.entry_id, r.kind, r.scenario, r.campaign, r.points, json.dumps(r.by_line), r.undoes_id,
+             sql.at(r.created_at)) for r in records]
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {OrderPoints._meta.db_table} ({', '.join(_POINTS_COLUMNS)}) "
-            f"VALUES {', '.join([one] * len(records))} RETURNING id",
-            params,
-        )
+        if connection.vendor == "postgresql":  # one statement text whatever the number of rows
+            cursor.execute(_INSERT_POINTS, [list(column) for column in zip(*rows, strict=True)])
+        else:
+            one = "(" + ", ".join(["%s"] * 9) + ")"
+            cursor.execute(f"INSERT INTO {OrderPoints._meta.db_table} ({_POINTS_COLUMNS}) "
+                           f"VALUES {', '.join([one] * len(rows))} RETURNING id", [v for row in rows for v in row])
         ids = [row[0] for row in cursor.fetchall()]
     for record, pk in zip(records, ids, strict=True):
         record.pk = pk
