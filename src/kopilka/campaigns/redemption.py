@@ -169,6 +169,7 @@ class _Program:
         worth: list[float] = []
         pool_of: list[int] = []
         bounds: list[int] = []
+        line_caps: dict[tuple[int, Decimal], int] = {}  # (line, pool's cap %) → the cap in kopecks, worked out once
         for p, n in cells:
             pool, line = pools[p], lines[n]
             if line.partner:
@@ -181,7 +182,10 @@ class _Program:
             pool_of.append(p)
             # A pool's line cap bounds one variable: it is a bound, not a row (partner lines follow the shop's cap).
             if pool.line_cap_percent is not None and not line.partner:
-                bounds.append(min(pool.points, kopecks(line.amount, pool.line_cap_percent) // pool_worth[p]))
+                cap = line_caps.get((n, pool.line_cap_percent))
+                if cap is None:
+                    cap = line_caps[n, pool.line_cap_percent] = kopecks(line.amount, pool.line_cap_percent)
+                bounds.append(min(pool.points, cap // pool_worth[p]))
             else:
                 bounds.append(pool.points)
         self.columns = columns
