@@ -237,3 +237,21 @@ def test_the_published_schema_says_which_sources_an_accrual_accepts(db):
     kind = schema["source_kind"]
     assert (kind["pattern"], kind["minLength"], kind["maxLength"]) == ("^[a-z][a-z0-9_-]*$", 1, 40)
     assert schema["source_ref"]["maxLength"] == 100
+
+
+def test_an_answer_committed_between_the_read_and_the_claim_is_given_and_the_second_work_undone(caller_with,
+                                                                                               monkeypatch):
+    """Another transaction held the key and committed its answer after this one's read: this one's insert of the
+    record finds it, its own work is rolled back, and the stored answer is given."""
+    from kopilka.api import idempotency
+    from kopilka.customers.models import Member
+
+    writer = caller_with("members:write")
+    first = writer.post("/api/v1/members/", {"last_name": "Петрова"}, key="new-member")
+    assert first.status_code == 201
+    monkeypatch.setattr(idempotency, "_lock_and_read", lambda principal, key: (True, None))  # as if read too early
+
+    again = writer.post("/api/v1/members/", {"last_name": "Петрова"}, key="new-member")
+
+    assert (again.status_code, again.json()) == (201, first.json())
+    assert Member.objects.filter(last_name="Петрова").count() == 1
