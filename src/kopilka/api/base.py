@@ -13,16 +13,19 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
-from kopilka.api.auth import API_AUTH
-from kopilka.api.openapi import with_enforced_rules
+from kopilka.api.auth import UNSCOPED
+from kopilka.api.openapi import ScopedSchema, with_enforced_rules
 from kopilka.core.errors import ApplicationError, TryAgain, transient_cause
 
 
 class KopilkaAPI(NinjaAPI):
-    """Publishes, besides each route's own types, the rules the middleware enforces and every error response."""
+    """Publishes, besides each route's own types, the scope each operation needs, the rules the middleware
+    enforces and every error response."""
 
-    def get_openapi_schema(self, *args, **kwargs):
-        return with_enforced_rules(super().get_openapi_schema(*args, **kwargs))
+    def get_openapi_schema(self, *, path_prefix=None, path_params=None):
+        if path_prefix is None:
+            path_prefix = self.get_root_path(path_params or {})
+        return with_enforced_rules(ScopedSchema(self, path_prefix))
 
 
 api = KopilkaAPI(
@@ -31,9 +34,11 @@ api = KopilkaAPI(
     description=(
         "Points ledger, members and purchases of the Kopilka loyalty platform. "
         "Authenticate with `Authorization: Bearer kpk_...` (an API key with scopes) or a staff session. "
+        "Each operation's security requirement names the one scope it needs; credentials are checked before "
+        "anything else, so a caller without them gets 401 and one without the scope 403. "
         "Every write takes an `Idempotency-Key` header: a replay returns the first answer."
     ),
-    auth=API_AUTH,
+    auth=UNSCOPED,
     urls_namespace="api-v1",
 )
 
