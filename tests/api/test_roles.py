@@ -375,7 +375,7 @@ def test_every_caller_gets_exactly_the_status_of_its_cell_and_refusals_change_no
             response = caller.send(method, path, call if number == 0 else build(world))
             if response.status_code != ok or not response["Content-Type"].startswith("application/json"):
                 wrong.append((method, path, caller.name, ok, response.status_code, response.content[:300]))
-    assert wrong == []
+    assert wrong == [], "\n".join(map(str, wrong))
 
 
 INVALID_BODY = [1, {"points": "many"}]  # the wrong JSON type for every body, and a wrong type for a field
@@ -401,7 +401,7 @@ def test_a_refused_caller_learns_nothing_about_the_request_an_invalid_body_or_pa
             response = caller.client.get(PREFIX + url, **caller.headers)
             if response.status_code != _expected(caller.name, "ledger:read", 0):
                 wrong.append(("GET", url, caller.name, None, response.status_code))
-    assert wrong == []
+    assert wrong == [], "\n".join(map(str, wrong))
 
 
 def test_a_staff_write_without_the_sessions_csrf_token_is_refused_and_changes_nothing(staff):
@@ -428,3 +428,11 @@ def test_a_signed_in_person_who_is_not_staff_is_not_a_caller(django_user_model):
     person = Client()
     person.force_login(django_user_model.objects.create_user("customer", password="pw"))
     assert person.get(f"{PREFIX}/members/regions").status_code == 401
+
+
+def test_the_csrf_refusal_speaks_the_requests_language(staff):
+    agent = Client(enforce_csrf_checks=True)
+    agent.force_login(staff("senior_support"))
+    refused = agent.post(f"{PREFIX}/ledger/members/1/accruals", '{"points": 1}', content_type="application/json",
+                         HTTP_IDEMPOTENCY_KEY="a-1", HTTP_ACCEPT_LANGUAGE="ru")
+    assert (refused.status_code, refused.json()["message"]) == (403, "В запросе нет CSRF-токена сеанса.")
