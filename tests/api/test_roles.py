@@ -436,3 +436,25 @@ def test_the_csrf_refusal_speaks_the_requests_language(staff):
     refused = agent.post(f"{PREFIX}/ledger/members/1/accruals", '{"points": 1}', content_type="application/json",
                          HTTP_IDEMPOTENCY_KEY="a-1", HTTP_ACCEPT_LANGUAGE="ru")
     assert (refused.status_code, refused.json()["message"]) == (403, "В запросе нет CSRF-токена сеанса.")
+
+
+def test_only_the_description_of_the_api_is_open_to_anyone():
+    nobody = Client(enforce_csrf_checks=True)
+    assert nobody.get(f"{PREFIX}/openapi.json").status_code == 200
+    assert nobody.get(f"{PREFIX}/docs").status_code == 200
+    for path in ("openapi.json", "docs"):
+        refused = nobody.post(f"{PREFIX}/{path}")
+        assert (refused.status_code, refused.json()["code"], refused["Allow"]) == (405, "method_not_allowed",
+                                                                                  "GET, HEAD")
+
+
+def test_a_refusal_that_django_answered_under_the_api_keeps_its_meaning_in_the_apis_shape():
+    from django.http import HttpResponseForbidden
+    from django.utils import translation
+
+    from kopilka.api.middleware import _shaped
+
+    with translation.override("en"):
+        shaped = _shaped(HttpResponseForbidden("<h1>Forbidden</h1>"))
+    assert (shaped.status_code, json.loads(shaped.content)) == (403, {
+        "code": "forbidden", "message": "You do not have permission to do this.", "details": {}})

@@ -9,6 +9,8 @@ import logging
 from django.db import DatabaseError
 from django.http import Http404
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_safe
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
@@ -16,6 +18,12 @@ from ninja.errors import ValidationError as NinjaValidationError
 from kopilka.api.auth import UNSCOPED
 from kopilka.api.openapi import ScopedSchema, with_enforced_rules
 from kopilka.core.errors import ApplicationError, TryAgain, transient_cause
+
+
+def described_only(view):
+    """The schema and the interactive docs are open to anyone and only read: another method is 405 (not a CSRF
+    refusal, which only a form of the platform could pass)."""
+    return csrf_exempt(require_safe(view))
 
 
 class KopilkaAPI(NinjaAPI):
@@ -40,6 +48,7 @@ api = KopilkaAPI(
     ),
     auth=UNSCOPED,
     urls_namespace="api-v1",
+    docs_decorator=described_only,
 )
 
 
