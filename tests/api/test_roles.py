@@ -378,6 +378,26 @@ def test_every_caller_gets_exactly_the_status_of_its_cell_and_refusals_change_no
     assert wrong == [], "\n".join(map(str, wrong))
 
 
+def test_a_write_that_takes_an_idempotency_key_is_refused_without_one_and_changes_nothing(callers):
+    world = World()
+    published = _schema_operations()
+    wrong = []
+    for method, path, scope, _ok, build in OPERATIONS:
+        headers = {p["name"] for p in published[(method, path)].get("parameters", []) if p["in"] == "header"}
+        if "Idempotency-Key" not in headers:
+            continue
+        caller, call = callers[f"key {scope}"], build(world)
+        before = _counts()
+        url = PREFIX + path.format(**call.path)
+        data = "" if call.body is None else json.dumps(call.body)
+        response = caller.client.generic(method, url, data, content_type="application/json", **caller.headers)
+        if response.status_code != 422 or response.json()["code"] != "idempotency_key_required":
+            wrong.append((method, path, response.status_code, response.content[:200]))
+        if _counts() != before:
+            wrong.append((method, path, "changed", before, _counts()))
+    assert wrong == [], "\n".join(map(str, wrong))
+
+
 INVALID_BODY = [1, {"points": "many"}]  # the wrong JSON type for every body, and a wrong type for a field
 
 
