@@ -7,6 +7,7 @@ from django.core.management import CommandError, call_command
 
 from kopilka import cli
 from kopilka.api.auth import BearerKey, HeaderKey
+from kopilka.core.errors import PermissionDenied
 from kopilka.core.models import ApiKey
 from tests.core.marks import transactional_db
 
@@ -21,11 +22,14 @@ def test_apikey_create_prints_a_token_that_authenticates(capsys):
     cli.main(["apikey", "create", "--name", "pos-moscow", "--scopes", "ledger:write,members:read"])
     token = _token(capsys.readouterr().out)
 
-    key = BearerKey().authenticate(None, token)
-    assert isinstance(key, ApiKey)
-    assert (key.name, key.scopes) == ("pos-moscow", ["ledger:write", "members:read"])
-    assert HeaderKey().authenticate(None, token) == key
-    assert BearerKey().authenticate(None, token[:-1] + ("A" if token[-1] != "A" else "B")) is None
+    caller = BearerKey("ledger:write").authenticate(None, token)
+    key = ApiKey.objects.get()
+    assert (caller.actor, caller.idempotency_scope) == ("apikey:pos-moscow", f"apikey:{key.pk}")
+    assert key.scopes == ["ledger:write", "members:read"]
+    assert HeaderKey("members:read").authenticate(None, token) == caller
+    with pytest.raises(PermissionDenied):
+        BearerKey("purchases:write").authenticate(None, token)
+    assert BearerKey("ledger:write").authenticate(None, token[:-1] + ("A" if token[-1] != "A" else "B")) is None
 
 
 @transactional_db
@@ -49,7 +53,7 @@ def test_a_revoked_key_no_longer_authenticates(capsys):
 
     cli.main(["apikey", "revoke", "old-pos"])
 
-    assert BearerKey().authenticate(None, token) is None
+    assert BearerKey("ledger:read").authenticate(None, token) is None
     assert ApiKey.objects.get(name="old-pos").is_active is False
 
 

@@ -15,7 +15,7 @@ from ninja import Router, Schema
 from kopilka.analytics.models import Snapshot
 from kopilka.analytics.presentation.tables import from_dict
 from kopilka.analytics.snapshots import lifecycle, params
-from kopilka.api.auth import require_scope
+from kopilka.api.auth import principal_of, scoped
 from kopilka.api.common import ERRORS
 from kopilka.core.errors import NotFound
 
@@ -62,29 +62,27 @@ def _snapshot(snapshot_id: int) -> Snapshot:
     return found
 
 
-@router.get("", response={200: list[KindOut], **ERRORS})
+@router.get("", auth=scoped(READ), response={200: list[KindOut], **ERRORS})
 def kinds(request: HttpRequest):
-    require_scope(request, READ)
     return [{"kind": kind, "parameters": list(form().fields)} for kind, form in params.FORMS.items()]
 
 
-@router.post("/snapshots", response={200: SnapshotOut, 202: SnapshotOut, **ERRORS})
+@router.post("/snapshots", auth=scoped(READ), response={200: SnapshotOut, 202: SnapshotOut, **ERRORS})
 def request_snapshot(request: HttpRequest, body: SnapshotIn):
-    principal = require_scope(request, READ)
+    principal = principal_of(request)
     snapshot = lifecycle.request(body.kind, params.clean(body.kind, body.params), principal.actor)
     return (200 if snapshot.status == Snapshot.Status.DONE else 202), _out(snapshot)
 
 
-@router.get("/snapshots/{int:snapshot_id}", response={200: SnapshotOut, **ERRORS})
+@router.get("/snapshots/{int:snapshot_id}", auth=scoped(READ), response={200: SnapshotOut, **ERRORS})
 def get_snapshot(request: HttpRequest, snapshot_id: int):
-    require_scope(request, READ)
     return _out(_snapshot(snapshot_id))
 
 
-@router.get("/snapshots/{int:snapshot_id}/tables/{name}", response={200: list[dict[str, Any]], **ERRORS})
+@router.get("/snapshots/{int:snapshot_id}/tables/{name}", auth=scoped(READ),
+            response={200: list[dict[str, Any]], **ERRORS})
 def get_table(request: HttpRequest, snapshot_id: int, name: str):
     """The table's rows as objects by column key, text in the request's language."""
-    require_scope(request, READ)
     snapshot = _snapshot(snapshot_id)
     stored = (snapshot.result or {}).get("tables", {}).get(name) if snapshot.status == Snapshot.Status.DONE else None
     if stored is None:

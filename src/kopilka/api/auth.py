@@ -1,6 +1,10 @@
 """Who is calling: an integration with an API key (scopes) or a signed-in staff member (permissions).
 
-Nothing in the API is anonymous. `require_scope` is called first thing in every endpoint.
+Nothing in the API is anonymous. Every operation names its one scope with `auth=scoped(scope)`; ninja runs it before
+it reads the path, the query or the body, so a caller without credentials gets 401 and one without the scope 403
+whatever it sent — never a 422 that would tell it about the request's shape. An operation that names no scope
+refuses everyone (`UNSCOPED`). A session is checked against CSRF only when it is a staff member's: a request
+without one has nothing to forge. The endpoint reads who called with `principal_of(request)`.
 
 A process reads an API key at most once every KEY_CACHE_SECONDS and keeps at most KEY_CACHE_SIZE of them: a key
 revoked (or its scopes changed) stops working (or changes) within KEY_CACHE_SECONDS in every process. A process
@@ -12,15 +16,17 @@ from dataclasses import dataclass
 from datetime import timedelta
 from time import monotonic
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from ninja.security import APIKeyHeader, HttpBearer, SessionAuth
+from ninja.security import APIKeyCookie, APIKeyHeader, HttpBearer
+from ninja.utils import check_csrf
 
 from kopilka.core import sql
 from kopilka.core.errors import PermissionDenied
-from kopilka.core.models import ApiKey, hash_secret
+from kopilka.core.models import SCOPES, ApiKey, hash_secret
 
 # How stale a key's "last used" may get: recording every request would add a write to every read.
 LAST_USED_PRECISION = timedelta(minutes=1)
@@ -97,48 +103,86 @@ def forget_keys() -> None:
     _recorded.clear()
 
 
+@dataclass(frozen=True)
+class Principal:
+    """The caller as the ledger records it: `actor` goes into every entry it writes; `user` is the staff member
+    behind a session (None for an API key)."""
+
+    actor: str
+    idempotency_scope: str
+    user: AbstractBaseUser | None = None
+
+
+def grant(holder: ApiKey | AbstractBaseUser, scope: str) -> Principal:
+    """The principal when `holder` (an API key, or a staff member by the permission "core.<scope>") holds `scope`;
+    PermissionDenied otherwise. A scope the platform does not know is held by nobody, superusers included."""
+    if isinstance(holder, ApiKey):
+        if scope not in SCOPES or scope not in holder.scopes:
+            raise PermissionDenied(
+                _("This API key lacks the scope %(scope)s.") % {"scope": scope}, details={"scope": scope}
+            )
+        return Principal(actor=holder.actor, idempotency_scope=f"apikey:{holder.pk}")
+    if scope not in SCOPES or not holder.has_perm("core." + scope.replace(":", "_")):
+        raise PermissionDenied(
+            _("Your account lacks the permission %(scope)s.") % {"scope": scope}, details={"scope": scope}
+        )
+    return Principal(actor=f"user:{holder.get_username()}", idempotency_scope=f"user:{holder.pk}", user=holder)
+
+
 class BearerKey(HttpBearer):
+    def __init__(self, scope: str):
+        super().__init__()
+        self.scope = scope
+
     def authenticate(self, request, token):
-        return _lookup(token)
+        key = _lookup(token)
+        return None if key is None else grant(key, self.scope)
 
 
 class HeaderKey(APIKeyHeader):
     param_name = "X-API-Key"
 
+    def __init__(self, scope: str):
+        super().__init__()
+        self.scope = scope
+
     def authenticate(self, request, key):
-        return _lookup(key) if key else None
+        found = _lookup(key) if key else None
+        return None if found is None else grant(found, self.scope)
 
 
-class StaffSession(SessionAuth):
-    def authenticate(self, request, key):
-        user = super().authenticate(request, key)
-        return user if user is not None and user.is_active and user.is_staff else None
+class StaffSession(APIKeyCookie):
+    """An active staff member signed in to the back office; a write must carry the session's CSRF token."""
+
+    param_name = settings.SESSION_COOKIE_NAME
+
+    def __init__(self, scope: str):
+        super().__init__(csrf=True)
+        self.scope = scope
+
+    def __call__(self, request):
+        user = request.user
+        if not (user.is_authenticated and user.is_active and user.is_staff):
+            return None
+        if not getattr(request, "_ninja_csrf_exempt", False) and check_csrf(request) is not None:
+            raise PermissionDenied(_("The request lacks the session's CSRF token."), code="csrf_failed")
+        return grant(user, self.scope)
+
+    def authenticate(self, request, key):  # the session middleware has read the cookie (see __call__)
+        return None
 
 
-API_AUTH = [BearerKey(), HeaderKey(), StaffSession()]
+def scoped(scope: str) -> list:
+    """An operation's credentials: an API key (Bearer or X-API-Key) or a staff session, holding `scope`."""
+    return [BearerKey(scope), HeaderKey(scope), StaffSession(scope)]
 
 
-@dataclass(frozen=True)
-class Principal:
-    """The caller as the ledger records it: `actor` goes into every entry it writes."""
-
-    actor: str
-    idempotency_scope: str
+UNSCOPED = scoped("")  # the API's default: an operation that names no scope refuses every caller
 
 
-def require_scope(request, scope: str) -> Principal:
-    """Refuse unless the caller holds `scope`; return who the caller is."""
-    auth = request.auth
-    if isinstance(auth, ApiKey):
-        if scope not in auth.scopes:
-            raise PermissionDenied(
-                _("This API key lacks the scope %(scope)s.") % {"scope": scope}, details={"scope": scope}
-            )
-        return Principal(actor=auth.actor, idempotency_scope=f"apikey:{auth.pk}")
-    if isinstance(auth, AbstractBaseUser):
-        if not auth.has_perm("core." + scope.replace(":", "_")):
-            raise PermissionDenied(
-                _("Your account lacks the permission %(scope)s.") % {"scope": scope}, details={"scope": scope}
-            )
-        return Principal(actor=f"user:{auth.get_username()}", idempotency_scope=f"user:{auth.pk}")
-    raise PermissionDenied()
+def principal_of(request) -> Principal:
+    """Who called the operation, as its credentials (`scoped`) found them."""
+    found = request.auth
+    if not isinstance(found, Principal):
+        raise PermissionDenied()
+    return found

@@ -9,20 +9,31 @@ import logging
 from django.db import DatabaseError
 from django.http import Http404
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_safe
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
-from kopilka.api.auth import API_AUTH
-from kopilka.api.openapi import with_enforced_rules
+from kopilka.api.auth import UNSCOPED
+from kopilka.api.openapi import ScopedSchema, with_enforced_rules
 from kopilka.core.errors import ApplicationError, TryAgain, transient_cause
 
 
-class KopilkaAPI(NinjaAPI):
-    """Publishes, besides each route's own types, the rules the middleware enforces and every error response."""
+def described_only(view):
+    """The schema and the interactive docs are open to anyone and only read: another method is 405 (not a CSRF
+    refusal, which only a form of the platform could pass)."""
+    return csrf_exempt(require_safe(view))
 
-    def get_openapi_schema(self, *args, **kwargs):
-        return with_enforced_rules(super().get_openapi_schema(*args, **kwargs))
+
+class KopilkaAPI(NinjaAPI):
+    """Publishes, besides each route's own types, the scope each operation needs, the rules the middleware
+    enforces and every error response."""
+
+    def get_openapi_schema(self, *, path_prefix=None, path_params=None):
+        if path_prefix is None:
+            path_prefix = self.get_root_path(path_params or {})
+        return with_enforced_rules(ScopedSchema(self, path_prefix))
 
 
 api = KopilkaAPI(
@@ -31,10 +42,13 @@ api = KopilkaAPI(
     description=(
         "Points ledger, members and purchases of the Kopilka loyalty platform. "
         "Authenticate with `Authorization: Bearer kpk_...` (an API key with scopes) or a staff session. "
+        "Each operation's security requirement names the one scope it needs; credentials are checked before "
+        "anything else, so a caller without them gets 401 and one without the scope 403. "
         "Every write takes an `Idempotency-Key` header: a replay returns the first answer."
     ),
-    auth=API_AUTH,
+    auth=UNSCOPED,
     urls_namespace="api-v1",
+    docs_decorator=described_only,
 )
 
 

@@ -10,7 +10,7 @@ from typing import Any, Literal
 from django.http import HttpRequest
 from ninja import Field, Router, Schema
 
-from kopilka.api.auth import require_scope
+from kopilka.api.auth import scoped
 from kopilka.api.common import CODE_PATTERN, ERRORS, IdempotencyKey, code_path
 from kopilka.api.idempotency import idempotent_write
 from kopilka.campaigns import selectors, services
@@ -136,13 +136,12 @@ def _campaign_out(campaign: Campaign, detail: bool = False) -> dict:
     return out
 
 
-@router.get("/types", response={200: list[TypeOut], **ERRORS})
+@router.get("/types", auth=scoped(READ), response={200: list[TypeOut], **ERRORS})
 def list_types(request: HttpRequest):
-    require_scope(request, READ)
     return list(CampaignType.objects.values("code", "name", "lot_category"))
 
 
-@router.put("/types/{code}", response={200: TypeOut, 201: TypeOut, **ERRORS})
+@router.put("/types/{code}", auth=scoped(WRITE), response={200: TypeOut, 201: TypeOut, **ERRORS})
 def put_type(request: HttpRequest, body: TypeIn, code: str = code_path(30),
              idempotency_key: str | None = IdempotencyKey):
     """Adds a campaign type to the reference book (201) or renames it (200)."""
@@ -154,32 +153,30 @@ def put_type(request: HttpRequest, body: TypeIn, code: str = code_path(30),
                                            "lot_category": campaign_type.lot_category}
 
     payload = {"code": code, **body.model_dump()}
-    return idempotent_write(request, WRITE, idempotency_key, "campaigns.type", payload, work)
+    return idempotent_write(request, idempotency_key, "campaigns.type", payload, work)
 
 
-@router.get("/", response={200: list[CampaignOut], **ERRORS})
+@router.get("/", auth=scoped(READ), response={200: list[CampaignOut], **ERRORS})
 def list_campaigns(request: HttpRequest, status: str | None = None):
-    require_scope(request, READ)
     return [_campaign_out(c) for c in selectors.list_campaigns(status)]
 
 
-@router.post("/", response={201: CampaignDetailOut, **ERRORS})
+@router.post("/", auth=scoped(WRITE), response={201: CampaignDetailOut, **ERRORS})
 def create_campaign(request: HttpRequest, body: CampaignIn, idempotency_key: str | None = IdempotencyKey):
     def work(principal):
         campaign = services.create_campaign(actor=principal.actor, **body.model_dump())
         return 201, _campaign_out(selectors.get_campaign(campaign.code), detail=True)
 
     payload = body.model_dump(mode="json")
-    return idempotent_write(request, WRITE, idempotency_key, "campaigns.create", payload, work)
+    return idempotent_write(request, idempotency_key, "campaigns.create", payload, work)
 
 
-@router.get("/{code}", response={200: CampaignDetailOut, **ERRORS})
+@router.get("/{code}", auth=scoped(READ), response={200: CampaignDetailOut, **ERRORS})
 def get_campaign(request: HttpRequest, code: str):
-    require_scope(request, READ)
     return _campaign_out(selectors.get_campaign(code), detail=True)
 
 
-@router.patch("/{code}", response={200: CampaignDetailOut, **ERRORS})
+@router.patch("/{code}", auth=scoped(WRITE), response={200: CampaignDetailOut, **ERRORS})
 def update_campaign(request: HttpRequest, code: str, body: CampaignPatch, idempotency_key: str | None = IdempotencyKey):
     changes = body.model_dump(exclude_unset=True)
 
@@ -188,10 +185,10 @@ def update_campaign(request: HttpRequest, code: str, body: CampaignPatch, idempo
         return 200, _campaign_out(selectors.get_campaign(code), detail=True)
 
     payload = {"code": code, **body.model_dump(mode="json", exclude_unset=True)}
-    return idempotent_write(request, WRITE, idempotency_key, "campaigns.update", payload, work)
+    return idempotent_write(request, idempotency_key, "campaigns.update", payload, work)
 
 
-@router.put("/{code}/rules", response={200: CampaignDetailOut, **ERRORS})
+@router.put("/{code}/rules", auth=scoped(WRITE), response={200: CampaignDetailOut, **ERRORS})
 def put_rules(request: HttpRequest, code: str, body: RulesIn, idempotency_key: str | None = IdempotencyKey):
     """New rules; a campaign that has been live gets a new version, its live versions stay as they were."""
 
@@ -200,19 +197,18 @@ def put_rules(request: HttpRequest, code: str, body: RulesIn, idempotency_key: s
         return 200, _campaign_out(selectors.get_campaign(code), detail=True)
 
     payload = {"code": code, **body.model_dump(mode="json")}
-    return idempotent_write(request, WRITE, idempotency_key, "campaigns.rules", payload, work)
+    return idempotent_write(request, idempotency_key, "campaigns.rules", payload, work)
 
 
-@router.get("/{code}/eligible", response={200: EligibleOut, **ERRORS})
+@router.get("/{code}/eligible", auth=scoped(READ), response={200: EligibleOut, **ERRORS})
 def eligible(request: HttpRequest, code: str):
     """How many active members the campaign's conditions select now (every active member when it has none)."""
-    require_scope(request, READ)
     conditions = selectors.newest_version(selectors.get_campaign(code)).rules.get("conditions")
     members = eligible_members(parse(conditions) if conditions else None)
     return {"count": members.count(), "sample": list(members.order_by("pk").values_list("pk", flat=True)[:20])}
 
 
-@router.post("/{code}/{action}", response={200: CampaignDetailOut, **ERRORS})
+@router.post("/{code}/{action}", auth=scoped(WRITE), response={200: CampaignDetailOut, **ERRORS})
 def change_status(
     request: HttpRequest, code: str, action: Action, body: ActionIn, idempotency_key: str | None = IdempotencyKey
 ):
@@ -223,4 +219,4 @@ def change_status(
         return 200, _campaign_out(selectors.get_campaign(code), detail=True)
 
     payload = {"code": code, "action": action, **body.model_dump()}
-    return idempotent_write(request, WRITE, idempotency_key, "campaigns.status", payload, work)
+    return idempotent_write(request, idempotency_key, "campaigns.status", payload, work)

@@ -8,7 +8,7 @@ from decimal import Decimal
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 
-from kopilka.api.auth import require_scope
+from kopilka.api.auth import scoped
 from kopilka.api.common import ERRORS, SOME_TEXT, Amount, IdempotencyKey
 from kopilka.api.idempotency import idempotent_write
 from kopilka.catalog import selectors, services
@@ -90,14 +90,13 @@ def _product_out(product: Product) -> dict:
     }
 
 
-@router.get("/groups", response={200: list[GroupOut], **ERRORS})
+@router.get("/groups", auth=scoped(READ), response={200: list[GroupOut], **ERRORS})
 def list_groups(request: HttpRequest):
     """Every group, parents before their children."""
-    require_scope(request, READ)
     return [_group_out(group) for group in selectors.list_groups()]
 
 
-@router.put("/groups/{code}", response={200: GroupOut, 201: GroupOut, **ERRORS})
+@router.put("/groups/{code}", auth=scoped(WRITE), response={200: GroupOut, 201: GroupOut, **ERRORS})
 def put_group(request: HttpRequest, code: str, body: GroupIn, idempotency_key: str | None = IdempotencyKey):
     """Creates the group (201) or renames / moves it with its subgroups (200)."""
     def work(principal):
@@ -106,10 +105,10 @@ def put_group(request: HttpRequest, code: str, body: GroupIn, idempotency_key: s
         return (201 if created else 200), _group_out(group)
 
     payload = {"code": code, **body.model_dump()}
-    return idempotent_write(request, WRITE, idempotency_key, "catalog.group", payload, work)
+    return idempotent_write(request, idempotency_key, "catalog.group", payload, work)
 
 
-@router.post("/products", response={200: UpsertOut, **ERRORS})
+@router.post("/products", auth=scoped(WRITE), response={200: UpsertOut, **ERRORS})
 def upsert_products(request: HttpRequest, body: ProductBatchIn, idempotency_key: str | None = IdempotencyKey):
     """Creates or updates up to 1,000 products by SKU, all or nothing. Fields an item leaves out keep their value
     on an existing product; `"group": null` takes a product out of its group."""
@@ -118,17 +117,15 @@ def upsert_products(request: HttpRequest, body: ProductBatchIn, idempotency_key:
         return 200, {"created": result.created, "updated": result.updated}
 
     payload = body.model_dump(mode="json")
-    return idempotent_write(request, WRITE, idempotency_key, "catalog.products", payload, work)
+    return idempotent_write(request, idempotency_key, "catalog.products", payload, work)
 
 
-@router.get("/products", response={200: ProductPageOut, **ERRORS})
+@router.get("/products", auth=scoped(READ), response={200: ProductPageOut, **ERRORS})
 def search_products(request: HttpRequest, filters: Query[ProductSearch]):
-    require_scope(request, READ)
     page = selectors.search_products(**filters.model_dump())
     return {"items": [_product_out(p) for p in page.items], "next_cursor": page.next_cursor}
 
 
-@router.get("/products/{sku}", response={200: ProductOut, **ERRORS})
+@router.get("/products/{sku}", auth=scoped(READ), response={200: ProductOut, **ERRORS})
 def get_product(request: HttpRequest, sku: str):
-    require_scope(request, READ)
     return _product_out(selectors.get_product(sku))

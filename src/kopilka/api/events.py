@@ -10,7 +10,7 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Field, Router, Schema, Status
 
-from kopilka.api.auth import require_scope
+from kopilka.api.auth import principal_of, scoped
 from kopilka.api.common import ERRORS, IdempotencyKey, MemberRef, member_id_of
 from kopilka.api.idempotency import check_key
 from kopilka.campaigns.events import record_event
@@ -43,10 +43,10 @@ class EventOut(Schema):
     campaigns: list[EarnedOut]
 
 
-@router.post("/", response={200: EventOut, 201: EventOut, **ERRORS})
+@router.post("/", auth=scoped("events:write"), response={200: EventOut, 201: EventOut, **ERRORS})
 def post_event(request: HttpRequest, body: EventIn, idempotency_key: str | None = IdempotencyKey):
     """201 with what the event earned; 200 when the key was recorded before (nothing more is earned)."""
-    principal = require_scope(request, "events:write")
+    principal = principal_of(request)
     member_id, key = member_id_of(body.member), check_key(idempotency_key)
     outcome = outermost(lambda: record_event(member_id=member_id, type=body.type, key=key, actor=principal.actor,
                                              occurred_at=body.occurred_at, details=body.details))

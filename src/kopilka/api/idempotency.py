@@ -22,7 +22,7 @@ from django.utils.translation import gettext_lazy as _
 from ninja.responses import Status
 from pydantic import BaseModel
 
-from kopilka.api.auth import Principal, require_scope
+from kopilka.api.auth import Principal, principal_of
 from kopilka.api.base import api
 from kopilka.core.errors import IdempotencyInProgress, IdempotencyKeyReused, ValidationFailed
 from kopilka.core.models import IdempotencyRecord
@@ -146,12 +146,11 @@ def _replay(found: IdempotencyRecord, key: str, fingerprint: str) -> tuple[int, 
 
 
 def idempotent_write(
-    request, scope: str, key: str | None, endpoint: str, payload: Any,
-    work: Callable[[Principal], tuple[int, Any]],
+    request, key: str | None, endpoint: str, payload: Any, work: Callable[[Principal], tuple[int, Any]],
 ) -> Status | HttpResponse:
-    """The shape of every write endpoint: require `scope`, then run `work(principal)` once per idempotency key
-    (`run_idempotent`) and answer with the status and body it returned."""
-    principal = require_scope(request, scope)
+    """The shape of every write endpoint (its scope already granted, `auth.scoped`): run `work(principal)` once
+    per idempotency key (`run_idempotent`) and answer with the status and body it returned."""
+    principal = principal_of(request)
     status, body = run_idempotent(principal, key, endpoint, payload, lambda: work(principal))
     if isinstance(body, bytes):
         return HttpResponse(body, status=status, content_type=api.get_content_type())

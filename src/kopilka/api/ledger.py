@@ -9,7 +9,7 @@ from typing import Literal
 
 from ninja import Field, Query, Router, Schema
 
-from kopilka.api.auth import require_scope
+from kopilka.api.auth import scoped
 from kopilka.api.common import ERRORS, IdempotencyKey
 from kopilka.api.idempotency import idempotent_write, ledger_key
 from kopilka.campaigns.models import Campaign
@@ -237,9 +237,8 @@ def _entry_response(entry: Entry) -> tuple[int, dict]:
 # --- reads --------------------------------------------------------------------------------------------------------
 
 
-@router.get("/members/{member_id}/balance", response={200: BalanceOut, **ERRORS})
+@router.get("/members/{member_id}/balance", auth=scoped("ledger:read"), response={200: BalanceOut, **ERRORS})
 def get_balance(request, member_id: int):
-    require_scope(request, "ledger:read")
     b = selectors.balance(member_id)
     return {
         "member_id": b.member_id,
@@ -265,9 +264,8 @@ class HistoryFilters(Schema):
     limit: int = 50
 
 
-@router.get("/members/{member_id}/history", response={200: HistoryOut, **ERRORS})
+@router.get("/members/{member_id}/history", auth=scoped("ledger:read"), response={200: HistoryOut, **ERRORS})
 def get_history(request, member_id: int, filters: Query[HistoryFilters]):
-    require_scope(request, "ledger:read")
     page = selectors.history(
         member_id, kinds=filters.kind, since=filters.since, until=filters.until, cursor=filters.cursor,
         limit=filters.limit,
@@ -275,18 +273,16 @@ def get_history(request, member_id: int, filters: Query[HistoryFilters]):
     return {"items": [_entry_out(e) for e in page.entries], "next_cursor": page.next_cursor}
 
 
-@router.get("/entries/{entry_id}", response={200: EntryOut, **ERRORS})
+@router.get("/entries/{entry_id}", auth=scoped("ledger:read"), response={200: EntryOut, **ERRORS})
 def get_entry(request, entry_id: int):
-    require_scope(request, "ledger:read")
     entry = Entry.objects.select_related("account").filter(pk=entry_id).first()
     if entry is None:
         raise EntryNotFound(details={"entry_id": entry_id})
     return _entry_out(entry)
 
 
-@router.get("/holds/{hold_id}", response={200: HoldOut, **ERRORS})
+@router.get("/holds/{hold_id}", auth=scoped("ledger:read"), response={200: HoldOut, **ERRORS})
 def get_hold(request, hold_id: int):
-    require_scope(request, "ledger:read")
     hold = Hold.objects.select_related("account").filter(pk=hold_id).first()
     if hold is None:
         raise HoldNotFound(details={"hold_id": hold_id})
@@ -313,10 +309,9 @@ def _figures(ur) -> dict:
             "limiting_utilization_rate": _rate(ur.limiting_rate)}
 
 
-@router.get("/utilization", response={200: UtilizationOut, **ERRORS})
+@router.get("/utilization", auth=scoped("ledger:read"), response={200: UtilizationOut, **ERRORS})
 def get_utilization(request, query: Query[UtilizationQuery]):
     """UR = spent / accrued and the limiting UR = 1 − burned / accrued of a period, by segment if asked."""
-    require_scope(request, "ledger:read")
     if query.by is None:
         ur = selectors.utilization(query.since, query.until, query.basis)
         return {"since": ur.since, "until": ur.until, "basis": ur.basis, **_figures(ur),
@@ -338,11 +333,11 @@ def get_utilization(request, query: Query[UtilizationQuery]):
 
 def _write(request, key: str | None, endpoint: str, payload, work):
     """`idempotent_write` for the ledger: `work(principal, key)` gets the key the ledger books under."""
-    return idempotent_write(request, "ledger:write", key, endpoint, payload,
+    return idempotent_write(request, key, endpoint, payload,
                             lambda principal: work(principal, ledger_key(principal, key)))
 
 
-@router.post("/members/{member_id}/accruals", response={201: EntryOut, **ERRORS})
+@router.post("/members/{member_id}/accruals", auth=scoped("ledger:write"), response={201: EntryOut, **ERRORS})
 def post_accrual(request, member_id: int, body: AccrueIn, idempotency_key: str | None = IdempotencyKey):
     def work(principal, key):
         sources.check_integration_source(body.source_kind, body.source_ref)
@@ -358,7 +353,7 @@ def post_accrual(request, member_id: int, body: AccrueIn, idempotency_key: str |
     return _write(request, idempotency_key, f"accrue:{member_id}", body, work)
 
 
-@router.post("/members/{member_id}/spendings", response={201: EntryOut, **ERRORS})
+@router.post("/members/{member_id}/spendings", auth=scoped("ledger:write"), response={201: EntryOut, **ERRORS})
 def post_spending(request, member_id: int, body: SpendIn, idempotency_key: str | None = IdempotencyKey):
     def work(principal, key):
         return _entry_response(
@@ -372,7 +367,7 @@ def post_spending(request, member_id: int, body: SpendIn, idempotency_key: str |
     return _write(request, idempotency_key, f"spend:{member_id}", body, work)
 
 
-@router.post("/members/{member_id}/adjustments", response={201: EntryOut, **ERRORS})
+@router.post("/members/{member_id}/adjustments", auth=scoped("ledger:write"), response={201: EntryOut, **ERRORS})
 def post_adjustment(request, member_id: int, body: AdjustIn, idempotency_key: str | None = IdempotencyKey):
     def work(principal, key):
         return _entry_response(
@@ -386,7 +381,7 @@ def post_adjustment(request, member_id: int, body: AdjustIn, idempotency_key: st
     return _write(request, idempotency_key, f"adjust:{member_id}", body, work)
 
 
-@router.post("/members/{member_id}/holds", response={201: HoldOut, **ERRORS})
+@router.post("/members/{member_id}/holds", auth=scoped("ledger:write"), response={201: HoldOut, **ERRORS})
 def post_hold(request, member_id: int, body: HoldIn, idempotency_key: str | None = IdempotencyKey):
     def work(principal, key):
         reserved = services.hold(
@@ -399,7 +394,7 @@ def post_hold(request, member_id: int, body: HoldIn, idempotency_key: str | None
     return _write(request, idempotency_key, f"hold:{member_id}", body, work)
 
 
-@router.post("/holds/{hold_id}/capture", response={201: EntryOut, **ERRORS})
+@router.post("/holds/{hold_id}/capture", auth=scoped("ledger:write"), response={201: EntryOut, **ERRORS})
 def post_capture(request, hold_id: int, body: CaptureIn, idempotency_key: str | None = IdempotencyKey):
     def work(principal, key):
         return _entry_response(
@@ -411,7 +406,7 @@ def post_capture(request, hold_id: int, body: CaptureIn, idempotency_key: str | 
     return _write(request, idempotency_key, f"capture:{hold_id}", body, work)
 
 
-@router.post("/holds/{hold_id}/release", response={200: HoldOut, **ERRORS})
+@router.post("/holds/{hold_id}/release", auth=scoped("ledger:write"), response={200: HoldOut, **ERRORS})
 def post_release(request, hold_id: int, idempotency_key: str | None = IdempotencyKey):
     def work(principal, key):
         return 200, HoldOut(**_hold_out(services.release(hold_id=hold_id, actor=principal.actor)))
@@ -419,7 +414,7 @@ def post_release(request, hold_id: int, idempotency_key: str | None = Idempotenc
     return _write(request, idempotency_key, f"release:{hold_id}", {}, work)
 
 
-@router.post("/entries/{entry_id}/reversal", response={201: EntryOut, **ERRORS})
+@router.post("/entries/{entry_id}/reversal", auth=scoped("ledger:write"), response={201: EntryOut, **ERRORS})
 def post_reversal(request, entry_id: int, body: ReverseIn, idempotency_key: str | None = IdempotencyKey):
     def work(principal, key):
         return _entry_response(
@@ -432,7 +427,7 @@ def post_reversal(request, entry_id: int, body: ReverseIn, idempotency_key: str 
     return _write(request, idempotency_key, f"reverse:{entry_id}", body, work)
 
 
-@router.post("/entries/{entry_id}/return", response={201: EntryOut, **ERRORS})
+@router.post("/entries/{entry_id}/return", auth=scoped("ledger:write"), response={201: EntryOut, **ERRORS})
 def post_return(request, entry_id: int, body: RestoreIn, idempotency_key: str | None = IdempotencyKey):
     def work(principal, key):
         return _entry_response(

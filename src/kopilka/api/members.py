@@ -11,7 +11,7 @@ from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 from ninja.responses import codes_4xx
 
-from kopilka.api.auth import require_scope
+from kopilka.api.auth import scoped
 from kopilka.api.common import SOME_TEXT, ErrorOut, IdempotencyKey
 from kopilka.api.idempotency import idempotent_write
 from kopilka.customers import selectors, services
@@ -171,29 +171,26 @@ class UnblockIn(Schema):
 # Reading
 
 
-@router.get("/regions", response={200: list[RegionOut], codes_4xx: ErrorOut})
+@router.get("/regions", auth=scoped(READ), response={200: list[RegionOut], codes_4xx: ErrorOut})
 def list_regions(request: HttpRequest):
-    require_scope(request, READ)
     return list(selectors.list_regions())
 
 
-@router.get("/", response={200: MemberPageOut, codes_4xx: ErrorOut})
+@router.get("/", auth=scoped(READ), response={200: MemberPageOut, codes_4xx: ErrorOut})
 def search_members(request: HttpRequest, filters: Query[MemberSearch]):
-    require_scope(request, READ)
     page = selectors.search_members(**filters.model_dump())
     return {"items": _describe_all(page.items), "next_cursor": page.next_cursor}
 
 
-@router.get("/{int:member_id}", response={200: MemberOut, codes_4xx: ErrorOut})
+@router.get("/{int:member_id}", auth=scoped(READ), response={200: MemberOut, codes_4xx: ErrorOut})
 def get_member(request: HttpRequest, member_id: int):
-    require_scope(request, READ)
     return _describe(member_id)
 
 
 # Writing
 
 
-@router.post("/", response={201: MemberOut, codes_4xx: ErrorOut})
+@router.post("/", auth=scoped(WRITE), response={201: MemberOut, codes_4xx: ErrorOut})
 def create_member(request: HttpRequest, body: MemberIn, idempotency_key: str | None = IdempotencyKey):
     def work(principal):
         fields = body.model_dump(exclude={"external_ids"})
@@ -202,10 +199,10 @@ def create_member(request: HttpRequest, body: MemberIn, idempotency_key: str | N
         return 201, _describe(member.pk)
 
     payload = body.model_dump(mode="json")
-    return idempotent_write(request, WRITE, idempotency_key, "members.create", payload, work)
+    return idempotent_write(request, idempotency_key, "members.create", payload, work)
 
 
-@router.patch("/{int:member_id}", response={200: MemberOut, codes_4xx: ErrorOut})
+@router.patch("/{int:member_id}", auth=scoped(WRITE), response={200: MemberOut, codes_4xx: ErrorOut})
 def update_member(
     request: HttpRequest, member_id: int, body: MemberPatch, idempotency_key: str | None = IdempotencyKey
 ):
@@ -216,10 +213,10 @@ def update_member(
         return 200, _describe(member_id)
 
     payload = {"member_id": member_id, "changes": body.model_dump(mode="json", exclude_unset=True)}
-    return idempotent_write(request, WRITE, idempotency_key, "members.update", payload, work)
+    return idempotent_write(request, idempotency_key, "members.update", payload, work)
 
 
-@router.post("/{int:member_id}/block", response={200: MemberOut, codes_4xx: ErrorOut})
+@router.post("/{int:member_id}/block", auth=scoped(WRITE), response={200: MemberOut, codes_4xx: ErrorOut})
 def block_member(
     request: HttpRequest, member_id: int, body: BlockIn, idempotency_key: str | None = IdempotencyKey
 ):
@@ -228,10 +225,10 @@ def block_member(
         return 200, _describe(member_id)
 
     payload = {"member_id": member_id, "reason": body.reason}
-    return idempotent_write(request, WRITE, idempotency_key, "members.block", payload, work)
+    return idempotent_write(request, idempotency_key, "members.block", payload, work)
 
 
-@router.post("/{int:member_id}/unblock", response={200: MemberOut, codes_4xx: ErrorOut})
+@router.post("/{int:member_id}/unblock", auth=scoped(WRITE), response={200: MemberOut, codes_4xx: ErrorOut})
 def unblock_member(
     request: HttpRequest, member_id: int, body: UnblockIn, idempotency_key: str | None = IdempotencyKey
 ):
@@ -240,20 +237,20 @@ def unblock_member(
         return 200, _describe(member_id)
 
     payload = {"member_id": member_id, "reason": body.reason}
-    return idempotent_write(request, WRITE, idempotency_key, "members.unblock", payload, work)
+    return idempotent_write(request, idempotency_key, "members.unblock", payload, work)
 
 
-@router.post("/{int:member_id}/erase", response={200: MemberOut, codes_4xx: ErrorOut})
+@router.post("/{int:member_id}/erase", auth=scoped(WRITE), response={200: MemberOut, codes_4xx: ErrorOut})
 def erase_member(request: HttpRequest, member_id: int, idempotency_key: str | None = IdempotencyKey):
     """Erases the member's personal data for good; the ledger stays, anonymous."""
     def work(principal):
         services.erase_member(member_id=member_id, actor=principal.actor)
         return 200, _describe(member_id)
 
-    return idempotent_write(request, WRITE, idempotency_key, "members.erase", {"member_id": member_id}, work)
+    return idempotent_write(request, idempotency_key, "members.erase", {"member_id": member_id}, work)
 
 
-@router.post("/{int:member_id}/consents", response={201: ConsentOut, codes_4xx: ErrorOut})
+@router.post("/{int:member_id}/consents", auth=scoped(WRITE), response={201: ConsentOut, codes_4xx: ErrorOut})
 def set_consent(
     request: HttpRequest, member_id: int, body: ConsentIn, idempotency_key: str | None = IdempotencyKey
 ):
@@ -268,11 +265,12 @@ def set_consent(
         return 201, _consent_out(consent)
 
     payload = {"member_id": member_id, "consent": body.model_dump(mode="json")}
-    return idempotent_write(request, WRITE, idempotency_key, "members.consent", payload, work)
+    return idempotent_write(request, idempotency_key, "members.consent", payload, work)
 
 
 @router.post(
-    "/{int:member_id}/external-ids", response={200: ExternalIdOut, 201: ExternalIdOut, codes_4xx: ErrorOut}
+    "/{int:member_id}/external-ids", auth=scoped(WRITE),
+    response={200: ExternalIdOut, 201: ExternalIdOut, codes_4xx: ErrorOut},
 )
 def add_external_id(
     request: HttpRequest, member_id: int, body: ExternalIdIn, idempotency_key: str | None = IdempotencyKey
@@ -283,7 +281,7 @@ def add_external_id(
         return (201 if created else 200), ExternalIdOut(system=row.system, value=row.value)
 
     payload = {"member_id": member_id, "external_id": body.model_dump(mode="json")}
-    return idempotent_write(request, WRITE, idempotency_key, "members.external_id", payload, work)
+    return idempotent_write(request, idempotency_key, "members.external_id", payload, work)
 
 
 # Helpers

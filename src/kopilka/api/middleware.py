@@ -30,11 +30,12 @@ def _messages() -> dict[str, str]:
         "not_found": _("There is nothing at this address in the API."),
         "method_not_allowed": _("This address does not take this method."),
         "bad_request": _("The request is malformed."),
+        "forbidden": _("You do not have permission to do this."),
         "internal_error": _("Something went wrong on the server; nothing was changed."),
     }
 
 
-_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "request_too_large",
+_CODES = {400: "bad_request", 403: "forbidden", 404: "not_found", 405: "method_not_allowed", 413: "request_too_large",
           500: "internal_error"}
 
 

@@ -4,10 +4,13 @@ Invariants: every string the schema describes without a format or enum carries P
 tab, newline and carriage return: what `middleware` refuses), every integer a 64-bit range, every object with named
 properties is closed and free-form JSON is PlainJson; every operation documents 400, 401, 403, 404, 405, 413, 422,
 500 and 503 (writes also 409) as `ErrorOut` in `application/json`, besides what its route declares — the
-middleware's refusals and Django's own 404/405 included, so a client generated from the schema knows every answer.
+middleware's refusals and Django's own 404/405 included, so a client generated from the schema knows every answer;
+every operation's security requirements name the one scope it needs (`auth.scoped`).
 """
 
 from typing import Any
+
+from ninja.openapi.schema import OpenAPISchema
 
 PLAIN_TEXT = "^[^\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F-\\x9F]*$"
 ERROR_REF = "#/components/schemas/ErrorOut"
@@ -49,6 +52,18 @@ PLAIN_JSON = {
         {"type": "object", "propertyNames": {"pattern": PLAIN_TEXT}, "additionalProperties": {"$ref": PLAIN_JSON_REF}},
     ],
 }
+
+
+class ScopedSchema(OpenAPISchema):
+    """ninja's schema, with the scope of each operation in its security requirements (OpenAPI 3.1 lets a
+    requirement of any scheme list the roles it needs)."""
+
+    def operation_security(self, operation):
+        requirements = super().operation_security(operation)
+        scopes = {getattr(auth, "scope", None) for auth in operation.auth_callbacks}
+        if requirements is None or len(scopes) != 1 or not (scope := scopes.pop()):
+            return requirements
+        return [{name: [scope] for name in requirement} for requirement in requirements]
 
 
 def with_enforced_rules(schema: dict[str, Any]) -> dict[str, Any]:

@@ -12,12 +12,11 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from django.contrib.auth.models import AbstractBaseUser
 from django.http import HttpRequest
 from ninja import Field, Router, Schema
 from pydantic import WithJsonSchema
 
-from kopilka.api.auth import require_scope
+from kopilka.api.auth import scoped
 from kopilka.api.common import ERRORS, IdempotencyKey
 from kopilka.api.idempotency import idempotent_write
 from kopilka.core import programme
@@ -125,22 +124,20 @@ def _settings() -> dict:
     }
 
 
-@router.get("/settings", response={200: ProgrammeOut, **ERRORS})
+@router.get("/settings", auth=scoped(READ), response={200: ProgrammeOut, **ERRORS})
 def get_settings(request: HttpRequest):
-    require_scope(request, READ)
     return _settings()
 
 
-@router.patch("/settings", response={200: ProgrammeChangeOut, **ERRORS})
+@router.patch("/settings", auth=scoped(WRITE), response={200: ProgrammeChangeOut, **ERRORS})
 def patch_settings(request: HttpRequest, body: ProgrammePatch, idempotency_key: str | None = IdempotencyKey):
     """Changes the settings sent, all or nothing; the change is in the audit log under the caller's name."""
     changes = {_NAMES[field]: given for field, given in body.model_dump(exclude_unset=True).items()}
 
     def work(principal):
-        person = request.auth if isinstance(request.auth, AbstractBaseUser) else None
-        moved = programme.change(changes, actor=principal.actor, user=person)
+        moved = programme.change(changes, actor=principal.actor, user=principal.user)
         changed = {programme.FIELDS[name]: values for name, values in moved.items()}
         return 200, {**_settings(), "changed": changed}
 
     payload = body.model_dump(mode="json", exclude_unset=True)
-    return idempotent_write(request, WRITE, idempotency_key, "programme.settings", payload, work)
+    return idempotent_write(request, idempotency_key, "programme.settings", payload, work)

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 from pydantic import BaseModel
 
-from kopilka.api.auth import require_scope
+from kopilka.api.auth import scoped
 from kopilka.api.base import api
 from kopilka.api.common import ERRORS, Amount, IdempotencyKey, MemberRef, OptionalAmount, Quantity, member_id_of
 from kopilka.api.evaluation import evaluation_json
@@ -194,12 +194,11 @@ class BannerOut(Schema):
     point_value: Decimal | None = Field(description="roubles one point pays for a partner product")
 
 
-@router.get("/banners", response={200: list[BannerOut], **ERRORS})
+@router.get("/banners", auth=scoped(READ), response={200: list[BannerOut], **ERRORS})
 def product_banners(request: HttpRequest, sku: Query[list[str]], member_id: int | None = None,
                     card: str | None = None):
     """For a member (by id or card number; none for a guest) and products, the campaign terms on each: what it
     earns, and how much of its price points may pay."""
-    require_scope(request, READ)
     member = member_id_of(MemberRef(id=member_id) if member_id else MemberRef(system="card", value=card) if card
                           else None)
     return [
@@ -209,16 +208,15 @@ def product_banners(request: HttpRequest, sku: Query[list[str]], member_id: int 
     ]
 
 
-@router.post("/evaluate", response={200: EvaluationOut, **ERRORS})
+@router.post("/evaluate", auth=scoped(READ), response={200: EvaluationOut, **ERRORS})
 def evaluate(request: HttpRequest, body: CartIn):
     """What the cart can take in points (the optimum under every lot's rules), the discount per line, the lots
     the points come from, and what the purchase earns on payment and on shipment, with explanations."""
-    require_scope(request, READ)
     result = quote(member_id_of(body.member), _items(body.lines), requested=_requested(body.points))
     return HttpResponse(evaluation_json(result), status=200, content_type=api.get_content_type())
 
 
-@router.post("/", response={201: OrderOut, **ERRORS})
+@router.post("/", auth=scoped(WRITE), response={201: OrderOut, **ERRORS})
 def place(request: HttpRequest, body: OrderIn, idempotency_key: str | None = IdempotencyKey):
     def work(principal):
         new = flow.NewOrder(
@@ -229,16 +227,15 @@ def place(request: HttpRequest, body: OrderIn, idempotency_key: str | None = Ide
         return 201, order_json(flow.place_order(new, actor=principal.actor))
 
     payload = body.model_dump(mode="json")
-    return idempotent_write(request, WRITE, idempotency_key, "purchases.place", payload, work)
+    return idempotent_write(request, idempotency_key, "purchases.place", payload, work)
 
 
-@router.get("/{int:order_id}", response={200: OrderOut, **ERRORS})
+@router.get("/{int:order_id}", auth=scoped(READ), response={200: OrderOut, **ERRORS})
 def get_order(request: HttpRequest, order_id: int):
-    require_scope(request, READ)
     return HttpResponse(order_json(_order(order_id)), status=200, content_type=api.get_content_type())
 
 
-@router.post("/{int:order_id}/returns", response={200: OrderOut, **ERRORS})
+@router.post("/{int:order_id}/returns", auth=scoped(WRITE), response={200: OrderOut, **ERRORS})
 def return_lines(request: HttpRequest, order_id: int, body: ReturnIn, idempotency_key: str | None = IdempotencyKey):
     """Takes back each returned line's share of what the order earned and gives back its share of the points
     spent, into the lots they came from."""
@@ -249,10 +246,10 @@ def return_lines(request: HttpRequest, order_id: int, body: ReturnIn, idempotenc
         return 200, order_json(order)
 
     payload = {"order": order_id, **body.model_dump(mode="json")}
-    return idempotent_write(request, WRITE, idempotency_key, "purchases.return", payload, work)
+    return idempotent_write(request, idempotency_key, "purchases.return", payload, work)
 
 
-@router.post("/{int:order_id}/{action}", response={200: OrderOut, **ERRORS})
+@router.post("/{int:order_id}/{action}", auth=scoped(WRITE), response={200: OrderOut, **ERRORS})
 def change_status(request: HttpRequest, order_id: int, action: Literal["pay", "ship", "complete", "cancel"],
                   idempotency_key: str | None = IdempotencyKey):
     """pay (books "on payment" points), ship ("on shipment" points), complete, or cancel (returns a paid order)."""
@@ -261,4 +258,4 @@ def change_status(request: HttpRequest, order_id: int, action: Literal["pay", "s
     def work(principal):
         return 200, order_json(step(order_id, actor=principal.actor))
 
-    return idempotent_write(request, WRITE, idempotency_key, f"purchases.{action}", {"order": order_id}, work)
+    return idempotent_write(request, idempotency_key, f"purchases.{action}", {"order": order_id}, work)

@@ -16,7 +16,7 @@ from django.http import HttpRequest
 from ninja import Field, Path, Router, Schema
 from pydantic import WithJsonSchema, create_model
 
-from kopilka.api.auth import require_scope
+from kopilka.api.auth import scoped
 from kopilka.api.common import ERRORS, IdempotencyKey
 from kopilka.api.idempotency import idempotent_write
 from kopilka.campaigns.models import EventType
@@ -169,13 +169,13 @@ def _mount(book: Book) -> None:
     code_in_path = Annotated[str, WithJsonSchema(book.code.schema)]
     code_param = book.code.path()
 
-    @router.get(f"/{book.path}", response={200: list[out], **ERRORS}, operation_id=f"list_{operation}",
+    @router.get(f"/{book.path}", auth=scoped(READ), response={200: list[out], **ERRORS},
+                operation_id=f"list_{operation}",
                 summary=f"List every {book.what}")
     def listing(request: HttpRequest):
-        require_scope(request, READ)
         return _rows(book)
 
-    @router.put(f"/{book.path}/{{code}}", response={200: out, 201: out, **ERRORS},
+    @router.put(f"/{book.path}/{{code}}", auth=scoped(WRITE), response={200: out, 201: out, **ERRORS},
                 operation_id=f"put_{operation}", summary=f"Create (201) or replace (200) a {book.what}")
     def put(request: HttpRequest, body: book.entry_in, code: code_in_path = code_param,
             idempotency_key: str | None = IdempotencyKey):
@@ -184,9 +184,10 @@ def _mount(book: Book) -> None:
             return (201 if done.created else 200), _rows(book, [code])[0]
 
         payload = {"code": code, **body.model_dump()}
-        return idempotent_write(request, WRITE, idempotency_key, f"reference.{book.path}", payload, work)
+        return idempotent_write(request, idempotency_key, f"reference.{book.path}", payload, work)
 
-    @router.post(f"/{book.path}", response={200: UpsertedOut, **ERRORS}, operation_id=f"upsert_{operation}",
+    @router.post(f"/{book.path}", auth=scoped(WRITE), response={200: UpsertedOut, **ERRORS},
+                 operation_id=f"upsert_{operation}",
                  summary=f"Create or replace up to {MAX_BATCH} {book.what} entries, all or nothing")
     def upsert_batch(request: HttpRequest, body: batch, idempotency_key: str | None = IdempotencyKey):
         def work(principal):
@@ -194,7 +195,7 @@ def _mount(book: Book) -> None:
             return 200, {"created": done.created, "updated": done.updated}
 
         endpoint = f"reference.{book.path}.batch"
-        return idempotent_write(request, WRITE, idempotency_key, endpoint, body.model_dump(), work)
+        return idempotent_write(request, idempotency_key, endpoint, body.model_dump(), work)
 
 
 for _book in BOOKS:

@@ -12,7 +12,7 @@ from typing import Literal
 from django.http import HttpRequest
 from ninja import Field, Router, Schema
 
-from kopilka.api.auth import require_scope
+from kopilka.api.auth import scoped
 from kopilka.api.common import ERRORS, Amount, IdempotencyKey
 from kopilka.api.idempotency import idempotent_write
 from kopilka.tiers import services
@@ -76,45 +76,44 @@ def _member_out(member_id: int) -> dict:
     }
 
 
-@router.get("/", response={200: list[TierOut], **ERRORS})
+@router.get("/", auth=scoped("members:read"), response={200: list[TierOut], **ERRORS})
 def list_tiers(request: HttpRequest):
-    require_scope(request, "members:read")
     return [_tier_out(t) for t in Tier.objects.all()]
 
 
-@router.put("/{code}", response={200: TierOut, 201: TierOut, **ERRORS})
+@router.put("/{code}", auth=scoped("campaigns:write"), response={200: TierOut, 201: TierOut, **ERRORS})
 def put_tier(request: HttpRequest, code: str, body: TierIn, idempotency_key: str | None = IdempotencyKey):
     def work(principal):
         tier, created = services.upsert_tier(code=code, **body.model_dump())
         return (201 if created else 200), _tier_out(tier)
 
     payload = {"code": code, **body.model_dump(mode="json")}
-    return idempotent_write(request, "campaigns:write", idempotency_key, "tiers.put", payload, work)
+    return idempotent_write(request, idempotency_key, "tiers.put", payload, work)
 
 
-@router.get("/members/{int:member_id}", response={200: MemberTierOut, **ERRORS})
+@router.get("/members/{int:member_id}", auth=scoped("members:read"), response={200: MemberTierOut, **ERRORS})
 def member_tier(request: HttpRequest, member_id: int):
     """The member's tier and what is needed for the next one."""
-    require_scope(request, "members:read")
     return _member_out(member_id)
 
 
-@router.post("/members/{int:member_id}/floor", response={200: MemberTierOut, **ERRORS})
+@router.post("/members/{int:member_id}/floor", auth=scoped("members:write"), response={200: MemberTierOut, **ERRORS})
 def put_floor(request: HttpRequest, member_id: int, body: FloorIn, idempotency_key: str | None = IdempotencyKey):
     def work(principal):
         services.set_floor(member_id, body.tier, actor=principal.actor, reason=body.reason)
         return 200, _member_out(member_id)
 
     payload = {"member": member_id, **body.model_dump()}
-    return idempotent_write(request, "members:write", idempotency_key, "tiers.floor", payload, work)
+    return idempotent_write(request, idempotency_key, "tiers.floor", payload, work)
 
 
-@router.post("/members/{int:member_id}/subscription", response={200: MemberTierOut, **ERRORS})
+@router.post("/members/{int:member_id}/subscription", auth=scoped("members:write"),
+             response={200: MemberTierOut, **ERRORS})
 def post_subscription(request: HttpRequest, member_id: int, body: SubscriptionIn,
                       idempotency_key: str | None = IdempotencyKey):
     def work(principal):
         services.subscribe(member_id, body.tier, months=body.months, actor=principal.actor)
         return 200, _member_out(member_id)
 
-    return idempotent_write(request, "members:write", idempotency_key, "tiers.subscription",
+    return idempotent_write(request, idempotency_key, "tiers.subscription",
                   {"member": member_id, **body.model_dump()}, work)

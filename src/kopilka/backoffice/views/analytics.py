@@ -16,7 +16,7 @@ from kopilka.analytics.models import Snapshot
 from kopilka.analytics.presentation.tables import from_dict, write_csv, xlsx_bytes
 from kopilka.analytics.snapshots import lifecycle, params
 from kopilka.backoffice import presenters, widgets
-from kopilka.backoffice.access import requires
+from kopilka.backoffice.access import ACTION, CHANGES, requires
 from kopilka.backoffice.models import WidgetLink
 from kopilka.core import audit, clock
 
@@ -39,7 +39,7 @@ def _kind(kind: str) -> str:
     return kind
 
 
-@requires("core.analytics_read")
+@requires("core.analytics_read", methods=CHANGES)
 def page(request, kind: str):
     kind = _kind(kind)
     form = params.form_for(kind, request.GET or params.defaults(kind, clock.local_date(clock.now())))
@@ -89,7 +89,7 @@ def download(request, snapshot_id: int, table: str, fmt: str):
     return response
 
 
-@requires("core.analytics_read", "analytics.share_analytics")
+@requires("core.analytics_read", "analytics.share_analytics", methods=ACTION)
 def share(request, kind: str):
     """Make a link to one part of a page (a chart or a table) to embed elsewhere, for at most widgets.MAX_DAYS;
     the snapshot it shows is computed now if there is none (a visitor of the link never starts any work)."""
@@ -97,8 +97,7 @@ def share(request, kind: str):
     form = params.form_for(kind, request.POST)
     part = request.POST.get("part", "")
     days = widgets.lifetime_days(request.POST.get("days"))
-    if (request.method != "POST" or not form.is_valid() or part not in presenters.parts(kind)
-            or not widgets.embeddable(part)):
+    if not form.is_valid() or part not in presenters.parts(kind) or not widgets.embeddable(part):
         messages.error(request, _("Choose what to embed and valid parameters (tables of single members cannot be "
                                   "embedded)."))
         return redirect("backoffice:analytics", kind)
@@ -113,7 +112,7 @@ def share(request, kind: str):
         "back": f"{reverse('backoffice:analytics', args=[kind])}?{urlencode(chosen)}"})
 
 
-@requires("core.analytics_read", "analytics.share_analytics")
+@requires("core.analytics_read", "analytics.share_analytics", methods=CHANGES)
 def widget_links(request):
     """Every widget link: what it shows, who made it and when, until when it works; revoke one."""
     if request.method == "POST":

@@ -3,10 +3,9 @@
 from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
 
 from kopilka.backoffice import compensation
-from kopilka.backoffice.access import requires
+from kopilka.backoffice.access import ACTION, requires
 from kopilka.backoffice.forms import DecisionForm
 from kopilka.backoffice.models import CompensationRequest
 from kopilka.core.errors import ApplicationError
@@ -26,8 +25,7 @@ def compensations(request):
     })
 
 
-@require_POST
-@requires("backoffice.approve_compensation")
+@requires("backoffice.approve_compensation", methods=ACTION)
 def decide(request, request_id: int):
     form = DecisionForm(request.POST)
     approve = request.POST.get("decision") == "approve"

@@ -7,9 +7,8 @@ from django.db import transaction
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
 
-from kopilka.backoffice.access import requires
+from kopilka.backoffice.access import ACTION, CHANGES, requires
 from kopilka.backoffice.campaign_form import CampaignForm, ConditionsForm, conditions_of, initial_of
 from kopilka.backoffice.preview import preview as run_preview
 from kopilka.campaigns import services
@@ -30,14 +29,23 @@ def campaigns(request):
     return render(request, "backoffice/campaigns.html", {"rows": rows})
 
 
-@requires("campaigns.view_campaign")
-def campaign(request, code: str | None = None):
-    """New (no code) or edit; POST saves, or with "preview" runs the sample cart without saving."""
-    existing = None
-    if code is not None:
-        existing = Campaign.objects.select_related("type").filter(code=code).first()
-        if existing is None:
-            raise Http404
+@requires("campaigns.add_campaign", methods=CHANGES)
+def new_campaign(request):
+    """The builder of a new campaign: POST saves it, or with "preview" runs the sample cart without saving."""
+    return _builder(request, None)
+
+
+@requires("campaigns.view_campaign", methods=CHANGES)
+def campaign(request, code: str):
+    """A campaign in the builder; POST (campaigns.change_campaign) saves a change, or previews it."""
+    existing = Campaign.objects.select_related("type").filter(code=code).first()
+    if existing is None:
+        raise Http404
+    return _builder(request, existing)
+
+
+def _builder(request, existing: Campaign | None):
+    code = existing.code if existing else None
     wanted = "campaigns.change_campaign" if existing else "campaigns.add_campaign"
     initial, rules = {}, {}
     if existing is not None:
@@ -85,8 +93,7 @@ def _save(user, existing, data) -> Campaign:
     return existing
 
 
-@require_POST
-@requires("campaigns.change_campaign")
+@requires("campaigns.change_campaign", methods=ACTION)
 def lifecycle(request, code: str, action: str):
     try:
         moved = services.change_status(code=code, action=action, actor=audit.actor_of(request.user))
@@ -98,8 +105,7 @@ def lifecycle(request, code: str, action: str):
     return redirect("backoffice:campaigns")
 
 
-@require_POST
-@requires("campaigns.view_campaign")
+@requires("campaigns.view_campaign", methods=ACTION)
 def eligible_count(request):
     """How many active members the conditions of the posted form select now (the builder's live count)."""
     form = ConditionsForm(request.POST)

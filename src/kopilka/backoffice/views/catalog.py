@@ -13,7 +13,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from kopilka.backoffice.access import requires
+from kopilka.backoffice.access import CHANGES, requires
 from kopilka.catalog import spreadsheet
 from kopilka.catalog.models import Product
 from kopilka.core import audit
@@ -40,7 +40,7 @@ def _download(content: bytes, name: str) -> HttpResponse:
     return response
 
 
-@requires("catalog.view_product")
+@requires("catalog.view_product", methods=CHANGES)
 def catalog(request):
     form, report = ImportForm(), None
     if request.method == "POST":

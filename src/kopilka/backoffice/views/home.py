@@ -1,8 +1,9 @@
 """The back office's front door: each person lands on the first page their role may use."""
 
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
+
+from kopilka.backoffice.access import requires_any
 
 # (permission, page) in the order a person is sent to them
 LANDINGS = [
@@ -14,9 +15,9 @@ LANDINGS = [
 ]
 
 
-@login_required(login_url="admin:login")
+@requires_any(*(permission for permission, _page in LANDINGS))
 def home(request):
     for permission, page in LANDINGS:
-        if request.user.is_staff and request.user.has_perm(permission):
+        if request.user.has_perm(permission):
             return redirect(page)
     raise PermissionDenied

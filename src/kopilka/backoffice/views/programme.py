@@ -6,7 +6,7 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
-from kopilka.backoffice.access import requires
+from kopilka.backoffice.access import CHANGES, requires
 from kopilka.core import audit, programme
 from kopilka.core.errors import ValidationFailed
 from kopilka.core.models import ProgrammeSettings
@@ -30,7 +30,7 @@ class ProgrammeForm(forms.ModelForm):
         return cleaned
 
 
-@requires("core.view_programmesettings")
+@requires("core.view_programmesettings", methods=CHANGES)
 def programme_settings(request):
     saved = ProgrammeSettings.objects.filter(pk=ProgrammeSettings.SINGLETON).first() or ProgrammeSettings(
         pk=ProgrammeSettings.SINGLETON)

@@ -7,7 +7,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
 from kopilka.backoffice import compensation
-from kopilka.backoffice.access import requires
+from kopilka.backoffice.access import CHANGES, requires
 from kopilka.backoffice.card import VIEWED, member_card
 from kopilka.backoffice.forms import CompensationForm, MemberSearchForm
 from kopilka.backoffice.operations import OPERATIONS, perform
@@ -44,7 +44,7 @@ def member(request, member_id: int):
     return render(request, "backoffice/member.html", card)
 
 
-@requires(CONSOLE, "backoffice.grant_compensation")
+@requires(CONSOLE, "backoffice.grant_compensation", methods=CHANGES)
 def compensate(request, member_id: int):
     """Fill in → review (what will happen, within the limit or not) → confirm."""
     person = get_member(member_id)
@@ -78,7 +78,7 @@ def compensate(request, member_id: int):
                   {"member": person, "form": form, "title": _("Grant compensation")})
 
 
-@requires(CONSOLE, "customers.view_member")
+@requires(CONSOLE, "customers.view_member", methods=CHANGES)
 def operate(request, member_id: int, code: str):
     """Spend, burn a lot or reverse an accrual: fill in → review → confirm."""
     operation = OPERATIONS.get(code)
