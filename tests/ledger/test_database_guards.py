@@ -139,3 +139,10 @@ def test_expiry_leaves_each_balance_at_its_newest_entry():
     assert (burned.lots, burned.points) == (3, 13 + 15 + 17)
     assert (newest.kind, newest.balance_after, account.balance) == ("expiry", 310, 310)
     assert reconcile().clean
+
+
+def test_the_lot_check_sums_entries_from_entry_lot_alone():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'entry_lot'")
+        (definition,) = cursor.fetchone()
+    assert "(lot_id) INCLUDE (amount) WHERE (lot_id IS NOT NULL)" in definition

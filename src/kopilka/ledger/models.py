@@ -162,9 +162,9 @@ class Entry(models.Model):
         verbose_name_plural = _("ledger entries")
         indexes = [
             models.Index(fields=["account", "-id"], name="entry_account"),
-            # Carries the amount (PostgreSQL): the check that a lot's remainder follows its entries (migration 0010)
-            # sums them from the index alone, without reading old entries' rows.
-            models.Index(fields=["lot"], name="entry_lot", condition=Q(lot__isnull=False), include=["amount"]),
+            # On PostgreSQL it also carries the amount (migration 0010): the check that a lot's remainder follows its
+            # entries sums them from the index alone, without reading old entries' rows.
+            models.Index(fields=["lot"], name="entry_lot", condition=Q(lot__isnull=False)),
             models.Index(fields=["reverses"], name="entry_reverses", condition=Q(reverses__isnull=False)),
             models.Index(fields=["hold"], name="entry_hold", condition=Q(hold__isnull=False)),
             # On PostgreSQL a BRIN index on effective_at (migration 0005): cheap to keep up, enough for periods.
