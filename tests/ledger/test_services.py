@@ -3,7 +3,7 @@
 from datetime import timedelta
 
 import pytest
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, connection, transaction
 from django.test import override_settings
 
 from kopilka.core import clock
@@ -421,11 +421,16 @@ def test_entries_cannot_be_edited(member, on_postgres):
     assert Entry.objects.get(pk=entry.pk).amount == 10
 
 
-def test_reconcile_finds_a_tampered_snapshot_and_lot(member):
+def test_reconcile_finds_a_tampered_snapshot_and_lot(member, on_postgres):
     lot = accrue(member, 10).lot
     assert reconcile(member_id=member.pk).clean
-    Account.objects.filter(member=member).update(balance=11)
-    Lot.objects.filter(pk=lot.pk).update(remaining=9)
+    with connection.cursor() as cursor:
+        if on_postgres:  # the database refuses such changes (test_database_guards.py): tamper as a damaged copy
+            cursor.execute("SET LOCAL session_replication_role = replica")
+        Account.objects.filter(member=member).update(balance=11)
+        Lot.objects.filter(pk=lot.pk).update(remaining=9)
+        if on_postgres:
+            cursor.execute("SET LOCAL session_replication_role = DEFAULT")
     checks = {d.check for d in reconcile(member_id=member.pk).discrepancies}
     assert checks == {"balance_vs_entries", "balance_vs_lots", "lot_vs_movements"}
 

@@ -101,6 +101,8 @@ def _burn(cursor, accounts: list[int], as_of: datetime, actor: str, now: datetim
 # predicate (a join with `due` would walk the lot table's key index from its start). `booked` computes running
 # balances from the account rows as they were before `lowered` changes them. The accounts are locked by the previous
 # statement (the snapshot is taken after the locks are granted), so nothing else changes these rows meanwhile.
+# Entries are numbered in the order of their running balances, so an account's newest entry holds its new balance
+# (what the database's check of the snapshot, migration ledger 0010, compares the balance with).
 _BURN_POSTGRESQL = f"""
 WITH due AS MATERIALIZED (
     SELECT l.id, l.account_id, l.remaining - l.held AS burn, l.expires_at, l.source_kind, l.source_ref
@@ -118,6 +120,7 @@ booked AS (
                                          ROWS UNBOUNDED PRECEDING),
            d.id, d.source_kind, d.source_ref, '', '', %(actor)s, '', d.expires_at, %(now)s
     FROM due d JOIN ledger_account a ON a.id = d.account_id
+    ORDER BY d.account_id, d.expires_at, d.id
 ),
 totals AS (
     SELECT account_id, SUM(burn) AS burn, COUNT(*) AS lots FROM due GROUP BY account_id
@@ -146,6 +149,7 @@ def _burn_stepwise(cursor, accounts: list[int], params: dict) -> tuple[int, int,
                l.id, l.source_kind, l.source_ref, '', '', %(actor)s, '', l.expires_at, %(now)s
         FROM ledger_lot l JOIN ledger_account a ON a.id = l.account_id
         WHERE l.account_id {clause} AND {_DUE}
+        ORDER BY l.account_id, l.expires_at, l.id
         """,
         params,
     )

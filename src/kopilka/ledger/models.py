@@ -5,7 +5,10 @@ Invariants (proved by `kopilka reconcile`):
 - lot.remaining = Σ amount of the entries booked directly on the lot (entry.lot) + Σ allocation.amount on the lot;
 - an entry is booked either on one lot (entry.lot) or through allocations (Σ allocation.amount = entry.amount);
 - account.held = Σ lot.held = Σ amount of the lines of active holds; 0 ≤ lot.held ≤ lot.remaining for spendable lots.
-Entries and allocations are never updated or deleted: a database trigger refuses it.
+Entries and allocations are never updated or deleted: a database trigger refuses it. On PostgreSQL triggers also
+refuse an update of account.balance to anything but the balance_after of the account's newest entry, and of
+lot.remaining to anything but the lot's Σ entries + Σ allocations (migration 0010): entries come first, snapshots
+follow them in the same transaction.
 """
 
 from django.db import models
@@ -159,6 +162,8 @@ class Entry(models.Model):
         verbose_name_plural = _("ledger entries")
         indexes = [
             models.Index(fields=["account", "-id"], name="entry_account"),
+            # On PostgreSQL it also carries the amount (migration 0010): the check that a lot's remainder follows its
+            # entries sums them from the index alone, without reading old entries' rows.
             models.Index(fields=["lot"], name="entry_lot", condition=Q(lot__isnull=False)),
             models.Index(fields=["reverses"], name="entry_reverses", condition=Q(reverses__isnull=False)),
             models.Index(fields=["hold"], name="entry_hold", condition=Q(hold__isnull=False)),
