@@ -7,7 +7,7 @@ promo lots that expire during the run. Outside the bench process: `kopilka serve
 threads) and two `kopilka worker`s (the periodic schedule: holds released and the outbox sent every minute), with a
 short hold timeout (`--hold-ttl`) and SMTP timeout (`--smtp-timeout`, so a killed worker's claims on messages run
 out after `lease()` = 20 × it + 30 s). In the bench process: an SMTP server on loopback (aiosmtpd) that keeps every
-message it is sent.
+message it is sent, taking 50 ms over each.
 
 Each client works on its own members, flows one after another until `--seconds` have passed: an order placed
 spending points (held) and paid, then sometimes part of it returned, shipped or the whole cancelled; an order
@@ -16,8 +16,10 @@ compensation with a notice granted through the back office (`/office/members/{id
 support agent's form). Every request carries its idempotency key (the API's `Idempotency-Key`, the form's `key`)
 and is sent again with the same key, on a new connection, until it gets a definite answer: any answer below 500
 other than 409 `idempotency_in_progress`. Meanwhile `--kills` times at random moments the server (its whole process
-group) or one worker or both get SIGKILL and are started again; `kopilka expire` runs every few seconds, and some
-of its runs are killed too.
+group) or one worker or both get SIGKILL and are started again; when a minute's slot of the schedule falls at least
+8 s into the run, the worker that sends the outbox in that slot is killed while the SMTP server holds a message's
+data unanswered (the message is received but never recorded as sent); `kopilka expire` runs every 3–8 s, and a
+third of its runs are killed after 0.3–2 s.
 
 Then the clients stop, the server and workers are left running until the first runs of `release_expired_holds`
 and `deliver_messages` for a slot after the end of the run have finished and the outbox is empty (or
@@ -34,24 +36,27 @@ and `deliver_messages` for a slot after the end of the run have finished and the
   `hold_end_late_max_s` is how late the worker ended the holds it ended;
 - the outbox: every message that is not skipped has been received by the SMTP server, by its Message-ID; repeats
   are counted (a message sent again after a worker died between the SMTP server's acceptance and the record);
-- `reconcile` is clean;
+- expiry: no hold reserved points of a lot that had expired when the hold was made (so no expired point was spent);
+- the ledger's reconciliation (`kopilka reconcile`) is clean;
 - retries: for a request that got no answer (or a 5xx, or 409 in progress) and was sent again, the time from the
   moment the server accepted connections again after that failure to the answer; `longest_retry_s` ≤ 10.
 
 Prints one JSON line:
   operations, acknowledged, refused   requests made (one per operation: placement, payment, return, ...)
   kills, server_kills, worker_kills   SIGKILLs sent to the server's process group / to a worker
+  outbox_kills                        of those, workers killed while handing a message to the SMTP server
   expiry_runs, expiry_kills           `kopilka expire` runs during the run, and those killed midway
   lost                                acknowledged operations whose effect is missing
   duplicated                          operations whose effect is there more than once, and stray effects
   refused_with_trace                  refused operations that left something behind
   unanswered                          operations without a definite answer by the end (the clients gave up)
-  reconcile_ok                        `kopilka reconcile` is clean
+  reconcile_ok                        the ledger reconciles (snapshot = entries = lot remainders)
   longest_retry_s, retried            the longest retry (see above), and how many operations needed one
   messages, messages_delivered, message_repeats, undelivered   the outbox and what the SMTP server received
   holds_open_past_timeout             active holds whose timeout passed at or before T
   hold_end_late_max_s                 the most seconds past its timeout at which the worker ended a hold
-  expired_lots                        lots whose points expiry burned during the run
+  expired_lots, expiring_lots         lots whose points expiry burned; lots made to expire during the run
+  held_after_expiry                   hold lines on lots expired when their hold was made (must be 0)
   tasks_left_running                  task results a killed worker left RUNNING (django-tasks does not retry them)
   seconds, ok                         the whole run's length; whether every check passed (else exit code 1)
   failures                            the checks that failed, with examples
@@ -60,7 +65,8 @@ Usage: .venv/bin/python bench/chaos.py [--short]
            [--database-url postgres://postgres@127.0.0.1:5432/kopilka_chaos_bench]
            [--clients 6] [--members 4] [--seconds 90] [--kills 6] [--hold-ttl 20] [--smtp-timeout 2]
            [--settle 240] [--seed N]
---short: 4 clients, 40 s, 3 kills, hold timeout 5 s, SMTP timeout 1 s (about 1–2 minutes in all).
+--short: 4 clients × 3 members, 40 s, 3 kills, hold timeout 5 s, SMTP timeout 1 s, settling at most 150 s
+(1.5–2 minutes in all: the settling waits for the next minute's slot of the schedule).
 The database named is dropped and created anew.
 """
 
@@ -604,6 +610,10 @@ class Proof:
         return self.counts.get(check, 0)
 
 
+# The entries an operation on an order books, by their keys' prefixes after "order:{id}:" (`purchases.flow`).
+OWN_ENTRIES = {"pay": ("capture", "payment:"), "ship": ("shipment:",), "cancel": ("cancel:",)}
+
+
 def prove_ledger(ops: list[Op], proof: Proof) -> None:
     """Every acknowledged operation's effect is there exactly once; refused ones left nothing; nothing stray."""
     from django.db.models import Count
@@ -619,45 +629,54 @@ def prove_ledger(ops: list[Op], proof: Proof) -> None:
     points_rows: dict[int, list[OrderPoints]] = {}
     for row in OrderPoints.objects.select_related("entry").order_by("id"):
         points_rows.setdefault(row.order_id, []).append(row)
+    # Keyed entries by what booked them: ("order", id) / ("event", id) → {the rest of the key: entry}.
     keyed: dict[str, Entry] = {e.idempotency_key: e for e in Entry.objects.exclude(idempotency_key=None)}
+    booked_by: dict[tuple[str, int], dict[str, Entry]] = {}
+    for key, entry in keyed.items():
+        kind, _, rest = key.partition(":")
+        number, _, tail = rest.partition(":")
+        if kind in ("order", "event") and number.isdigit():
+            booked_by.setdefault((kind, int(number)), {})[tail] = entry
+        elif kind not in ("compensation", "scene"):
+            proof.fail("duplicated", f"entry keyed {key}: no request of the run books under such a key")
     holds = set(Hold.objects.exclude(idempotency_key=None).values_list("idempotency_key", flat=True))
     returns = {(r.order_id, r.key): r for r in OrderReturn.objects.all()}
     events = {(e.member_id, e.key): e for e in MemberEvent.objects.all()}
     requests = {r.key: r for r in CompensationRequest.objects.all()}
     messages = set(Message.objects.values_list("source", flat=True))
 
-    def entries_with(prefix: str) -> list[Entry]:
-        return [entry for key, entry in keyed.items() if key.startswith(prefix)]
+    def booked(kind: str, number: int, *prefixes: str) -> dict[int, str]:
+        """{entry id: key tail} of the entries booked for the order or event `number` under `prefixes`."""
+        return {entry.pk: tail for tail, entry in booked_by.get((kind, number), {}).items()
+                if tail.startswith(prefixes)}
 
     # Every order: the entries keyed by it are exactly those its points rows name, each named once.
     for order in orders.values():
         named = [row.entry_id for row in points_rows.get(order.pk, [])]
-        booked = {entry.pk for entry in entries_with(f"order:{order.pk}:")}
+        strays = set(booked("order", order.pk, "")) - set(named)
         if len(named) != len(set(named)):
             proof.fail("duplicated", f"order {order.pk}: an entry named by two points rows")
-        if booked - set(named):
-            proof.fail("duplicated", f"order {order.pk}: entries {sorted(booked - set(named))} no points row names")
+        if strays:
+            proof.fail("duplicated", f"order {order.pk}: entries {sorted(strays)} no points row names")
         spent = [row for row in points_rows.get(order.pk, []) if row.kind == OrderPoints.Kind.SPEND]
         if len(spent) > 1:
             proof.fail("duplicated", f"order {order.pk}: captured {len(spent)} times")
         if spent and spent[0].entry.amount != -order.points_spent:
             proof.fail("lost", f"order {order.pk}: captured {-spent[0].entry.amount}, spent {order.points_spent}")
+    known = {"order": set(by_pk), "event": {event.pk for event in events.values()}}
+    for kind, number in booked_by:
+        if number not in known[kind]:
+            proof.fail("duplicated", f"entries keyed {kind}:{number}: no such {kind}")
 
-    asked_orders = {op.external_id for op in ops if op.kind == "place"}
-    for external_id in orders.keys() - asked_orders:
+    for external_id in orders.keys() - {op.external_id for op in ops if op.kind == "place"}:
         proof.fail("duplicated", f"order {external_id}: placed though no request asked for it")
-    event_keys = {(op.member, op.key) for op in ops if op.kind == "event"}
-    for found in events.keys() - event_keys:
+    for found in events.keys() - {(op.member, op.key) for op in ops if op.kind == "event"}:
         proof.fail("duplicated", f"event {found}: recorded though no request asked for it")
     for key in requests.keys() - {op.key for op in ops if op.kind == "compensation"}:
         proof.fail("duplicated", f"compensation {key}: made though no request asked for it")
-    for key in keyed:
-        if not key.startswith(("order:", "event:", "compensation:", "scene:")):
-            proof.fail("duplicated", f"entry keyed {key}: no request of the run books under such a key")
     for row in OrderReturn.objects.values("order_id", "key").annotate(n=Count("id")).filter(n__gt=1):
         proof.fail("duplicated", f"return {row['key']} of order {row['order_id']} recorded {row['n']} times")
-    doubled = MemberEvent.objects.values("member_id", "key").annotate(n=Count("id")).filter(n__gt=1)
-    for row in doubled:
+    for row in MemberEvent.objects.values("member_id", "key").annotate(n=Count("id")).filter(n__gt=1):
         proof.fail("duplicated", f"event {row['key']} recorded {row['n']} times")
 
     for op in ops:
@@ -673,43 +692,14 @@ def prove_ledger(ops: list[Op], proof: Proof) -> None:
                 proof.fail("lost", f"placement {op.external_id}: acknowledged, no hold")
             elif not ack and order is not None:
                 proof.fail("refused_with_trace", f"placement {op.external_id}: refused {op.status}, order there")
-            continue
-        order = by_pk.get(op.order)
-        if op.kind in ("pay", "ship", "cancel", "return") and order is None:
-            proof.fail("lost", f"{op.kind} of order {op.order}: the order is gone")
-            continue
-        if op.kind == "pay":
-            rows = points_rows.get(order.pk, [])
-            if ack and order.status == Order.Status.NEW:
-                proof.fail("lost", f"payment of order {order.pk}: acknowledged, the order is unpaid")
-            if ack and order.points_spent and not any(r.kind == OrderPoints.Kind.SPEND for r in rows):
-                proof.fail("lost", f"payment of order {order.pk}: acknowledged, nothing captured")
-            answered = {p["entry_id"] for p in op.answer["points"]} if ack else set()
-            if answered - {r.entry_id for r in rows}:
-                proof.fail("lost", f"payment of order {order.pk}: entries {answered} of the answer missing")
-            if not ack and (entries_with(f"order:{order.pk}:capture") or entries_with(f"order:{order.pk}:payment")):
-                proof.fail("refused_with_trace", f"payment of order {order.pk}: refused {op.status}, entries there")
-        elif op.kind == "return":
-            found = returns.get((order.pk, op.key))
-            if ack and found is None:
-                proof.fail("lost", f"return {op.key}: acknowledged, not recorded")
-            if not ack and (found is not None or entries_with(f"order:{order.pk}:return:{op.key}:")):
-                proof.fail("refused_with_trace", f"return {op.key}: refused {op.status}, recorded")
-        elif op.kind == "cancel":
-            if ack and order.status != Order.Status.CANCELLED:
-                proof.fail("lost", f"cancellation of order {order.pk}: acknowledged, order {order.status}")
-            if not ack and order.status == Order.Status.CANCELLED:
-                proof.fail("refused_with_trace", f"cancellation of order {order.pk}: refused, order cancelled")
-        elif op.kind == "ship":
-            if ack and order.status in (Order.Status.NEW, Order.Status.PAID):
-                proof.fail("lost", f"shipment of order {order.pk}: acknowledged, order {order.status}")
+        elif op.kind in ("pay", "ship", "cancel", "return"):
+            prove_order_step(op, by_pk.get(op.order), booked, returns, proof)
         elif op.kind == "event":
             event = events.get((op.member, op.key))
             if ack and event is None:
                 proof.fail("lost", f"event {op.key}: acknowledged, not recorded")
             elif ack:
-                booked = entries_with(f"event:{event.pk}:")
-                total = sum(entry.amount for entry in booked)
+                total = sum(entry.amount for entry in booked_by.get(("event", event.pk), {}).values())
                 if total != event.points or event.points != op.answer["points"]:
                     proof.fail("lost" if total < event.points else "duplicated",
                                f"event {op.key}: {total} points booked, {event.points} recorded, "
@@ -728,6 +718,36 @@ def prove_ledger(ops: list[Op], proof: Proof) -> None:
                     proof.fail("lost", f"compensation {op.key}: no notice")
             elif made is not None:
                 proof.fail("refused_with_trace", f"compensation {op.key}: refused {op.status}, made")
+
+
+def prove_order_step(op: Op, order, booked, returns: dict, proof: Proof) -> None:
+    """A payment, shipment, cancellation or return of an order: acknowledged, the order shows it and the entries
+    it booked are exactly those of its answer; refused, it booked nothing."""
+    from kopilka.orders.models import Order
+
+    if order is None:
+        proof.fail("lost", f"{op.kind} of order {op.order}: the order is gone")
+        return
+    prefixes = OWN_ENTRIES.get(op.kind, (f"return:{op.key}:",))
+    own = booked("order", order.pk, *prefixes)
+    if not op.acknowledged:
+        recorded = op.kind == "return" and (order.pk, op.key) in returns
+        if own or recorded or (op.kind == "cancel" and order.status == Order.Status.CANCELLED):
+            proof.fail("refused_with_trace", f"{op.kind} of order {order.pk}: refused {op.status}, done")
+        return
+    S = Order.Status
+    done = {"pay": order.status != S.NEW, "ship": order.status not in (S.NEW, S.PAID),
+            "cancel": order.status == S.CANCELLED, "return": (order.pk, op.key) in returns}[op.kind]
+    if not done:
+        proof.fail("lost", f"{op.kind} of order {order.pk}: acknowledged, the order is {order.status}")
+    # The answer lists the order's points rows after the step: those of this step are the entries it booked.
+    answered = {p["entry_id"] for p in op.answer["points"]}
+    missing = answered - set(booked("order", order.pk, ""))
+    if missing:
+        proof.fail("lost", f"{op.kind} of order {order.pk}: entries {sorted(missing)} of its answer are missing")
+    if set(own) - answered:
+        proof.fail("duplicated", f"{op.kind} of order {order.pk}: entries {sorted(set(own) - answered)} booked "
+                                 "beyond its answer")
 
 
 def prove_holds(slot, proof: Proof) -> dict:
@@ -752,6 +772,21 @@ def prove_holds(slot, proof: Proof) -> dict:
             "hold_end_late_max_s": round(late.total_seconds(), 1) if late is not None else None,
             "holds_ended_by_worker": Hold.objects.filter(status=Hold.Status.EXPIRED,
                                                          closed_by="system:holds").count()}
+
+
+def prove_expiry(proof: Proof) -> dict:
+    """No hold reserved points of a lot that had expired when the hold was made (a capture spends what its hold
+    reserved, so expired points were never spent); how many lots expiry burned."""
+    from django.db.models import F
+
+    from kopilka.ledger.models import Entry, HoldLine
+
+    for line in HoldLine.objects.filter(lot__expires_at__lte=F("hold__created_at")).select_related("hold", "lot")[:5]:
+        proof.fail("spent_after_expiry", f"hold {line.hold_id} made {line.hold.created_at.isoformat()} reserves "
+                                         f"{line.amount} points of lot {line.lot_id}, expired "
+                                         f"{line.lot.expires_at.isoformat()}")
+    return {"expired_lots": Entry.objects.filter(kind=Entry.Kind.EXPIRY).values("lot_id").distinct().count(),
+            "held_after_expiry": HoldLine.objects.filter(lot__expires_at__lte=F("hold__created_at")).count()}
 
 
 def prove_outbox(inbox: Inbox, emptied: bool, proof: Proof) -> dict:
@@ -827,6 +862,7 @@ def main() -> None:
     processes.start_worker(1)
     expiring = add_expiring_lots(groups, args.seconds, rng)
     connections.close_all()
+    phases = {"setup_s": time.monotonic() - began}
 
     chaos, stop = Chaos(), threading.Event()
     client = Client(processes.port, token, processes)
@@ -848,30 +884,36 @@ def main() -> None:
                                for n, group in enumerate(groups)))
 
     try:
+        ran = time.monotonic()
         asyncio.run(clients())
         stop.set()
         for thread in threads:
             thread.join()
         processes.ensure_running()
         end = clock.now()
+        phases["run_s"] = time.monotonic() - ran
         log(f"settling: the first runs of the schedule after {end:%H:%M:%S} UTC and an empty outbox "
             f"(at most {args.settle:g}s) ...")
+        settling = time.monotonic()
         slot, emptied = settle(end, args.settle)
+        phases["settle_s"] = time.monotonic() - settling
     finally:
         stop.set()
+        stopping = time.monotonic()
         processes.stop()
         smtp.stop()
+        log(f"  the server and the workers stopped in {time.monotonic() - stopping:.1f}s")
+    proving = time.monotonic()
 
     from django_tasks import TaskResultStatus
     from django_tasks_db.models import DBTaskResult
-
-    from kopilka.ledger.models import Entry
 
     connections.close_all()
     proof = Proof()
     prove_ledger(client.ops, proof)
     holds = prove_holds(slot, proof)
     outbox = prove_outbox(inbox, emptied, proof)
+    expiry = prove_expiry(proof)
     reconciled = reconcile().clean
     if not reconciled:
         proof.fail("reconcile", "kopilka reconcile found discrepancies")
@@ -892,12 +934,12 @@ def main() -> None:
         "reconcile_ok": reconciled,
         "longest_retry_s": longest, "retried": len(retries),
         **outbox, **holds,
-        "expired_lots": Entry.objects.filter(kind=Entry.Kind.EXPIRY).values("lot_id").distinct().count(),
-        "expiring_lots": expiring,
+        **expiry, "expiring_lots": expiring,
         "tasks_left_running": DBTaskResult.objects.filter(status=TaskResultStatus.RUNNING).count(),
         "refusals": sorted({f"{op.kind} {op.status} {(op.answer or {}).get('code', '')}".strip()
                             for op in client.ops if op.status is not None and not op.acknowledged}),
-        "seconds": round(time.monotonic() - began, 1), "seed": seed,
+        **{name: round(value, 1) for name, value in phases.items()},
+        "proof_s": round(time.monotonic() - proving, 1), "seconds": round(time.monotonic() - began, 1), "seed": seed,
     }
     figures["ok"] = not proof.counts
     figures["failures"] = proof.examples
