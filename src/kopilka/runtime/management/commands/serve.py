@@ -18,6 +18,10 @@ def gunicorn_argv(*, bind: str, workers: int, threads: int) -> list[str]:
     return [
         sys.executable, "-m", "gunicorn", "kopilka.wsgi",
         "--bind", bind, "--workers", str(workers), "--threads", str(threads),
+        # The application is loaded once, before the server listens, and the workers are forked from it ready: a
+        # server (re)started after a crash accepts connections only when it can answer them at once, and the
+        # retries that waited for it are not kept waiting further for every worker to set Django up.
+        "--preload",
         # The default control socket is one path per user: a second server would take it over.
         "--no-control-socket",
     ]  # fmt: skip
