@@ -15,7 +15,8 @@ placed and cancelled unpaid, or left unpaid for its hold to time out; an event (
 compensation with a notice granted through the back office (`/office/members/{id}/compensate/`, a signed-in
 support agent's form). Every request carries its idempotency key (the API's `Idempotency-Key`, the form's `key`)
 and is sent again with the same key, on a new connection, until it gets a definite answer: any answer below 500
-other than 409 `idempotency_in_progress`. Meanwhile `--kills` times at random moments the server (its whole process
+other than 409 `idempotency_in_progress` (an answer cut short by the server's death, fewer bytes than its
+Content-Length, is no answer). Meanwhile `--kills` times at random moments the server (its whole process
 group) or one worker or both get SIGKILL and are started again; when a minute's slot of the schedule falls at least
 8 s into the run, the worker that sends the outbox in that slot is killed while the SMTP server holds a message's
 data unanswered (the message is received but never recorded as sent); `kopilka expire` runs every 3–8 s, and a
@@ -59,7 +60,8 @@ Prints one JSON line:
   held_after_expiry                   hold lines on lots expired when their hold was made (must be 0)
   tasks_left_running                  task results a killed worker left RUNNING (django-tasks does not retry them)
   seconds, ok                         the whole run's length; whether every check passed (else exit code 1)
-  failures                            the checks that failed, with examples
+  failures                            the checks that failed, with examples (also: `malformed_answer`, a 2xx of the
+                                      API without its JSON body; `slow_retry`; `spent_after_expiry`)
 
 Usage: .venv/bin/python bench/chaos.py [--short]
            [--database-url postgres://postgres@127.0.0.1:5432/kopilka_chaos_bench]
@@ -348,6 +350,9 @@ class Client:
         for line in lines[1:]:
             name, _, value = line.partition(":")
             headers[name.strip().lower()] = value.strip()
+        if "content-length" in headers and len(body) < int(headers["content-length"]):
+            # The server died while it wrote the answer: the client has no answer, as after no answer at all.
+            raise asyncio.IncompleteReadError(body, int(headers["content-length"]))
         return int(lines[0].split(" ", 2)[1]), headers, body
 
     async def send(self, op: Op, raw: bytes) -> Op:
@@ -684,6 +689,9 @@ def prove_ledger(ops: list[Op], proof: Proof) -> None:
             proof.fail("unanswered", f"{op.kind} {op.key}: no definite answer after {op.attempts} attempts")
             continue
         ack = op.acknowledged
+        if ack and op.kind != "compensation" and not isinstance(op.answer, dict):
+            proof.fail("malformed_answer", f"{op.kind} {op.key}: {op.status} without a JSON answer")
+            continue
         if op.kind == "place":
             order = orders.get(op.external_id)
             if ack and (order is None or order.pk != op.answer["id"]):
