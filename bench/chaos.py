@@ -53,6 +53,8 @@ Prints one JSON line:
   unanswered                          operations without a definite answer by the end (the clients gave up)
   reconcile_ok                        the ledger reconciles (snapshot = entries = lot remainders)
   longest_retry_s, retried            the longest retry (see above), and how many operations needed one
+  server_down_s                       the longest time from a server's SIGKILL to its accepting connections again
+                                      (a pause of up to 1 s before the restart, collectstatic, loading the application)
   messages, messages_delivered, message_repeats, undelivered   the outbox and what the SMTP server received
   holds_open_past_timeout             active holds whose timeout passed at or before T
   hold_end_late_max_s                 the most seconds past its timeout at which the worker ended a hold
@@ -67,8 +69,8 @@ Usage: .venv/bin/python bench/chaos.py [--short]
            [--database-url postgres://postgres@127.0.0.1:5432/kopilka_chaos_bench]
            [--clients 6] [--members 4] [--seconds 90] [--kills 6] [--hold-ttl 20] [--smtp-timeout 2]
            [--settle 240] [--seed N]
---short: 4 clients × 3 members, 40 s, 3 kills, hold timeout 5 s, SMTP timeout 1 s, settling at most 150 s
-(1.5–2 minutes in all: the settling waits for the next minute's slot of the schedule).
+--short: 4 clients × 3 members, 30 s, 3 kills, hold timeout 5 s, SMTP timeout 1 s, settling at most 150 s
+(1–2 minutes in all: the settling waits for the next minute's slot of the schedule).
 The database named is dropped and created anew. The parts: `chaos_faults` (the processes, the kills, the SMTP
 server), `chaos_clients` (the flows and their retries), `chaos_proof` (the settling and the checks).
 """
@@ -179,7 +181,7 @@ def main() -> None:
     parser.add_argument("--settle", type=float, default=None, help="the most seconds to wait after the run")
     parser.add_argument("--seed", type=int, default=None)
     args = parser.parse_args()
-    short = dict(clients=4, members=3, seconds=40, kills=3, hold_ttl=5, smtp_timeout=1, settle=150)
+    short = dict(clients=4, members=3, seconds=30, kills=3, hold_ttl=5, smtp_timeout=1, settle=150)
     full = dict(clients=6, members=4, seconds=90, kills=6, hold_ttl=20, smtp_timeout=2, settle=240)
     for name, value in (short if args.short else full).items():
         if getattr(args, name) is None:
@@ -288,7 +290,7 @@ def main() -> None:
         "lost": proof.count("lost"), "duplicated": proof.count("duplicated"),
         "refused_with_trace": proof.count("refused_with_trace"), "unanswered": proof.count("unanswered"),
         "reconcile_ok": reconciled,
-        "longest_retry_s": longest, "retried": len(retries),
+        "longest_retry_s": longest, "retried": len(retries), "server_down_s": round(chaos.server_down_s, 1),
         **outbox, **holds,
         **expiry, "expiring_lots": expiring,
         "tasks_left_running": DBTaskResult.objects.filter(status=TaskResultStatus.RUNNING).count(),

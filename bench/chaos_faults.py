@@ -116,6 +116,7 @@ class Chaos:
     expiry_runs: int = 0
     expiry_kills: int = 0
     outbox_kills: int = 0
+    server_down_s: float = 0.0  # the longest time from a server's SIGKILL to its accepting connections again
 
 
 def killer(processes: Processes, chaos: Chaos, kills: int, seconds: float, rng: random.Random,
@@ -130,6 +131,7 @@ def killer(processes: Processes, chaos: Chaos, kills: int, seconds: float, rng: 
         target = "server" if n == 0 else "worker" if n == 1 else rng.choice(["server", "worker", "both"])
         worker = rng.randrange(2)
         if target in ("server", "both"):
+            killed = time.monotonic()
             processes.kill_server()
             chaos.kills += 1
             chaos.server_kills += 1
@@ -144,6 +146,7 @@ def killer(processes: Processes, chaos: Chaos, kills: int, seconds: float, rng: 
             processes.start_worker(worker)
         if target in ("server", "both"):
             processes.start_server()
+            chaos.server_down_s = max(chaos.server_down_s, time.monotonic() - killed)
             log(f"  {time.monotonic() - started:5.1f}s: the server accepts connections again")
 
 
