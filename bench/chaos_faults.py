@@ -122,12 +122,12 @@ class Chaos:
 def killer(processes: Processes, chaos: Chaos, kills: int, seconds: float, rng: random.Random,
            stop: threading.Event) -> None:
     """`kills` times at random moments of the run: the server, a worker or both get SIGKILL, and are started again
-    after a pause of up to a second. The first kill is the server's, the second a worker's."""
+    after a pause of up to a second. The first kill is the server's, the second a worker's. Every kill happens: one
+    whose moment a slow restart pushed past the clients' end (`stop`) happens at once."""
     started = time.monotonic()
     moments = sorted(rng.uniform(0.1, 0.85) * seconds for _ in range(kills))
     for n, moment in enumerate(moments):
-        if stop.wait(max(0.0, started + moment - time.monotonic())):
-            return
+        stop.wait(max(0.0, started + moment - time.monotonic()))
         target = "server" if n == 0 else "worker" if n == 1 else rng.choice(["server", "worker", "both"])
         worker = rng.randrange(2)
         if target in ("server", "both"):
