@@ -40,7 +40,8 @@ and `deliver_messages` for a slot after the end of the run have finished and the
 - expiry: no hold reserved points of a lot that had expired when the hold was made (so no expired point was spent);
 - the ledger's reconciliation (`kopilka reconcile`) is clean;
 - retries: for a request that got no answer (or a 5xx, or 409 in progress) and was sent again, the time from the
-  moment the server accepted connections again after that failure to the answer; `longest_retry_s` ≤ 10.
+  last moment the server began to accept connections again after its first failure (from that failure when the
+  server was not restarted meanwhile) to its answer; `longest_retry_s` ≤ 10.
 
 Prints one JSON line:
   operations, acknowledged, refused   requests made (one per operation: placement, payment, return, ...)

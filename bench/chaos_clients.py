@@ -33,7 +33,7 @@ class Op:
     answer: Any = None
     location: str = ""
     attempts: int = 0
-    failed_at: float | None = None  # the last attempt without a definite answer
+    failed_at: float | None = None  # the first attempt without a definite answer
     retry_s: float | None = None
 
     @property
@@ -104,16 +104,16 @@ class Client:
                     answer = None
             in_progress = status == 409 and isinstance(answer, dict) and answer.get("code") == "idempotency_in_progress"
             if status is None or status >= 500 or in_progress:
-                op.failed_at = time.monotonic()
-                if op.failed_at - began > GIVE_UP_S:
+                op.failed_at = op.failed_at or time.monotonic()
+                if time.monotonic() - began > GIVE_UP_S:
                     return op
                 await asyncio.sleep(BACKOFF_S)
                 continue
             op.status, op.answer, op.location = status, answer, headers.get("location", "")
             if op.failed_at is not None:
+                # From the server's last (re)start since the first failure, or from that failure without one.
                 answered = time.monotonic()
-                up = self.processes.up_after(op.failed_at)
-                op.retry_s = answered - (up if up is not None and up <= answered else op.failed_at)
+                op.retry_s = answered - (self.processes.last_up(op.failed_at, answered) or op.failed_at)
             return op
 
 

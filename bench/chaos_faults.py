@@ -81,10 +81,10 @@ class Processes:
     def kill_worker(self, n: int) -> None:
         self._kill(self.workers[n])
 
-    def up_after(self, moment: float) -> float | None:
-        """The first moment at or after `moment` at which a started server accepted connections."""
+    def last_up(self, since: float, until: float) -> float | None:
+        """The last moment between `since` and `until` at which a started server accepted connections."""
         with self.lock:
-            return next((up for up in self.up_moments if up >= moment), None)
+            return max((up for up in self.up_moments if since <= up <= until), default=None)
 
     def ensure_running(self) -> None:
         if self.server is None or self.server.poll() is not None:
