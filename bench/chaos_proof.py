@@ -35,9 +35,7 @@ def settle(end, limit_s: float) -> tuple[Any, bool]:
             return finished["release_expired_holds"], True
         slot = finished.get("release_expired_holds")
         time.sleep(1)
-    from kopilka.communications.models import Message as Outbox
-
-    return slot, not Outbox.objects.filter(status=Outbox.Status.QUEUED).exists()
+    return slot, not Message.objects.filter(status=Message.Status.QUEUED).exists()
 
 
 class Proof:
