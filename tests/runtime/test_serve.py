@@ -55,12 +55,13 @@ def test_the_server_loads_the_application_before_it_listens():
     """A server started again after a crash accepts connections only when its workers can answer at once: on a
     busy machine the first answers came 5–10 s after a restarted server began to accept, while each worker set
     Django up and imported the routes (found by the fault test, bench/chaos.py)."""
-    assert "--preload" in gunicorn_argv(bind="127.0.0.1:8000", workers=2, threads=4)
+    argv = gunicorn_argv(bind="127.0.0.1:8000", workers=2, threads=4)
+    assert "--preload" in argv and "kopilka.runtime.served" in argv
 
 
-def test_importing_the_application_imports_every_route_and_leaves_no_connection_open(tmp_path):
+def test_the_served_application_imports_every_route_and_leaves_no_connection_open(tmp_path):
     probe = (
-        "import sys, kopilka.wsgi\n"
+        "import sys, kopilka.runtime.served\n"
         "from django.db import connections\n"
         "routes = ('kopilka.api.purchases', 'kopilka.api.events', 'kopilka.backoffice.views.support')\n"
         "print(all(name in sys.modules for name in routes), [c.connection for c in connections.all()])\n"
