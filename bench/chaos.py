@@ -72,7 +72,8 @@ Usage: .venv/bin/python bench/chaos.py [--short]
            [--settle 240] [--seed N]
 --short: 4 clients × 3 members, 30 s, 3 kills, hold timeout 5 s, SMTP timeout 1 s, settling at most 150 s
 (1–2 minutes in all: the settling waits for the next minute's slot of the schedule).
-The database named is dropped and created anew. The parts: `chaos_faults` (the processes, the kills, the SMTP
+The database named is dropped and created anew. The processes' output goes to a temporary folder, removed when
+every check passed. The parts: `chaos_faults` (the processes, the kills, the SMTP
 server), `chaos_clients` (the flows and their retries), `chaos_proof` (the settling and the checks).
 """
 
@@ -82,6 +83,7 @@ import json
 import os
 import random
 import secrets
+import shutil
 import sys
 import tempfile
 import threading
@@ -302,6 +304,10 @@ def main() -> None:
     }
     figures["ok"] = not proof.counts
     figures["failures"] = proof.examples
+    if figures["ok"]:
+        shutil.rmtree(logs)  # the processes' output is kept only when a check failed
+    else:
+        log(f"the processes' output: {logs}")
     print(json.dumps(figures, ensure_ascii=False), flush=True)
     sys.exit(0 if figures["ok"] else 1)
 

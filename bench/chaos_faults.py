@@ -49,9 +49,9 @@ class Processes:
 
     def _spawn(self, name: str, args: list[str]) -> subprocess.Popen:
         self.starts += 1
-        out = open(self.logs / f"{name}-{self.starts}.log", "wb")  # noqa: SIM115 - the child keeps it
-        return subprocess.Popen([sys.executable, "-m", "kopilka.cli", *args], env=self.env, stdout=out,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+        with open(self.logs / f"{name}-{self.starts}.log", "wb") as out:  # the child writes to its own copy
+            return subprocess.Popen([sys.executable, "-m", "kopilka.cli", *args], env=self.env, stdout=out,
+                                    stderr=subprocess.STDOUT, start_new_session=True)
 
     def start_server(self) -> None:
         self.server = self._spawn("server", ["serve", "--bind", f"{HOST}:{self.port}", "--workers", "2",
