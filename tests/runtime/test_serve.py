@@ -1,9 +1,11 @@
 import signal
 import subprocess
+import sys
 
 import pytest
 
 from kopilka.core import secret_key
+from kopilka.runtime.management.commands.serve import gunicorn_argv
 from tests.runtime.processes import KOPILKA, free_port, isolated_env, wait_for_http
 
 
@@ -47,3 +49,24 @@ def test_the_demo_key_is_made_once_and_read_from_the_data_folder(tmp_path, monke
     assert secret_key.ensure_file(tmp_path) == path and secret_key.read(tmp_path) == key
     monkeypatch.setenv("KOPILKA_SECRET_KEY", "x" * 40)
     assert secret_key.read(tmp_path) == "x" * 40 and secret_key.weakness("x" * 40) is not None
+
+
+def test_the_server_loads_the_application_before_it_listens():
+    """A server started again after a crash accepts connections only when its workers can answer at once: on a
+    busy machine the first answers came 5–10 s after a restarted server began to accept, while each worker set
+    Django up and imported the routes (found by the fault test, bench/chaos.py)."""
+    argv = gunicorn_argv(bind="127.0.0.1:8000", workers=2, threads=4)
+    assert "--preload" in argv and "kopilka.runtime.served" in argv
+
+
+def test_the_served_application_imports_every_route_and_leaves_no_connection_open(tmp_path):
+    probe = (
+        "import sys, kopilka.runtime.served\n"
+        "from django.db import connections\n"
+        "routes = ('kopilka.api.purchases', 'kopilka.api.events', 'kopilka.backoffice.views.support')\n"
+        "print(all(name in sys.modules for name in routes), [c.connection for c in connections.all()])\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], env=isolated_env(tmp_path), capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n")[0] == "True [None]"

@@ -16,8 +16,12 @@ from kopilka.core import secret_key
 def gunicorn_argv(*, bind: str, workers: int, threads: int) -> list[str]:
     """The gunicorn command line for the project's WSGI application, run by this interpreter."""
     return [
-        sys.executable, "-m", "gunicorn", "kopilka.wsgi",
+        sys.executable, "-m", "gunicorn", "kopilka.runtime.served",
         "--bind", bind, "--workers", str(workers), "--threads", str(threads),
+        # The application is loaded once, before the server listens, and the workers are forked from it ready: a
+        # server (re)started after a crash accepts connections only when it can answer them at once, and the
+        # retries that waited for it are not kept waiting further for every worker to set Django up.
+        "--preload",
         # The default control socket is one path per user: a second server would take it over.
         "--no-control-socket",
     ]  # fmt: skip
@@ -39,7 +43,7 @@ def positive_int(value: str) -> int:
 
 
 class Command(BaseCommand):
-    help = "Collect static files, then run the web server (gunicorn, kopilka.wsgi)"
+    help = "Collect static files, then run the web server (gunicorn, kopilka.runtime.served)"
 
     def add_arguments(self, parser) -> None:
         parser.add_argument(
