@@ -1,5 +1,6 @@
 """Conditions decide for one member with an explanation, and as one SQL query for all members; both agree."""
 
+from datetime import timedelta
 from types import SimpleNamespace
 
 import pytest
@@ -9,8 +10,10 @@ from hypothesis import strategies as st
 from kopilka.campaigns import conditions as c
 from kopilka.campaigns.eligibility import eligible_members, member_filter
 from kopilka.campaigns.facts import member_facts
+from kopilka.core import clock
 from kopilka.customers import services as members
 from kopilka.customers.models import Member
+from tests import factories
 
 from .conftest import NOW
 
@@ -151,3 +154,15 @@ _trees = st.recursive(
 @given(tree=_trees)
 def test_one_by_one_summarised_and_sql_agree_on_random_trees(programme, tree):
     assert _who(tree, programme) == _summarised(tree, programme) == _sql(tree, programme)
+
+
+@pytest.mark.parametrize("op, expected", [("ge", True), ("eq", True), ("lt", False), ("gt", False)])
+def test_sums_of_spending_are_exact_to_the_kopeck_in_the_eligibility_sql(op, expected):
+    """512.06 + 0.29 + 487.65 added as binary floats (SQLite's REAL) in that order is 999.9999999999999."""
+    who = factories.member("Точная")
+    start = clock.now() - timedelta(days=10)
+    for n, total in enumerate(["512.06", "0.29", "487.65"]):
+        factories.stored_order(who, start + timedelta(days=n), total)
+    condition = c.parse({"type": "spent", "op": op, "value": "1000"})
+
+    assert eligible_members(condition).filter(pk=who.pk).exists() is expected

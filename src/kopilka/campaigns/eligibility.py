@@ -6,14 +6,13 @@
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from decimal import Decimal
 from functools import reduce
 from operator import and_, or_
 from typing import Any
 
 from django.db.models import (
+    BigIntegerField,
     Count,
-    DecimalField,
     Exists,
     F,
     IntegerField,
@@ -26,7 +25,7 @@ from django.db.models import (
     Sum,
     Value,
 )
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Cast, Coalesce, Round
 from django.db.models.lookups import Exact, GreaterThan, GreaterThanOrEqual, LessThan, LessThanOrEqual
 
 from kopilka.campaigns import conditions as c
@@ -97,9 +96,12 @@ def _orders(node: c.OrderCount, now: datetime) -> Q:
 
 
 def _spent(node: c.TotalSpent, now: datetime) -> Q:
-    money = DecimalField(max_digits=16, decimal_places=2)
-    total = Subquery(counted_orders(now, node.within_days).annotate(s=Sum("total")).values("s"))
-    return Q(_LOOKUPS[node.op](Coalesce(total, Value(Decimal(0)), output_field=money), Value(node.value, money)))
+    """Summed in whole kopecks, exact on both databases (SQLite keeps money as binary floats, whose sum can miss
+    a threshold by a hair)."""
+    kopecks = Cast(Round(F("total") * 100), BigIntegerField())
+    total = Subquery(counted_orders(now, node.within_days).annotate(s=Sum(kopecks)).values("s"))
+    threshold = Value(int(node.value * 100), BigIntegerField())  # the value has at most 2 decimal places
+    return Q(_LOOKUPS[node.op](Coalesce(total, 0, output_field=BigIntegerField()), threshold))
 
 
 def _lifecycle(node: c.LifecycleStage, now: datetime) -> Q:
