@@ -24,6 +24,7 @@ from pydantic import BaseModel
 
 from kopilka.api.auth import Principal, principal_of
 from kopilka.api.base import api
+from kopilka.core import sql
 from kopilka.core.errors import IdempotencyInProgress, IdempotencyKeyReused, ValidationFailed
 from kopilka.core.models import IdempotencyRecord
 from kopilka.core.retrying import outermost
@@ -107,7 +108,7 @@ def _claim(principal: str, key: str, fingerprint: str) -> tuple[int, Any] | None
 def _record(principal: str, key: str, endpoint: str, fingerprint: str, status: int, body: str) -> bool:
     """The key's record with its answer, written by one statement (completing a record an older version left in
     progress); False when an answer was already there."""
-    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    now = sql.at(timezone.now())
     body_value = "%s::jsonb" if connection.vendor == "postgresql" else "%s"
     with connection.cursor() as cursor:
         cursor.execute(
