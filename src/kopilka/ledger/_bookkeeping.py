@@ -72,6 +72,15 @@ def _entry_row(entry: Entry) -> statements.EntryRow:
     )
 
 
+_ENTRY_COLUMNS = [field.attname for field in Entry._meta.concrete_fields]
+
+
+def stored_entry(**values) -> Entry:
+    """The entry stored with `values` (by column: `id`, `account_id`, `lot_id`, ...; those left out are null), built
+    as the ORM builds a row it read: no related object is fetched or made."""
+    return Entry.from_db(connection.alias, _ENTRY_COLUMNS, [values.get(name) for name in _ENTRY_COLUMNS])
+
+
 def mark_stored(instance) -> None:
     """Tell Django that an instance built in Python is the row just inserted with its pk."""
     instance._state.adding = False

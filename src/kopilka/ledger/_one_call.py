@@ -13,7 +13,7 @@ candidate lots; `book` writes the entry, allocations, lots and balance in one st
 from django.db import IntegrityError, connection, transaction
 
 from kopilka.ledger import reference, statements
-from kopilka.ledger._bookkeeping import accrual_rows, mark_stored, new_entry
+from kopilka.ledger._bookkeeping import accrual_rows, mark_stored, new_entry, stored_entry
 from kopilka.ledger._inputs import CheckedAccrual, Context
 from kopilka.ledger._locking import earlier_result, replay_entry
 from kopilka.ledger.errors import InsufficientPoints, MemberCannotEarnOrSpend
@@ -110,14 +110,11 @@ def accrue_many_at_once(member_id: int, accruals: list[CheckedAccrual]) -> list[
     entries = []
     for one, entry_id, lot_id, balance in zip(accruals, result.entry_ids, result.lot_ids, result.balances,
                                               strict=False):
-        account = Account.from_db(connection.alias, ["id", "member_id", "balance"],
-                                  [result.account_id, member_id, balance])
-        booked, entry = accrual_rows(account, Entry.Kind.ACCRUAL, one.points, one.ctx, category=one.category,
-                                     expires_at=one.expires_at, activates_at=one.activates_at, key=one.key,
-                                     fingerprint=one.fingerprint)
-        booked.pk, entry.pk = lot_id, entry_id
-        mark_stored(booked)
-        mark_stored(entry)
-        entry.lot = booked
-        entries.append(entry)
+        ctx = one.ctx
+        entries.append(stored_entry(
+            id=entry_id, account_id=result.account_id, kind=Entry.Kind.ACCRUAL, amount=one.points,
+            balance_after=balance, lot_id=lot_id, source_kind=ctx.source.kind, source_ref=ctx.source.ref,
+            reason_code=ctx.reason_code, comment=ctx.comment, actor=ctx.actor, idempotency_key=one.key,
+            fingerprint=one.fingerprint, effective_at=ctx.at, created_at=ctx.now,
+        ))
     return entries

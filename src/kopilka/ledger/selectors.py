@@ -253,11 +253,20 @@ JOIN {Account._meta.db_table} a ON a.id = l.account_id
 JOIN {LotCategory._meta.db_table} c ON c.id = l.category_id
 WHERE a.member_id = %s AND NOT l.is_debt AND l.spendable AND l.activates_at <= %s
   AND (l.expires_at IS NULL OR l.expires_at > %s)
+ORDER BY {{order}}
 """
+_SPENDABLE_BY_POLICY = {
+    policy: _SPENDABLE.format(order=booking.redemption_order_sql(policy, {
+        "category_rank": "c.redemption_rank", "accrued_at": "l.accrued_at", "expires_at": "l.expires_at",
+        "id": "l.id",
+    }))
+    for policy in booking.REDEMPTION_ORDERS
+}
 
 
-def spendable_lots(member_id: int, at: datetime) -> list[SpendableLot]:
-    """The member's lots with free points spendable at `at` (active, not expired, not debt), in one query."""
+def spendable_lots(member_id: int, at: datetime, policy: str) -> list[SpendableLot]:
+    """The member's lots with free points spendable at `at` (active, not expired, not debt), in the `policy`
+    redemption order (first to spend first), in one query."""
     return [
         SpendableLot(
             booking.LotState(lot_id, rank, sql.moment(accrued), sql.moment(activates), sql.moment(expires),
@@ -265,7 +274,7 @@ def spendable_lots(member_id: int, at: datetime) -> list[SpendableLot]:
             source_kind, source_ref,
         )
         for lot_id, rank, accrued, activates, expires, remaining, held, source_kind, source_ref in sql.rows(
-            _SPENDABLE, [member_id, sql.at(at), sql.at(at)]
+            _SPENDABLE_BY_POLICY[policy], [member_id, sql.at(at), sql.at(at)]
         )
     ]
 

@@ -45,7 +45,7 @@ from kopilka.ledger.errors import MemberCannotEarnOrSpend
 from kopilka.ledger.models import Entry, Hold
 from kopilka.orders import contents, placing
 from kopilka.orders.models import Order, OrderLine, OrderPoints, OrderReturn
-from kopilka.purchases.quote import CartItem, quote
+from kopilka.purchases.quote import CartItem, spending_plan
 from kopilka.purchases.rows import attach_lines, insert_points, keep_lines, keep_points, locked_order, move
 from kopilka.tiers import services as tiers
 
@@ -149,10 +149,12 @@ def _place(new: NewOrder, fingerprint: str, actor: str, seen: placing.Seen) -> O
         raise _refused(_("No such region."), "region_not_found", region=new.region)
     purchased_at = clock.make_aware(new.purchased_at) if new.purchased_at else clock.now()
     paying = new.paid or new.offline
+    # An offline receipt, a purchase without a member and a blocked member's spend nothing.
+    may_spend = new.member_id is not None and not new.offline and seen.member_status == Member.Status.ACTIVE
+    spends = new.points if may_spend else 0
 
     def place(locks: PointsLocks | None, _head) -> Order:
-        planned = quote(new.member_id, new.items, requested=new.points, can_spend=not new.offline, at=clock.now(),
-                        solve_maximum=False)
+        planned = spending_plan(new.member_id, new.items, requested=spends, at=clock.now())
         order = Order(
             member_id=new.member_id, source=new.source, external_id=new.external_id, purchased_at=purchased_at,
             total=planned.total, discount=planned.discount, points_spent=planned.points, region_id=seen.region_id,
@@ -484,5 +486,5 @@ def _move(order: Order, target: str, actor: str) -> None:
 
 def _points(order: Order, entry: Entry, kind: str, *, points: int, by_line: dict, scenario: str = "",
             campaign: str = "", undoes: OrderPoints | None = None) -> OrderPoints:
-    return OrderPoints(order=order, entry=entry, kind=kind, scenario=scenario, campaign=campaign, points=points,
-                       by_line=by_line, undoes=undoes, created_at=clock.now())
+    return OrderPoints(order_id=order.pk, entry_id=entry.pk, kind=kind, scenario=scenario, campaign=campaign,
+                       points=points, by_line=by_line, undoes_id=undoes.pk if undoes else None, created_at=clock.now())

@@ -19,7 +19,6 @@ from kopilka.campaigns.rules import RedemptionRule
 from kopilka.campaigns.selectors import live_campaigns, redemption_rules
 from kopilka.catalog.selectors import ProductTerms, product_terms
 from kopilka.core import clock, programme
-from kopilka.ledger import booking
 from kopilka.ledger.selectors import spendable_lots
 
 KOPECK = Decimal("0.01")
@@ -87,27 +86,22 @@ def quote(
     requested: int | None = 0,
     can_spend: bool = True,
     at: datetime | None = None,
-    solve_maximum: bool = True,
 ) -> Quote:
     """`requested` points to spend (None: as many as possible); `can_spend` False for receipts a till buffered
     offline, which earn but never spend. A purchase without a member, or of a blocked one, neither earns nor
-    spends. `solve_maximum` False: `maximum` is not solved for once the request is met (it is then the points
-    planned), for a caller that books the quote and shows no maximum."""
+    spends."""
     at = at or clock.now()
-    terms = product_terms({item.sku for item in items})
-    ordinary = ProductTerms(frozenset(), False)
-    lines = [QuotedLine(n, item, terms.get(item.sku, ordinary).groups, terms.get(item.sku, ordinary).partner)
-             for n, item in enumerate(items, start=1)]
-    result = Quote(member_id=member_id, at=at, lines=lines)
+    result = Quote(member_id=member_id, at=at, lines=_priced(items))
     if member_id is None:
         return result
     member = load_member(member_id, labels=True)
     if not member.can_earn_or_spend:
         return result  # blocked members neither earn nor spend
     if can_spend:
-        _plan_spend(result, requested, solve_maximum)
+        _plan_spend(result, requested)
     campaigns = live_campaigns(at, member_id)
     facts = member_facts(member_id, at, member=member, campaigns=campaigns)
+    lines = result.lines
     purchase = [PurchaseLine(line.number, line.item.sku, line.to_pay, line.groups) for line in lines]
     for scenario in SCENARIOS:
         result.decisions[scenario] = decide(campaigns, facts, scenario=scenario, lines=purchase)
@@ -118,19 +112,36 @@ def quote(
     return result
 
 
+def spending_plan(member_id: int | None, items: list[CartItem], *, requested: int | None, at: datetime) -> Quote:
+    """What placing an order books: the lines and the points they take, without the earning forecast (paying
+    decides what the order earns) and without the maximum once the request is met (`maximum` is then the points
+    planned). The caller has checked that the member may spend."""
+    result = Quote(member_id=member_id, at=at, lines=_priced(items))
+    if requested != 0:
+        _plan_spend(result, requested, solve_maximum=False)
+    return result
+
+
+def _priced(items: list[CartItem]) -> list[QuotedLine]:
+    """The cart's lines, numbered from 1, with their products' groups and whether each is a partner's."""
+    terms = product_terms({item.sku for item in items})
+    ordinary = ProductTerms(frozenset(), False)
+    return [QuotedLine(n, item, terms.get(item.sku, ordinary).groups, terms.get(item.sku, ordinary).partner)
+            for n, item in enumerate(items, start=1)]
+
+
 def _plan_spend(result: Quote, requested: int | None, solve_maximum: bool = True) -> None:
     assert result.member_id is not None  # quote() plans a spend only for a member
-    lots = spendable_lots(result.member_id, result.at)
+    lots = spendable_lots(result.member_id, result.at, programme.value("REDEMPTION_ORDER"))
     if not lots:
         return
-    order = booking.redemption_key(programme.value("REDEMPTION_ORDER"))
     rules = redemption_rules({lot.source_ref for lot in lots if lot.source_kind == "campaign"})
     by_pool: dict[str, list] = defaultdict(list)
-    for lot in sorted(lots, key=lambda lot: order(lot.state)):
+    for lot in lots:  # in redemption order
         key = lot.source_ref if lot.source_kind == "campaign" and lot.source_ref in rules else PROGRAMME_POOL
         by_pool[key].append(lot.state)
-    # A pool goes as early in the redemption order as its first lot.
-    ranked = sorted(by_pool, key=lambda key: order(by_pool[key][0]))
+    # A pool goes as early in the redemption order as its first lot: pools come in the order they were met.
+    ranked = list(by_pool)
     pools = [_pool(key, rank, by_pool[key], rules.get(key)) for rank, key in enumerate(ranked)]
     cart = [CartLine(line.number, line.item.amount, line.groups, line.partner) for line in result.lines]
     shop = Shop(programme.value("PARTNER_POINT_VALUE"), programme.value("PARTNER_CAP_PERCENT"))
