@@ -11,7 +11,8 @@ ledger:read) — a request that passes through the same server, authentication a
 nothing. Requests are sent on a fixed schedule whatever the answers do, and each latency counts from the
 moment its request was due, so a slow server cannot hide its queue (no coordinated omission). Both ramps go up
 together, step by step, each going on until it fails (p99 > 100 ms or an error): past the last rate of
-`--ramp` the rate grows by half each step, up to `--max-rate`. Then `--rounds` alternating rounds at `--rate`,
+`--ramp` the rate grows by an eighth each step (at least 25/s), up to `--max-rate`, so that neither side's
+`max_rps` is more than about an eighth short of what it can hold. Then `--rounds` alternating rounds at `--rate`,
 one of each.
 
 Prints one JSON line:
@@ -33,8 +34,8 @@ Prints one JSON line:
   steps, ref_steps, rounds   every step of the ramps (rate, sent, errors, p50_ms, p99_ms) and of the rounds
 
 Usage: .venv/bin/python bench/cart.py [--database-url postgres://postgres@127.0.0.1:5432/kopilka_cart_bench]
-           [--rate 100] [--seconds 10] [--rounds 3] [--ramp 25,50,75,100,125,150,200,300] [--max-rate 5000]
-           [--workers 2] [--threads 4] [--clients 8] [--same-cart]
+           [--rate 100] [--seconds 10] [--rounds 3] [--ramp 25,50,75,100,125,150,175,200,225,250,275,300]
+           [--max-rate 5000] [--workers 2] [--threads 4] [--clients 8] [--same-cart]
 The database named is dropped and created anew.
 """
 
@@ -88,11 +89,12 @@ def varied_carts(body: dict, count: int) -> list[dict]:
 
 
 def ramp_rates(listed: str, max_rate: int):
-    """The rates of `--ramp`, then half as much again each step (rounded to 25), up to `max_rate`."""
+    """The rates of `--ramp`, then an eighth more each step (rounded down to 25, at least 25 more), up to
+    `max_rate`."""
     rates = sorted({int(r) for r in listed.split(",")})
     yield from rates
     rate = rates[-1]
-    while (rate := int(rate * 1.5 / 25) * 25) <= max_rate:
+    while (rate := max(rate + 25, int(rate * 1.125 / 25) * 25)) <= max_rate:
         yield rate
 
 
@@ -104,7 +106,7 @@ def main() -> None:
     parser.add_argument("--rate", type=int, default=100)
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds of both at --rate")
-    parser.add_argument("--ramp", default="25,50,75,100,125,150,200,300")
+    parser.add_argument("--ramp", default="25,50,75,100,125,150,175,200,225,250,275,300")
     parser.add_argument("--max-rate", type=int, default=5000, help="where a ramp stops if it has not failed")
     parser.add_argument("--workers", type=int, default=2, help="web server processes")
     parser.add_argument("--threads", type=int, default=4, help="threads per web server process")

@@ -62,6 +62,21 @@ def test_a_batch_replays_as_one_and_its_keys_replay_alone(member):
     assert ledger_state() == before
 
 
+def test_a_batch_books_the_accruals_before_one_booked_alone_and_that_one_replays(member):
+    one, two, three = accruals(10, 20, 30)
+    alone = services.accrue(member_id=member.pk, points=20, actor="pos", at=T0, category=two.category,
+                            source=two.source, lifetime_days=two.lifetime_days, idempotency_key=two.idempotency_key)
+
+    batch = services.accrue_many(member_id=member.pk, accruals=[one, two, three], actor="pos", at=T0)
+
+    assert batch[1].pk == alone.pk
+    assert [e.amount for e in batch] == [10, 20, 30]
+    assert [e.balance_after for e in batch] == [30, 20, 60]  # the one booked alone came first
+    assert Entry.objects.filter(account__member=member).count() == 3
+    assert balance(member.pk, at=T0).total == 60
+    assert reconcile().discrepancies == []
+
+
 def test_a_batch_with_a_key_used_for_another_request_is_refused_and_changes_nothing(member):
     services.accrue(member_id=member.pk, points=7, actor="pos", idempotency_key="order-1:payment:c1", at=T0)
     before = ledger_state()
