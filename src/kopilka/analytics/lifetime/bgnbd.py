@@ -122,8 +122,8 @@ def fit(frequency, recency, T) -> BgNbd:  # noqa: N803
 
     TooFewCustomers below mle.MIN_CUSTOMERS, NoRepeatBuyers when nobody bought twice (nothing tells the
     purchase rate from the drop-out), FitFailed when the likelihood has no finite maximum — except when a and b
-    run off together (every customer's drop-out chance alike): then the fit is repeated with a small penalty on
-    their logarithms, recorded in `penalty`."""
+    both run off towards infinity (every customer's drop-out chance alike): then the fit is repeated with a small
+    penalty on their logarithms, recorded in `penalty`."""
     x, t_x, age = check(frequency, recency, T)
     if len(x) < mle.MIN_CUSTOMERS:
         raise mle.TooFewCustomers(_("%(model)s needs at least %(minimum)d customers, not %(count)d.")
@@ -144,7 +144,9 @@ def fit(frequency, recency, T) -> BgNbd:  # noqa: N803
     try:
         theta = mle.maximise(mean_log_likelihood, np.zeros(4), names=NAMES, model=MODEL)
     except mle.FitFailed as failed:
-        if set(failed.details.get("runaway", [])) != {"a", "b"}:
+        # a and b growing together keep a / (a + b), the drop-out chance, finite; a going to 0 means that nobody
+        # drops out, which the model cannot estimate (where b stops on that flat ridge depends on the arithmetic).
+        if failed.details.get("towards") != {"a": "infinity", "b": "infinity"}:
             raise
         penalty = PENALTY
         theta = mle.maximise(_penalised(mean_log_likelihood, penalty), np.zeros(4), names=NAMES, model=MODEL)

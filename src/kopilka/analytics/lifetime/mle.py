@@ -96,7 +96,10 @@ def maximise(
         message = _("%(model)s: the likelihood has no maximum at finite values of %(names)s, so the data "
                     "cannot estimate them (too few customers, too short a history, or data the model does "
                     "not suit).")
-        raise FitFailed(message % {"model": model, "names": ", ".join(runaway)}, details={"runaway": runaway})
+        towards = {name: "infinity" if theta > 0 else "zero"
+                   for name, theta in zip(names, result.x, strict=True) if name in runaway}
+        raise FitFailed(message % {"model": model, "names": ", ".join(runaway)},
+                        details={"runaway": runaway, "towards": towards})
     value, gradient = negative(result.x)
     if not np.isfinite(value) or np.max(np.abs(gradient)) > GRADIENT_TOLERANCE:
         raise FitFailed(_("%(model)s: the optimiser found no maximum of the likelihood (%(reason)s).")
