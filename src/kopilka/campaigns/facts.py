@@ -54,7 +54,7 @@ class MemberRow:
 
     @property
     def can_earn_or_spend(self) -> bool:
-        return self.status == Member.Status.ACTIVE
+        return Member.status_earns_and_spends(self.status)
 
 
 _MEMBER = f"""

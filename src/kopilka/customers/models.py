@@ -152,7 +152,12 @@ class Member(models.Model):
 
     @property
     def can_earn_or_spend(self) -> bool:
-        return self.status == self.Status.ACTIVE
+        return self.status_earns_and_spends(self.status)
+
+    @classmethod
+    def status_earns_and_spends(cls, status: str | None) -> bool:
+        """Whether a member of this status may earn and spend points: only an active one may."""
+        return status == cls.Status.ACTIVE
 
 
 class ExternalId(models.Model):

@@ -150,7 +150,7 @@ def _place(new: NewOrder, fingerprint: str, actor: str, seen: placing.Seen) -> O
     purchased_at = clock.make_aware(new.purchased_at) if new.purchased_at else clock.now()
     paying = new.paid or new.offline
     # An offline receipt, a purchase without a member and a blocked member's spend nothing.
-    may_spend = new.member_id is not None and not new.offline and seen.member_status == Member.Status.ACTIVE
+    may_spend = new.member_id is not None and not new.offline and Member.status_earns_and_spends(seen.member_status)
     spends = new.points if may_spend else 0
 
     def place(locks: PointsLocks | None, _head) -> Order:

@@ -131,7 +131,7 @@ def _priced(items: list[CartItem]) -> list[QuotedLine]:
 
 
 def _plan_spend(result: Quote, requested: int | None, solve_maximum: bool = True) -> None:
-    assert result.member_id is not None  # quote() plans a spend only for a member
+    assert result.member_id is not None  # a spend is planned only for a member
     lots = spendable_lots(result.member_id, result.at, programme.value("REDEMPTION_ORDER"))
     if not lots:
         return
