@@ -75,6 +75,24 @@ def test_the_maximum_respects_each_lots_rules(shop):
     assert Entry.objects.count() == 2  # nothing written
 
 
+def test_lots_of_an_earlier_version_keep_its_spending_rules_next_to_the_live_versions_lots(shop):
+    """The live version's rules come with the live campaigns; an earlier version's are read for its lots."""
+    early = accrue(shop, 1500, "cream-launch:v1", category="promo", days_ago=5)
+    campaigns.update_rules(code="cream-launch", actor="t", rules={
+        "accrual": {"reward": "fixed", "points": 300, "include_groups": ["care"], "scenario": "shipment"},
+        "redemption": {"groups": ["fillers"], "coefficient": "1"},
+    })
+    late = accrue(shop, 700, "cream-launch:v2", category="promo", days_ago=1)
+
+    result = quote(shop.pk, CART, requested=None)
+
+    # v1's points pay 2 ₽ each for the cream alone (1 000 of them for 2 000 ₽), v2's 1 ₽ each for the filler.
+    assert sorted((d.lot_id, d.line, d.points) for d in result.draws) == sorted([
+        (early.lot_id, 2, 1000), (late.lot_id, 1, 700),
+    ])
+    assert (result.points, result.discount) == (1700, D(2700))
+
+
 def test_the_receipt_cap_bounds_the_discount_and_the_most_points_win(shop):
     accrue(shop, 1500, "cream-launch:v1", category="promo", days_ago=5)
     accrue(shop, 5000, "base:v1", days_ago=20)

@@ -111,27 +111,41 @@ def check_json(body: bytes) -> Refusal | None:
 
 
 def _walk(document) -> Refusal | None:
-    stack: list[tuple[object, list[str]]] = [(document, ["body"])]
-    while stack:
-        value, where = stack.pop()
-        if len(where) > MAX_DEPTH + 1:
-            return Refusal(400, "too_deep", ["body"])
-        if isinstance(value, str):
-            if bad_text(value):
-                return Refusal(422, "invalid_characters", where)
-        elif isinstance(value, bool):
-            continue
-        elif isinstance(value, int):
-            if not -BIGGEST_INTEGER - 1 <= value <= BIGGEST_INTEGER:
-                return Refusal(422, "number_out_of_range", where)
-        elif isinstance(value, float):
-            if value != value or value in (float("inf"), float("-inf")):
-                return Refusal(422, "number_out_of_range", where)
-        elif isinstance(value, dict):
-            for key, item in value.items():
-                if bad_text(key):
-                    return Refusal(422, "invalid_characters", where)
-                stack.append((item, [*where, key]))
-        elif isinstance(value, list):
-            stack.extend((item, [*where, str(i)]) for i, item in enumerate(value))
+    """The first value of `document` that no route may get, and where it is."""
+    found = _fault(document, 1)
+    if found is None:
+        return None
+    status, code, path = found
+    return Refusal(status, code, ["body"] if code == "too_deep" else ["body", *reversed(path)])
+
+
+def _fault(value, depth: int) -> tuple[int, str, list[str]] | None:
+    """(status, code, the path to the value from the innermost out) of the first fault in `value`, which sits
+    `depth` names deep ("body" is 1); the path is built only on the way out of a fault."""
+    if depth > MAX_DEPTH + 1:
+        return 400, "too_deep", []
+    kind = type(value)
+    if kind is str:
+        return (422, "invalid_characters", []) if FORBIDDEN.search(value) else None
+    if kind is int:
+        return None if -BIGGEST_INTEGER - 1 <= value <= BIGGEST_INTEGER else (422, "number_out_of_range", [])
+    if kind is float:
+        return (422, "number_out_of_range", []) if value != value or value in (_INFINITY, -_INFINITY) else None
+    if kind is dict:
+        for key, item in value.items():
+            if FORBIDDEN.search(key):
+                return 422, "invalid_characters", []
+            found = _fault(item, depth + 1)
+            if found is not None:
+                found[2].append(key)
+                return found
+    elif kind is list:
+        for index, item in enumerate(value):
+            found = _fault(item, depth + 1)
+            if found is not None:
+                found[2].append(str(index))
+                return found
     return None
+
+
+_INFINITY = float("inf")

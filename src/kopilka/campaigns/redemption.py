@@ -20,7 +20,6 @@ program solved by branch and bound (HiGHS MILP), which is slower but always exac
 """
 
 import logging
-import math
 from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, Decimal
 from functools import lru_cache
@@ -28,7 +27,7 @@ from functools import lru_cache
 import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, milp
 
-from kopilka.campaigns.relaxation import Column, Relaxation
+from kopilka.campaigns.relaxation import Relaxation
 
 HUNDRED = Decimal(100)
 MEMO_SIZE = 256
@@ -141,79 +140,67 @@ class _Program:
     y are the points of a pool on a line; M exceeds any preference gain, so the optimum spends the most points
     and, among those plans, takes most from the preferred pools. Every row of A is in kopecks of discount, or
     in points for a pool's supply. Rows: each line's discount, the ordinary lines' discount, each pool's supply,
-    and the discount of the ordinary lines by each pool with a receipt cap. A is kept by columns, each with its
-    positive entries in ascending rows.
+    and the discount of the ordinary lines by each pool with a receipt cap. A is small (a cart's lines by the
+    member's pools) and kept dense, in whole numbers.
     """
 
     def __init__(self, cells: list[tuple[int, int]], lines: list[CartLine], pools: list[Pool],
                  line_cap_percent: Decimal | None, receipt_cap_percent: Decimal | None, shop: Shop):
         """`cells`: (pool index, line index) of each variable."""
-        ordinary_total = sum((line.amount for line in lines if not line.partner), Decimal(0))
-        pool_worth = [int(pool.coefficient * HUNDRED) for pool in pools]
-        shop_worth = float(int(shop.coefficient * HUNDRED))
-        ordinary_row, supply_row = len(lines), len(lines) + 1
+        pool_of = np.array([p for p, _ in cells], dtype=np.intp)
+        line_of = np.array([n for _, n in cells], dtype=np.intp)
+        every = np.arange(len(cells))
+        partner = np.array([line.partner for line in lines], dtype=bool)[line_of]
+        ordinary = every[~partner]
+        pool_worth = np.array([int(pool.coefficient * HUNDRED) for pool in pools], dtype=np.int64)
+        worth = np.where(partner, int(shop.coefficient * HUNDRED), pool_worth[pool_of])
         capped = [index for index, pool in enumerate(pools) if pool.receipt_cap_percent is not None]
-        discount_row = {index: supply_row + len(pools) + n for n, index in enumerate(capped)}
-        # The rows below the lines' of a variable of each pool, on an ordinary line and on a partner line.
-        ordinary_tail: list[Column] = []
-        partner_tail: list[Column] = []
-        for p, kopecks_a_point in enumerate(pool_worth):
-            value = float(kopecks_a_point)
-            tail = [(ordinary_row, value)] if value > 0 else []
-            tail.append((supply_row + p, 1.0))
-            if p in discount_row and value > 0:
-                tail.append((discount_row[p], value))
-            ordinary_tail.append(tail)
-            partner_tail.append([(supply_row + p, 1.0)])
-        columns: list[Column] = []
-        worth: list[float] = []
-        pool_of: list[int] = []
-        bounds: list[int] = []
-        line_caps: dict[tuple[int, Decimal], int] = {}  # (line, pool's cap %) → the cap in kopecks, worked out once
-        for p, n in cells:
-            pool, line = pools[p], lines[n]
-            if line.partner:
-                value = shop_worth
-                columns.append([(n, value), *partner_tail[p]] if value > 0 else partner_tail[p])
-            else:
-                value = float(pool_worth[p])
-                columns.append([(n, value), *ordinary_tail[p]] if value > 0 else ordinary_tail[p])
-            worth.append(value)
-            pool_of.append(p)
-            # A pool's line cap bounds one variable: it is a bound, not a row (partner lines follow the shop's cap).
-            if pool.line_cap_percent is not None and not line.partner:
-                cap = line_caps.get((n, pool.line_cap_percent))
-                if cap is None:
-                    cap = line_caps[n, pool.line_cap_percent] = kopecks(line.amount, pool.line_cap_percent)
-                bounds.append(min(pool.points, cap // pool_worth[p]))
-            else:
-                bounds.append(pool.points)
-        self.columns = columns
-        self.int_upper = (
+        ordinary_row, supply_row = len(lines), len(lines) + 1
+        discount_row = supply_row + len(pools)
+        matrix = np.zeros((discount_row + len(capped), len(cells)), dtype=np.int64)
+        matrix[line_of, every] = worth
+        matrix[ordinary_row, ordinary] = worth[ordinary]
+        matrix[supply_row + pool_of, every] = 1
+        for n, index in enumerate(capped):
+            mine = ordinary[pool_of[ordinary] == index]
+            matrix[discount_row + n, mine] = worth[mine]
+        # A pool's line cap bounds one variable: it is a bound, not a row (partner lines follow the shop's cap).
+        bounds = np.array([pool.points for pool in pools], dtype=np.int64)[pool_of]
+        line_caps: dict[Decimal, np.ndarray] = {}  # a pool's cap % → each line's cap in kopecks, worked out once
+        for p, pool in enumerate(pools):
+            if pool.line_cap_percent is not None:
+                if pool.line_cap_percent not in line_caps:
+                    line_caps[pool.line_cap_percent] = np.array(
+                        [kopecks(line.amount, pool.line_cap_percent) for line in lines], dtype=np.int64)
+                mine = ordinary[pool_of[ordinary] == p]
+                bounds[mine] = np.minimum(bounds[mine], line_caps[pool.line_cap_percent][line_of[mine]] // worth[mine])
+        ordinary_total = sum((line.amount for line in lines if not line.partner), Decimal(0))
+        self.matrix = matrix
+        self.int_upper = np.array(
             [kopecks(line.amount, shop.cap_percent if line.partner else line_cap_percent) for line in lines]
             + [kopecks(ordinary_total, receipt_cap_percent)]
             + [pool.points for pool in pools]
-            + [kopecks(ordinary_total, pools[index].receipt_cap_percent) for index in capped]
+            + [kopecks(ordinary_total, pools[index].receipt_cap_percent) for index in capped],
+            dtype=np.int64,
         )
-        self.upper = [float(cap) for cap in self.int_upper]
-        self.bounds = np.array(bounds, float)
-        self.int_bounds = [int(b) for b in bounds]
-        self.worth = np.array(worth, float)
+        self.int_bounds = bounds
+        self.bounds = self.int_bounds.astype(float)
         worst = max(p.rank for p in pools) + 1
-        self.preference = (worst - np.array([pool.rank for pool in pools], dtype=float))[np.array(pool_of)]
+        self.preference = (worst - np.array([pool.rank for pool in pools], dtype=float))[pool_of]
         # One more point must outweigh moving every point to a better pool.
         big = float(worst) * (float(self.bounds.sum()) + 1)
         self.objective = -(big + self.preference)
-        self.ones = np.ones(len(columns))
-        self.cheap_first = np.lexsort((-self.preference, self.worth)).tolist()
-        self.preferred_first = np.lexsort((self.worth, -self.preference)).tolist()
+        self.ones = np.ones(len(cells))
+        self.cheap_first = np.lexsort((-self.preference, worth))
+        self.preferred_first = np.lexsort((worth, -self.preference))
 
-    def _with_limit(self, limit: int | None) -> tuple[list[Column], list[float]]:
-        """The columns and row bounds, with the row Σ y ≤ `limit` last when there is a limit."""
+    def _with_limit(self, limit: int | None) -> tuple[np.ndarray, np.ndarray]:
+        """A and the row bounds (in floats, for the solvers), with the row Σ y ≤ `limit` last when there is a
+        limit."""
         if limit is None:
-            return self.columns, self.upper
-        limit_row = len(self.upper)
-        return [[*column, (limit_row, 1.0)] for column in self.columns], [*self.upper, float(limit)]
+            return self.matrix.astype(float), self.int_upper.astype(float)
+        return (np.vstack([self.matrix, np.ones((1, self.matrix.shape[1]), dtype=np.int64)]).astype(float),
+                np.append(self.int_upper, limit).astype(float))
 
     def checked(self, plan: np.ndarray, limit: int | None) -> np.ndarray:
         """`plan` when it keeps every cap, supply and bound in exact integer arithmetic (the solvers work to
@@ -226,47 +213,43 @@ class _Program:
         if self.keeps(exact, limit):
             return exact
         log.error("the exact redemption plan broke a cap too; no points are planned")
-        return np.zeros(len(self.columns), dtype=np.int64)
+        return np.zeros(self.matrix.shape[1], dtype=np.int64)
 
     def keeps(self, plan: np.ndarray, limit: int | None) -> bool:
         """Whether `plan` keeps every row and bound, computed in integers (every coefficient is a whole number of
         kopecks or points)."""
-        used = [0] * len(self.int_upper)
-        for k, points in enumerate(plan.tolist()):
-            if not 0 <= points <= self.int_bounds[k]:
-                return False
-            if points:
-                for r, value in self.columns[k]:
-                    used[r] += int(value) * points
-        total = int(sum(plan.tolist()))
-        return (limit is None or total <= limit) and all(u <= cap for u, cap in zip(used, self.int_upper, strict=True))
+        plan = plan.astype(np.int64)
+        return bool(
+            (plan >= 0).all() and (plan <= self.int_bounds).all() and (self.matrix @ plan <= self.int_upper).all()
+            and (limit is None or int(plan.sum()) <= limit)
+        )
 
     def most(self) -> int:
         """The most points a plan spends: the relaxation's bound when rounding reaches it (the first stage of
         `solve` without a limit), else the exact program's."""
-        columns, upper = self._with_limit(None)
-        relaxation = Relaxation(columns, upper, self.bounds)
+        matrix, upper = self._with_limit(None)
+        relaxation = Relaxation(matrix, upper, self.bounds)
         most = relaxation.maximize(self.ones)
         if most is None:
-            return int(self._exact(columns, upper).sum())
+            return int(self._exact(matrix, upper).sum())
         target = int(np.floor(most[1] + 1e-6))
-        if sum(self._rounded(most[0], columns, upper, target, self.cheap_first)) < target:
-            return int(self._exact(columns, upper).sum())
+        if self._rounded(most[0], matrix, upper, target, self.cheap_first).sum() < target:
+            return int(self._exact(matrix, upper).sum())
         return target
 
     def solve(self, limit: int | None = None) -> np.ndarray:
         """An optimal plan spending at most `limit` points (no limit: the most)."""
         if limit == 0:
-            return np.zeros(len(self.columns), dtype=np.int64)  # the only plan
-        columns, upper = self._with_limit(limit)
-        relaxation = Relaxation(columns, upper, self.bounds)
+            return np.zeros(self.matrix.shape[1], dtype=np.int64)  # the only plan
+        matrix, upper = self._with_limit(limit)
+        relaxation = Relaxation(matrix, upper, self.bounds)
         most = relaxation.maximize(self.ones)
         if most is None:
-            return self._exact(columns, upper)
+            return self._exact(matrix, upper)
         target = int(np.floor(most[1] + 1e-6))
-        plan = np.array(self._rounded(most[0], columns, upper, target, self.cheap_first), dtype=np.int64)
+        plan = self._rounded(most[0], matrix, upper, target, self.cheap_first)
         if plan.sum() < target:
-            return self._exact(columns, upper)
+            return self._exact(matrix, upper)
         if self.preference @ plan == self.preference.max() * target:
             return plan  # every point from the most preferred pools: no plan of `target` points does better
         # Among the plans of `target` points, the one that takes most from the preferred pools (the simplex starts
@@ -274,49 +257,43 @@ class _Program:
         relaxation.require_total(target)
         preferred = relaxation.maximize(self.preference)
         if preferred is None:
-            return self._exact(columns, upper)
+            return self._exact(matrix, upper)
         best = int(np.floor(preferred[1] + 1e-6))
-        plan = np.array(self._rounded(preferred[0], columns, upper, target, self.preferred_first), dtype=np.int64)
+        plan = self._rounded(preferred[0], matrix, upper, target, self.preferred_first)
         if plan.sum() == target and int(self.preference @ plan) >= best:
             return plan
-        return self._exact(columns, upper)
+        return self._exact(matrix, upper)
 
-    def _rounded(self, relaxed: np.ndarray, columns: list[Column], upper: list[float], target: int,
-                 order: list[int]) -> list[int]:
+    def _rounded(self, relaxed: np.ndarray, matrix: np.ndarray, upper: np.ndarray, target: int,
+                 order: np.ndarray) -> np.ndarray:
         """The relaxed plan rounded down, then topped up variable by variable in `order` while every row and
-        bound allows, up to `target` points."""
-        bounds = self.int_bounds
-        plan = [min(value, bound) for value, bound in
-                zip(np.floor(relaxed + 1e-7).astype(np.int64).tolist(), bounds, strict=True)]
-        room = list(upper)
-        for k, points in enumerate(plan):
-            if points:
-                for r, value in columns[k]:
-                    room[r] -= value * points
-        if any(left < -1e-6 for left in room):
-            plan = [0] * len(plan)
-            room = list(upper)
-        short = target - sum(plan)
-        for k in order:
-            if short <= 0:
+        bound allows, up to `target` points: each time the first variable in `order` with room takes what it
+        can (a variable without room never gets any later, rooms only shrink)."""
+        plan = np.clip(np.floor(relaxed + 1e-7).astype(np.int64), 0, self.int_bounds)
+        room = upper - matrix @ plan
+        if (room < -1e-6).any():
+            plan = np.zeros_like(plan)
+            room = upper.copy()
+        short = target - int(plan.sum())
+        entries = matrix > 0
+        while short > 0:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                fits = np.where(entries, np.floor((room[:, None] + 1e-9) / matrix), np.inf).min(axis=0)
+            can = np.minimum(fits, self.int_bounds - plan)[order]
+            first = int(np.argmax(can > 0))
+            if can[first] <= 0:
                 break
-            fits = min((math.floor((room[r] + 1e-9) / value) for r, value in columns[k]), default=short)
-            add = int(min(short, fits, bounds[k] - plan[k]))
-            if add > 0:
-                plan[k] += add
-                short -= add
-                for r, value in columns[k]:
-                    room[r] -= value * add
+            k = int(order[first])
+            add = int(min(short, can[first]))
+            plan[k] += add
+            short -= add
+            room -= matrix[:, k] * add
         return plan
 
-    def _exact(self, columns: list[Column], upper: list[float]) -> np.ndarray:
-        rows = np.zeros((len(upper), len(columns)))
-        for k, column in enumerate(columns):
-            for r, value in column:
-                rows[r, k] = value
+    def _exact(self, matrix: np.ndarray, upper: np.ndarray) -> np.ndarray:
         result = milp(
             self.objective,
-            constraints=LinearConstraint(rows, -np.inf, np.array(upper)),
+            constraints=LinearConstraint(matrix, -np.inf, upper),
             integrality=np.ones(len(self.objective), dtype=np.uint8),  # 1: every variable is an integer
             bounds=Bounds(0, self.bounds),
             options={"mip_rel_gap": 0},

@@ -13,7 +13,6 @@ import threading
 import highspy
 import numpy as np
 
-Column = list[tuple[int, float]]  # a variable's (row, value) pairs, rows ascending
 COLUMNWISE = int(highspy.MatrixFormat.kColwise)
 MAXIMIZE = int(highspy.ObjSense.kMaximize)
 
@@ -22,24 +21,18 @@ _banner_shown = False
 
 
 class Relaxation:
-    """max c·y, A·y ≤ u, 0 ≤ y ≤ bounds; A given by its columns."""
+    """max c·y, A·y ≤ u, 0 ≤ y ≤ bounds; A given dense (rows × variables), handed to the solver by columns."""
 
-    def __init__(self, columns: list[Column], upper: list[float], bounds: np.ndarray):
-        self.size = len(columns)
+    def __init__(self, matrix: np.ndarray, upper: np.ndarray, bounds: np.ndarray):
+        self.size = matrix.shape[1]
         self.every = np.arange(self.size, dtype=np.int32)
-        starts: list[int] = []
-        index: list[int] = []
-        value: list[float] = []
-        for column in columns:
-            starts.append(len(index))
-            for row, entry in column:
-                index.append(row)
-                value.append(entry)
+        column, row = np.nonzero(matrix.T)  # by column, rows ascending within each
+        starts = np.searchsorted(column, self.every).astype(np.int32)
         self.highs = _solver()
         self.highs.passModel(
-            self.size, len(upper), len(index), COLUMNWISE, MAXIMIZE, 0.0, np.zeros(self.size), np.zeros(self.size),
-            bounds.astype(float), np.full(len(upper), -highspy.kHighsInf), np.array(upper, dtype=float),
-            np.array(starts, dtype=np.int32), np.array(index, dtype=np.int32), np.array(value, dtype=float),
+            self.size, len(upper), len(row), COLUMNWISE, MAXIMIZE, 0.0, np.zeros(self.size), np.zeros(self.size),
+            bounds.astype(float), np.full(len(upper), -highspy.kHighsInf), upper.astype(float),
+            starts, row.astype(np.int32), matrix[row, column].astype(float),
             np.zeros(self.size, dtype=np.int32),  # every variable continuous
         )
 
@@ -82,4 +75,7 @@ def _new_highs():
             os.close(saved)
         _banner_shown = True
     highs.setOptionValue("output_flag", False)
+    # The programs are small (a cart's lines by the member's pools) and their coefficients whole kopecks or ones:
+    # presolving and scaling them costs more than the simplex itself (a solve takes half the time without).
+    highs.setOptionValue("presolve", "off")
     return highs

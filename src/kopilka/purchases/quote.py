@@ -8,11 +8,12 @@ on payment and on shipment, on what the member pays after the points discount.
 """
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from kopilka.campaigns.engine import Decision, PurchaseLine, decide
+from kopilka.campaigns.engine import Decision, LiveCampaign, PurchaseLine, decide
 from kopilka.campaigns.facts import load_member, member_facts
 from kopilka.campaigns.redemption import CartLine, Pool, RedemptionPlan, Shop, plan_redemption
 from kopilka.campaigns.rules import RedemptionRule
@@ -97,9 +98,9 @@ def quote(
     member = load_member(member_id, labels=True)
     if not member.can_earn_or_spend:
         return result  # blocked members neither earn nor spend
-    if can_spend:
-        _plan_spend(result, requested)
     campaigns = live_campaigns(at, member_id)
+    if can_spend:
+        _plan_spend(result, requested, live=campaigns)
     facts = member_facts(member_id, at, member=member, campaigns=campaigns)
     lines = result.lines
     purchase = [PurchaseLine(line.number, line.item.sku, line.to_pay, line.groups) for line in lines]
@@ -130,12 +131,17 @@ def _priced(items: list[CartItem]) -> list[QuotedLine]:
             for n, item in enumerate(items, start=1)]
 
 
-def _plan_spend(result: Quote, requested: int | None, solve_maximum: bool = True) -> None:
+def _plan_spend(result: Quote, requested: int | None, solve_maximum: bool = True,
+                live: Sequence[LiveCampaign] = ()) -> None:
+    """`live`: campaigns read already, whose versions' rules need no read when the lots came from them."""
     assert result.member_id is not None  # a spend is planned only for a member
     lots = spendable_lots(result.member_id, result.at, programme.value("REDEMPTION_ORDER"))
     if not lots:
         return
-    rules = redemption_rules({lot.source_ref for lot in lots if lot.source_kind == "campaign"})
+    references = {lot.source_ref for lot in lots if lot.source_kind == "campaign"}
+    rules = {campaign.reference: campaign.rules.redemption for campaign in live if campaign.reference in references}
+    if len(rules) < len(references):
+        rules.update(redemption_rules(references - rules.keys()))
     by_pool: dict[str, list] = defaultdict(list)
     for lot in lots:  # in redemption order
         key = lot.source_ref if lot.source_kind == "campaign" and lot.source_ref in rules else PROGRAMME_POOL
