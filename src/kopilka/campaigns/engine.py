@@ -63,20 +63,14 @@ def _floor(value: Decimal) -> int:
 
 def split_by_weight(total: int, weights: dict[int, Decimal]) -> dict[int, int]:
     """`total` points over the keys in proportion to the weights, whole points summing to `total` exactly
-    (largest remainder; ties to the smaller key). Worked in integers: the weights scaled to whole numbers, each
-    share's fraction compared exactly as its remainder over the common denominator."""
-    places = max((-weight.as_tuple().exponent for weight in weights.values() if weight), default=0)  # type: ignore[operator]
-    scale = 10 ** max(places, 0)
-    whole_weights = {key: int(weight * scale) for key, weight in weights.items()}
-    whole = sum(whole_weights.values())
+    (largest remainder; ties to the smaller key)."""
+    whole = sum(weights.values(), Decimal(0))
     if total == 0 or whole == 0:
         return {key: 0 for key in weights}
-    shares: dict[int, int] = {}
-    remainders: dict[int, int] = {}
-    for key, weight in whole_weights.items():
-        shares[key], remainders[key] = divmod(total * weight, whole)
+    exact = {key: Decimal(total) * weight / whole for key, weight in weights.items()}
+    shares = {key: _floor(value) for key, value in exact.items()}
     left = total - sum(shares.values())
-    for key in sorted(remainders, key=lambda k: (-remainders[k], k))[:left]:
+    for key in sorted(exact, key=lambda k: (-(exact[k] - shares[k]), k))[:left]:
         shares[key] += 1
     return shares
 

@@ -4,6 +4,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from fractions import Fraction
+from typing import NamedTuple
 
 from django.db import connection
 from django.db.models import Q, Sum
@@ -238,16 +239,15 @@ def utilization(since: datetime, until: datetime, basis: str = "flow") -> Utiliz
     )
 
 
-@dataclass(frozen=True)
-class SpendableLot:
-    state: booking.LotState
+class SpendableLot(NamedTuple):
+    id: int
+    free: int  # points that nothing has reserved
     source_kind: str
     source_ref: str
 
 
 _SPENDABLE = f"""
-SELECT l.id, c.redemption_rank, l.accrued_at, l.activates_at, l.expires_at, l.remaining, l.held, l.source_kind,
-       l.source_ref
+SELECT l.id, l.remaining - l.held, l.source_kind, l.source_ref
 FROM {Lot._meta.db_table} l
 JOIN {Account._meta.db_table} a ON a.id = l.account_id
 JOIN {LotCategory._meta.db_table} c ON c.id = l.category_id
@@ -267,16 +267,7 @@ _SPENDABLE_BY_POLICY = {
 def spendable_lots(member_id: int, at: datetime, policy: str) -> list[SpendableLot]:
     """The member's lots with free points spendable at `at` (active, not expired, not debt), in the `policy`
     redemption order (first to spend first), in one query."""
-    return [
-        SpendableLot(
-            booking.LotState(lot_id, rank, sql.moment(accrued), sql.moment(activates), sql.moment(expires),
-                             remaining, held),
-            source_kind, source_ref,
-        )
-        for lot_id, rank, accrued, activates, expires, remaining, held, source_kind, source_ref in sql.rows(
-            _SPENDABLE_BY_POLICY[policy], [member_id, sql.at(at), sql.at(at)]
-        )
-    ]
+    return [SpendableLot(*row) for row in sql.rows(_SPENDABLE_BY_POLICY[policy], [member_id, sql.at(at), sql.at(at)])]
 
 
 # --- utilization by segment ---------------------------------------------------------------------------------

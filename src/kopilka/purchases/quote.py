@@ -20,7 +20,7 @@ from kopilka.campaigns.rules import RedemptionRule
 from kopilka.campaigns.selectors import live_campaigns, redemption_rules
 from kopilka.catalog.selectors import ProductTerms, product_terms
 from kopilka.core import clock, programme
-from kopilka.ledger.selectors import spendable_lots
+from kopilka.ledger.selectors import SpendableLot, spendable_lots
 
 KOPECK = Decimal("0.01")
 PROGRAMME_POOL = ""  # lots no campaign rule speaks for: any product, 1 point = 1 rouble
@@ -142,10 +142,10 @@ def _plan_spend(result: Quote, requested: int | None, solve_maximum: bool = True
     rules = {campaign.reference: campaign.rules.redemption for campaign in live if campaign.reference in references}
     if len(rules) < len(references):
         rules.update(redemption_rules(references - rules.keys()))
-    by_pool: dict[str, list] = defaultdict(list)
+    by_pool: dict[str, list[SpendableLot]] = defaultdict(list)
     for lot in lots:  # in redemption order
         key = lot.source_ref if lot.source_kind == "campaign" and lot.source_ref in rules else PROGRAMME_POOL
-        by_pool[key].append(lot.state)
+        by_pool[key].append(lot)
     # A pool goes as early in the redemption order as its first lot: pools come in the order they were met.
     ranked = list(by_pool)
     pools = [_pool(key, rank, by_pool[key], rules.get(key)) for rank, key in enumerate(ranked)]
@@ -160,7 +160,7 @@ def _plan_spend(result: Quote, requested: int | None, solve_maximum: bool = True
     _apply(result, plan, pools, by_pool, shop)
 
 
-def _pool(key: str, rank: int, lots: list, rule: RedemptionRule | None) -> Pool:
+def _pool(key: str, rank: int, lots: list[SpendableLot], rule: RedemptionRule | None) -> Pool:
     rule = rule or RedemptionRule(coefficient=programme.value("POINT_VALUE"))
     return Pool(
         key=key, points=sum(lot.free for lot in lots), rank=rank, groups=frozenset(rule.groups),
@@ -169,7 +169,8 @@ def _pool(key: str, rank: int, lots: list, rule: RedemptionRule | None) -> Pool:
     )
 
 
-def _apply(result: Quote, plan: RedemptionPlan, pools: list[Pool], by_pool: dict[str, list], shop: Shop) -> None:
+def _apply(result: Quote, plan: RedemptionPlan, pools: list[Pool], by_pool: dict[str, list[SpendableLot]],
+           shop: Shop) -> None:
     """Per line, the discount and points (a partner line's at the shop's rate); per lot, what it gives (a pool's lots
     in redemption order)."""
     worth = {pool.key: pool.coefficient for pool in pools}
