@@ -126,14 +126,14 @@ def _fault(value, depth: int) -> tuple[int, str, list[str]] | None:
         return 400, "too_deep", []
     kind = type(value)
     if kind is str:
-        return (422, "invalid_characters", []) if FORBIDDEN.search(value) else None
+        return (422, "invalid_characters", []) if bad_text(value) else None
     if kind is int:
         return None if -BIGGEST_INTEGER - 1 <= value <= BIGGEST_INTEGER else (422, "number_out_of_range", [])
     if kind is float:
         return (422, "number_out_of_range", []) if value != value or value in (_INFINITY, -_INFINITY) else None
     if kind is dict:
         for key, item in value.items():
-            if FORBIDDEN.search(key):
+            if bad_text(key):
                 return 422, "invalid_characters", []
             found = _fault(item, depth + 1)
             if found is not None:

@@ -76,6 +76,6 @@ def _new_highs():
         _banner_shown = True
     highs.setOptionValue("output_flag", False)
     # The programs are small (a cart's lines by the member's pools) and their coefficients whole kopecks or ones:
-    # presolving and scaling them costs more than the simplex itself (a solve takes half the time without).
+    # presolving them costs more than it saves (a plan's two solves took 0.92 ms with it, 0.75 ms without).
     highs.setOptionValue("presolve", "off")
     return highs

@@ -4,9 +4,9 @@ No I/O here: the services load lots, call these functions and write what they re
 valid input and raises a ledger error (never a partial plan) when the request cannot be met in full.
 
 The redemption orders are defined here once, in `REDEMPTION_ORDERS_BY`: the Python sort key
-(`redemption_key`) and the SQL ORDER BY lists (`redemption_order_sql`, used by `statements` and the bulk seed)
-are built from it, and the PostgreSQL spend function (migrations ledger 0004 and 0007) is held equal to it by
-tests on PostgreSQL.
+(`redemption_key`) and the SQL ORDER BY lists (`redemption_order_sql`, used by `statements`, the spendable lots
+that a cart's quote reads, and the bulk seed) are built from it, and the PostgreSQL spend function (migrations
+ledger 0004 and 0007) is held equal to it by tests on PostgreSQL.
 """
 
 from collections.abc import Mapping
