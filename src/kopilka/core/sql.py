@@ -18,19 +18,56 @@ def rows(sql: str, params: Sequence | Mapping = ()) -> list[tuple]:
     """All rows of one read; `%s` placeholders (`%(name)s` with a mapping). PostgreSQL sends them in binary (no
     text to parse back)."""
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.cursor.execute(sql, params, binary=True)
-            noted(sql)
+        if cursor.db.vendor == "postgresql":
+            on_driver(cursor, sql, params, binary=True)
         else:
             cursor.execute(sql, params)
         return cursor.fetchall()
 
 
-def noted(sql: str) -> None:
-    """Records a statement sent past Django's cursor (binary rows) where Django records its own: in debug mode and
-    under `CaptureQueriesContext`, so statement counts see every statement."""
-    if connection.queries_logged:
-        connection.queries_log.append({"sql": sql, "time": "0.000"})
+def on_driver(cursor, sql: str, params: Sequence | Mapping, **options) -> None:
+    """Executes on the driver's cursor under Django's `cursor` (PostgreSQL: for binary rows, prepare=...). Its
+    errors are Django's, as from any statement (a deadlock is a DatabaseError that `retrying.outermost` runs again),
+    and it is recorded where Django records its own: in debug mode and under `CaptureQueriesContext`, so statement
+    counts see every statement."""
+    db = cursor.db
+    with db.wrap_database_errors:
+        cursor.cursor.execute(sql, params, **options)
+    if db.queries_logged:
+        db.queries_log.append({"sql": sql, "time": "0.000"})
+
+
+def array(values: Iterable) -> str:
+    """A one-dimensional array as PostgreSQL's text literal, for a parameter cast to its type (`%s::bigint[]`):
+    psycopg dumps a list element by element in Python, several times the cost of this text on the hot paths.
+
+    Elements are None (NULL), integers, decimals, text (choices too) or aware timestamps; text is quoted and
+    escaped, so any character PostgreSQL's text takes is kept as it is. Anything else is a TypeError."""
+    return "{" + ",".join([(_ELEMENTS.get(type(value)) or _element)(value) for value in values]) + "}"
+
+
+def _quoted(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _moment(value: datetime) -> str:
+    if value.tzinfo is None:
+        raise TypeError(f"a naive timestamp in an array: {value!r}")
+    return '"' + value.isoformat() + '"'
+
+
+def _element(value) -> str:
+    """The less common element types: subclasses of text (choices), of integers (not booleans), of timestamps."""
+    if isinstance(value, str):
+        return _quoted(str(value))
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(int(value))
+    if isinstance(value, datetime):
+        return _moment(value)
+    raise TypeError(f"no array element of type {type(value).__name__}")
+
+
+_ELEMENTS = {int: str, Decimal: str, str: _quoted, datetime: _moment, type(None): lambda _value: "NULL"}
 
 
 def placeholders(values: Iterable) -> str:

@@ -12,6 +12,7 @@ candidate lots; `book` writes the entry, allocations, lots and balance in one st
 
 from django.db import IntegrityError, connection, transaction
 
+from kopilka.core import sql
 from kopilka.ledger import reference, statements
 from kopilka.ledger._bookkeeping import accrual_rows, mark_stored, new_entry, stored_entry
 from kopilka.ledger._inputs import CheckedAccrual, Context
@@ -99,12 +100,14 @@ def accrue_many_at_once(member_id: int, accruals: list[CheckedAccrual]) -> list[
     prefix: the rest are the Python path's to book, one by one). No savepoint: a refused call writes nothing."""
     first = accruals[0].ctx
     result = statements.accrue_many_at_once({
-        "member": member_id, "points": [one.points for one in accruals],
-        "categories": [one.category.id for one in accruals], "at": first.at,
-        "activates_at": [one.activates_at for one in accruals], "expires_at": [one.expires_at for one in accruals],
-        "keys": [one.key for one in accruals], "fingerprints": [one.fingerprint for one in accruals],
-        "kind": Entry.Kind.ACCRUAL, "source_kinds": [one.ctx.source.kind for one in accruals],
-        "source_refs": [one.ctx.source.ref for one in accruals], "reason_code": first.reason_code,
+        "member": member_id, "points": sql.array([one.points for one in accruals]),
+        "categories": sql.array([one.category.id for one in accruals]), "at": first.at,
+        "activates_at": sql.array([one.activates_at for one in accruals]),
+        "expires_at": sql.array([one.expires_at for one in accruals]),
+        "keys": sql.array([one.key for one in accruals]),
+        "fingerprints": sql.array([one.fingerprint for one in accruals]), "kind": Entry.Kind.ACCRUAL,
+        "source_kinds": sql.array([one.ctx.source.kind for one in accruals]),
+        "source_refs": sql.array([one.ctx.source.ref for one in accruals]), "reason_code": first.reason_code,
         "comment": first.comment, "actor": first.actor, "now": first.now,
     })
     entries = []

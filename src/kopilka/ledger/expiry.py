@@ -13,7 +13,7 @@ from datetime import datetime
 
 from django.db import connection, transaction
 
-from kopilka.core import clock
+from kopilka.core import clock, sql
 from kopilka.core.progress import Progress
 from kopilka.ledger import statements
 
@@ -90,7 +90,7 @@ def _burn(cursor, accounts: list[int], as_of: datetime, actor: str, now: datetim
     params = {"as_of": as_of, "actor": actor, "now": now}
     if statements.available():
         # Planned for each batch: a plan kept for the first batches could not know how many lots later ones hold.
-        cursor.cursor.execute(_BURN_POSTGRESQL, {**params, "accounts": accounts}, prepare=False)
+        sql.on_driver(cursor, _BURN_POSTGRESQL, {**params, "accounts": accounts}, prepare=False)
         lots, points, touched = cursor.fetchone()
         return int(lots), int(points), int(touched)
     return _burn_stepwise(cursor, accounts, params)

@@ -94,8 +94,8 @@ def hold_fresh(*, member_id: int, lots: dict[int, int], actor: str, idempotency_
         cursor.execute(_HOLD, {
             "account": account.pk, "points": points, "status": Hold.Status.ACTIVE, "source_kind": source.kind,
             "source_ref": source.ref, "actor": actor, "key": key, "fingerprint": fingerprint, "now": ctx.now,
-            "at": ctx.at, "expires_at": expires_at, "lots": [lot_id for lot_id, _n in chosen],
-            "amounts": [n for _lot, n in chosen], "order": order_id,
+            "at": ctx.at, "expires_at": expires_at, "lots": sql.array([lot_id for lot_id, _n in chosen]),
+            "amounts": sql.array([n for _lot, n in chosen]), "order": order_id,
         })
         row = cursor.fetchone()
     if row is None:  # a chosen lot no longer fits: refused as check_chosen refuses

@@ -12,7 +12,7 @@ from datetime import datetime
 
 from django.db import IntegrityError, connection
 
-from kopilka.core.sql import noted
+from kopilka.core.sql import array, on_driver
 from kopilka.ledger import booking
 
 
@@ -96,10 +96,10 @@ def book(row: EntryRow, moves: list[tuple[int, int]]) -> int:
         deltas[lot_id] = deltas.get(lot_id, 0) + amount
     lots = sorted(deltas)
     params = row.params() | {
-        "move_lots": [lot_id for lot_id, _ in moves],
-        "move_amounts": [amount for _, amount in moves],
-        "lots": lots,
-        "deltas": [deltas[lot_id] for lot_id in lots],
+        "move_lots": array([lot_id for lot_id, _ in moves]),
+        "move_amounts": array([amount for _, amount in moves]),
+        "lots": array(lots),
+        "deltas": array([deltas[lot_id] for lot_id in lots]),
     }
     return inserted(_execute_one(_BOOK, params), row.key)[0]
 
@@ -176,8 +176,10 @@ def capture(row: EntryRow, lines: list[tuple[int, int]], *, account_held: int, c
         deltas[lot_id] = deltas.get(lot_id, 0) + points
     lots = sorted(deltas)
     params = row.params() | {
-        "move_lots": [lot_id for lot_id, _ in lines], "move_amounts": [-points for _, points in lines],
-        "lots": lots, "deltas": [-deltas[lot_id] for lot_id in lots], "unheld": [deltas[lot_id] for lot_id in lots],
+        "move_lots": array([lot_id for lot_id, _ in lines]),
+        "move_amounts": array([-points for _, points in lines]), "lots": array(lots),
+        "deltas": array([-deltas[lot_id] for lot_id in lots]),
+        "unheld": array([deltas[lot_id] for lot_id in lots]),
         "account_held": account_held, "captured": captured,
     }
     return inserted(_execute_one(_CAPTURE, params), row.key)[0]
@@ -330,6 +332,5 @@ def accrue_at_once(params: dict) -> AtOnce:
 def _call(sql: str, params: dict) -> tuple:
     """One call of a booking function, its row read in binary (the hot path: no text to parse back)."""
     with connection.cursor() as cursor:
-        cursor.cursor.execute(sql, params, binary=True)
-        noted(sql)
+        on_driver(cursor, sql, params, binary=True)
         return cursor.cursor.fetchone()

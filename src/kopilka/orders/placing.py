@@ -96,10 +96,11 @@ def insert(order: Order, lines: list[Line]) -> int | None:
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(_INSERT_ORDER_AND_LINES, params | {
-                "line_no": [x.line_no for x in lines], "sku": [x.sku for x in lines],
-                "quantity": [x.quantity for x in lines], "price": [x.price for x in lines],
-                "amount": [x.amount for x in lines], "line_discount": [x.discount for x in lines],
-                "line_points": [x.points_spent for x in lines],
+                "line_no": sql.array([x.line_no for x in lines]), "sku": sql.array([x.sku for x in lines]),
+                "quantity": sql.array([x.quantity for x in lines]), "price": sql.array([x.price for x in lines]),
+                "amount": sql.array([x.amount for x in lines]),
+                "line_discount": sql.array([x.discount for x in lines]),
+                "line_points": sql.array([x.points_spent for x in lines]),
             })
             row = cursor.fetchone()
         else:

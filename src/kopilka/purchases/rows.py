@@ -118,7 +118,7 @@ def insert_points(records: list[OrderPoints]) -> list[OrderPoints]:
              sql.at(r.created_at)) for r in records]
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":  # one statement text whatever the number of rows
-            cursor.execute(_INSERT_POINTS, [list(column) for column in zip(*rows, strict=True)])
+            cursor.execute(_INSERT_POINTS, [sql.array(column) for column in zip(*rows, strict=True)])
         else:
             one = "(" + ", ".join(["%s"] * 9) + ")"
             cursor.execute(f"INSERT INTO {OrderPoints._meta.db_table} ({_POINTS_COLUMNS}) "
