@@ -209,9 +209,7 @@ def ship(order_id: int, *, actor: str) -> Order:
 
     def work(locks: PointsLocks | None, order: Order) -> Order:
         _require(order, {S.PAID}, "ship")
-        _move(order, S.SHIPPED, actor)
-        if locks is not None:
-            insert_points(_earnings(order, locks, "shipment", now, actor, seen[-1]))
+        move(order, S.SHIPPED, actor, _earnings(order, locks, "shipment", now, actor, seen[-1]) if locks else None)
         return order
 
     now = clock.now()
@@ -344,8 +342,8 @@ def _live_hold(order: Order, actor: str) -> int:
 
 
 def _pay(order: Order, locks: PointsLocks | None, actor: str, seen: _Seen | None = None) -> None:
-    """Captures the hold, marks the order paid and books what it earns on payment; the order's points rows (it
-    had none) are written by one insert and attached to it. `seen`: what the plan read, else read here."""
+    """Captures the hold, books what the order earns on payment and marks it paid; the order's points rows (it had
+    none) are written with the change of status and attached to it. `seen`: what the plan read, else read here."""
     attach_lines(order)
     records = []
     if order.hold_id:
@@ -353,11 +351,10 @@ def _pay(order: Order, locks: PointsLocks | None, actor: str, seen: _Seen | None
         entry = ledger.capture_held(hold_id=hold_id, actor=actor, idempotency_key=f"order:{order.pk}:capture")
         by_line = {str(line.line_no): line.points_spent for line in order.lines.all() if line.points_spent}
         records.append(_points(order, entry, OrderPoints.Kind.SPEND, points=-entry.amount, by_line=by_line))
-    _move(order, S.PAID, actor)
     if locks is not None and order.member_id is not None:
         records += _earnings(order, locks, "payment", order.purchased_at, actor,
                              seen or _seen(order, order.purchased_at))
-    keep_points(order, insert_points(records) if records else [])
+    keep_points(order, move(order, S.PAID, actor, records))
     if locks is not None and order.member_id is not None:
         tiers.rise(order.member_id, actor=actor)
 

@@ -3,9 +3,9 @@
 `locked_order` locks the order's row and reads the order, its hold's state and its lines by one statement on
 PostgreSQL (a second one when the order changed while it waited for the lock); the
 lines and the hold come back already attached to the order (`order.lines.all()` and `order.hold` read nothing
-more). `move` changes the status and logs the change, in one statement on PostgreSQL. `insert_points` writes an
-order's new points rows by one statement; `keep_points` attaches the
-order's points rows, so rendering the order reads nothing more either.
+more). `move` changes the status, logs the change and writes the order's new points rows, in one statement on
+PostgreSQL; `insert_points` writes points rows alone by one statement; `keep_points` attaches the order's points
+rows, so rendering the order reads nothing more either.
 """
 
 import json
@@ -102,11 +102,19 @@ def attach_lines(order: Order) -> None:
 
 
 _POINTS_COLUMNS = "order_id, entry_id, kind, scenario, campaign, points, by_line, undoes_id, created_at"
+_POINTS_ARRAYS = ("%(p_order)s::bigint[], %(p_entry)s::bigint[], %(p_kind)s::varchar[], %(p_scenario)s::varchar[], "
+                  "%(p_campaign)s::varchar[], %(p_points)s::bigint[], %(p_by_line)s::jsonb[], %(p_undoes)s::bigint[], "
+                  "%(p_created_at)s::timestamptz[]")
 _INSERT_POINTS = f"""
-INSERT INTO {OrderPoints._meta.db_table} ({_POINTS_COLUMNS})
-SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::varchar[], %s::varchar[], %s::varchar[], %s::bigint[],
-                     %s::jsonb[], %s::bigint[], %s::timestamptz[])
-RETURNING id
+INSERT INTO {OrderPoints._meta.db_table} ({_POINTS_COLUMNS}) SELECT * FROM unnest({_POINTS_ARRAYS}) RETURNING id
+"""
+_MOVE_AND_INSERT_POINTS = f"""
+WITH moved AS (UPDATE {Order._meta.db_table} SET status = %(to)s WHERE id = %(order)s RETURNING id),
+logged AS (
+    INSERT INTO {OrderStatusChange._meta.db_table} (order_id, from_status, to_status, actor, changed_at)
+    SELECT id, %(from)s, %(to)s, %(actor)s, %(at)s FROM moved
+)
+{_INSERT_POINTS}
 """
 
 
@@ -114,17 +122,30 @@ def insert_points(records: list[OrderPoints]) -> list[OrderPoints]:
     """Insert the order's new points rows by one statement, in the given order; each gets its id."""
     if not records:
         return records
-    rows = [(r.order_id, r.entry_id, r.kind, r.scenario, r.campaign, r.points, json.dumps(r.by_line), r.undoes_id,
-             sql.at(r.created_at)) for r in records]
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":  # one statement text whatever the number of rows
-            cursor.execute(_INSERT_POINTS, [sql.array(column) for column in zip(*rows, strict=True)])
+            cursor.execute(_INSERT_POINTS, _points_arrays(records))
         else:
+            rows = [_points_row(record) for record in records]
             one = "(" + ", ".join(["%s"] * 9) + ")"
             cursor.execute(f"INSERT INTO {OrderPoints._meta.db_table} ({_POINTS_COLUMNS}) "
                            f"VALUES {', '.join([one] * len(rows))} RETURNING id", [v for row in rows for v in row])
-        ids = [row[0] for row in cursor.fetchall()]
-    for record, pk in zip(records, ids, strict=True):
+        return _stored(records, cursor.fetchall())
+
+
+def _points_row(r: OrderPoints) -> tuple:
+    return (r.order_id, r.entry_id, r.kind, r.scenario, r.campaign, r.points, json.dumps(r.by_line), r.undoes_id,
+            sql.at(r.created_at))
+
+
+def _points_arrays(records: list[OrderPoints]) -> dict:
+    columns = zip(*(_points_row(record) for record in records), strict=True)
+    names = ("order", "entry", "kind", "scenario", "campaign", "points", "by_line", "undoes", "created_at")
+    return {f"p_{name}": sql.array(column) for name, column in zip(names, columns, strict=True)}
+
+
+def _stored(records: list[OrderPoints], ids: list[tuple]) -> list[OrderPoints]:
+    for record, (pk,) in zip(records, ids, strict=True):
         record.pk = pk
         record._state.adding = False
         record._state.db = connection.alias
@@ -136,14 +157,22 @@ def keep_points(order: Order, points: list[OrderPoints]) -> None:
     _keep(order, "points", points)
 
 
-def move(order: Order, target: str, actor: str) -> None:
-    """Change the order's status to `target` and log who did it."""
+def move(order: Order, target: str, actor: str, points: list[OrderPoints] | None = None) -> list[OrderPoints]:
+    """Change the order's status to `target`, log who did it and insert the order's new `points` rows (as
+    `insert_points`); one statement on PostgreSQL. Returns the points rows, each with its id."""
+    points = points or []
     if statements.available():
+        change = {"order": order.pk, "from": order.status, "to": target, "actor": actor, "at": clock.now()}
         with connection.cursor() as cursor:
-            cursor.execute(_MOVE, {"order": order.pk, "from": order.status, "to": target, "actor": actor,
-                                   "at": clock.now()})
+            if points:
+                cursor.execute(_MOVE_AND_INSERT_POINTS, change | _points_arrays(points))
+                _stored(points, cursor.fetchall())
+            else:
+                cursor.execute(_MOVE, change)
     else:
         OrderStatusChange.objects.create(order=order, from_status=order.status, to_status=target, actor=actor,
                                          changed_at=clock.now())
         Order.objects.filter(pk=order.pk).update(status=target)
+        insert_points(points)
     order.status = target
+    return points
