@@ -110,16 +110,14 @@ def _record(principal: str, key: str, endpoint: str, fingerprint: str, status: i
     progress); False when an answer was already there."""
     now = sql.at(timezone.now())
     body_value = "%s::jsonb" if connection.vendor == "postgresql" else "%s"
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "INSERT INTO core_idempotencyrecord (principal, key, endpoint, request_hash, created_at, "
-            f"response_status, response_body, completed_at) VALUES (%s, %s, %s, %s, %s, %s, {body_value}, %s) "
-            "ON CONFLICT (principal, key) DO UPDATE SET response_status = excluded.response_status, "
-            "response_body = excluded.response_body, completed_at = excluded.completed_at "
-            "WHERE core_idempotencyrecord.response_status IS NULL RETURNING id",
-            [principal, key, endpoint, fingerprint, now, status, body, now],
-        )
-        return cursor.fetchone() is not None
+    return bool(sql.rows(
+        "INSERT INTO core_idempotencyrecord (principal, key, endpoint, request_hash, created_at, "
+        f"response_status, response_body, completed_at) VALUES (%s, %s, %s, %s, %s, %s, {body_value}, %s) "
+        "ON CONFLICT (principal, key) DO UPDATE SET response_status = excluded.response_status, "
+        "response_body = excluded.response_body, completed_at = excluded.completed_at "
+        "WHERE core_idempotencyrecord.response_status IS NULL RETURNING id",
+        [principal, key, endpoint, fingerprint, now, status, body, now],
+    ))
 
 
 def _lock_and_read(principal: str, key: str) -> tuple[bool, IdempotencyRecord | None]:
@@ -128,13 +126,11 @@ def _lock_and_read(principal: str, key: str) -> tuple[bool, IdempotencyRecord | 
     one write at a time."""
     if connection.vendor != "postgresql":
         return True, IdempotencyRecord.objects.filter(principal=principal, key=key).first()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pg_try_advisory_xact_lock(%s, hashtext(%s)), r.id FROM (SELECT 1) AS one "
-            "LEFT JOIN core_idempotencyrecord r ON r.principal = %s AND r.key = %s",
-            [LOCK_SPACE, f"{principal}:{key}", principal, key],
-        )
-        mine, record_id = cursor.fetchone()
+    mine, record_id = sql.driver_rows(
+        "SELECT pg_try_advisory_xact_lock(%s, hashtext(%s)), r.id FROM (SELECT 1) AS one "
+        "LEFT JOIN core_idempotencyrecord r ON r.principal = %s AND r.key = %s",
+        [LOCK_SPACE, f"{principal}:{key}", principal, key], one=True, binary=True,
+    )
     return mine, (IdempotencyRecord.objects.get(pk=record_id) if record_id is not None else None)
 
 

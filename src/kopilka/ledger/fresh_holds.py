@@ -90,14 +90,12 @@ def hold_fresh(*, member_id: int, lots: dict[int, int], actor: str, idempotency_
         return hold_id
     if any(n <= 0 for _lot, n in chosen):
         raise ValueError("the chosen points must be positive")
-    with connection.cursor() as cursor:
-        cursor.execute(_HOLD, {
-            "account": account.pk, "points": points, "status": Hold.Status.ACTIVE, "source_kind": source.kind,
-            "source_ref": source.ref, "actor": actor, "key": key, "fingerprint": fingerprint, "now": ctx.now,
-            "at": ctx.at, "expires_at": expires_at, "lots": sql.array([lot_id for lot_id, _n in chosen]),
-            "amounts": sql.array([n for _lot, n in chosen]), "order": order_id,
-        })
-        row = cursor.fetchone()
+    row = sql.driver_rows(_HOLD, {
+        "account": account.pk, "points": points, "status": Hold.Status.ACTIVE, "source_kind": source.kind,
+        "source_ref": source.ref, "actor": actor, "key": key, "fingerprint": fingerprint, "now": ctx.now,
+        "at": ctx.at, "expires_at": expires_at, "lots": sql.array([lot_id for lot_id, _n in chosen]),
+        "amounts": sql.array([n for _lot, n in chosen]), "order": order_id,
+    }, one=True)
     if row is None:  # a chosen lot no longer fits: refused as check_chosen refuses
         booking.check_chosen(lot_states(account, lot_ids=[lot_id for lot_id, _n in chosen]), chosen, points, ctx.at)
         raise InsufficientPoints(details={"requested": points, "lots": [lot_id for lot_id, _n in chosen]})

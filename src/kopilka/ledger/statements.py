@@ -12,7 +12,7 @@ from datetime import datetime
 
 from django.db import IntegrityError, connection
 
-from kopilka.core.sql import array, on_driver
+from kopilka.core.sql import array, driver_rows
 from kopilka.ledger import booking
 
 
@@ -250,9 +250,7 @@ def _binds_on_client(cursor) -> bool:
 
 def _execute_one(sql: str, params: dict) -> tuple:
     """Run one statement on Django's connection (inside its transaction) and return its first row."""
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchone()
+    return driver_rows(sql, params, one=True)
 
 
 # The booking functions live in the database (migration ledger 0004). A change to the ledger's tables, or to what a
@@ -331,6 +329,4 @@ def accrue_at_once(params: dict) -> AtOnce:
 
 def _call(sql: str, params: dict) -> tuple:
     """One call of a booking function, its row read in binary (the hot path: no text to parse back)."""
-    with connection.cursor() as cursor:
-        on_driver(cursor, sql, params, binary=True)
-        return cursor.cursor.fetchone()
+    return driver_rows(sql, params, one=True, binary=True)

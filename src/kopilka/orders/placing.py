@@ -93,17 +93,15 @@ def insert(order: Order, lines: list[Line]) -> int | None:
         "status": order.status, "discount": order.discount, "points": order.points_spent, "items": order.items,
         "offline": order.offline, "request_hash": order.request_hash, "created_at": sql.at(order.created_at),
     }
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(_INSERT_ORDER_AND_LINES, params | {
-                "line_no": sql.array([x.line_no for x in lines]), "sku": sql.array([x.sku for x in lines]),
-                "quantity": sql.array([x.quantity for x in lines]), "price": sql.array([x.price for x in lines]),
-                "amount": sql.array([x.amount for x in lines]),
-                "line_discount": sql.array([x.discount for x in lines]),
-                "line_points": sql.array([x.points_spent for x in lines]),
-            })
-            row = cursor.fetchone()
-        else:
+    if connection.vendor == "postgresql":
+        row = sql.driver_rows(_INSERT_ORDER_AND_LINES, params | {
+            "line_no": sql.array([x.line_no for x in lines]), "sku": sql.array([x.sku for x in lines]),
+            "quantity": sql.array([x.quantity for x in lines]), "price": sql.array([x.price for x in lines]),
+            "amount": sql.array([x.amount for x in lines]), "line_discount": sql.array([x.discount for x in lines]),
+            "line_points": sql.array([x.points_spent for x in lines]),
+        }, one=True)
+    else:
+        with connection.cursor() as cursor:
             cursor.execute(_INSERT_ORDER, params)
             row = cursor.fetchone()
             if row is not None and lines:

@@ -122,15 +122,13 @@ def insert_points(records: list[OrderPoints]) -> list[OrderPoints]:
     """Insert the order's new points rows by one statement, in the given order; each gets its id."""
     if not records:
         return records
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":  # one statement text whatever the number of rows
-            cursor.execute(_INSERT_POINTS, _points_arrays(records))
-        else:
-            rows = [_points_row(record) for record in records]
-            one = "(" + ", ".join(["%s"] * 9) + ")"
-            cursor.execute(f"INSERT INTO {OrderPoints._meta.db_table} ({_POINTS_COLUMNS}) "
-                           f"VALUES {', '.join([one] * len(rows))} RETURNING id", [v for row in rows for v in row])
-        return _stored(records, cursor.fetchall())
+    if connection.vendor == "postgresql":  # one statement text whatever the number of rows
+        return _stored(records, sql.driver_rows(_INSERT_POINTS, _points_arrays(records), binary=True))
+    rows = [_points_row(record) for record in records]
+    one = "(" + ", ".join(["%s"] * 9) + ")"
+    return _stored(records, sql.rows(f"INSERT INTO {OrderPoints._meta.db_table} ({_POINTS_COLUMNS}) "
+                                     f"VALUES {', '.join([one] * len(rows))} RETURNING id",
+                                     [v for row in rows for v in row]))
 
 
 def _points_row(r: OrderPoints) -> tuple:
@@ -163,12 +161,10 @@ def move(order: Order, target: str, actor: str, points: list[OrderPoints] | None
     points = points or []
     if statements.available():
         change = {"order": order.pk, "from": order.status, "to": target, "actor": actor, "at": clock.now()}
-        with connection.cursor() as cursor:
-            if points:
-                cursor.execute(_MOVE_AND_INSERT_POINTS, change | _points_arrays(points))
-                _stored(points, cursor.fetchall())
-            else:
-                cursor.execute(_MOVE, change)
+        if points:
+            _stored(points, sql.driver_rows(_MOVE_AND_INSERT_POINTS, change | _points_arrays(points), binary=True))
+        else:
+            sql.driver_rows(_MOVE, change)
     else:
         OrderStatusChange.objects.create(order=order, from_status=order.status, to_status=target, actor=actor,
                                          changed_at=clock.now())
