@@ -26,10 +26,11 @@ def rows(sql: str, params: Sequence | Mapping = ()) -> list[tuple]:
 
 
 def driver_rows(sql: str, params: Sequence | Mapping, *, one: bool = False, **options) -> Any:
-    """All rows (the first, or None, with `one`; None when it returns none) of a statement run on a driver's
-    cursor of Django's connection, inside its transaction, without Django's cursor wrappers (a quarter of a short
-    statement's Python cost); `options` go to psycopg's execute (binary=..., prepare=...). As `on_driver`, its errors
-    are Django's and it is recorded where Django records its own."""
+    """PostgreSQL: all rows (the first, or None, with `one`; None when it returns none) of a statement run on a
+    driver's cursor of Django's connection, inside its transaction, past Django's cursor wrappers; `options` go to
+    psycopg's execute (binary=... for binary rows, prepare=...). Its errors are Django's, as
+    from any statement (a deadlock is a DatabaseError that `retrying.outermost` runs again), and it is recorded
+    where Django records its own: in debug mode and under `CaptureQueriesContext`, so statement counts see it."""
     db = connections[DEFAULT_DB_ALIAS]
     if db.connection is None:
         db.ensure_connection()
@@ -42,18 +43,6 @@ def driver_rows(sql: str, params: Sequence | Mapping, *, one: bool = False, **op
     if db.queries_logged:
         db.queries_log.append({"sql": sql, "time": "0.000"})
     return found
-
-
-def on_driver(cursor, sql: str, params: Sequence | Mapping, **options) -> None:
-    """Executes on the driver's cursor under Django's `cursor` (PostgreSQL: for binary rows, prepare=...). Its
-    errors are Django's, as from any statement (a deadlock is a DatabaseError that `retrying.outermost` runs again),
-    and it is recorded where Django records its own: in debug mode and under `CaptureQueriesContext`, so statement
-    counts see every statement."""
-    db = cursor.db
-    with db.wrap_database_errors:
-        cursor.cursor.execute(sql, params, **options)
-    if db.queries_logged:
-        db.queries_log.append({"sql": sql, "time": "0.000"})
 
 
 def array(values: Iterable) -> str:

@@ -90,8 +90,8 @@ def _burn(cursor, accounts: list[int], as_of: datetime, actor: str, now: datetim
     params = {"as_of": as_of, "actor": actor, "now": now}
     if statements.available():
         # Planned for each batch: a plan kept for the first batches could not know how many lots later ones hold.
-        sql.on_driver(cursor, _BURN_POSTGRESQL, {**params, "accounts": accounts}, prepare=False)
-        lots, points, touched = cursor.fetchone()
+        lots, points, touched = sql.driver_rows(_BURN_POSTGRESQL, {**params, "accounts": accounts}, one=True,
+                                                prepare=False)
         return int(lots), int(points), int(touched)
     return _burn_stepwise(cursor, accounts, params)
 
