@@ -1,5 +1,4 @@
-"""A member's row read with its labels in one statement — on its own or by the points lock — gives the same facts
-as the row and the labels read apart."""
+"""A member's row read with its labels in one statement gives the same facts as the row and the labels read apart."""
 
 from dataclasses import replace
 from datetime import timedelta
@@ -8,7 +7,6 @@ from decimal import Decimal
 import pytest
 
 from kopilka.campaigns.facts import Labels, load_member, member_facts
-from kopilka.campaigns.locking import LockPlan, lock_points
 from kopilka.core import clock
 from kopilka.core.errors import NotFound
 from kopilka.customers import services as members
@@ -37,8 +35,6 @@ def test_the_row_with_its_labels_gives_the_facts_of_separate_reads(db):
     assert member_facts(labelled.pk, now, member=row) == member_facts(labelled.pk, now)
     assert load_member(bare.pk, labels=True).labels == Labels(frozenset(), frozenset(), None)
     assert member_facts(bare.pk, now, member=load_member(bare.pk, labels=True)) == member_facts(bare.pk, now)
-    assert lock_points(LockPlan(labelled.pk)).member == row
-    assert lock_points(LockPlan(bare.pk)).member == load_member(bare.pk, labels=True)
 
 
 def test_an_unknown_member_is_not_found_either_way(db):

@@ -4,13 +4,11 @@ On the purchase path (`campaigns` given) the purchase history is read as one bou
 those campaigns' conditions ask (`orders.selectors.history_answers`); without them, the whole counted history is
 loaded (the member card, previews, reports)."""
 
-import json
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
 
 from django.conf import settings
-from django.db import connection
 
 from kopilka.campaigns.conditions import (
     HistorySummary,
@@ -59,6 +57,12 @@ class MemberRow:
         return Member.status_earns_and_spends(self.status)
 
 
+_MEMBER = f"""
+SELECT m.id, m.kind, m.status, m.registered_at, m.birthday, r.code, r.federal_district
+FROM {Member._meta.db_table} m LEFT JOIN {Region._meta.db_table} r ON r.id = m.region_id
+WHERE m.id = %s
+"""
+
 # The member's tags, flags and tier, as (what, code) rows.
 _LABELS = f"""
 SELECT 'tag', t.code FROM {Member.tags.through._meta.db_table} mt JOIN {Tag._meta.db_table} t ON t.id = mt.tag_id
@@ -71,56 +75,56 @@ SELECT 'tier', t.code FROM {MemberTier._meta.db_table} mt JOIN {Tier._meta.db_ta
 WHERE mt.member_id = %s
 """
 
-
-def _label_columns(vendor: str) -> str:
-    codes = ("ARRAY(SELECT {code} FROM {rest})" if vendor == "postgresql"
-             else "(SELECT json_group_array({code}) FROM {rest})")
-    tags = codes.format(code="t.code", rest=f"{Member.tags.through._meta.db_table} mt JOIN {Tag._meta.db_table} t "
-                                            "ON t.id = mt.tag_id WHERE mt.member_id = m.id")
-    flags = codes.format(code="f.code", rest=f"{Member.eligibility_flags.through._meta.db_table} mf "
-                                             f"JOIN {EligibilityFlag._meta.db_table} f "
-                                             "ON f.id = mf.eligibilityflag_id WHERE mf.member_id = m.id")
-    tier = (f"(SELECT t.code FROM {MemberTier._meta.db_table} mt JOIN {Tier._meta.db_table} t ON t.id = mt.tier_id "
-            "WHERE mt.member_id = m.id)")
-    return f"{tags}, {flags}, {tier}"
-
-
-_LABEL_COLUMNS = {vendor: _label_columns(vendor) for vendor in ("postgresql", "sqlite")}
-
-
-def label_columns() -> str:
-    """Three columns for the select list of a read of the member row `m`: its tags and its flags (an array; JSON
-    text on SQLite) and its tier's code. Being subqueries of the select list, PostgreSQL evaluates them again on
-    a row it locked after a wait, so they read what the lock protects. `member_row` reads them."""
-    return _LABEL_COLUMNS[connection.vendor]
-
-
-_MEMBER = (f"SELECT m.id, m.kind, m.status, m.registered_at, m.birthday, r.code, r.federal_district{{labels}} "
-           f"FROM {Member._meta.db_table} m LEFT JOIN {Region._meta.db_table} r ON r.id = m.region_id WHERE m.id = %s")
-
-
-def _labels_of(tags: list[str] | str, flags: list[str] | str, tier: str | None) -> Labels:
-    """The labels as `label_columns` read them (SQLite gives JSON text for the codes)."""
-    if isinstance(tags, str):
-        tags, flags = json.loads(tags), json.loads(flags)
-    return Labels(frozenset(tags), frozenset(flags), tier)
+# The member's row and its labels in one read: the row is the one ('member', kind, status, registered_at, birthday,
+# region, district); a label's row is (what, code) with the rest NULL.
+_MEMBER_WITH_LABELS = f"""
+SELECT 'member', m.kind, m.status, m.registered_at, m.birthday, r.code, r.federal_district
+FROM {Member._meta.db_table} m LEFT JOIN {Region._meta.db_table} r ON r.id = m.region_id
+WHERE m.id = %s
+UNION ALL
+SELECT 'tag', t.code, NULL, NULL, NULL, NULL, NULL
+FROM {Member.tags.through._meta.db_table} mt JOIN {Tag._meta.db_table} t ON t.id = mt.tag_id
+WHERE mt.member_id = %s
+UNION ALL
+SELECT 'flag', f.code, NULL, NULL, NULL, NULL, NULL FROM {Member.eligibility_flags.through._meta.db_table} mf
+JOIN {EligibilityFlag._meta.db_table} f ON f.id = mf.eligibilityflag_id WHERE mf.member_id = %s
+UNION ALL
+SELECT 'tier', t.code, NULL, NULL, NULL, NULL, NULL
+FROM {MemberTier._meta.db_table} mt JOIN {Tier._meta.db_table} t ON t.id = mt.tier_id
+WHERE mt.member_id = %s
+"""
 
 
 def load_member(member_id: int, labels: bool = False) -> MemberRow:
     """The member's row with its region, and with `labels` its labels too, in one read; MemberNotFound when there
     is none."""
-    found = sql.rows(_MEMBER.format(labels=f", {label_columns()}" if labels else ""), [member_id])
-    if not found:
+    if not labels:
+        found = sql.rows(_MEMBER, [member_id])
+        if not found:
+            raise member_not_found(member_id)
+        return member_row(found[0])
+    row = None
+    codes: dict[str, set[str]] = defaultdict(set)
+    for what, *values in sql.rows(_MEMBER_WITH_LABELS, [member_id] * 4):
+        if what == "member":
+            row = values
+        else:
+            codes[what].add(values[0])
+    if row is None:
         raise member_not_found(member_id)
-    return member_row(found[0])
+    kind, status, registered_at, birthday, region, district = row
+    return MemberRow(member_id, kind, status, sql.moment(registered_at), sql.day(birthday), region, district or "",
+                     _labels(codes))
 
 
 def member_row(row: tuple) -> MemberRow:
-    """A MemberRow of (id, kind, status, registered at, birthday, region code, federal district) as read, and of
-    the `label_columns` after them when they were read."""
-    pk, kind, status, registered_at, birthday, region, district, *labels = row
-    return MemberRow(pk, kind, status, sql.moment(registered_at), sql.day(birthday), region, district or "",
-                     _labels_of(*labels) if labels else None)
+    """A MemberRow of (id, kind, status, registered at, birthday, region code, federal district) as read."""
+    pk, kind, status, registered_at, birthday, region, district = row
+    return MemberRow(pk, kind, status, sql.moment(registered_at), sql.day(birthday), region, district or "")
+
+
+def _labels(codes: dict[str, set[str]]) -> Labels:
+    return Labels(frozenset(codes["tag"]), frozenset(codes["flag"]), next(iter(codes["tier"]), None))
 
 
 def member_facts(
@@ -141,7 +145,7 @@ def member_facts(
         codes: dict[str, set[str]] = defaultdict(set)
         for what, code in sql.rows(_LABELS, [member_id] * 3):
             codes[what].add(code)
-        labels = Labels(frozenset(codes["tag"]), frozenset(codes["flag"]), next(iter(codes["tier"]), None))
+        labels = _labels(codes)
     purchases: tuple[PurchaseFact, ...] = ()
     summary = None
     if campaigns is None:

@@ -30,20 +30,22 @@ from django.db import connection, transaction
 
 from kopilka.campaigns import budgets
 from kopilka.campaigns.engine import Decision, LiveCampaign, PurchaseLine, may_apply
-from kopilka.campaigns.facts import MemberRow, label_columns, member_row
+from kopilka.campaigns.facts import MemberRow, member_row
 from kopilka.core import sql
 from kopilka.customers.models import Member, Region
 
 T = TypeVar("T")
-# The member's row as the purchase path needs it (`facts.MemberRow`, with its labels), read by the statement that
-# locks it. The region and the labels are read by subqueries of the select list, which PostgreSQL evaluates again
-# on the row it locked after a wait (a joined region row would be the one of the statement's snapshot).
+# The member's row as the purchase path needs it (`facts.MemberRow`), read by the statement that locks it. The
+# region is read by subqueries of the select list, which PostgreSQL evaluates again on the row it locked after a
+# wait (a joined region row would be the one of the statement's snapshot).
 _MEMBER_LOCK = f"""
 SELECT m.id, m.kind, m.status, m.registered_at, m.birthday,
        (SELECT r.code FROM {Region._meta.db_table} r WHERE r.id = m.region_id),
-       (SELECT r.federal_district FROM {Region._meta.db_table} r WHERE r.id = m.region_id), {{labels}}
+       (SELECT r.federal_district FROM {Region._meta.db_table} r WHERE r.id = m.region_id)
 FROM {Member._meta.db_table} m WHERE m.id = %s
 """
+# The member's labels (tags, flags, tier) are not read here: after a wait for the lock, this statement's snapshot is
+# still the one from before the wait, so it would miss a tier that the payment it waited for raised.
 
 
 @dataclass(frozen=True)
@@ -133,7 +135,7 @@ def lock_points(plan: LockPlan) -> PointsLocks:
     """Takes the plan's budget shards, then the member's row; call inside the transaction that writes."""
     shards = budgets.lock(plan.budgets, plan.member_id)
     lock = " FOR NO KEY UPDATE OF m" if connection.vendor == "postgresql" else ""
-    found = sql.rows(_MEMBER_LOCK.format(labels=label_columns()) + lock, [plan.member_id])
+    found = sql.rows(_MEMBER_LOCK + lock, [plan.member_id])
     return PointsLocks(plan, shards, member_row(found[0]) if found else None)
 
 
