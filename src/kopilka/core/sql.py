@@ -5,7 +5,7 @@ out timestamps as text, decimals as numbers and JSON as text, PostgreSQL hands o
 """
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, overload
@@ -75,7 +75,13 @@ def _element(value) -> str:
     raise TypeError(f"no array element of type {type(value).__name__}")
 
 
-_ELEMENTS = {int: str, Decimal: str, str: _quoted, datetime: _moment, type(None): lambda _value: "NULL"}
+_ELEMENTS: dict[type, Callable[[Any], str]] = {
+    int: str,
+    Decimal: str,
+    str: _quoted,
+    datetime: _moment,
+    type(None): lambda _value: "NULL",
+}
 
 
 def placeholders(values: Iterable) -> str:
