@@ -2,6 +2,7 @@
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from fractions import Fraction
 
 import pytest
 from django.utils import translation
@@ -152,6 +153,23 @@ def test_a_split_gives_whole_points_summing_to_the_total_each_within_one_of_its_
     assert sum(shares.values()) == total
     for n, w in enumerate(weights):
         assert abs(shares[n] - D(total) * w / sum(weights)) < 1
+
+
+@given(total=st.integers(0, 10_000),
+       weights=st.lists(st.decimals(0, 10**6, places=2, allow_nan=False, allow_infinity=False), min_size=1,
+                        max_size=8))
+def test_a_split_of_money_weights_is_the_exact_largest_remainder_split(total, weights):
+    """Against the split worked in fractions: each key its whole share, the points left over to the largest
+    remainders, ties to the smaller key."""
+    whole = sum(weights, D(0))
+    exact = {n: Fraction(total) * Fraction(w) / Fraction(whole) for n, w in enumerate(weights)} if whole else {}
+    expected = {n: int(share) for n, share in exact.items()} or {n: 0 for n in range(len(weights))}
+    if whole and total:
+        left = total - sum(expected.values())
+        for n in sorted(exact, key=lambda k: (-(exact[k] - int(exact[k])), k))[:left]:
+            expected[n] += 1
+
+    assert split_by_weight(total, dict(enumerate(weights))) == expected
 
 
 def test_a_tier_percent_replaces_the_percent_for_members_of_that_tier():

@@ -9,6 +9,7 @@ what came before it. An exclusive campaign applies only if nothing applied befor
 nothing after it does.
 """
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, Decimal
@@ -63,14 +64,20 @@ def _floor(value: Decimal) -> int:
 
 def split_by_weight(total: int, weights: dict[int, Decimal]) -> dict[int, int]:
     """`total` points over the keys in proportion to the weights, whole points summing to `total` exactly
-    (largest remainder; ties to the smaller key)."""
-    whole = sum(weights.values(), Decimal(0))
+    (largest remainder; ties to the smaller key). Worked in integers: the weights are scaled to whole numbers
+    exactly, so no share is rounded on the way."""
+    ratios = {key: weight.as_integer_ratio() for key, weight in weights.items()}
+    common = math.lcm(*(denominator for _, denominator in ratios.values())) if ratios else 1
+    units = {key: numerator * (common // denominator) for key, (numerator, denominator) in ratios.items()}
+    whole = sum(units.values())
     if total == 0 or whole == 0:
         return {key: 0 for key in weights}
-    exact = {key: Decimal(total) * weight / whole for key, weight in weights.items()}
-    shares = {key: _floor(value) for key, value in exact.items()}
+    shares: dict[int, int] = {}
+    remainders: dict[int, int] = {}
+    for key, unit in units.items():
+        shares[key], remainders[key] = divmod(total * unit, whole)
     left = total - sum(shares.values())
-    for key in sorted(exact, key=lambda k: (-(exact[k] - shares[k]), k))[:left]:
+    for key in sorted(remainders, key=lambda k: (-remainders[k], k))[:left]:
         shares[key] += 1
     return shares
 
