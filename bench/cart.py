@@ -10,7 +10,8 @@ reference: `GET` the balance of another member, who has one lot (`/ledger/member
 ledger:read) — a request that passes through the same server, authentication and database, but does almost
 nothing. Requests are sent on a fixed schedule whatever the answers do, and each latency counts from the
 moment its request was due, so a slow server cannot hide its queue (no coordinated omission). Both ramps go up
-together, step by step, each going on until it fails (p99 > 100 ms or an error): past the last rate of
+together, step by step, each going on until it fails (p99 > 100 ms or an error, in a step and in its repeat: a
+stall of a shared machine fails one step, a rate the server cannot hold fails both): past the last rate of
 `--ramp` the rate grows by an eighth each step (at least 25/s), up to `--max-rate`, so that neither side's
 `max_rps` is more than about an eighth short of what it can hold. Then `--rounds` alternating rounds at `--rate`,
 one of each.
@@ -19,7 +20,7 @@ Prints one JSON line:
   rate         the request rate of the headline rounds (requests/s)
   p50_ms       evaluate's median latency at that rate (median over the rounds)
   p99_ms       evaluate's 99th percentile at that rate (median over the rounds)
-  max_rps      the highest rate of evaluate's ramp held with p99 ≤ 100 ms and no errors
+  max_rps      the highest rate of evaluate's ramp held with p99 ≤ 100 ms and no errors (at once or on repeat)
   ref_p50_ms, ref_p99_ms, ref_max_rps    the same of the reference read
   p99_ratio    p99_ms / ref_p99_ms                                       (goal ≤ 2)
   rps_ratio    max_rps / ref_max_rps                                     (goal ≥ 0.5)
@@ -145,6 +146,13 @@ def main() -> None:
                 log(f"ramp: {side} at {rate}/s ...")
                 step = asyncio.run(open_loop(port, sides[side], rate, args.seconds))
                 steps[side].append(step)
+                if not step.held(P99_LIMIT_MS):
+                    # Once more before giving up: a stall of the shared machine fails one step, a rate beyond
+                    # what the server holds fails both.
+                    log(f"  {side} missed at {rate}/s (p99 {step.p99_ms} ms), once more ...")
+                    time.sleep(2)
+                    step = asyncio.run(open_loop(port, sides[side], rate, args.seconds))
+                    steps[side].append(step)
                 if not step.held(P99_LIMIT_MS):
                     log(f"  {side} failed at {rate}/s: p99 {step.p99_ms} ms, answers {step.statuses}")
                     going.discard(side)
