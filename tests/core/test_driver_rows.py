@@ -50,3 +50,11 @@ def test_after_the_connection_is_closed_statements_run_on_the_new_one():
 
     assert after is not None and after != before
     assert sql.driver_rows("SELECT %s::int + 1", [41], one=True) == (42,)
+
+
+def test_a_large_result_is_not_kept_after_it_was_read():
+    assert len(sql.driver_rows("SELECT n FROM generate_series(1, 5000) AS n", [])) == 5000
+    kept = getattr(sql._driver, "kept", None)
+
+    assert kept is None or kept[2].pgresult is None or kept[2].pgresult.ntuples <= sql._KEPT_ROWS
+    assert sql.driver_rows("SELECT 1", [], one=True) == (1,)

@@ -44,12 +44,15 @@ def driver_rows(sql: str, params: Sequence | Mapping, *, one: bool = False, **op
             found = None
         else:
             found = cursor.fetchone() if one else cursor.fetchall()
+            if result.ntuples > _KEPT_ROWS:  # the kept cursor would hold the large result until the next statement
+                _forget_cursor()
     if db.queries_logged:
         db.queries_log.append({"sql": sql, "time": "0.000"})
     return found
 
 
 _driver = threading.local()
+_KEPT_ROWS = 1000
 
 
 def _driver_cursor(db) -> Any:
@@ -62,6 +65,13 @@ def _driver_cursor(db) -> Any:
     cursor = db.create_cursor()
     _driver.kept = (db.connection, db.timezone, cursor)
     return cursor
+
+
+def _forget_cursor() -> None:
+    kept = getattr(_driver, "kept", None)
+    if kept is not None:
+        kept[2].close()
+        _driver.kept = None
 
 
 def array(values: Iterable) -> str:
