@@ -67,7 +67,7 @@ def split_by_weight(total: int, weights: dict[int, Decimal]) -> dict[int, int]:
     (largest remainder; ties to the smaller key). Worked in integers: the weights are scaled to whole numbers
     exactly, so no share is rounded on the way."""
     ratios = {key: weight.as_integer_ratio() for key, weight in weights.items()}
-    common = math.lcm(*(denominator for _, denominator in ratios.values())) if ratios else 1
+    common = math.lcm(*(denominator for _, denominator in ratios.values()))  # 1 without weights
     units = {key: numerator * (common // denominator) for key, (numerator, denominator) in ratios.items()}
     whole = sum(units.values())
     if total == 0 or whole == 0:

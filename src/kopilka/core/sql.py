@@ -60,8 +60,10 @@ def _driver_cursor(db) -> Any:
     connection's) and kept for the next statement: a new one for every statement cost a tenth of a small read.
     Django's connections are the thread's own, so is this cursor; a new connection or time zone gets a new one."""
     kept = getattr(_driver, "kept", None)
-    if kept is not None and kept[0] is db.connection and kept[1] == db.timezone:
-        return kept[2]
+    if kept is not None:
+        connection_, zone, cursor = kept
+        if connection_ is db.connection and zone == db.timezone:
+            return cursor
     cursor = db.create_cursor()
     _driver.kept = (db.connection, db.timezone, cursor)
     return cursor
@@ -70,7 +72,8 @@ def _driver_cursor(db) -> Any:
 def _forget_cursor() -> None:
     kept = getattr(_driver, "kept", None)
     if kept is not None:
-        kept[2].close()
+        _, _, cursor = kept
+        cursor.close()
         _driver.kept = None
 
 
