@@ -8,10 +8,15 @@ PASSWORD = "a-long-browser-password-1"
 
 def log_in(page) -> None:
     """Signs in through the admin's login form, which the page shows."""
+    log_in_to(page, "**/admin/")
+
+
+def log_in_to(page, target: str) -> None:
+    """Signs in through the login form the page shows and waits for `target`."""
     page.fill("#id_username", USERNAME)
     page.fill("#id_password", PASSWORD)
     page.click("input[type=submit]")
-    page.wait_for_url("**/admin/")
+    page.wait_for_url(target)
 
 
 def test_admin_login_in_russian_then_english(page_in, shot, django_user_model):
@@ -35,3 +40,20 @@ def test_admin_login_in_russian_then_english(page_in, shot, django_user_model):
     expect(en.locator("#site-name")).to_have_text("Django administration")
     expect(en.locator("h1")).to_have_text("Site administration")
     shot(en, "index-en")
+
+
+def test_the_back_office_switches_language_under_its_content_security_policy(page, django_user_model):
+    """The header's language switcher works in a browser that enforces the page's policy, and nothing on the page
+    is blocked by it."""
+    django_user_model.objects.create_superuser(USERNAME, "admin@example.com", PASSWORD)
+    blocked = []
+    page.on("console", lambda message: blocked.append(message.text) if "Content Security Policy" in message.text
+            else None)
+    page.goto("/admin/login/?next=/office/")
+    log_in_to(page, "**/office/**")
+    expect(page.locator("html")).to_have_attribute("lang", "ru")
+    expect(page.get_by_role("button", name="Переключить")).to_be_hidden()
+    page.get_by_label("Язык").select_option("en")
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+    assert blocked == []

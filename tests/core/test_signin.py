@@ -8,9 +8,11 @@ import re
 import subprocess
 import sys
 from datetime import timedelta
+from pathlib import Path
 
 from django.test import Client
 
+import kopilka
 from kopilka.core import clock, signin
 from kopilka.core.models import AuditEvent
 
@@ -61,3 +63,17 @@ def test_behind_tls_cookies_are_secure_and_hsts_is_on():
     done = subprocess.run([sys.executable, "-c", code], env={**os.environ, "KOPILKA_TLS": "1"},
                           capture_output=True, text=True, timeout=60, check=True)
     assert json.loads(done.stdout) == [True, True, 31_536_000, True, ["HTTP_X_FORWARDED_PROTO", "https"]]
+
+
+INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>", re.IGNORECASE)
+INLINE_HANDLER = re.compile(r"<[^>]*\son[a-z]+\s*=", re.IGNORECASE)
+
+
+def test_no_template_holds_a_script_the_policy_would_block():
+    """`script-src 'self'` runs only scripts from files: an inline script or an on…= handler in a template would
+    be dead code in the browser."""
+    templates = Path(kopilka.__file__).parent.glob("**/templates/**/*.html")
+    found = [f"{path.relative_to(Path(kopilka.__file__).parent)}: {match.group(0)[:60]}"
+             for path in templates for pattern in (INLINE_SCRIPT, INLINE_HANDLER)
+             for match in pattern.finditer(path.read_text(encoding="utf-8"))]
+    assert found == []
