@@ -11,6 +11,8 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from email import message_from_bytes
 from pathlib import Path
@@ -36,7 +38,8 @@ def accepting(port: int) -> bool:
 
 class Processes:
     """The server and the two workers: started, killed (SIGKILL to the whole process group) and started again;
-    `up_moments` are the monotonic moments at which the server accepted connections after each start."""
+    `up_moments` are the monotonic moments at which the server accepted connections after each start. Whoever kills
+    a worker holds `worker_lock` until it has started it again, so two killers never restart one worker twice."""
 
     def __init__(self, env: dict[str, str], port: int, logs: Path):
         self.env, self.port, self.logs = env, port, logs
@@ -46,6 +49,7 @@ class Processes:
         self.starts = 0
         self.up_moments: list[float] = []
         self.lock = threading.Lock()
+        self.worker_lock = threading.Lock()
 
     def _spawn(self, name: str, args: list[str]) -> subprocess.Popen:
         self.starts += 1
@@ -80,6 +84,10 @@ class Processes:
 
     def kill_worker(self, n: int) -> None:
         self._kill(self.workers[n])
+
+    def worker_alive(self, n: int) -> bool:
+        worker = self.workers[n]
+        return worker is not None and worker.poll() is None
 
     def last_up(self, since: float, until: float) -> float | None:
         """The last moment between `since` and `until` at which a started server accepted connections."""
@@ -130,60 +138,82 @@ def killer(processes: Processes, chaos: Chaos, kills: int, seconds: float, rng: 
         stop.wait(max(0.0, started + moment - time.monotonic()))
         target = "server" if n == 0 else "worker" if n == 1 else rng.choice(["server", "worker", "both"])
         worker = rng.randrange(2)
-        if target in ("server", "both"):
-            killed = time.monotonic()
-            processes.kill_server()
-            chaos.kills += 1
-            chaos.server_kills += 1
-        if target in ("worker", "both"):
-            processes.kill_worker(worker)
-            chaos.kills += 1
-            chaos.worker_kills += 1
-        what = {"server": "server", "worker": f"worker {worker}", "both": f"server and worker {worker}"}[target]
-        log(f"  {time.monotonic() - started:5.1f}s: SIGKILL to the {what}")
-        time.sleep(rng.uniform(0, 1))
-        if target in ("worker", "both"):
-            processes.start_worker(worker)
+        with processes.worker_lock if target in ("worker", "both") else nullcontext():
+            if target in ("server", "both"):
+                killed = time.monotonic()
+                processes.kill_server()
+                chaos.kills += 1
+                chaos.server_kills += 1
+            if target in ("worker", "both"):
+                processes.kill_worker(worker)
+                chaos.kills += 1
+                chaos.worker_kills += 1
+            what = {"server": "server", "worker": f"worker {worker}", "both": f"server and worker {worker}"}[target]
+            log(f"  {time.monotonic() - started:5.1f}s: SIGKILL to the {what}")
+            time.sleep(rng.uniform(0, 1))
+            if target in ("worker", "both"):
+                processes.start_worker(worker)
         if target in ("server", "both"):
             processes.start_server()
             chaos.server_down_s = max(chaos.server_down_s, time.monotonic() - killed)
             log(f"  {time.monotonic() - started:5.1f}s: the server accepts connections again")
 
 
-def outbox_killer(processes: Processes, chaos: Chaos, inbox: "Inbox", at: float, stop: threading.Event) -> None:
-    """At the wall-clock moment `at` (a minute's slot of the schedule), waits for the worker that runs
-    `deliver_messages` to be in the middle of handing a message over (the SMTP server has its data and has not yet
-    answered), and kills it then: the SMTP server keeps that message, which the worker never recorded as sent, and
-    the rest of the worker's claimed chunk waits for its lease to run out. Both go out again after the lease."""
+def outbox_killer(processes: Processes, chaos: Chaos, inbox: "Inbox", at: float, notice: Callable[[], None]) -> None:
+    """At the monotonic moment `at`, catches a worker handing a message to the SMTP server and kills it then: records
+    a notice of its own (`notice`, so that one is queued), has the SMTP server hold the next message's data
+    unanswered (`Inbox.catch`), has a delivery run start at once (`deliver_messages` enqueued, beside the schedule's
+    runs) and kills the worker that runs `deliver_messages` while the server holds the data. The SMTP server keeps
+    that message, which the worker never recorded as sent, and the rest of the worker's claimed chunk waits for its
+    lease to run out; both go out again after the lease (the held one is a repeat under the same Message-ID). Tries
+    again (at most 3 times) when no worker of the moment was found running the delivery (one the random killer
+    restarted meanwhile)."""
     from django.db import connection
     from django_tasks import TaskResultStatus
     from django_tasks_db.models import DBTaskResult
 
-    if stop.wait(max(0.0, at - time.time())):
-        return
+    from kopilka.communications.tasks import deliver_messages
+
+    time.sleep(max(0.0, at - time.monotonic()))
     try:
-        while not stop.wait(0.01) and time.time() < at + 20:
-            if not inbox.accepting:
+        for _round in range(3):
+            notice()
+            caught = inbox.catch()
+            deliver_messages.enqueue(slot=f"chaos-{time.time():.3f}")
+            if not caught.wait(timeout=20):
+                inbox.release()
+                log("  no message reached the SMTP server within 20 s of a delivery run's start")
                 continue
-            running = DBTaskResult.objects.filter(status=TaskResultStatus.RUNNING,
-                                                  task_path__endswith=".deliver_messages")
-            ids = {worker_id for result in running for worker_id in result.worker_ids[-1:]}
-            for n, worker_id in enumerate(processes.worker_ids):
-                if worker_id in ids:
-                    processes.kill_worker(n)
-                    chaos.kills += 1
-                    chaos.worker_kills += 1
-                    chaos.outbox_kills += 1
-                    log(f"  {time.strftime('%H:%M:%S', time.gmtime())}: SIGKILL to worker {n} while it hands a "
-                        f"message to the SMTP server ({inbox.count()} received so far)")
-                    processes.start_worker(n)
+            deadline = time.monotonic() + Inbox.HOLD_S - 1
+            while time.monotonic() < deadline:
+                running = DBTaskResult.objects.filter(status=TaskResultStatus.RUNNING,
+                                                      task_path__endswith=".deliver_messages")
+                ids = {worker_id for result in running for worker_id in result.worker_ids[-1:]}
+                with processes.worker_lock:
+                    sending = [n for n, worker_id in enumerate(processes.worker_ids)
+                               if worker_id in ids and processes.worker_alive(n)]
+                    for n in sending:
+                        processes.kill_worker(n)
+                        chaos.kills += 1
+                        chaos.worker_kills += 1
+                        chaos.outbox_kills += 1
+                        log(f"  {time.strftime('%H:%M:%S', time.gmtime())}: SIGKILL to worker {n} while it hands "
+                            f"a message to the SMTP server ({inbox.count()} received so far)")
+                    inbox.release()
+                    for n in sending:
+                        processes.start_worker(n)
+                if sending:
                     return
+                time.sleep(0.05)
+            inbox.release()
+            log("  the worker holding the SMTP server's message was not found running the delivery")
     finally:
         connection.close()
 
 
 def expirer(env: dict[str, str], chaos: Chaos, rng: random.Random, stop: threading.Event) -> None:
-    """`kopilka expire` every 3–8 s; a third of the runs get SIGKILL after 0.3–2 s."""
+    """`kopilka expire` every 3–8 s, a third of the runs getting SIGKILL after 0.3–2 s; once the clients have stopped,
+    one more run that is not killed, so every lot that expired during the run is burned by the end."""
     while not stop.wait(rng.uniform(3, 8)):
         run = subprocess.Popen([sys.executable, "-m", "kopilka.cli", "expire"], env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
@@ -195,29 +225,58 @@ def expirer(env: dict[str, str], chaos: Chaos, rng: random.Random, stop: threadi
                 os.killpg(run.pid, signal.SIGKILL)
                 chaos.expiry_kills += 1
         run.wait()
+    final = subprocess.run([sys.executable, "-m", "kopilka.cli", "expire"], env=env, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.PIPE, text=True)
+    chaos.expiry_runs += 1
+    if final.returncode:
+        log(f"  the last run of kopilka expire failed: {final.stderr[-2000:]}")
 
 
 class Inbox:
     """An SMTP handler that keeps the Message-ID of every message it accepts, taking `delay` seconds over each
-    (a sending worker is then killed in the middle of its chunk, not after it)."""
+    (a sending worker is then killed in the middle of its chunk, not after it). After `catch()` it holds the next
+    message's answer back until `release()` (at most HOLD_S), live all the while (a line of a multi-line answer every
+    0.2 s, within any SMTP timeout): that message counts as received, whatever becomes of its sender."""
+
+    HOLD_S = 8.0  # below the sender's cut-off of 10 SMTP timeouts (`send_limit()`)
 
     def __init__(self, delay: float):
         self.ids: list[str] = []
         self.delay = delay
-        self.accepting = 0  # messages whose data the server has and has not yet answered
         self.lock = threading.Lock()
+        self._armed: threading.Event | None = None
+        self._released = threading.Event()
 
     def count(self) -> int:
         with self.lock:
             return len(self.ids)
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
-        self.accepting += 1
-        try:
-            await asyncio.sleep(self.delay)
-        finally:
-            self.accepting -= 1
-        message_id = message_from_bytes(envelope.content)["Message-ID"] or ""
+    def catch(self) -> threading.Event:
+        """Hold the next message's answer back; returns the event set when its data has arrived."""
         with self.lock:
-            self.ids.append(message_id.strip())
+            self._released.clear()
+            self._armed = threading.Event()
+            return self._armed
+
+    def release(self) -> None:
+        with self.lock:
+            self._armed = None
+            self._released.set()
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
+        message_id = (message_from_bytes(envelope.content)["Message-ID"] or "").strip()
+        with self.lock:
+            caught, self._armed = self._armed, None
+            if caught is not None:
+                self.ids.append(message_id)
+        if caught is not None:
+            caught.set()
+            until = time.monotonic() + self.HOLD_S
+            while not self._released.is_set() and time.monotonic() < until:
+                await server.push("250-still working")
+                await asyncio.sleep(0.2)
+            return "250 OK"
+        await asyncio.sleep(self.delay)
+        with self.lock:
+            self.ids.append(message_id)
         return "250 OK"

@@ -1,14 +1,19 @@
 """Notices to members go out over a real SMTP server (aiosmtpd on loopback): once per notice, only with an address
-and e-mail consent, retried while the server is down, then marked failed; claimed by one worker at a time, every
-try recorded, one Message-ID for all tries of a message."""
+and e-mail consent, tried again after growing pauses while the server is down, marked failed only when the retry
+period is over; claimed by one worker at a time (a claim that runs out mid-chunk is not sent by its first worker,
+a send that runs too long is cut off), every try recorded, one Message-ID for all tries of a message."""
 
+import asyncio
 import socket
+import threading
+import time
 from datetime import timedelta
 from email import message_from_bytes
 from email.header import decode_header, make_header
 
 import pytest
 from aiosmtpd.controller import Controller
+from django.db import connection
 
 from kopilka.communications import services
 from kopilka.communications.models import Attempt, Message
@@ -21,14 +26,29 @@ pytestmark = pytest.mark.django_db
 
 
 class Inbox:
-    """An SMTP handler that keeps every message it is sent."""
+    """An SMTP handler that keeps every message it is sent. `stall(mail)`, when set, may return a test that holds
+    the message's answer back while it is true; meanwhile the server stays live (a line of a multi-line answer every
+    0.1 s), and a client that hangs up before the answer has not sent the message."""
 
     def __init__(self):
         self.received = []
+        self.stall = None
+        self.stalled = threading.Event()
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
-        self.received.append((envelope.rcpt_tos, message_from_bytes(envelope.content)))
+        mail = message_from_bytes(envelope.content)
+        holding = self.stall(mail) if self.stall else None
+        while holding is not None and holding():
+            self.stalled.set()
+            await server.push("250-still working")
+            await asyncio.sleep(0.1)
+        self.received.append((envelope.rcpt_tos, mail))
         return "250 OK"
+
+
+def holding_for(seconds: float):
+    until = time.monotonic() + seconds
+    return lambda: time.monotonic() < until
 
 
 def _free_port() -> int:
@@ -48,8 +68,24 @@ def smtp(settings):
     controller.stop()
 
 
+class Moments:
+    """The clock of a test: `clock.now()` answers `now` until the test moves it."""
+
+    def __init__(self, monkeypatch):
+        self.now = clock.now()
+        monkeypatch.setattr(clock, "now", lambda: self.now)
+
+    def advance(self, **delta) -> None:
+        self.now += timedelta(**delta)
+
+
+@pytest.fixture
+def moments(monkeypatch) -> Moments:
+    return Moments(monkeypatch)
+
+
 def member_with(email: str, consent: bool | None):
-    member = members.create_member(last_name="Соколова", email=email)
+    member = members.create_member(actor="t", last_name="Соколова", email=email)
     if consent is not None:
         Consent.objects.create(member=member, channel="email", granted=consent, decided_at=clock.now())
     return member
@@ -76,16 +112,59 @@ def test_without_an_address_or_consent_nothing_is_sent(smtp, email, consent):
     assert services.deliver_queued() == 0 and not smtp.received
 
 
-def test_while_the_server_is_down_a_message_waits_then_fails(settings):
+def _server_down(settings) -> int:
+    """Mail goes to a port nobody listens on; returns the port."""
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", _free_port(), 2
+    return settings.EMAIL_PORT
+
+
+def test_while_the_server_is_down_a_message_is_tried_after_growing_pauses_then_fails_a_day_later(settings, moments):
+    """Pauses of 1, 2, 4 … minutes, at most an hour; after a day of failures the message is failed with the last
+    error. Between its tries a message is left alone."""
+    _server_down(settings)
+    anna = member_with("anna@example.ru", consent=True)
+    created = services.notify(anna.pk, kind="compensation", source="c:3", subject="s", body="b").created_at
+    tried_at = []
+    while (message := Message.objects.get()).status == Message.Status.QUEUED:
+        if message.next_try_at is not None:
+            moments.now = message.next_try_at - timedelta(seconds=1)
+            assert services.deliver_queued() == 0 and Message.objects.get().attempts == message.attempts
+            moments.now = message.next_try_at
+        assert services.deliver_queued() == 0
+        tried_at.append(round((moments.now - created) / timedelta(minutes=1)))
+    pauses = [later - earlier for earlier, later in zip(tried_at, tried_at[1:], strict=False)]
+    assert pauses[:8] == [1, 2, 4, 8, 16, 32, 60, 60] and set(pauses[6:]) == {60}
+    assert tried_at[-1] == 63 + 22 * 60 and tried_at[-1] + 60 > 24 * 60  # no time left for another try
+    assert message.status == Message.Status.FAILED and message.attempts == len(tried_at) == 29
+    assert "refused" in message.error.lower() and message.leased_by == ""
+    assert [t.outcome for t in Attempt.objects.all()] == ["failed"] * 29
+
+
+def test_a_message_outlives_an_hour_without_the_server_and_goes_out_once(settings, moments):
+    """The outbox runs every minute; the server is down for an hour, then up: the message is sent once, and its
+    tries tell the story."""
+    port = _server_down(settings)
     anna = member_with("anna@example.ru", consent=True)
     services.notify(anna.pk, kind="compensation", source="c:3", subject="s", body="b")
-    for attempt in range(1, services.MAX_ATTEMPTS + 1):
+    for _minute in range(61):
         assert services.deliver_queued() == 0
-        message = Message.objects.get()
-        assert message.attempts == attempt and message.error
-    assert message.status == Message.Status.FAILED
+        moments.advance(minutes=1)
+    assert Message.objects.get().status == Message.Status.QUEUED and Message.objects.get().attempts == 6
+    inbox = Inbox()
+    server = Controller(inbox, hostname="127.0.0.1", port=port)
+    server.start()
+    try:
+        sent = []
+        for _minute in range(61):
+            sent.append(services.deliver_queued())
+            moments.advance(minutes=1)
+    finally:
+        server.stop()
+    assert sum(sent) == 1 and len(inbox.received) == 1
+    message = Message.objects.get()
+    assert message.status == Message.Status.SENT and message.attempts == 7 and message.error == ""
+    assert [t.outcome for t in Attempt.objects.all()] == ["failed"] * 6 + ["sent"]
 
 
 def test_a_granted_compensation_notifies_the_member_and_the_card_shows_it(smtp, staff):
@@ -135,12 +214,12 @@ def test_a_worker_that_dies_after_sending_leaves_a_repeat_with_the_same_message_
     assert [(t.outcome, t.finished_at is None) for t in Attempt.objects.order_by("id")] == [("", True), ("sent", False)]
 
 
-def test_every_try_is_recorded_with_its_error(settings):
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", _free_port(), 2
+def test_every_try_is_recorded_with_its_error(settings, moments):
+    _server_down(settings)
     anna = member_with("anna@example.ru", consent=True)
     services.notify(anna.pk, kind="compensation", source="c:5", subject="s", body="b")
     services.deliver_queued()
+    moments.advance(minutes=1)
     services.deliver_queued()
     tries = list(Attempt.objects.order_by("id"))
     assert [t.outcome for t in tries] == ["failed", "failed"] and all(t.error and t.finished_at for t in tries)
@@ -158,3 +237,66 @@ def test_overlapping_workers_send_each_message_once(smtp):
     assert sum(sent) == 60 and len(ids) == 60 and len(set(ids)) == 60
     assert not Message.objects.exclude(status=Message.Status.SENT).exists()
     assert Attempt.objects.count() == 60
+
+
+def test_a_slow_but_live_server_is_cut_off_before_the_claim_runs_out(smtp, settings):
+    """Every line of the server's answer comes within EMAIL_TIMEOUT, the whole answer does not: the send is cut off
+    at `send_limit()`, well inside the claim, and the message waits for its next try."""
+    settings.EMAIL_TIMEOUT = 0.2
+    smtp.stall = lambda mail: holding_for(10)
+    anna = member_with("anna@example.ru", consent=True)
+    services.notify(anna.pk, kind="compensation", source="c:6", subject="s", body="b")
+    started = time.monotonic()
+    assert services.deliver_queued() == 0
+    took = time.monotonic() - started
+    assert services.send_limit().total_seconds() == 2.0 and 2.0 <= took < 5.0 < services.lease().total_seconds()
+    assert smtp.stalled.is_set() and smtp.received == []
+    message = Message.objects.get()
+    [attempt] = Attempt.objects.all()
+    assert message.status == Message.Status.QUEUED and message.attempts == 1 and message.leased_by == ""
+    assert attempt.outcome == "failed" and "cut off" in attempt.error and message.error == attempt.error
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_claim_that_runs_out_mid_chunk_is_not_sent_by_its_first_worker(smtp, settings, moments):
+    """Worker A claims three messages; the first takes half a lease, the second stalls until A's claim on the third
+    has run out and worker B has taken and sent it. The second, claimed again before its send, stays A's; the third
+    is not sent by A. Each goes out once."""
+    settings.EMAIL_TIMEOUT = 2
+    anna = member_with("anna@example.ru", consent=True)
+    for number in (1, 2, 3):
+        services.notify(anna.pk, kind="compensation", source=f"c:{number}", subject=f"{number}", body="b")
+    claimed_at, release, held = moments.now, threading.Event(), []
+
+    def stall(mail):
+        if mail["Subject"] == "1":
+            moments.now = claimed_at + services.lease() / 2
+        if mail["Subject"] == "2" and not held:
+            held.append(mail)
+            return lambda: not release.is_set()
+        return None
+
+    smtp.stall = stall
+    sent_by: list[tuple[str, int]] = []
+
+    def worker_a_runs() -> None:
+        try:
+            sent_by.append(("A", services.deliver_queued()))
+        finally:
+            connection.close()
+
+    worker_a = threading.Thread(target=worker_a_runs)
+    worker_a.start()
+    try:
+        assert smtp.stalled.wait(timeout=20), "A reached the second message"
+        moments.now = claimed_at + services.lease() + timedelta(seconds=1)
+        sent_by.append(("B", services.deliver_queued()))
+    finally:
+        release.set()
+        worker_a.join()
+    subjects = [mail["Subject"] for _to, mail in smtp.received]
+    assert sorted(subjects) == ["1", "2", "3"], subjects
+    assert sorted(sent_by) == [("A", 2), ("B", 1)]
+    assert not Message.objects.exclude(status=Message.Status.SENT).exists()
+    assert [t.outcome for t in Attempt.objects.order_by("id")] == ["sent", "sent", "sent"]

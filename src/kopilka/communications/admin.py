@@ -19,9 +19,10 @@ class AttemptInline(admin.TabularInline):
 
 @admin.register(Message)
 class MessageAdmin(ReadOnlyAdmin):
-    """The outbox: messages are recorded by the notices and sent by the worker."""
+    """The outbox: messages are recorded by the notices and sent by the worker; a queued one with an error waits
+    for its next try."""
 
-    list_display = ["created_at", "member", "kind", "to", "subject", "status", "attempts", "sent_at"]
+    list_display = ["created_at", "member", "kind", "to", "subject", "status", "attempts", "next_try_at", "sent_at"]
     list_filter = ["status", "kind"]
     search_fields = ["to", "subject", "source", "uid"]
     inlines = [AttemptInline]

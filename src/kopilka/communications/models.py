@@ -1,10 +1,13 @@
 """Messages to members (SPEC §8): an outbox. A notice is recorded once per (kind, source) and sent by the worker.
 
-Invariants: a message is `queued` until the worker sends it (`sent`) or gives up (`failed`, with the error);
+Invariants: a message is `queued` until the worker sends it (`sent`) or gives up (`failed`, with the last error);
 a member without an e-mail address or without e-mail consent in force gets `skipped` (recorded, never sent).
-A worker sends only messages it has claimed (a lease: `leased_by` until `lease_until`), so two workers never send
-the same message at once; every try is an `Attempt`. A message keeps one `Message-ID` for all its tries, so a
-repeat after a crash between the server's acceptance and the record can be dropped by the receiver.
+A try that fails leaves the message queued with the error and the moment of its next try (`next_try_at`, pauses
+growing from a minute to an hour); it is failed only when no try is left within `services.RETRY_FOR` of its
+recording. A worker sends only a message it holds (a lease: `leased_by` until `lease_until`), claimed again right
+before the send, and a send is cut off before that lease runs out, so two workers never send the same message at
+once; every send is an `Attempt`. A message keeps one `Message-ID` for all its tries, so a repeat after a crash
+between the server's acceptance and the record can be dropped by the receiver.
 """
 
 import uuid
@@ -37,6 +40,7 @@ class Message(models.Model):
     uid = models.UUIDField(_("message id"), default=uuid.uuid4, unique=True, editable=False)
     lease_until = models.DateTimeField(null=True, blank=True)
     leased_by = models.CharField(max_length=32, blank=True)
+    next_try_at = models.DateTimeField(_("next try at"), null=True, blank=True)  # None: at once
 
     class Meta:
         verbose_name = _("message")
@@ -53,8 +57,8 @@ class Message(models.Model):
 
 
 class Attempt(models.Model):
-    """One try at sending a message: started when a worker claims it, finished with the outcome. An attempt left
-    unfinished is a worker that died while it held the message."""
+    """One try at sending a message: started when its worker has claimed it again right before the send, finished
+    with the outcome. An attempt left unfinished is a worker that died while it sent the message."""
 
     class Outcome(models.TextChoices):
         SENT = "sent", _("sent")
