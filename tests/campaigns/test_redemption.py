@@ -4,6 +4,8 @@ import itertools
 import threading
 from decimal import Decimal
 
+import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -73,6 +75,52 @@ def test_a_plan_that_breaks_a_cap_by_a_tolerance_is_replaced_by_the_exact_one(mo
     checked = plan_redemption(lines, pools, receipt_cap_percent=D(30))
     redemption._remembered.cache_clear()
     assert (checked.points, checked.allocation) == (right.points, right.allocation)
+
+
+@pytest.fixture
+def forgetful():
+    """No remembered plan is used by the test, nor kept after it (its solvers are patched)."""
+    redemption._remembered.cache_clear()
+    yield
+    redemption._remembered.cache_clear()
+
+
+def trusting_solvers(monkeypatch) -> None:
+    """A relaxation one point over a cap, as the simplex's tolerance allows, and a rounding that trusts it."""
+    honest = redemption.Relaxation.maximize
+
+    def one_point_over(relaxation, objective):
+        relaxed, optimum = honest(relaxation, objective)
+        return relaxed + np.eye(len(relaxed))[0], optimum + 1
+
+    monkeypatch.setattr(redemption.Relaxation, "maximize", one_point_over)
+    monkeypatch.setattr(redemption._Program, "_rounded", lambda program, relaxed, *_: np.round(relaxed).astype(int))
+
+
+ONE_LINE = [CartLine(1, D("10000"))]
+BASE = [Pool("base:v1", points=5000, rank=0)]
+CHECKS_FAILED = ["a redemption plan broke a cap by the solver's tolerance; solving exactly",
+                 "the exact redemption plan broke a cap too; no points are planned"]
+
+
+def test_the_maximum_is_the_points_of_a_plan_checked_in_whole_kopecks(monkeypatch, caplog, forgetful):
+    """A rounded relaxation 3 001 points strong breaks the receipt's 30 % cap of 3 000 ₽ by a point: the maximum is
+    what the exact program's plan spends, as is the plan of the request."""
+    trusting_solvers(monkeypatch)
+
+    plan = plan_redemption(ONE_LINE, BASE, receipt_cap_percent=D(30), requested=100)
+
+    assert (plan.maximum, plan.points, plan.allocation) == (3000, 100, {("base:v1", 1): 100})
+    assert [record.message for record in caplog.records] == CHECKS_FAILED[:1] * 2  # the request's plan, the maximum's
+
+
+def test_when_the_exact_plan_breaks_a_cap_too_the_maximum_is_no_points(monkeypatch, caplog):
+    trusting_solvers(monkeypatch)
+    monkeypatch.setattr(redemption._Program, "_exact", lambda program, matrix, upper: np.array([3001]))
+    program = redemption._Program([(0, 0)], ONE_LINE, BASE, None, D(30), Shop())
+
+    assert program.most() == 0
+    assert [record.message for record in caplog.records] == CHECKS_FAILED
 
 
 def test_a_remembered_plan_is_handed_out_as_a_copy():

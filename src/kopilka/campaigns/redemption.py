@@ -16,7 +16,9 @@ rounded: a discount is coefficient × points exactly.
 How it is solved, fast and still exact: each stage first solves the linear relaxation (HiGHS simplex, a few
 milliseconds), rounds it down and fills the gaps greedily; the relaxation's optimum bounds every integer plan,
 so a rounded plan that reaches the bound's floor is proven optimal. Only when it does not is the integer
-program solved by branch and bound (HiGHS MILP), which is slower but always exact.
+program solved by branch and bound (HiGHS MILP), which is slower but always exact. The solvers work to tolerances,
+so every plan — the one planned and the one the maximum counts — is checked in whole kopecks and points before it
+is used (`_Program.checked`).
 """
 
 import logging
@@ -124,7 +126,7 @@ def _optimal(lines: list[CartLine], pools: list[Pool], line_cap_percent: Decimal
     chosen = program.checked(program.solve(limit=requested), requested)
     points = int(chosen.sum())
     met = requested is None or points < requested or not solve_maximum
-    maximum = points if met else program.most()
+    maximum = points if met else max(points, program.most())  # both spent by checked plans
     allocation = {
         (pool.key, line.number): int(value) for (pool, line), value in zip(variables, chosen, strict=True) if value
     }
@@ -225,17 +227,20 @@ class _Program:
         )
 
     def most(self) -> int:
-        """The most points a plan spends: the relaxation's bound when rounding reaches it (the first stage of
-        `solve` without a limit), else the exact program's."""
+        """The most points a plan spends, counted on a plan that `checked` passes: the relaxation's bound when
+        rounding reaches it (the first stage of `solve` without a limit), else the exact program's."""
+        return int(self.checked(self._most_plan(), None).sum())
+
+    def _most_plan(self) -> np.ndarray:
+        """A plan of the most points, before it is checked."""
         matrix, upper = self._with_limit(None)
-        relaxation = Relaxation(matrix, upper, self.bounds)
-        most = relaxation.maximize(self.ones)
-        if most is None:
-            return int(self._exact(matrix, upper).sum())
-        target = int(np.floor(most[1] + 1e-6))
-        if self._rounded(most[0], matrix, upper, target, self.cheap_first).sum() < target:
-            return int(self._exact(matrix, upper).sum())
-        return target
+        most = Relaxation(matrix, upper, self.bounds).maximize(self.ones)
+        if most is not None:
+            target = int(np.floor(most[1] + 1e-6))
+            plan = self._rounded(most[0], matrix, upper, target, self.cheap_first)
+            if plan.sum() >= target:
+                return plan
+        return self._exact(matrix, upper)
 
     def solve(self, limit: int | None = None) -> np.ndarray:
         """An optimal plan spending at most `limit` points (no limit: the most)."""

@@ -162,6 +162,22 @@ def money(value):
     return Decimal(str(value))
 
 
+KOPECKS, THOUSANDTHS = 100, 1000  # the scales of money and of quantities
+
+
+def exact_sum(column: str, scale: int, when: str = "") -> str:
+    """SQL for the exact sum of a decimal column (or expression) times `scale` as a whole number, 0 over no rows;
+    with `when`, of the rows where that SQL condition holds. PostgreSQL sums its numeric exactly and scales the sum;
+    SQLite keeps decimals as floating point, whose sum drifts, so there each row is scaled and rounded to a whole
+    number first and the whole numbers are summed."""
+    postgres = connection.vendor == "postgresql"
+    value = f"({column})" if postgres else f"CAST(ROUND(({column}) * {scale}) AS BIGINT)"
+    if when:
+        value = f"CASE WHEN {when} THEN {value} ELSE 0 END"
+    total = f"COALESCE(SUM({value}), 0)"
+    return f"CAST(ROUND({total} * {scale}) AS BIGINT)" if postgres else total
+
+
 def document(value):
     """A JSON column as Python data."""
     return json.loads(value) if isinstance(value, str) else value

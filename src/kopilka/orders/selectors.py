@@ -7,7 +7,7 @@ Counted orders are the paid, shipped and completed ones (`COUNTED_STATUSES`) up 
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from django.db.models import OuterRef, QuerySet
 
@@ -51,17 +51,17 @@ def history_answers(
     bought: Sequence[Bought] = (),
     exclude_order: int | None = None,
 ) -> HistoryAnswers:
-    """Counted orders and their sum over each window, the first and last purchase, and the last purchase of each
-    `bought`, up to `now` and without `exclude_order` (the purchase being decided on): one statement, over the
+    """Counted orders and their exact sum over each window, the first and last purchase, and the last purchase of
+    each `bought`, up to `now` and without `exclude_order` (the purchase being decided on): one statement, over the
     member's rows of the (member, purchased at) index."""
     scope = [member_id, sql.at(now), exclude_order or 0]
     columns, params = [], []
     for days in windows:
         if days is None:
-            columns += ["COUNT(*)", "SUM(o.total)"]
+            columns += ["COUNT(*)", sql.exact_sum("o.total", sql.KOPECKS)]
         else:
             columns += ["SUM(CASE WHEN o.purchased_at > %s THEN 1 ELSE 0 END)",
-                        "SUM(CASE WHEN o.purchased_at > %s THEN o.total ELSE 0 END)"]
+                        sql.exact_sum("o.total", sql.KOPECKS, when="o.purchased_at > %s")]
             params += [sql.at(now - timedelta(days=days))] * 2
     columns += ["MIN(o.purchased_at)", "MAX(o.purchased_at)"]
     for wanted in bought:
@@ -80,7 +80,7 @@ def history_answers(
     orders, spent = {}, {}
     for index, days in enumerate(windows):
         orders[days] = int(row[2 * index] or 0)
-        spent[days] = (sql.money(row[2 * index + 1]) or Decimal(0)).quantize(KOPECK, ROUND_HALF_UP)
+        spent[days] = (Decimal(int(row[2 * index + 1])) / 100).quantize(KOPECK)
     rest = row[2 * len(windows):]
     return HistoryAnswers(orders, spent, sql.moment(rest[0]), sql.moment(rest[1]),
                           [sql.moment(value) for value in rest[2:]])

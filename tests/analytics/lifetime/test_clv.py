@@ -203,7 +203,7 @@ def programme(db):
     people = []
     orders = []
     for k in range(30):
-        member = members.create_member(last_name=f"Покупатель {k}")
+        member = members.create_member(actor="t", last_name=f"Покупатель {k}")
         people.append(member)
         for j, (day, amount) in enumerate(zip(*history(k), strict=True)):
             at = datetime.combine(START + timedelta(days=day), time(9), tzinfo=UTC)
@@ -304,7 +304,7 @@ def test_the_command_prints_the_members_as_csv(programme, capsys):
 
 @pytest.mark.django_db
 def test_the_command_refuses_too_few_members_with_the_reason(capsys):
-    member = members.create_member(last_name="Одна")
+    member = members.create_member(actor="t", last_name="Одна")
     Order.objects.create(member=member, source="pos", external_id="1", total=Decimal("100"),
                          purchased_at=datetime(2026, 1, 5, 9, tzinfo=UTC), status=Order.Status.COMPLETED)
     with pytest.raises(mle.TooFewCustomers, match="BG/NBD needs at least 10 customers, not 1"):

@@ -37,7 +37,7 @@ def order(member, when: str, total: str, lines=(), status=Order.Status.COMPLETED
 
 @pytest.fixture
 def base(db):
-    mila, nina, oleg, petr, rita = (members.create_member(last_name=name)
+    mila, nina, oleg, petr, rita = (members.create_member(actor="t", last_name=name)
                                     for name in ("Мила", "Нина", "Олег", "Пётр", "Рита"))
     order(mila, "2026-03-02T09:00", "300")
     order(mila, "2026-03-20T09:00", "200")
@@ -99,7 +99,7 @@ def goods(db):
     catalog.upsert_products([{"sku": "tea", "name": "Чай", "group": "drinks", "price": "300"},
                              {"sku": "coffee", "name": "Кофе", "group": "drinks", "price": "100"},
                              {"sku": "cake", "name": "Торт", "group": "food", "price": "200"}])
-    buyer = members.create_member(last_name="Покупатель")
+    buyer = members.create_member(actor="t", last_name="Покупатель")
     order(buyer, "2026-03-02T09:00", "800", [("tea", "2", "600", "0"), ("cake", "1", "200", "0")])
     order(buyer, "2026-03-03T09:00", "300", [("coffee", "3", "300", "1")])
     order(buyer, "2026-03-04T09:00", "1000", [("cake", "1", "1000", "0")], status=Order.Status.CANCELLED)

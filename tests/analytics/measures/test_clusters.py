@@ -65,15 +65,15 @@ def base(catalogue):
     Not counted: a cancelled order, an order after the as-of date, a non-member's order; one member never bought."""
     people = {"frequent": [], "big": [], "once": []}
     for i in range(8):
-        frequent = members.create_member(last_name=f"Частый {i}")
+        frequent = members.create_member(actor="t", last_name=f"Частый {i}")
         last = AS_OF - timedelta(days=i % 4)
         for week in range(10 + i % 3):
             buy(frequent, last - timedelta(days=7 * week), [("MILK", "1", 300 + 10 * i)])
-        big = members.create_member(last_name=f"Крупный {i}")
+        big = members.create_member(actor="t", last_name=f"Крупный {i}")
         last = AS_OF - timedelta(days=20 + i)
         for step in range(3):
             buy(big, last - timedelta(days=(80 + 2 * i) * step), [("PHONE", "1", 18000 + 500 * i), ("CASE", "1", 2000)])
-        once = members.create_member(last_name=f"Разовый {i}")
+        once = members.create_member(actor="t", last_name=f"Разовый {i}")
         buy(once, AS_OF - timedelta(days=200 + 10 * i), [("COAT", "1", 1000 + 50 * i)])
         people["frequent"].append(frequent.pk)
         people["big"].append(big.pk)
@@ -82,7 +82,7 @@ def base(catalogue):
             buy(frequent, AS_OF, [("PHONE", "1", 90000)], status=Order.Status.CANCELLED)
             buy(frequent, AS_OF + timedelta(days=1), [("PHONE", "1", 90000)])
     buy(None, AS_OF, [("PHONE", "1", 90000)])
-    members.create_member(last_name="Без покупок")
+    members.create_member(actor="t", last_name="Без покупок")
     return people
 
 
@@ -97,16 +97,16 @@ def clusters_of(result) -> dict[int, set[int]]:
 
 
 def test_features_follow_their_definitions(catalogue):
-    anna = members.create_member(last_name="Анна")
+    anna = members.create_member(actor="t", last_name="Анна")
     buy(anna, datetime(2026, 1, 1, 10, tzinfo=UTC), [("PHONE", "1", "1000"), ("UNKNOWN", "1", "200")])
     buy(anna, datetime(2026, 1, 1, 15, tzinfo=UTC), [("MILK", "2", "300", "1")])  # one of two returned
     buy(anna, date(2026, 1, 11), [("MILK", "1", "500")])
     buy(anna, datetime(2026, 1, 30, 22, 30, tzinfo=UTC), [], total="100")  # 31 January in Moscow, no lines
     buy(anna, date(2026, 2, 5), [("COAT", "1", "999")], status=Order.Status.CANCELLED)
     buy(anna, datetime(2026, 2, 10, 21, 30, tzinfo=UTC), [("COAT", "1", "70")])  # 11 February in Moscow
-    boris = members.create_member(last_name="Борис")
+    boris = members.create_member(actor="t", last_name="Борис")
     buy(boris, date(2026, 2, 1), [("COAT", "1", "500")])
-    members.create_member(last_name="Без покупок")
+    members.create_member(actor="t", last_name="Без покупок")
 
     data = behaviour(date(2026, 2, 10))
 
@@ -127,7 +127,7 @@ def test_features_follow_their_definitions(catalogue):
 
 
 def test_no_purchases_no_features(db):
-    members.create_member(last_name="Без покупок")
+    members.create_member(actor="t", last_name="Без покупок")
     data = behaviour(AS_OF)
     assert (len(data), data.category_ids, data.spent.shape) == (0, [], (0, 0))
 
@@ -186,7 +186,8 @@ def test_the_range_of_k_is_kept(base):
 
 def test_too_few_members_is_a_clear_error(catalogue):
     for i in range(9):
-        buy(members.create_member(last_name=f"Покупатель {i}"), AS_OF - timedelta(days=i), [("MILK", "1", 100 + i)])
+        buy(members.create_member(actor="t",
+                                  last_name=f"Покупатель {i}"), AS_OF - timedelta(days=i), [("MILK", "1", 100 + i)])
     with pytest.raises(CannotCluster) as refused:
         cluster(AS_OF)
     assert isinstance(refused.value, ValueError)
@@ -196,7 +197,7 @@ def test_too_few_members_is_a_clear_error(catalogue):
 
 def test_members_that_all_behave_alike_cannot_be_clustered(catalogue):
     for i in range(10):
-        buy(members.create_member(last_name=f"Близнец {i}"), AS_OF, [("MILK", "1", "100")])
+        buy(members.create_member(actor="t", last_name=f"Близнец {i}"), AS_OF, [("MILK", "1", "100")])
     with pytest.raises(CannotCluster) as refused:
         cluster(AS_OF)
     assert refused.value.code == "members_too_alike_to_cluster"

@@ -40,23 +40,23 @@ def order(member, when: str, total: str, status=Order.Status.COMPLETED) -> Order
 
 @pytest.fixture
 def people(db):
-    anna = members.create_member(last_name="Анна", registered_at=at("2025-12-10T09:00"))
+    anna = members.create_member(actor="t", last_name="Анна", registered_at=at("2025-12-10T09:00"))
     order(anna, "2026-01-10T09:00", "100")
     order(anna, "2026-01-31T22:30", "200")
     order(anna, "2026-03-05T09:00", "300")
-    boris = members.create_member(last_name="Борис", registered_at=at("2026-01-05T09:00"))
+    boris = members.create_member(actor="t", last_name="Борис", registered_at=at("2026-01-05T09:00"))
     order(boris, "2026-01-20T09:00", "50")
     order(boris, "2026-02-15T09:00", "999", status=Order.Status.CANCELLED)
     order(boris, "2026-03-10T09:00", "70")
-    vera = members.create_member(last_name="Вера", registered_at=at("2026-02-01T09:00"))
+    vera = members.create_member(actor="t", last_name="Вера", registered_at=at("2026-02-01T09:00"))
     order(vera, "2026-02-14T09:00", "500")
     order(vera, "2026-02-20T09:00", "100")
-    egor = members.create_member(last_name="Егор", registered_at=at("2026-01-20T09:00"))
+    egor = members.create_member(actor="t", last_name="Егор", registered_at=at("2026-01-20T09:00"))
     order(egor, "2026-01-31T22:30", "400")
-    gleb = members.create_member(last_name="Глеб", registered_at=at("2025-11-01T09:00"))
+    gleb = members.create_member(actor="t", last_name="Глеб", registered_at=at("2025-11-01T09:00"))
     order(gleb, "2025-12-20T09:00", "1000")
     order(gleb, "2026-01-15T09:00", "10")
-    members.create_member(last_name="Дина", registered_at=at("2026-03-02T09:00"))
+    members.create_member(actor="t", last_name="Дина", registered_at=at("2026-03-02T09:00"))
     order(None, "2026-01-10T09:00", "5000")
 
 

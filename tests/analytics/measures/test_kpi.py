@@ -11,7 +11,7 @@ from kopilka.analytics.data.scope import Scope
 from kopilka.analytics.measures.kpi import compute
 from kopilka.core.errors import ValidationFailed
 from kopilka.ledger.selectors import utilization
-from tests.analytics.programmes import MARCH, at
+from tests.analytics.programmes import MARCH, at, buy
 from tests.core.marks import transactional_db
 
 
@@ -89,3 +89,18 @@ def test_the_kpi_command_prints_csv_and_refuses_a_reversed_period(march, capsys)
     assert any(line.startswith("buyers,") and ",2,count," in line for line in lines)
     with pytest.raises(ValidationFailed):
         call_command("analytics", "kpi", "--from", "2026-03-31", "--to", "2026-03-01")
+
+
+LARGEST = "999999999999.99"  # the largest total a receipt holds
+
+
+@pytest.mark.django_db
+def test_revenue_is_the_exact_sum_of_the_receipts_where_a_float_sum_loses_a_kopeck():
+    """22 receipts of 999 999 999 999.99: summed as floats (SQLite's REAL), 21 999 999 999 999.77; in kopecks, .78."""
+    for hour in range(22):
+        buy(None, at("2026-03-12", hour), LARGEST)
+
+    non_members = compute(Scope(*MARCH)).comparison_table().records()[1]
+
+    assert (non_members["receipts"], non_members["revenue"], non_members["average_receipt"]) == (
+        22, "21999999999999.78", LARGEST)

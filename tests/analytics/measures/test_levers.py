@@ -39,7 +39,7 @@ def order(member, when: str, lines, status=Order.Status.COMPLETED) -> Order:
 
 @pytest.fixture
 def march(db):
-    mila, nina = members.create_member(last_name="Мила"), members.create_member(last_name="Нина")
+    mila, nina = members.create_member(actor="t", last_name="Мила"), members.create_member(actor="t", last_name="Нина")
     order(mila, "2026-02-28T21:30", [("2", "300", "0")])
     order(mila, "2026-03-12T09:00", [("1", "100", "0"), ("3", "200", "1")])
     order(mila, "2026-03-31T22:30", [("7", "700", "0")])
@@ -125,3 +125,19 @@ def test_on_the_command_line_a_refused_target_is_a_message(tmp_path):
     assert (done.returncode, done.stdout) == (2, "")
     assert len(done.stderr.strip().splitlines()) == 1 and "100" in done.stderr  # the message, no traceback
     assert not (tmp_path / "empty.sqlite3").exists()  # refused before the database was opened
+
+
+def test_revenue_and_items_are_exact_sums_where_float_sums_lose_a_unit(db):
+    """Summed as floats (SQLite's REAL), 22 receipts of 999 999 999 999.99 come to 21 999 999 999 999.77 and 147
+    receipts of 999 999 999.999 items to 146 999 999 999.852; summed in kopecks and thousandths, .78 and .853."""
+    wholesaler = members.create_member(actor="t", last_name="Опт")
+    fitter = members.create_member(actor="t", last_name="Монтаж")
+    for hour in range(22):
+        order(wholesaler, f"2026-03-12T{hour:02}:00", [("1", "999999999999.99", "0")])
+    for minute in range(147):
+        order(fitter, f"2026-03-13T{minute // 60:02}:{minute % 60:02}", [("999999999.999", "1", "0")])
+
+    result = levers(MARCH)
+
+    assert (result.revenue, result.items, result.receipts) == (
+        Decimal("21999999999999.78") + 147, Decimal("146999999999.853") + 22, 169)

@@ -25,7 +25,7 @@ def order(member, at: datetime, total: str, status=Order.Status.COMPLETED):
 
 @pytest.fixture
 def people(db):
-    anna = members.create_member(last_name="Анна")
+    anna = members.create_member(actor="t", last_name="Анна")
     ExternalId.objects.create(member=anna, system="customer", value="C-17")
     order(anna, datetime(2026, 1, 1, 10, tzinfo=UTC), "100")
     order(anna, datetime(2026, 1, 1, 15, tzinfo=UTC), "50")  # the same day: one purchase of 150
@@ -33,11 +33,11 @@ def people(db):
     order(anna, datetime(2026, 1, 30, 22, 30, tzinfo=UTC), "100")  # 31 January in Moscow
     order(anna, datetime(2026, 2, 5, 9, tzinfo=UTC), "999", status=Order.Status.CANCELLED)  # not counted
     order(anna, datetime(2026, 2, 10, 21, 30, tzinfo=UTC), "70")  # 11 February in Moscow: after the as-of date
-    boris = members.create_member(last_name="Борис")
+    boris = members.create_member(actor="t", last_name="Борис")
     order(boris, datetime(2026, 2, 1, 12, tzinfo=UTC), "500")
     Order.objects.create(member=None, source="pos", external_id="anon", purchased_at=datetime(2026, 1, 5, tzinfo=UTC),
                          total=Decimal("10"), status=Order.Status.COMPLETED)
-    members.create_member(last_name="Без покупок")
+    members.create_member(actor="t", last_name="Без покупок")
     return anna, boris
 
 
@@ -70,3 +70,16 @@ def test_the_command_prints_csv_and_json(people, capsys):
     c17 = next(row for row in rows if row["customer_id"] == "C-17")
     assert {"customer_id": "C-17", "frequency": 2, "recency": 30.0, "T": 40.0, "monetary_value": "150.00"}.items() <= (
         c17.items())
+
+
+def test_a_purchase_is_worth_the_exact_sum_of_its_receipts_where_a_float_sum_loses_a_kopeck(db):
+    """A repeat purchase of 22 receipts of 999 999 999 999.99: summed as floats (SQLite's REAL),
+    21 999 999 999 999.77; in kopecks, .78."""
+    wholesaler = members.create_member(actor="t", last_name="Опт")
+    order(wholesaler, datetime(2026, 1, 10, 9, tzinfo=UTC), "1")
+    for minute in range(22):
+        order(wholesaler, datetime(2026, 2, 1, 9, minute, tzinfo=UTC), "999999999999.99")
+
+    (found,) = summary(AS_OF)
+
+    assert (found.frequency, found.monetary_value) == (1, Decimal("21999999999999.78"))

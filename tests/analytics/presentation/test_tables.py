@@ -1,5 +1,6 @@
-"""Tables leave the platform with their exact amounts: XLSX cells hold money as numbers that keep every kopeck
-(and as its decimal text where a spreadsheet's number could not); CSV and JSON write the decimal as it is."""
+"""Tables leave the platform with their exact amounts: XLSX cells hold every decimal — money, quantities, ratios — as
+a number whose value is the exact decimal and whose format shows its decimals (and as its decimal text where a
+spreadsheet's number of 15 significant digits could not hold it); CSV and JSON write the decimal as it is."""
 
 import io
 from decimal import Decimal
@@ -8,16 +9,28 @@ from openpyxl import load_workbook
 
 from kopilka.analytics.presentation.tables import Column, Table, from_dict, to_dict, xlsx_bytes
 
-AMOUNTS = [Decimal("46178716.50"), Decimal("9999999999999.99"), Decimal("12345678901234.56"), Decimal("0.1234")]
+AMOUNTS = [Decimal("46178716.50"), Decimal("9999999999999.99"), Decimal("0.1234"), Decimal("0.001"),
+           Decimal("-0.0001"), Decimal("100"), Decimal("12345678901234.56"), Decimal("-12345678901234.56")]
 
 
-def test_xlsx_keeps_each_amount_exact():
-    table = Table("money", "Money", [Column("amount", "Amount")], [[amount] for amount in AMOUNTS])
-    sheet = load_workbook(io.BytesIO(xlsx_bytes([table]))).active
-    cells = [row[0] for row in sheet.iter_rows(min_row=2, values_only=True)]
-    assert cells[:2] == [46178716.5, 9999999999999.99] and all(isinstance(c, float) for c in cells[:2])
-    assert [Decimal(repr(c)) for c in cells[:2]] == AMOUNTS[:2]
-    assert cells[2:] == ["12345678901234.56", "0.1234"]
+def _cells(amounts):
+    table = Table("money", "Money", [Column("amount", "Amount")], [[amount] for amount in amounts])
+    return [row[0] for row in load_workbook(io.BytesIO(xlsx_bytes([table]))).active.iter_rows(min_row=2)]
+
+
+def test_xlsx_writes_each_decimal_as_a_number_of_its_exact_value_showing_its_decimals():
+    cells = _cells(AMOUNTS[:6])
+    assert all(cell.data_type == "n" for cell in cells)
+    assert [Decimal(repr(cell.value)) for cell in cells] == AMOUNTS[:6]
+    assert [cell.number_format for cell in cells] == ["#,##0.00", "#,##0.00", "#,##0.0000", "#,##0.000",
+                                                      "#,##0.0000", "#,##0"]
+
+
+def test_xlsx_keeps_a_decimal_of_more_than_15_significant_digits_as_its_text_never_a_formula():
+    cells = _cells(AMOUNTS[6:])
+    assert [(cell.value, cell.data_type) for cell in cells] == [("12345678901234.56", "s"),
+                                                                ("-12345678901234.56", "s")]
+    assert cells[1].quotePrefix  # text that starts with a minus is not run as a formula
 
 
 def test_json_keeps_the_decimal_text():

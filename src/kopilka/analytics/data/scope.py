@@ -116,6 +116,11 @@ def share(part, whole, digits: int = 4) -> float | None:
     return round(float(part) / float(whole), digits) if whole else None
 
 
-def kopecks(expression: str) -> str:
-    """SQL for a money sum as whole kopecks (exact: the columns hold kopecks)."""
-    return f"CAST(ROUND(COALESCE({expression}, 0) * 100) AS BIGINT)"
+def kopecks_sum(column: str) -> str:
+    """SQL for the sum of a money column in whole kopecks, exact on either database (`sql.exact_sum`)."""
+    return sql.exact_sum(column, sql.KOPECKS)
+
+
+def thousandths_sum(column: str) -> str:
+    """SQL for the sum of a quantity column in whole thousandths, exact on either database (`sql.exact_sum`)."""
+    return sql.exact_sum(column, sql.THOUSANDTHS)

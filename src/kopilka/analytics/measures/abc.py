@@ -19,7 +19,7 @@ from decimal import ROUND_CEILING, Decimal
 import numpy as np
 from django.utils.translation import gettext_lazy as _
 
-from kopilka.analytics.data.scope import Scope, counted, kopecks, roubles, share
+from kopilka.analytics.data.scope import Scope, counted, kopecks_sum, roubles, share, thousandths_sum
 from kopilka.analytics.presentation.tables import Column, Table
 from kopilka.core import sql
 from kopilka.core.errors import ValidationFailed
@@ -114,7 +114,7 @@ def members_abc(scope: Scope, a: Decimal = DEFAULT_A, b: Decimal = DEFAULT_B) ->
     """Each member with a counted order in the scope, their receipts and revenue, and their class."""
     check_thresholds(a, b)
     statement = f"""
-        SELECT o.member_id, COUNT(*), {kopecks("SUM(o.total)")}
+        SELECT o.member_id, COUNT(*), {kopecks_sum("o.total")}
         FROM orders_order o JOIN customers_member m ON m.id = o.member_id
         WHERE {_window(scope)}
         GROUP BY o.member_id ORDER BY o.member_id"""
@@ -201,7 +201,7 @@ def goods_abc(scope: Scope, by: str = "sku", a: Decimal = DEFAULT_A, b: Decimal 
         joins, group = "LEFT JOIN catalog_productgroup g ON g.id = p.group_id", "COALESCE(g.code, '')"
     statement = f"""
         SELECT {key}, {name}, CAST(SUM({_KEPT_KOPECKS}) AS BIGINT),
-               CAST(ROUND(SUM(l.quantity - l.returned_quantity) * 1000) AS BIGINT)
+               {thousandths_sum("l.quantity - l.returned_quantity")}
         FROM orders_orderline l JOIN orders_order o ON o.id = l.order_id
         JOIN customers_member m ON m.id = o.member_id
         LEFT JOIN catalog_product p ON p.sku = l.sku {joins}

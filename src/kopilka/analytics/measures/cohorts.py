@@ -23,7 +23,7 @@ from django.db import connection
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
-from kopilka.analytics.data.scope import Scope, counted, day_number, kopecks, local_day, roubles
+from kopilka.analytics.data.scope import Scope, counted, day_number, kopecks_sum, local_day, roubles
 from kopilka.analytics.presentation.tables import Column, Table
 from kopilka.core import sql
 from kopilka.core.errors import ValidationFailed
@@ -78,7 +78,7 @@ def _statement(scope: Scope, by: str, basis: str) -> str:
     WITH cohorts AS ({_cohorts_sql(scope, by, basis)}
     ), activity AS (
         SELECT o.member_id, {_period_sql(local_day("o.purchased_at"), by)} AS period,
-               {kopecks("SUM(o.total)")} AS revenue
+               {kopecks_sum("o.total")} AS revenue
         FROM orders_order o
         WHERE o.member_id IS NOT NULL AND {counted()} AND o.purchased_at >= %(since)s AND o.purchased_at < %(until)s
         GROUP BY 1, 2

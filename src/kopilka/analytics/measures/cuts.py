@@ -13,7 +13,7 @@ from decimal import Decimal
 from django.db import connection
 from django.utils.translation import gettext_lazy as _
 
-from kopilka.analytics.data.scope import Scope, counted, kopecks, local_day
+from kopilka.analytics.data.scope import Scope, counted, kopecks_sum, local_day
 from kopilka.analytics.presentation.tables import Column, Table
 from kopilka.catalog.models import PATH_DIGITS
 from kopilka.core import clock, sql
@@ -138,7 +138,7 @@ def sales(scope: Scope, by: str = "month", segment: str = "none") -> Table:
     members_only = "" if segment == "membership" else "AND o.member_id IS NOT NULL"
     statement = f"""
         SELECT {bucket("o.purchased_at", by)}, {label}, COUNT(DISTINCT o.member_id), COUNT(DISTINCT o.id),
-               {kopecks(f"SUM({value})")}
+               {kopecks_sum(value)}
         FROM orders_order o LEFT JOIN customers_member m ON m.id = o.member_id {_MEMBER_JOINS} {joins}
         WHERE {counted()} AND o.purchased_at >= %(since)s AND o.purchased_at < %(until)s {members_only}
           AND (o.member_id IS NULL OR {scope.member_condition("m")})

@@ -12,7 +12,7 @@ from functools import partial
 from django.utils.translation import gettext_lazy as _
 
 from kopilka.analytics.data.facts import MemberFacts, member_facts, number_of
-from kopilka.analytics.data.scope import Scope, counted, kopecks, roubles, share
+from kopilka.analytics.data.scope import Scope, counted, kopecks_sum, roubles, share, thousandths_sum
 from kopilka.analytics.data.together import run_together
 from kopilka.analytics.presentation.tables import Column, Table
 from kopilka.core import programme, sql
@@ -74,8 +74,8 @@ def _sales(scope: Scope) -> dict[str, tuple[int, int, int, int, int]]:
     else:
         who, join = "CASE WHEN o.member_id IS NULL THEN 'non_members' ELSE 'members' END", ""
     statement = f"""
-        SELECT {who}, COUNT(*), {kopecks("SUM(o.total)")}, {kopecks("SUM(o.discount)")},
-               SUM(CASE WHEN o.points_spent > 0 THEN 1 ELSE 0 END), CAST(ROUND(SUM(o.items) * 1000) AS BIGINT)
+        SELECT {who}, COUNT(*), {kopecks_sum("o.total")}, {kopecks_sum("o.discount")},
+               SUM(CASE WHEN o.points_spent > 0 THEN 1 ELSE 0 END), {thousandths_sum("o.items")}
         FROM orders_order o {join}
         WHERE {counted()} AND o.purchased_at >= %(since)s AND o.purchased_at < %(until)s
         GROUP BY 1"""

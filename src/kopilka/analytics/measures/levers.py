@@ -18,7 +18,7 @@ from decimal import Decimal
 
 from django.utils.translation import gettext_lazy as _
 
-from kopilka.analytics.data.scope import Scope, counted, kopecks
+from kopilka.analytics.data.scope import Scope, counted, kopecks_sum, thousandths_sum
 from kopilka.analytics.presentation.tables import Column, Table
 from kopilka.core import sql
 from kopilka.core.errors import ValidationFailed
@@ -117,8 +117,7 @@ def levers(scope: Scope, target: Decimal = DEFAULT_TARGET) -> Levers:
     target = Decimal(target)
     check_target(target)
     statement = f"""
-        SELECT COUNT(DISTINCT o.member_id), COUNT(*), {kopecks("SUM(o.total)")},
-               CAST(ROUND(COALESCE(SUM(o.items), 0) * 1000) AS BIGINT)
+        SELECT COUNT(DISTINCT o.member_id), COUNT(*), {kopecks_sum("o.total")}, {thousandths_sum("o.items")}
         FROM orders_order o JOIN customers_member m ON m.id = o.member_id
         WHERE {counted()} AND o.purchased_at >= %(since)s AND o.purchased_at < %(until)s
           AND {scope.member_condition("m")}"""

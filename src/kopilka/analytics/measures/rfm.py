@@ -1,7 +1,7 @@
 """The RFM summary of each member as of a date, as the BTYD literature and the `lifetimes` library define it.
 
 - Purchases are the member's counted orders (paid, shipped, completed) up to the end of the as-of date; all
-  orders of one programme day (time zone of the programme) are one purchase, worth their sum.
+  orders of one programme day (time zone of the programme) are one purchase, worth their exact sum.
 - `frequency`: the number of repeat purchases (purchase days after the first);
 - `recency`: the time from the first purchase to the last; `T`: from the first purchase to the as-of date;
 - `monetary_value`: the mean value of the repeat purchases, 0 when there are none.
@@ -16,7 +16,7 @@ from decimal import Decimal
 
 from django.db import connection
 
-from kopilka.analytics.data.scope import counted, days_between, local_day
+from kopilka.analytics.data.scope import counted, days_between, kopecks_sum, local_day
 from kopilka.core import clock, sql
 from kopilka.customers.models import ExternalId
 
@@ -37,7 +37,7 @@ def _statement() -> str:
     as_of = "CAST(%(as_of)s AS date)" if connection.vendor == "postgresql" else "%(as_of)s"
     return f"""
     WITH days AS (
-        SELECT o.member_id, {local_day("o.purchased_at")} AS day, SUM(o.total) AS value
+        SELECT o.member_id, {local_day("o.purchased_at")} AS day, {kopecks_sum("o.total")} AS kopecks
         FROM orders_order o
         WHERE o.member_id IS NOT NULL AND {counted()} AND o.purchased_at < %(until)s
         GROUP BY 1, 2
@@ -46,7 +46,7 @@ def _statement() -> str:
     )
     SELECT s.member_id, s.days - 1, {days_between("s.last_day", "s.first_day")},
            {days_between(as_of, "s.first_day")},
-           COALESCE(SUM(CASE WHEN d.day > s.first_day THEN d.value END), 0),
+           COALESCE(SUM(CASE WHEN d.day > s.first_day THEN d.kopecks END), 0),
            (SELECT MIN(x.value) FROM customers_externalid x WHERE x.member_id = s.member_id AND x.system = %(system)s)
     FROM spans s JOIN days d ON d.member_id = s.member_id
     GROUP BY s.member_id, s.days, s.first_day, s.last_day
@@ -63,8 +63,8 @@ def summary(as_of: date, unit: str = "day") -> Iterator[Summary]:
         "tz": str(clock.programme_tz()), "conn_tz": connection.timezone_name, "as_of": as_of.isoformat(),
         "until": sql.at(clock.start_of_day(as_of + timedelta(days=1))), "system": ExternalId.System.CUSTOMER,
     }
-    for member_id, frequency, recency, age, repeat_value, customer_id in sql.rows(_statement(), params):
-        repeat_value = sql.money(repeat_value)
+    for member_id, frequency, recency, age, repeat_kopecks, customer_id in sql.rows(_statement(), params):
+        repeat_value = Decimal(int(repeat_kopecks)) / 100
         yield Summary(
             member_id=member_id, customer_id=customer_id or str(member_id), frequency=int(frequency),
             recency=int(recency) / length, T=int(age) / length,

@@ -76,6 +76,7 @@ def xlsx_bytes(tables: Iterable[Table]) -> bytes:
             cell.font = Font(bold=True)
         for row in table.rows:
             cells.append_row(sheet, [_xlsx_value(value) for value in row])
+            _format_numbers(sheet[sheet.max_row], row)
         for index, column in enumerate(table.columns, start=1):
             sheet.column_dimensions[get_column_letter(index)].width = max(10, min(40, len(str(column.label)) + 2))
     buffer = BytesIO()
@@ -83,15 +84,35 @@ def xlsx_bytes(tables: Iterable[Table]) -> bytes:
     return buffer.getvalue()
 
 
-EXACT_IN_XLSX = Decimal(10) ** 13  # money below it (15 significant digits at most) round-trips through a cell
+XLSX_DIGITS = 15  # the significant digits a spreadsheet keeps of a number
+
+
+def _faithful(value: Decimal) -> bool:
+    """Whether a cell's number is `value` exactly: at most 15 significant digits, and the float's shortest text
+    is the decimal itself."""
+    return (value.is_finite() and len(value.normalize().as_tuple().digits) <= XLSX_DIGITS
+            and Decimal(repr(float(value))) == value)
 
 
 def _xlsx_value(value):
-    """A cell's value: money as a number when the cell keeps its exact decimal, else its decimal as text."""
+    """A cell's value: a Decimal as a number when the cell keeps its exact value (`_faithful`), else as its decimal
+    text (more than 15 significant digits: a spreadsheet would round it)."""
     if isinstance(value, Decimal):
-        exact = value == value.quantize(Decimal("0.01")) and abs(value) < EXACT_IN_XLSX
-        return float(value) if exact else str(value)
+        return float(value) if _faithful(value) else str(value)
     return value
+
+
+def _number_format(value: Decimal) -> str:
+    """Grouped digits and as many decimals as the Decimal is written with (0.50 shows 0.50, 0.001 shows 0.001)."""
+    places = max(0, -int(value.as_tuple().exponent))
+    return "#,##0" + ("." + "0" * places if places else "")
+
+
+def _format_numbers(written, row: Sequence) -> None:
+    """Gives each cell written from a Decimal as a number the format that shows its decimals."""
+    for cell, value in zip(written, row, strict=False):
+        if isinstance(value, Decimal) and cell.data_type == "n":
+            cell.number_format = _number_format(value)
 
 
 def to_dict(table: Table) -> dict:
