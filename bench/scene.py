@@ -84,7 +84,7 @@ def add_members(count: int, lots: int, points: int, since: datetime, prefix: str
 
     ids = []
     for i in range(count):
-        member = members.create_member(last_name=f"Нагрузочная {prefix}{i}", tags=["doctor"],
+        member = members.create_member(actor="bench", last_name=f"Нагрузочная {prefix}{i}", tags=["doctor"],
                                        region_code="54", registered_at=since)
         for n in range(lots):
             ledger.accrue(member_id=member.pk, points=points + 37 * n, actor="bench",

@@ -20,7 +20,7 @@ _numbers = itertools.count(1)
 
 
 def member(last_name: str = "Иванова", **fields) -> Member:
-    return members.create_member(last_name=last_name, **fields)
+    return members.create_member(actor="t", last_name=last_name, **fields)
 
 
 def live_campaign(code: str, rules: dict, *, since: datetime | timedelta = timedelta(days=60), type: str = "base",

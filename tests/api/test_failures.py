@@ -21,7 +21,7 @@ def till(caller_with):
 
 @pytest.fixture
 def placed(till):
-    member = members.create_member(last_name="Иванова")
+    member = members.create_member(actor="t", last_name="Иванова")
     response = till.post("/api/v1/purchases/", {**CART, "member": {"id": member.pk}, "order_id": "R-1"}, key="p-1")
     assert response.status_code == 201, response.json()
     return response.json()["id"]

@@ -39,7 +39,7 @@ def error_shape(ctx, response, case):
 
 
 SHAPE_REFUSALS = {"invalid_characters", "invalid_encoding", "malformed_json", "number_out_of_range", "too_deep",
-                  "request_too_large", "bad_request"}
+                  "text_too_long", "request_too_large", "bad_request"}
 
 
 def shape_accepted(ctx, response, case):

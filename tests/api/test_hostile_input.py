@@ -6,7 +6,9 @@ import pytest
 
 from kopilka.api import hostile
 from kopilka.api.middleware import MAX_BODY_BYTES
+from kopilka.campaigns.models import Campaign, CampaignType
 from kopilka.core.models import SCOPES
+from kopilka.tiers.models import Tier
 
 pytestmark = pytest.mark.django_db
 
@@ -143,3 +145,64 @@ def test_the_refusal_is_in_russian_for_a_russian_client(full):
 
 def test_paths_outside_the_api_are_untouched(client):
     assert "text/html" in client.get("/office/nowhere/")["Content-Type"]
+
+
+CAMPAIGN = {"code": "long-names", "name": "Весна", "type": "promo", "starts_at": "2037-04-01T00:00:00+03:00",
+            "rules": {}}
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("method, path, body, where", [
+    ("post", "/api/v1/campaigns/", {**CAMPAIGN, "name": "Я" * 201}, ["body", "body", "name"]),
+    ("post", "/api/v1/campaigns/", {**CAMPAIGN, "public_name": "Я" * 201}, ["body", "body", "public_name"]),
+    ("put", "/api/v1/campaigns/types/long", {"name": "Я" * 121, "lot_category": "promo"}, ["body", "body", "name"]),
+    ("put", "/api/v1/tiers/" + "a" * 41, {"name": "Медь", "rank": 7}, ["path", "code"]),
+])
+def test_text_longer_than_its_column_is_422_naming_the_field_not_a_database_error(full, method, path, body, where):
+    types = list(CampaignType.objects.values_list("code", "name"))
+
+    response = send(full, method, path, json.dumps(body).encode())
+
+    assert (response.status_code, shape(response)["code"]) == (422, "validation_error"), response.content
+    assert [field["location"] for field in response.json()["details"]["fields"]] == [where]
+    assert (Campaign.objects.count(), Tier.objects.count()) == (0, 0)
+    assert list(CampaignType.objects.values_list("code", "name")) == types
+
+
+@pytest.mark.postgres
+def test_a_campaign_renamed_beyond_its_column_is_422_and_keeps_its_name(full):
+    assert send(full, "post", "/api/v1/campaigns/", json.dumps(CAMPAIGN).encode()).status_code == 201
+
+    response = full.client.patch("/api/v1/campaigns/long-names", json.dumps({"name": "Я" * 201}),
+                                 content_type="application/json", HTTP_IDEMPOTENCY_KEY="k-2", **full.headers)
+
+    assert (response.status_code, shape(response)["code"]) == (422, "validation_error"), response.content
+    assert Campaign.objects.get().name == "Весна"
+
+
+@pytest.mark.parametrize("rules", [{"note": "я" * (hostile.MAX_TEXT_LENGTH + 1)},
+                                   {"tags": ["a", "я" * (hostile.MAX_TEXT_LENGTH + 1)]},
+                                   {"я" * (hostile.MAX_TEXT_LENGTH + 1): 1}])
+def test_free_json_text_longer_than_the_limit_is_422_and_says_where(full, rules):
+    response = send(full, "post", "/api/v1/campaigns/", json.dumps({**CAMPAIGN, "rules": rules}).encode())
+
+    assert (response.status_code, shape(response)["code"]) == (422, "text_too_long")
+    assert response.json()["details"]["location"][:2] == ["body", "rules"]
+    at_the_limit = {**CAMPAIGN, "rules": {"note": "я" * hostile.MAX_TEXT_LENGTH}}
+    assert shape(send(full, "post", "/api/v1/campaigns/", json.dumps(at_the_limit).encode()))["code"] != "text_too_long"
+
+
+def test_text_too_long_is_refused_in_the_callers_language(full):
+    ru = {"HTTP_AUTHORIZATION": full.headers["HTTP_AUTHORIZATION"], "HTTP_ACCEPT_LANGUAGE": "ru",
+          "HTTP_IDEMPOTENCY_KEY": "k-ru"}
+    named = full.client.post("/api/v1/members/", json.dumps({"last_name": "Я" * 101}),
+                             content_type="application/json", **ru)
+    free = full.client.post("/api/v1/events/", json.dumps(
+        {"member": {"id": 1}, "type": "custom", "details": {"name": "Я" * (hostile.MAX_TEXT_LENGTH + 1)}}),
+        content_type="application/json", **ru)
+
+    assert (named.status_code, shape(named)["message"]) == (422, "Запрос содержит некорректные данные.")
+    assert [(f["location"], f["type"]) for f in named.json()["details"]["fields"]] == [
+        (["body", "body", "last_name"], "string_too_long")]
+    assert (free.status_code, shape(free)["message"]) == (
+        422, f"Значение слишком длинное: максимальная длина — {hostile.MAX_TEXT_LENGTH}.")

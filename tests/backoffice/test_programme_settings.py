@@ -26,7 +26,7 @@ def administrator(staff):
 
 
 def test_a_saved_receipt_cap_and_point_value_change_what_a_cart_may_take(administrator):
-    member = members.create_member(last_name="Кузнецова")
+    member = members.create_member(actor="t", last_name="Кузнецова")
     ledger.accrue(member_id=member.pk, points=10_000, actor="t", idempotency_key="k")
     cart = [CartItem("X", Decimal(1), Decimal("1000.00"), Decimal("1000.00"))]
     assert quote(member.pk, cart, requested=None).maximum == 300  # 30 % of 1000 ₽ from the environment

@@ -21,7 +21,7 @@ def agent(staff):
 
 @pytest.fixture
 def anna(db):
-    member = members.create_member(last_name="Соколова", first_name="Анна", phone="+79161234567",
+    member = members.create_member(actor="t", last_name="Соколова", first_name="Анна", phone="+79161234567",
                                    email="anna@example.ru")
     ledger.accrue(member_id=member.pk, points=120, actor="t", idempotency_key="a-1", lifetime_days=30)
     return member
@@ -38,7 +38,7 @@ def test_a_unique_match_opens_the_member_card(agent, anna):
 
 
 def test_several_matches_are_listed_and_none_is_said(agent, anna):
-    members.create_member(last_name="Соколов", first_name="Пётр")
+    members.create_member(actor="t", last_name="Соколов", first_name="Пётр")
     listing = agent.get("/office/members/", {"q": "Соколов"}).content.decode()
     assert listing.count("/office/members/") >= 2
     assert "Никто не найден" in agent.get("/office/members/", {"q": "Нетакого"}).content.decode()
@@ -95,8 +95,8 @@ def test_a_senior_spends_burns_and_reverses_each_confirmed_and_audited(senior, a
     done = _confirm(senior, f"/office/members/{anna.pk}/reverse/",
                     {"target": str(first.pk), "points": "", "reason_code": "correction", "comment": "Ошибка"})
     assert done.status_code == 302 and balance(anna.pk).available == 0
-    assert sorted(AuditEvent.objects.values_list("action", flat=True)) == ["ledger.burn", "ledger.reverse",
-                                                                           "ledger.spend"]
+    ledger_events = AuditEvent.objects.filter(action__startswith="ledger.")
+    assert sorted(ledger_events.values_list("action", flat=True)) == ["ledger.burn", "ledger.reverse", "ledger.spend"]
 
 
 def test_an_operation_the_ledger_refuses_shows_why_and_books_nothing(senior, anna):
@@ -105,7 +105,7 @@ def test_an_operation_the_ledger_refuses_shows_why_and_books_nothing(senior, ann
     refused = _confirm(senior, f"/office/members/{anna.pk}/spend/",
                        {"points": "5000", "reason_code": "member-request", "comment": "Слишком много"})
     assert refused.status_code == 200 and "errorlist" in refused.content.decode()
-    assert balance(anna.pk).available == 120 and not AuditEvent.objects.exists()
+    assert balance(anna.pk).available == 120 and not AuditEvent.objects.filter(action__startswith="ledger.").exists()
 
 
 def test_an_agent_cannot_spend_and_an_unknown_operation_is_not_found(agent, senior, anna):

@@ -21,9 +21,9 @@ def test_a_marketer_builds_previews_and_activates_a_regional_promo(page, shot):
     marketer.groups.set([Group.objects.get(name=MARKETER)])
     upsert_group(code="fillers", name="Филлеры")
     upsert_products([{"sku": "F-1", "name": "Филлер 1 мл", "price": "14900", "group": "fillers"}])
-    doctor = members.create_member(last_name="Новосибирская", region_code="54")
+    doctor = members.create_member(actor="t", last_name="Новосибирская", region_code="54")
     for n in range(3):
-        members.create_member(last_name=f"Московская {n}", region_code="77")
+        members.create_member(actor="t", last_name=f"Московская {n}", region_code="77")
 
     page.goto("/admin/login/?next=/office/campaigns/")
     page.fill("#id_username", "maria")

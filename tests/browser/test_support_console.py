@@ -30,7 +30,7 @@ def _sign_in(page, username: str, target: str = "/office/") -> None:
 
 
 def _member():
-    anna = members.create_member(last_name="Соколова", first_name="Анна", phone="+79161234567",
+    anna = members.create_member(actor="t", last_name="Соколова", first_name="Анна", phone="+79161234567",
                                  email="anna@example.ru")
     ledger.accrue(member_id=anna.pk, points=120, actor="t", idempotency_key="seed-1", lifetime_days=30)
     return anna

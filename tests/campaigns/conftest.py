@@ -53,19 +53,20 @@ def programme(db):
         {"sku": "NEEDLE", "name": "Игла", "price": "300"},
     ])
     long_ago = NOW - timedelta(days=700)
-    anna = members.create_member(
+    anna = members.create_member(actor="t", 
         last_name="Иванова", region_code="54", tags=["doctor", "vip"], eligibility_flags=["certified-injector"],
         birthday=date(1990, 3, 5), registered_at=long_ago,
     )
-    boris = members.create_member(
+    boris = members.create_member(actor="t", 
         kind="legal_entity", legal_name="ООО «Клиника»", inn="7707083893", region_code="77", tags=["clinic"],
         eligibility_flags=["certified-injector", "trained-peels"], registered_at=long_ago,
     )
-    vera = members.create_member(last_name="Веселова", region_code="78", tags=["doctor"], birthday=date(1995, 3, 1),
+    vera = members.create_member(actor="t",
+                                 last_name="Веселова", region_code="78", tags=["doctor"], birthday=date(1995, 3, 1),
                                  registered_at=NOW - timedelta(days=10))
-    gleb = members.create_member(last_name="Глебов", region_code="54", birthday=date(1988, 2, 29),
+    gleb = members.create_member(actor="t", last_name="Глебов", region_code="54", birthday=date(1988, 2, 29),
                                  registered_at=long_ago)
-    dina = members.create_member(last_name="Данилова", registered_at=long_ago)
+    dina = members.create_member(actor="t", last_name="Данилова", registered_at=long_ago)
     buy(anna, 3, [("HA-1", "6900"), ("CREAM", "1450.50")])
     buy(anna, 40, [("HA-1", "6900")])
     buy(anna, 400, [("NEEDLE", "300")])

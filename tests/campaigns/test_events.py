@@ -28,7 +28,7 @@ def rewards(db):
 
 
 def test_an_event_earns_its_campaigns_points_once_per_key(rewards):
-    anna = members.create_member(last_name="Иванова", registered_at=NOW - timedelta(days=100))
+    anna = members.create_member(actor="t", last_name="Иванова", registered_at=NOW - timedelta(days=100))
 
     first = record_event(member_id=anna.pk, type="review", key="review-77", actor="site", occurred_at=NOW)
     again = record_event(member_id=anna.pk, type="review", key="review-77", actor="site", occurred_at=NOW)
@@ -43,7 +43,7 @@ def test_an_event_earns_its_campaigns_points_once_per_key(rewards):
 
 
 def test_unknown_types_and_future_events_are_refused(rewards):
-    anna = members.create_member(last_name="Иванова")
+    anna = members.create_member(actor="t", last_name="Иванова")
 
     with pytest.raises(ValidationFailed):
         record_event(member_id=anna.pk, type="dance", key="k", actor="site")
@@ -54,9 +54,10 @@ def test_unknown_types_and_future_events_are_refused(rewards):
 
 
 def test_the_birthday_run_rewards_todays_birthdays_once_and_the_points_burn_at_the_end_of_next_month(rewards):
-    born_today = members.create_member(last_name="Веселова", birthday=date(1990, 3, 1),
+    born_today = members.create_member(actor="t", last_name="Веселова", birthday=date(1990, 3, 1),
                                        registered_at=NOW - timedelta(days=100))
-    members.create_member(last_name="Петров", birthday=date(1990, 3, 2), registered_at=NOW - timedelta(days=100))
+    members.create_member(actor="t",
+                          last_name="Петров", birthday=date(1990, 3, 2), registered_at=NOW - timedelta(days=100))
 
     assert birthdays(now=NOW) == 1
     assert birthdays(now=NOW) == 0
@@ -67,7 +68,7 @@ def test_the_birthday_run_rewards_todays_birthdays_once_and_the_points_burn_at_t
 
 
 def test_the_events_api_records_and_replays(caller_with, rewards):
-    anna = members.create_member(last_name="Иванова", external_ids=[("site", "u-1")],
+    anna = members.create_member(actor="t", last_name="Иванова", external_ids=[("site", "u-1")],
                                  registered_at=NOW - timedelta(days=100))
     client = caller_with("events:write")
     body = {"member": {"system": "site", "value": "u-1"}, "type": "review"}
@@ -95,7 +96,7 @@ def test_event_types_are_a_reference_book_a_new_one_earns_and_a_retired_one_is_r
                               rules={"accrual": {"reward": "fixed", "points": 40, "scenario": "event",
                                                  "event_types": ["webinar"]}})
     campaigns.change_status(code="webinars", action="activate", actor="t", now=NOW - timedelta(days=1))
-    anna = members.create_member(last_name="Иванова", registered_at=NOW - timedelta(days=100))
+    anna = members.create_member(actor="t", last_name="Иванова", registered_at=NOW - timedelta(days=100))
     assert record_event(member_id=anna.pk, type="webinar", key="w-1", actor="site", occurred_at=NOW).event.points == 40
     EventType.objects.filter(code="webinar").update(is_active=False)
     with pytest.raises(ValidationFailed):

@@ -22,10 +22,11 @@ def test_the_row_with_its_labels_gives_the_facts_of_separate_reads(db):
         Tag.objects.create(code=code, name=code)
     EligibilityFlag.objects.create(code="no-promo", name="no promo")
     tiers.upsert_tier(code="gold", name="Золото", rank=1, basis="turnover", threshold=Decimal(0), window_days=365)
-    labelled = members.create_member(last_name="Иванова", tags=["doctor", "vip"], eligibility_flags=["no-promo"],
+    labelled = members.create_member(actor="t",
+                                     last_name="Иванова", tags=["doctor", "vip"], eligibility_flags=["no-promo"],
                                      registered_at=clock.now() - timedelta(days=40))
     MemberTier.objects.create(member=labelled, tier=Tier.objects.get(code="gold"))
-    bare = members.create_member(last_name="Петрова")
+    bare = members.create_member(actor="t", last_name="Петрова")
     now = clock.now()
 
     row = load_member(labelled.pk, labels=True)

@@ -30,7 +30,7 @@ def programme(db, settings):
                               actor="t", rules={"accrual": {"reward": "percent", "percent": "3",
                                                             "tier_percents": {"gold": "5", "platinum": "7"}}})
     campaigns.change_status(code="base", action="activate", actor="t", now=clock.now() - timedelta(days=400))
-    return members.create_member(last_name="Иванова", registered_at=clock.now() - timedelta(days=400))
+    return members.create_member(actor="t", last_name="Иванова", registered_at=clock.now() - timedelta(days=400))
 
 
 def buy(member, n, amount, days_ago=0):

@@ -13,7 +13,8 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True, seri
 
 
 def test_two_transactions_that_deadlock_each_other_both_finish_one_of_them_run_again():
-    first, second = members.create_member(last_name="А").pk, members.create_member(last_name="Б").pk
+    first = members.create_member(actor="t", last_name="А").pk
+    second = members.create_member(actor="t", last_name="Б").pk
     both_hold_one = threading.Barrier(2)
     attempts = [0, 0]
 
@@ -43,7 +44,8 @@ def test_a_deadlock_in_a_statement_sent_past_djangos_cursor_is_run_again_as_well
     from kopilka.core import sql
     from kopilka.ledger import statements
 
-    first, second = members.create_member(last_name="А").pk, members.create_member(last_name="Б").pk
+    first = members.create_member(actor="t", last_name="А").pk
+    second = members.create_member(actor="t", last_name="Б").pk
     both_hold_one = threading.Barrier(2)
     attempts = [0, 0]
     lock = "SELECT id FROM customers_member WHERE id = %(id)s FOR UPDATE"

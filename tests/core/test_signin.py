@@ -77,3 +77,20 @@ def test_no_template_holds_a_script_the_policy_would_block():
              for path in templates for pattern in (INLINE_SCRIPT, INLINE_HANDLER)
              for match in pattern.finditer(path.read_text(encoding="utf-8"))]
     assert found == []
+
+
+def test_an_address_that_failed_too_often_waits_whatever_name_it_tries_behind_a_trusted_proxy(staff, settings):
+    """Behind the platform's reverse proxy every connection comes from the proxy: the address counted is the one
+    the proxy forwards (a client's own additions to the header are not believed), so one attacker's failures do
+    not lock out everyone else."""
+    staff("support", username="boris")
+    settings.TRUSTED_PROXIES = frozenset({"127.0.0.1"})
+    attacker = Client(enforce_csrf_checks=True, HTTP_X_FORWARDED_FOR="198.51.100.7, 203.0.113.5",
+                      HTTP_ACCEPT_LANGUAGE="en")
+    for n in range(signin.MAX_FAILURES_PER_ADDRESS):
+        assert _sign_in(attacker, f"guess-{n}", "wrong").status_code == 200
+    assert set(AuditEvent.objects.values_list("details__address", flat=True)) == {"203.0.113.5"}
+    refused = _sign_in(attacker, "boris", "pw")
+    assert refused.status_code == 200 and "Too many failed attempts" in refused.content.decode()
+    colleague = Client(enforce_csrf_checks=True, HTTP_X_FORWARDED_FOR="203.0.113.9")
+    assert _sign_in(colleague, "boris", "pw").status_code == 302

@@ -1,5 +1,7 @@
 """The members API: credentials and scopes, the error format, idempotent writes, every endpoint."""
 
+import json
+
 import pytest
 
 from kopilka.core.models import IdempotencyRecord
@@ -197,7 +199,7 @@ def test_refused_write_releases_its_key(api):
 
 
 def test_inn_clash_is_409(api):
-    services.create_member(kind="legal_entity", legal_name="Сбербанк", inn="7707083893")
+    services.create_member(actor="t", kind="legal_entity", legal_name="Сбербанк", inn="7707083893")
 
     response = api.post(
         f"{BASE}/", {"kind": "legal_entity", "legal_name": "Другой", "inn": "7707083893"}, key="k"
@@ -232,8 +234,8 @@ def test_get_missing_member_is_404(api):
 
 
 def test_search_pages(api):
-    ids = [services.create_member(first_name=f"Анна{i}", phone="+79123456789").pk for i in range(3)]
-    services.create_member(first_name="Пётр", phone="+79990000000")
+    ids = [services.create_member(actor="t", first_name=f"Анна{i}", phone="+79123456789").pk for i in range(3)]
+    services.create_member(actor="t", first_name="Пётр", phone="+79990000000")
 
     first = api.get(f"{BASE}/", {"phone": "8 912 345 67 89", "limit": 2}).json()
     second = api.get(
@@ -245,8 +247,8 @@ def test_search_pages(api):
 
 
 def test_search_by_name_and_external_id(api):
-    anna = services.create_member(last_name="Королёва", first_name="Анна", external_ids=[("card", "77")])
-    services.create_member(last_name="Королёва", first_name="Мария")
+    anna = services.create_member(actor="t", last_name="Королёва", first_name="Анна", external_ids=[("card", "77")])
+    services.create_member(actor="t", last_name="Королёва", first_name="Мария")
 
     by_name = api.get(f"{BASE}/", {"name": "королева ан"}).json()
     by_card = api.get(f"{BASE}/", {"external_id": "77", "system": "card"}).json()
@@ -331,7 +333,7 @@ def test_block_unblock_and_erase(api, reference_books):
 
 
 def test_consents_in_force_are_shown_per_channel(api):
-    member = services.create_member(first_name="Анна")
+    member = services.create_member(actor="t", first_name="Анна")
 
     granted = api.post(
         f"{BASE}/{member.pk}/consents",
@@ -363,7 +365,7 @@ def test_consents_in_force_are_shown_per_channel(api):
 
 
 def test_unknown_consent_channel_is_422(api):
-    member = services.create_member(first_name="Анна")
+    member = services.create_member(actor="t", first_name="Анна")
 
     response = api.post(
         f"{BASE}/{member.pk}/consents", {"channel": "fax", "granted": True, "source": "x"}, key="c"
@@ -374,8 +376,8 @@ def test_unknown_consent_channel_is_422(api):
 
 
 def test_external_ids(api):
-    anna = services.create_member(first_name="Анна")
-    petr = services.create_member(first_name="Пётр")
+    anna = services.create_member(actor="t", first_name="Анна")
+    petr = services.create_member(actor="t", first_name="Пётр")
 
     added = api.post(
         f"{BASE}/{anna.pk}/external-ids", {"system": "card", "value": "2000000000017"}, key="x-1"
@@ -398,3 +400,37 @@ def test_write_to_a_missing_member_is_404(api):
     response = api.post(f"{BASE}/404/block", {"reason": "Проверка"}, key="b")
 
     assert (response.status_code, response.json()["code"]) == (404, "member_not_found")
+
+
+def test_an_erasure_leaves_no_personal_data_in_answers_messages_or_reasons_and_is_audited(api, reference_books):
+    """152-FZ: after an erasure the stored answers of the member's writes, the messages sent to the member and the
+    reasons of its blocks hold none of its data; the ledger is untouched and the erasure is in the audit log."""
+    from kopilka.communications import services as messages
+    from kopilka.communications.models import Message
+    from kopilka.core.models import AuditEvent
+    from kopilka.ledger import services as ledger
+    from kopilka.ledger.reconcile import reconcile
+    from kopilka.ledger.selectors import balance
+
+    member_id = api.post(f"{BASE}/", ANNA, key="create-anna").json()["id"]
+    api.post(f"{BASE}/{member_id}/block", {"reason": "Просьба Анны Ивановой"}, key="b-1")
+    api.post(f"{BASE}/{member_id}/unblock", {}, key="u-1")
+    ledger.accrue(member_id=member_id, points=300, actor="t", idempotency_key="lot-1")
+    messages.notify(member_id, kind="compensation", source="compensation:1", subject="Анна, вам начислено",
+                    body="Анна Иванова, 300 баллов")
+
+    assert api.post(f"{BASE}/{member_id}/erase", key="e-1").status_code == 200
+
+    stored = json.dumps(list(IdempotencyRecord.objects.values_list("response_body", flat=True)),
+                        ensure_ascii=False)
+    assert "Анна" not in stored and "Иванова" not in stored and "example.ru" not in stored.lower()
+    replay = api.post(f"{BASE}/", ANNA, key="create-anna")
+    assert (replay.status_code, replay.json()["status"], replay.json()["phone"]) == (201, "deleted", "")
+    message = Message.objects.get(member_id=member_id)
+    assert (message.to, message.subject, message.body, message.status) == ("", "", "", Message.Status.SKIPPED)
+    assert set(Member.objects.get(pk=member_id).status_changes.values_list("reason", flat=True)) == {""}
+    assert balance(member_id).total == 300 and reconcile().clean
+    assert list(AuditEvent.objects.filter(member_id=member_id).order_by("id").values_list("action", "actor")) == [
+        ("member.created", "apikey:test-key-0"), ("member.blocked", "apikey:test-key-0"),
+        ("member.unblocked", "apikey:test-key-0"), ("member.erased", "apikey:test-key-0"),
+    ]

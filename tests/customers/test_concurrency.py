@@ -35,7 +35,7 @@ def test_concurrent_creates_of_one_inn_give_one_member_and_one_conflict():
     def first():
         try:
             with transaction.atomic():
-                services.create_member(**COMPANY)
+                services.create_member(actor="t", **COMPANY)
                 first_inserted.set()
                 # Meanwhile the second insert has passed its check and waits on the unique index.
                 time.sleep(0.5)
@@ -46,7 +46,7 @@ def test_concurrent_creates_of_one_inn_give_one_member_and_one_conflict():
     def second():
         first_inserted.wait(5)
         try:
-            services.create_member(**COMPANY)
+            services.create_member(actor="t", **COMPANY)
             outcome["second"] = "created"
         except Conflict as refused:
             outcome["second"] = refused.code

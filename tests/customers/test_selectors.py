@@ -12,24 +12,24 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def people() -> dict[str, Member]:
     """Four members: two share a family phone, one is a company, one is erased."""
-    anna = services.create_member(
+    anna = services.create_member(actor="t", 
         last_name="Королёва",
         first_name="Анна",
         phone="+7 912 345-67-89",
         email="Anna@Example.ru",
         external_ids=[("site", "u-1"), ("card", "2000000000017")],
     )
-    petr = services.create_member(
+    petr = services.create_member(actor="t", 
         last_name="Королев", first_name="Пётр", phone="89123456789", external_ids=[("onec", "guid-petr")]
     )
-    company = services.create_member(
+    company = services.create_member(actor="t", 
         kind="legal_entity",
         legal_name='ООО "Клиника Анна"',
         inn="7736207543",
         phone="+7 495 000-00-01",
         external_ids=[("onec", "guid-clinic")],
     )
-    erased = services.create_member(first_name="Ирина", phone="+7 912 345-67-89")
+    erased = services.create_member(actor="t", first_name="Ирина", phone="+7 912 345-67-89")
     services.erase_member(member_id=erased.pk, actor="user:dpo")
     services.block_member(member_id=petr.pk, reason="Проверка", actor="user:support")
     return {"anna": anna, "petr": petr, "company": company, "erased": erased}

@@ -18,12 +18,12 @@ pytestmark = pytest.mark.django_db
 
 def _individual(**overrides) -> Member:
     fields = {"last_name": "Иванова", "first_name": "Анна", "phone": "8 (912) 345-67-89"}
-    return services.create_member(**(fields | overrides))
+    return services.create_member(actor="t", **(fields | overrides))
 
 
 def _company(**overrides) -> Member:
     fields = {"kind": "legal_entity", "legal_name": 'ПАО "Сбербанк"', "inn": "7707083893", "kpp": "773601001"}
-    return services.create_member(**(fields | overrides))
+    return services.create_member(actor="t", **(fields | overrides))
 
 
 def _snapshot(member: Member) -> dict:
@@ -45,7 +45,7 @@ def _snapshot(member: Member) -> dict:
 
 
 def test_create_individual_stores_normal_forms(reference_books, frozen_now):
-    member = services.create_member(
+    member = services.create_member(actor="t", 
         last_name=" Иванова ",
         first_name="Анна",
         middle_name="Сергеевна",
@@ -235,7 +235,7 @@ def test_external_id_clash_on_create_changes_nothing():
 def test_update_changes_only_the_given_fields(reference_books):
     member = _individual(email="anna@example.ru", region_code="54", city="Бердск", tags=["doctor"])
 
-    services.update_member(
+    services.update_member(actor="t", 
         member_id=member.pk, last_name="Смирнова", phone="+7 (913) 000-00-01", tags=["clinic-a", "doctor"]
     )
 
@@ -251,7 +251,7 @@ def test_update_changes_only_the_given_fields(reference_books):
 def test_update_to_another_region_drops_the_old_city():
     member = _individual(region_code="54", city="Бердск")
 
-    services.update_member(member_id=member.pk, region_code="77")
+    services.update_member(actor="t", member_id=member.pk, region_code="77")
 
     member = Member.objects.get(pk=member.pk)
     assert (member.region.code, member.city) == ("77", None)
@@ -262,7 +262,7 @@ def test_update_clears_fields_given_as_none_or_blank(reference_books):
         email="anna@example.ru", birthday=date(1990, 5, 17), tags=["doctor"], region_code="54"
     )
 
-    services.update_member(member_id=member.pk, email=None, birthday=None, tags=[], region_code="", phone="")
+    services.update_member(actor="t", member_id=member.pk, email=None, birthday=None, tags=[], region_code="", phone="")
 
     member = Member.objects.get(pk=member.pk)
     assert (member.email, member.birthday, member.region, member.phone) == ("", None, None, "")
@@ -284,7 +284,7 @@ def test_refused_update_changes_nothing(reference_books, changes, field):
     before = _snapshot(member)
 
     with pytest.raises(ValidationFailed) as refused:
-        services.update_member(member_id=member.pk, **changes)
+        services.update_member(actor="t", member_id=member.pk, **changes)
 
     assert refused.value.details["field"] == field
     assert _snapshot(member) == before
@@ -293,7 +293,7 @@ def test_refused_update_changes_nothing(reference_books, changes, field):
 def test_update_turning_an_individual_into_a_company():
     member = _individual()
 
-    services.update_member(
+    services.update_member(actor="t", 
         member_id=member.pk, kind="legal_entity", legal_name="ООО Ромашка", inn="7736207543"
     )
 
@@ -308,7 +308,7 @@ def test_update_to_a_taken_inn_is_a_conflict():
     before = _snapshot(other)
 
     with pytest.raises(Conflict) as refused:
-        services.update_member(member_id=other.pk, inn="7707083893")
+        services.update_member(actor="t", member_id=other.pk, inn="7707083893")
 
     assert refused.value.code == "inn_taken"
     assert _snapshot(other) == before
@@ -316,7 +316,7 @@ def test_update_to_a_taken_inn_is_a_conflict():
 
 def test_update_of_a_missing_member_is_not_found():
     with pytest.raises(NotFound) as refused:
-        services.update_member(member_id=404, first_name="Анна")
+        services.update_member(actor="t", member_id=404, first_name="Анна")
 
     assert refused.value.code == "member_not_found"
     assert refused.value.details == {"member_id": 404}
@@ -396,7 +396,7 @@ def test_erase_blanks_personal_data_and_keeps_the_row(reference_books, frozen_no
         registration_source="site",
         external_ids=[("site", "u-1001")],
     )
-    services.set_consent(member_id=member.pk, channel="email", granted=True, source="site")
+    services.set_consent(actor="t", member_id=member.pk, channel="email", granted=True, source="site")
     services.block_member(member_id=member.pk, reason="Просьба клиента", actor="user:support")
 
     services.erase_member(member_id=member.pk, actor="user:dpo")
@@ -423,12 +423,12 @@ def test_erased_member_cannot_change_any_more():
     before = _snapshot(member)
 
     attempts = [
-        lambda: services.update_member(member_id=member.pk, first_name="Анна"),
+        lambda: services.update_member(actor="t", member_id=member.pk, first_name="Анна"),
         lambda: services.block_member(member_id=member.pk, reason="x", actor="user:support"),
         lambda: services.unblock_member(member_id=member.pk, actor="user:support"),
         lambda: services.erase_member(member_id=member.pk, actor="user:dpo"),
-        lambda: services.set_consent(member_id=member.pk, channel="sms", granted=True, source="till"),
-        lambda: services.add_external_id(member_id=member.pk, system="card", value="1"),
+        lambda: services.set_consent(actor="t", member_id=member.pk, channel="sms", granted=True, source="till"),
+        lambda: services.add_external_id(actor="t", member_id=member.pk, system="card", value="1"),
     ]
     for attempt in attempts:
         with pytest.raises(Conflict) as refused:
@@ -444,13 +444,13 @@ def test_newest_consent_per_channel_is_in_force_and_history_is_kept(frozen_now):
     member = _individual()
     t1, t2 = NOW - timedelta(days=10), NOW - timedelta(days=2)
 
-    services.set_consent(member_id=member.pk, channel="email", granted=True, source="site form", at=t1)
-    services.set_consent(
+    services.set_consent(actor="t", member_id=member.pk, channel="email", granted=True, source="site form", at=t1)
+    services.set_consent(actor="t", 
         member_id=member.pk, channel="email", granted=False, source="unsubscribe link", at=t2
     )
-    services.set_consent(member_id=member.pk, channel="sms", granted=True, source="till 12")
+    services.set_consent(actor="t", member_id=member.pk, channel="sms", granted=True, source="till 12")
     # A paper form entered late does not override the newer decision.
-    services.set_consent(
+    services.set_consent(actor="t", 
         member_id=member.pk, channel="email", granted=True, source="paper form", at=t1 + timedelta(days=1)
     )
 
@@ -470,7 +470,7 @@ def test_blocked_member_may_withdraw_a_consent():
     member = _individual()
     services.block_member(member_id=member.pk, reason="Проверка", actor="user:support")
 
-    consent = services.set_consent(member_id=member.pk, channel="sms", granted=False, source="call centre")
+    consent = services.set_consent(actor="t", member_id=member.pk, channel="sms", granted=False, source="call centre")
 
     assert (consent.channel, consent.granted) == ("sms", False)
 
@@ -488,7 +488,7 @@ def test_invalid_consent_is_refused(frozen_now, kwargs, field):
     arguments = {"channel": "email", "granted": True, "source": "site", "at": None} | kwargs
 
     with pytest.raises(ValidationFailed) as refused:
-        services.set_consent(member_id=member.pk, **arguments)
+        services.set_consent(actor="t", member_id=member.pk, **arguments)
 
     assert refused.value.details["field"] == field
     assert Consent.objects.count() == 0
@@ -500,8 +500,9 @@ def test_invalid_consent_is_refused(frozen_now, kwargs, field):
 def test_add_external_id_is_idempotent_for_its_holder():
     member = _individual()
 
-    first, created = services.add_external_id(member_id=member.pk, system="card", value=" 2000000000017 ")
-    again, created_again = services.add_external_id(member_id=member.pk, system="card", value="2000000000017")
+    first, created = services.add_external_id(actor="t", member_id=member.pk, system="card", value=" 2000000000017 ")
+    again, created_again = services.add_external_id(actor="t",
+                                                    member_id=member.pk, system="card", value="2000000000017")
 
     assert (created, created_again) == (True, False)
     assert first.pk == again.pk
@@ -514,7 +515,7 @@ def test_same_value_in_another_system_is_another_id():
     one = _individual(external_ids=[("card", "1001")])
     two = _individual(first_name="Пётр")
 
-    services.add_external_id(member_id=two.pk, system="site", value="1001")
+    services.add_external_id(actor="t", member_id=two.pk, system="site", value="1001")
 
     assert sorted(ExternalId.objects.values_list("member_id", "system")) == [
         (one.pk, "card"),
@@ -527,7 +528,7 @@ def test_external_id_of_another_member_is_a_conflict():
     other = _individual(first_name="Пётр")
 
     with pytest.raises(Conflict) as refused:
-        services.add_external_id(member_id=other.pk, system="card", value="2000000000017")
+        services.add_external_id(actor="t", member_id=other.pk, system="card", value="2000000000017")
 
     assert refused.value.code == "external_id_taken"
     assert refused.value.details == {"field": "value", "system": "card", "value": "2000000000017"}

@@ -28,7 +28,7 @@ def anna(db):
     campaigns.create_campaign(code="base", name="Базовая", type="base", starts_at=clock.now() - timedelta(days=9),
                               actor="t", rules={"accrual": {"reward": "percent", "percent": "5"}})
     campaigns.change_status(code="base", action="activate", actor="t")
-    member = members.create_member(last_name="Иванова", external_ids=[("card", "2700000000017")])
+    member = members.create_member(actor="t", last_name="Иванова", external_ids=[("card", "2700000000017")])
     ledger.accrue(member_id=member.pk, points=500, actor="t", idempotency_key="gift", category="compensation",
                   reason_code="goodwill")
     return member

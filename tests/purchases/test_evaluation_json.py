@@ -66,7 +66,7 @@ def member(db):
     for code, (name, rules) in definitions.items():
         campaigns.create_campaign(code=code, name=name, type="promo", starts_at=start, actor="t", rules=rules)
         campaigns.change_status(code=code, action="activate", actor="t")
-    member = members.create_member(last_name="Иванова", registered_at=start)
+    member = members.create_member(actor="t", last_name="Иванова", registered_at=start)
     for n, ref in enumerate(["base:v1", "cream:v1", "big:v1", "cream:v1", "elsewhere"]):
         ledger.accrue(member_id=member.pk, points=333 + 250 * n, actor="t", idempotency_key=f"lot-{n}",
                       category="base", source=ledger.Source("campaign", ref), at=clock.now() - timedelta(days=9 - n))

@@ -40,7 +40,7 @@ def anna(db):
         {"sku": "CREAM", "name": "Крем", "price": "1000", "group": "care"},
     ])
     start_campaign("base", accrual={"reward": "percent", "percent": "5"})
-    return members.create_member(last_name="Иванова", registered_at=clock.now() - timedelta(days=90))
+    return members.create_member(actor="t", last_name="Иванова", registered_at=clock.now() - timedelta(days=90))
 
 
 def give(member, points, days_ago=10):

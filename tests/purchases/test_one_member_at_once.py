@@ -39,7 +39,7 @@ def programme(db):
                                "member_limit": {"points": 400, "period": "month"}}}, budget=1_000_000)
     start("reviews", {"accrual": {"reward": "fixed", "points": 10, "scenario": "event", "event_types": ["review"]}},
           budget=1_000_000)
-    member = members.create_member(last_name="Иванова")
+    member = members.create_member(actor="t", last_name="Иванова")
     ledger.accrue(member_id=member.pk, points=100_000, actor="t", idempotency_key="start", category="compensation",
                   reason_code="goodwill")
     return member.pk
@@ -91,7 +91,7 @@ def test_every_path_at_once_on_one_member_succeeds_or_refuses_and_the_numbers_ho
 
 def test_members_paying_at_once_under_three_budgets_each_get_their_points(programme):
     start("promo", {"accrual": {"reward": "percent", "percent": "1"}}, budget=1_000)
-    people = [members.create_member(last_name=f"Участник {i}").pk for i in range(12)]
+    people = [members.create_member(actor="t", last_name=f"Участник {i}").pk for i in range(12)]
 
     results = run_at_once(12, lambda i: flow.place_order(
         flow.NewOrder("pos", f"R-{i}", CART, member_id=people[i], paid=True), actor="pos"))
@@ -105,7 +105,7 @@ def test_members_paying_at_once_under_three_budgets_each_get_their_points(progra
 
 def test_the_last_points_of_a_budget_go_to_exactly_one_of_the_members_paying_at_once(programme):
     start("promo", {"accrual": {"reward": "fixed", "points": 300}}, budget=1_000)
-    people = [members.create_member(last_name=f"Участник {i}").pk for i in range(8)]
+    people = [members.create_member(actor="t", last_name=f"Участник {i}").pk for i in range(8)]
 
     results = run_at_once(8, lambda i: flow.place_order(
         flow.NewOrder("pos", f"R-{i}", CART, member_id=people[i], paid=True), actor="pos"))

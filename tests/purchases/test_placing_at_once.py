@@ -23,7 +23,7 @@ CART = [CartItem("CREAM", D(2), D(1000), D(2000)), CartItem("NEEDLE", D(1), D(50
 
 @pytest.fixture
 def member(db) -> int:
-    member = members.create_member(last_name="Петрова")
+    member = members.create_member(actor="t", last_name="Петрова")
     ledger.accrue(member_id=member.pk, points=5000, actor="t", idempotency_key="start", category="compensation",
                   reason_code="goodwill")
     return member.pk

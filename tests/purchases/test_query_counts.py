@@ -81,7 +81,8 @@ def programme(db):
 
 def member_with(orders: int):
     """A member with points in ten lots and `orders` paid orders over the last months."""
-    member = members.create_member(last_name=f"Участник {orders}", registered_at=clock.now() - timedelta(days=300))
+    member = members.create_member(actor="t",
+                                   last_name=f"Участник {orders}", registered_at=clock.now() - timedelta(days=300))
     for n in range(10):
         ledger.accrue(member_id=member.pk, points=1000, actor="t", idempotency_key=f"{member.pk}-gift-{n}",
                       category="compensation", reason_code="goodwill")

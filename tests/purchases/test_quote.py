@@ -36,7 +36,7 @@ def shop(db):
     })
     for code in ("base", "cream-launch"):
         campaigns.change_status(code=code, action="activate", actor="t")
-    return members.create_member(last_name="Иванова", registered_at=start)
+    return members.create_member(actor="t", last_name="Иванова", registered_at=start)
 
 
 def accrue(member, points, ref, category="base", days_ago=10):

@@ -2,6 +2,7 @@
 a restore never goes into a database that holds anything."""
 
 import os
+import sqlite3
 import subprocess
 import uuid
 
@@ -23,7 +24,7 @@ def _points(member_id: int) -> None:
 @pytest.mark.postgres
 @transactional_db
 def test_a_postgresql_backup_restores_into_a_new_database_that_reconciles(tmp_path):
-    anna = members.create_member(last_name="Соколова")
+    anna = members.create_member(actor="t", last_name="Соколова")
     _points(anna.pk)
     ledger.spend(member_id=anna.pk, points=120, actor="t", idempotency_key="s-1")
     file = tmp_path / "kopilka.dump"
@@ -44,6 +45,8 @@ def test_a_postgresql_backup_restores_into_a_new_database_that_reconciles(tmp_pa
         assert "Ledger reconciles: 1 accounts checked" in restored.stdout
         with psycopg.connect(target) as copy:
             assert copy.execute("SELECT balance FROM ledger_account").fetchall() == [(380,)]
+            restores = copy.execute("SELECT actor FROM core_auditevent WHERE action = 'backup.restored'").fetchall()
+            assert [actor.startswith("cli:") for (actor,) in restores] == [True]
         again = subprocess.run([KOPILKA, "restore", str(file)], env=env, capture_output=True, text=True,
                                timeout=300)
         assert again.returncode != 0 and "not empty" in again.stderr
@@ -60,7 +63,7 @@ def test_an_sqlite_backup_restores_and_reconciles(tmp_path):
                                              text=True, timeout=300)
     assert run("migrate").returncode == 0
     script = ("from kopilka.customers import services as m; from kopilka.ledger import services as l; "
-              "a = m.create_member(last_name='Соколова'); l.accrue(member_id=a.pk, points=500, actor='t', "
+              "a = m.create_member(actor='t', last_name='Соколова'); l.accrue(member_id=a.pk, points=500, actor='t', "
               "idempotency_key='k')")
     assert run("shell", "-c", script).returncode == 0
     file = tmp_path / "kopilka.sqlite3.bak"
@@ -68,3 +71,6 @@ def test_an_sqlite_backup_restores_and_reconciles(tmp_path):
     assert made.returncode == 0 and file.stat().st_size > 0, made.stderr
     restored = run("restore", str(file), DATABASE_URL=f"sqlite:///{tmp_path / 'restored.sqlite3'}")
     assert restored.returncode == 0 and "Ledger reconciles: 1 accounts checked" in restored.stdout, restored.stderr
+    with sqlite3.connect(tmp_path / "restored.sqlite3") as copy:
+        restores = copy.execute("SELECT actor FROM core_auditevent WHERE action = 'backup.restored'").fetchall()
+    assert [actor.startswith("cli:") for (actor,) in restores] == [True]

@@ -82,3 +82,23 @@ def test_a_failing_child_makes_demo_exit_with_its_status(demo_run, monkeypatch):
 )
 def test_url_host(host, in_url):
     assert demo.url_host(host) == in_url
+
+
+@transactional_db
+def test_the_demo_without_a_key_makes_its_own_once_into_its_data_folder(demo_run, capsys, monkeypatch, settings,
+                                                                       tmp_path):
+    """A bare machine has no KOPILKA_SECRET_KEY: the demo writes a random key into its data folder (readable by its
+    owner only), which the server and worker it starts then read; a later start keeps it."""
+    import stat
+
+    from kopilka.core import secret_key
+
+    monkeypatch.delenv("KOPILKA_SECRET_KEY")
+    settings.DATA_DIR = tmp_path
+    call_command("demo", verbosity=0)
+    made = tmp_path / secret_key.FILE_NAME
+    key = made.read_text(encoding="utf-8").strip()
+    assert secret_key.weakness(key) is None and stat.S_IMODE(made.stat().st_mode) == 0o600
+    assert secret_key.read(tmp_path) == key
+    call_command("demo", verbosity=0)
+    assert made.read_text(encoding="utf-8").strip() == key

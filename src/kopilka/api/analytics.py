@@ -10,13 +10,13 @@ from typing import Any
 
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
-from ninja import Router, Schema
+from ninja import Field, Router, Schema
 
 from kopilka.analytics.models import Snapshot
 from kopilka.analytics.presentation.tables import from_dict
 from kopilka.analytics.snapshots import lifecycle, params
 from kopilka.api.auth import principal_of, scoped
-from kopilka.api.common import ERRORS
+from kopilka.api.common import ERRORS, length_of
 from kopilka.core.errors import NotFound
 
 router = Router(tags=["analytics"])
@@ -29,7 +29,7 @@ class KindOut(Schema):
 
 
 class SnapshotIn(Schema):
-    kind: str
+    kind: str = Field(max_length=length_of(Snapshot, "kind"))
     params: dict[str, Any] = {}
 
 

@@ -8,10 +8,10 @@ from datetime import datetime
 from typing import Any, Literal
 
 from django.http import HttpRequest
-from ninja import Field, Router, Schema
+from ninja import Field, Query, Router, Schema
 
 from kopilka.api.auth import scoped
-from kopilka.api.common import CODE_PATTERN, ERRORS, IdempotencyKey, code_path
+from kopilka.api.common import CODE_PATTERN, ERRORS, IdempotencyKey, code_path, length_of
 from kopilka.api.idempotency import idempotent_write
 from kopilka.campaigns import selectors, services
 from kopilka.campaigns.conditions import parse
@@ -26,8 +26,9 @@ Action = Literal["schedule", "activate", "pause", "finish"]
 
 
 class TypeIn(Schema):
-    name: str
-    lot_category: str = Field(description="Ledger category of the points: base, promo, compensation, ...")
+    name: str = Field(max_length=length_of(CampaignType, "name"))
+    lot_category: str = Field(max_length=length_of(CampaignType, "lot_category"),
+                              description="Ledger category of the points: base, promo, compensation, ...")
 
 
 class TypeOut(Schema):
@@ -38,9 +39,9 @@ class TypeOut(Schema):
 
 class CampaignIn(Schema):
     code: str = Field(pattern=CODE_PATTERN, max_length=60)
-    name: str
-    public_name: str = ""
-    type: str
+    name: str = Field(max_length=length_of(Campaign, "name"))
+    public_name: str = Field("", max_length=length_of(Campaign, "public_name"))
+    type: str = Field(max_length=length_of(CampaignType, "code"))
     starts_at: datetime
     ends_at: datetime | None = None
     months: int | None = Field(None, gt=0, le=120, description="Instead of ends_at: the period in months.")
@@ -51,8 +52,8 @@ class CampaignIn(Schema):
 
 
 class CampaignPatch(Schema):
-    name: str | None = None
-    public_name: str | None = None
+    name: str | None = Field(None, max_length=length_of(Campaign, "name"))
+    public_name: str | None = Field(None, max_length=length_of(Campaign, "public_name"))
     starts_at: datetime | None = None
     ends_at: datetime | None = None
     priority: int | None = None
@@ -157,7 +158,8 @@ def put_type(request: HttpRequest, body: TypeIn, code: str = code_path(30),
 
 
 @router.get("/", auth=scoped(READ), response={200: list[CampaignOut], **ERRORS})
-def list_campaigns(request: HttpRequest, status: str | None = None):
+def list_campaigns(request: HttpRequest,
+                   status: str | None = Query(None, max_length=length_of(Campaign, "status"))):
     return [_campaign_out(c) for c in selectors.list_campaigns(status)]
 
 

@@ -6,24 +6,28 @@ Writes need `catalog:write` and an `Idempotency-Key`; reads need `catalog:read`.
 from decimal import Decimal
 
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 
 from kopilka.api.auth import scoped
-from kopilka.api.common import ERRORS, SOME_TEXT, Amount, IdempotencyKey
+from kopilka.api.common import ERRORS, SOME_TEXT, Amount, IdempotencyKey, length_of
 from kopilka.api.idempotency import idempotent_write
 from kopilka.catalog import selectors, services
 from kopilka.catalog.models import Product, ProductGroup
+from kopilka.core import audit
 
 router = Router(tags=["catalogue"])
 
 READ = "catalog:read"
 WRITE = "catalog:write"
 MAX_BATCH = 1000
+GROUP_CODE = length_of(ProductGroup, "code")
 
 
 class GroupIn(Schema):
-    name: str = Field(pattern=SOME_TEXT)
-    parent: str | None = Field(None, description="Code of the parent group; empty for a top-level group.")
+    name: str = Field(pattern=SOME_TEXT, max_length=length_of(ProductGroup, "name"))
+    parent: str | None = Field(None, max_length=GROUP_CODE,
+                               description="Code of the parent group; empty for a top-level group.")
 
 
 class GroupOut(Schema):
@@ -34,10 +38,10 @@ class GroupOut(Schema):
 
 
 class ProductIn(Schema):
-    sku: str
-    name: str
+    sku: str = Field(max_length=length_of(Product, "sku"))
+    name: str = Field(max_length=length_of(Product, "name"))
     price: Amount = Field(ge=0, max_digits=14, decimal_places=2, description="Roubles with at most two decimal places.")
-    group: str | None = Field(None, description="Code of the product group.")
+    group: str | None = Field(None, max_length=GROUP_CODE, description="Code of the product group.")
     is_partner: bool = Field(False, description="A partner product members can buy with points.")
     is_active: bool = True
 
@@ -66,8 +70,9 @@ class ProductPageOut(Schema):
 
 
 class ProductSearch(Schema):
-    group: str | None = Field(None, description="Code of a group; its subgroups are included.")
-    q: str | None = Field(None, description="Words of the SKU or name.")
+    group: str | None = Field(None, max_length=GROUP_CODE,
+                              description="Code of a group; its subgroups are included.")
+    q: str | None = Field(None, max_length=length_of(Product, "name"), description="Words of the SKU or name.")
     partner: bool | None = None
     active: bool | None = None
     limit: int = Field(selectors.DEFAULT_PAGE_SIZE, ge=1, le=selectors.MAX_PAGE_SIZE)
@@ -101,6 +106,8 @@ def put_group(request: HttpRequest, code: str, body: GroupIn, idempotency_key: s
     """Creates the group (201) or renames / moves it with its subgroups (200)."""
     def work(principal):
         group, created = services.upsert_group(code=code, name=body.name, parent=body.parent)
+        audit.record(None, "catalog.group_saved", _("Saved product group %(code)s") % {"code": code},
+                     actor=principal.actor, target=f"catalog.productgroup:{group.pk}", details=payload)
         group.refresh_from_db()
         return (201 if created else 200), _group_out(group)
 
@@ -114,6 +121,10 @@ def upsert_products(request: HttpRequest, body: ProductBatchIn, idempotency_key:
     on an existing product; `"group": null` takes a product out of its group."""
     def work(principal):
         result = services.upsert_products(item.model_dump(exclude_unset=True) for item in body.products)
+        summary = _("Saved products: %(created)d new, %(updated)d updated.") % {
+            "created": result.created, "updated": result.updated}
+        audit.record(None, "catalog.products_saved", summary, actor=principal.actor, target="catalog.product",
+                     details={"skus": [item.sku for item in body.products][:100]})
         return 200, {"created": result.created, "updated": result.updated}
 
     payload = body.model_dump(mode="json")

@@ -1,14 +1,20 @@
 """What every router shares: the error schema, the Idempotency-Key header, references to members, the published
-shapes of codes and decimals."""
+shapes of codes, decimals and text.
+
+Invariant: every string a body or query takes states its maxLength, which ninja enforces before a route runs
+(a 422 `validation_error` naming the field): a column's length for text stored in it (`length_of`), LONG_TEXT for
+free text, or the limit of the input form that a service normalises."""
 
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
+from django.db.models import Model
 from django.utils.translation import gettext as _
-from ninja import Header, Path, Schema
+from ninja import Field, Header, Path, Schema
 from pydantic import BaseModel, WithJsonSchema
 
 from kopilka.core.errors import NotFound, ValidationFailed
+from kopilka.customers.models import ExternalId
 from kopilka.customers.selectors import find_member_by_external_id
 
 
@@ -23,6 +29,17 @@ ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: Error
 # What the schema promises, the API accepts: a code as `core.errors` validates it, text with something but spaces.
 CODE_PATTERN = r"^[-a-zA-Z0-9_]+$"
 SOME_TEXT = r"\S"
+# Free text kept in a TextField (a tier's privileges, a ledger comment): as long as anyone writes by hand.
+LONG_TEXT = 2000
+
+
+def length_of(model: type[Model], field: str) -> int:
+    """The length of `model.field`'s column: the longest text an API field stored there states and takes (a
+    column without one, a TextField, is refused: its API field takes LONG_TEXT)."""
+    limit = model._meta.get_field(field).max_length
+    if limit is None:
+        raise TypeError(f"{model.__name__}.{field} has no length")
+    return limit
 
 
 def code_path(max_length: int):
@@ -40,7 +57,7 @@ def decimal_schema(digits: int, places: int, *, positive: bool = False, nullable
         text = rf"^\d{{1,{whole}}}(\.\d{{1,{places}}})?$"
     options: list[dict[str, Any]] = [
         {"type": "integer", "minimum": 1 if positive else 0, "maximum": 10**whole - 1},
-        {"type": "string", "pattern": text},
+        {"type": "string", "pattern": text, "maxLength": digits + 1},
     ]
     if nullable:
         options.append({"type": "null"})
@@ -61,7 +78,7 @@ class MemberRef(BaseModel):
 
     id: int | None = None
     system: Literal["onec", "site", "card", "customer"] | None = None
-    value: str | None = None
+    value: str | None = Field(None, max_length=length_of(ExternalId, "value"))
 
 
 def member_id_of(ref: MemberRef | None) -> int | None:

@@ -11,9 +11,10 @@ from django.http import HttpRequest
 from ninja import Field, Router, Schema, Status
 
 from kopilka.api.auth import principal_of, scoped
-from kopilka.api.common import ERRORS, IdempotencyKey, MemberRef, member_id_of
+from kopilka.api.common import ERRORS, IdempotencyKey, MemberRef, length_of, member_id_of
 from kopilka.api.idempotency import check_key
 from kopilka.campaigns.events import record_event
+from kopilka.campaigns.models import MemberEvent
 from kopilka.campaigns.reference_books import EVENT_TYPE_CODE
 from kopilka.core.retrying import outermost
 
@@ -22,7 +23,8 @@ router = Router(tags=["events"])
 
 class EventIn(Schema):
     member: MemberRef
-    type: str = Field(pattern=EVENT_TYPE_CODE, description="a code of the event types' reference book")
+    type: str = Field(pattern=EVENT_TYPE_CODE, max_length=length_of(MemberEvent, "type"),
+                      description="a code of the event types' reference book")
     occurred_at: datetime | None = None
     details: dict[str, Any] = Field(default_factory=dict, description="e.g. {\"name\": ...} of a custom event")
 

@@ -3,8 +3,9 @@
 Pure inspection, no Django: each check returns a `Refusal` (status, code, where) or None.
 Invariants: a string that reaches a route holds no NUL, no other C0 control but tab, newline and carriage return, no
 DEL, no C1 control and no lone surrogate; it was valid UTF-8 on the wire; a JSON body is at most MAX_DEPTH deep, has
-no integer outside a 64-bit signed range, no number literal longer than MAX_NUMBER_DIGITS and no NaN or infinity;
-a path has no segment that is a whole number outside that range.
+no integer outside a 64-bit signed range, no number literal longer than MAX_NUMBER_DIGITS, no NaN or infinity and no
+string or key longer than MAX_TEXT_LENGTH characters (free JSON's limit; a named field's own is shorter); a path has
+no segment that is a whole number outside that range.
 """
 
 import json
@@ -14,6 +15,7 @@ from urllib.parse import parse_qsl
 
 MAX_DEPTH = 16
 MAX_NUMBER_DIGITS = 40
+MAX_TEXT_LENGTH = 10_000
 BIGGEST_INTEGER = 2**63 - 1
 
 # C0 controls but tab, newline and carriage return; DEL; C1 controls; lone surrogates.
@@ -126,7 +128,9 @@ def _fault(value, depth: int) -> tuple[int, str, list[str]] | None:
         return 400, "too_deep", []
     kind = type(value)
     if kind is str:
-        return (422, "invalid_characters", []) if bad_text(value) else None
+        if bad_text(value):
+            return 422, "invalid_characters", []
+        return (422, "text_too_long", []) if len(value) > MAX_TEXT_LENGTH else None
     if kind is int:
         return None if -BIGGEST_INTEGER - 1 <= value <= BIGGEST_INTEGER else (422, "number_out_of_range", [])
     if kind is float:
@@ -135,6 +139,8 @@ def _fault(value, depth: int) -> tuple[int, str, list[str]] | None:
         for key, item in value.items():
             if bad_text(key):
                 return 422, "invalid_characters", []
+            if len(key) > MAX_TEXT_LENGTH:
+                return 422, "text_too_long", []
             found = _fault(item, depth + 1)
             if found is not None:
                 found[2].append(key)

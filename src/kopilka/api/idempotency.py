@@ -92,6 +92,15 @@ def run_idempotent(
         return _replay(IdempotencyRecord.objects.get(principal=scope, key=key), key, fingerprint)
 
 
+def forget_member_answers(member_id: int, erased: Any) -> int:
+    """Inside an erasure's transaction: the stored answers that describe member `member_id` (the members'
+    writes answer with the member) are replaced by `erased`, the erased member's description, so that no
+    personal data outlives the erasure in them and a replay tells the truth. Returns how many were replaced."""
+    return IdempotencyRecord.objects.filter(
+        endpoint__startswith="members.", response_body__id=member_id,
+    ).update(response_body=_jsonable(erased))
+
+
 def _claim(principal: str, key: str, fingerprint: str) -> tuple[int, Any] | None:
     """Inside the write's transaction: the first answer when there is one (a replay), else None with the key
     claimed for this transaction. IdempotencyInProgress while another live transaction holds the key."""

@@ -5,19 +5,22 @@ Writes need the `ledger:write` scope and an `Idempotency-Key` header; reads need
 """
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from ninja import Field, Query, Router, Schema
 
 from kopilka.api.auth import scoped
-from kopilka.api.common import ERRORS, IdempotencyKey
+from kopilka.api.common import ERRORS, LONG_TEXT, IdempotencyKey, length_of
 from kopilka.api.idempotency import idempotent_write, ledger_key
 from kopilka.campaigns.models import Campaign
+from kopilka.core.models import ProgrammeSettings
 from kopilka.ledger import selectors, services, sources
 from kopilka.ledger.errors import EntryNotFound, HoldNotFound
-from kopilka.ledger.models import Entry, Hold
+from kopilka.ledger.models import Entry, Hold, LotCategory, ReasonCode
 
 router = Router(tags=["ledger"])
+CATEGORY, REASON = length_of(LotCategory, "code"), length_of(ReasonCode, "code")
+REDEMPTION_ORDER = length_of(ProgrammeSettings, "redemption_order")
 
 # --- schemas ------------------------------------------------------------------------------------------------------
 
@@ -128,7 +131,7 @@ class UtilizationOut(Schema):
 
 class AccrueIn(Schema):
     points: int = Field(gt=0)
-    category: str = "base"
+    category: str = Field("base", max_length=CATEGORY)
     # Checked by `sources.check_integration_source` (answers in the caller's language); the schema says so.
     source_kind: str = Field("manual", description=(
         "Where the points come from, in your words. The platform's own kinds ("
@@ -143,50 +146,51 @@ class AccrueIn(Schema):
     expires_at: datetime | None = None
     lifetime_days: int | None = Field(None, gt=0)
     pending_until: datetime | None = None
-    reason_code: str = ""
-    comment: str = Field("", max_length=2000)
+    reason_code: str = Field("", max_length=REASON)
+    comment: str = Field("", max_length=LONG_TEXT)
 
 
 class SpendIn(Schema):
     points: int = Field(gt=0)
-    source_kind: str = Field("manual", max_length=40)
-    source_ref: str = Field("", max_length=100)
-    reason_code: str = ""
-    comment: str = Field("", max_length=2000)
-    redemption_order: str | None = None
+    source_kind: str = Field("manual", max_length=sources.KIND_MAX_LENGTH)
+    source_ref: str = Field("", max_length=sources.REF_MAX_LENGTH)
+    reason_code: str = Field("", max_length=REASON)
+    comment: str = Field("", max_length=LONG_TEXT)
+    redemption_order: str | None = Field(None, max_length=REDEMPTION_ORDER)
 
 
 class HoldIn(Schema):
     points: int = Field(gt=0)
-    source_kind: str = Field("order", max_length=40)
-    source_ref: str = Field("", max_length=100)
+    source_kind: str = Field("order", max_length=sources.KIND_MAX_LENGTH)
+    source_ref: str = Field("", max_length=sources.REF_MAX_LENGTH)
     ttl_seconds: int | None = Field(None, gt=0)
-    redemption_order: str | None = None
+    redemption_order: str | None = Field(None, max_length=REDEMPTION_ORDER)
 
 
 class CaptureIn(Schema):
     points: int | None = Field(None, gt=0, description="default: everything held")
-    comment: str = Field("", max_length=2000)
+    comment: str = Field("", max_length=LONG_TEXT)
 
 
 class ReverseIn(Schema):
     points: int | None = Field(None, gt=0, description="default: all that is left of the accrual")
-    reason_code: str = ""
-    comment: str = Field("", max_length=2000)
-    policy: str | None = Field(None, description="negative, take_available or block; default: programme setting")
+    reason_code: str = Field("", max_length=REASON)
+    comment: str = Field("", max_length=LONG_TEXT)
+    policy: str | None = Field(None, max_length=length_of(ProgrammeSettings, "return_policy"),
+                               description="negative, take_available or block; default: programme setting")
 
 
 class RestoreIn(Schema):
     points: int | None = Field(None, gt=0, description="default: all that is left of the spending")
-    reason_code: str = "return"
-    comment: str = Field("", max_length=2000)
+    reason_code: str = Field("return", max_length=REASON)
+    comment: str = Field("", max_length=LONG_TEXT)
 
 
 class AdjustIn(Schema):
     points: int = Field(description="positive adds a lot, negative draws like a spending")
-    reason_code: str
-    comment: str = Field("", max_length=2000)
-    category: str = "compensation"
+    reason_code: str = Field(max_length=REASON)
+    comment: str = Field("", max_length=LONG_TEXT)
+    category: str = Field("compensation", max_length=CATEGORY)
     expires_at: datetime | None = None
     lifetime_days: int | None = Field(None, gt=0)
 
@@ -257,7 +261,8 @@ def get_balance(request, member_id: int):
 
 
 class HistoryFilters(Schema):
-    kind: list[str] | None = Field(None, description="entry kinds, repeatable")
+    kind: list[Annotated[str, Field(max_length=length_of(Entry, "kind"))]] | None = Field(
+        None, description="entry kinds, repeatable")
     since: datetime | None = None
     until: datetime | None = None
     cursor: int | None = Field(None, description="next_cursor of the previous page")

@@ -5,17 +5,19 @@ Thin: every endpoint checks the caller's scope, then calls one service or select
 """
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Any, Literal
 
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 from ninja.responses import codes_4xx
 
-from kopilka.api.auth import scoped
-from kopilka.api.common import SOME_TEXT, ErrorOut, IdempotencyKey
-from kopilka.api.idempotency import idempotent_write
+from kopilka.api.auth import principal_of, scoped
+from kopilka.api.common import SOME_TEXT, ErrorOut, IdempotencyKey, length_of
+from kopilka.api.idempotency import forget_member_answers, idempotent_write
+from kopilka.core import audit
 from kopilka.customers import selectors, services
-from kopilka.customers.models import Consent, Member
+from kopilka.customers.models import City, Consent, EligibilityFlag, ExternalId, Member, MemberStatusChange, Region, Tag
 
 router = Router(tags=["members"])
 
@@ -27,9 +29,24 @@ Gender = Literal["", "female", "male"]
 MemberStatus = Literal["active", "blocked", "deleted"]
 Channel = Literal["email", "sms", "push", "messenger"]
 ExternalSystem = Literal["onec", "site", "card", "customer"]
+TagCode = Annotated[str, Field(max_length=length_of(Tag, "code"))]
+FlagCode = Annotated[str, Field(max_length=length_of(EligibilityFlag, "code"))]
+# A phone as people write it ("8 (912) 345-67-89"), which `customers` stores as +7XXXXXXXXXX.
+PHONE_AS_WRITTEN = 30
+INN, EMAIL = length_of(Member, "inn"), length_of(Member, "email")
+REGION, CITY = length_of(Region, "code"), length_of(City, "name")
+EXTERNAL_ID = length_of(ExternalId, "value")
+# A search matches within the text kept for it, so a longer one finds nothing.
+SEARCH = length_of(Member, "search_text")
+REASON = length_of(MemberStatusChange, "reason")
 
 
 # Schemas
+
+
+def _member_text(default: str | None, field: str) -> Any:
+    """A field of text stored in the member's column `field`: at most as long."""
+    return Field(default, max_length=length_of(Member, field))
 
 
 class RegionOut(Schema):
@@ -46,7 +63,7 @@ class RegionRef(Schema):
 
 class ExternalIdIn(Schema):
     system: ExternalSystem
-    value: str
+    value: str = Field(max_length=EXTERNAL_ID)
 
 
 class ExternalIdOut(Schema):
@@ -57,7 +74,8 @@ class ExternalIdOut(Schema):
 class ConsentIn(Schema):
     channel: Channel
     granted: bool
-    source: str = Field(pattern=SOME_TEXT, description="Where the decision was taken: a form, a till, a call.")
+    source: str = Field(pattern=SOME_TEXT, max_length=length_of(Consent, "source"),
+                        description="Where the decision was taken: a form, a till, a call.")
     decided_at: datetime | None = Field(None, description="When the member decided; now if not given.")
 
 
@@ -70,23 +88,25 @@ class ConsentOut(Schema):
 
 class MemberIn(Schema):
     kind: Kind = "individual"
-    last_name: str = ""
-    first_name: str = ""
-    middle_name: str = ""
-    legal_name: str = ""
-    inn: str = ""
-    kpp: str = ""
-    phone: str = Field("", description="Any common form of a Russian number; stored as +7XXXXXXXXXX.")
-    email: str = ""
+    last_name: str = _member_text("", "last_name")
+    first_name: str = _member_text("", "first_name")
+    middle_name: str = _member_text("", "middle_name")
+    legal_name: str = _member_text("", "legal_name")
+    inn: str = _member_text("", "inn")
+    kpp: str = _member_text("", "kpp")
+    phone: str = Field("", max_length=PHONE_AS_WRITTEN,
+                       description="Any common form of a Russian number; stored as +7XXXXXXXXXX.")
+    email: str = _member_text("", "email")
     birthday: date | None = None
     gender: Gender = ""
     region_code: str | None = Field(
-        None, description="Two-digit code of the subject of the Russian Federation."
+        None, max_length=REGION, description="Two-digit code of the subject of the Russian Federation."
     )
-    city: str | None = Field(None, description="City name within the region; a new name is added.")
-    tags: list[str] = Field(default_factory=list, description="Tag codes.")
-    eligibility_flags: list[str] = Field(default_factory=list, description="Eligibility flag codes.")
-    registration_source: str = ""
+    city: str | None = Field(None, max_length=CITY,
+                             description="City name within the region; a new name is added.")
+    tags: list[TagCode] = Field(default_factory=list, description="Tag codes.")
+    eligibility_flags: list[FlagCode] = Field(default_factory=list, description="Eligibility flag codes.")
+    registration_source: str = _member_text("", "registration_source")
     registered_at: datetime | None = None
     external_ids: list[ExternalIdIn] = Field(default_factory=list)
 
@@ -95,21 +115,21 @@ class MemberPatch(Schema):
     """Only the fields sent change; null or "" clears one; `tags` and `eligibility_flags` replace the set."""
 
     kind: Kind | None = None
-    last_name: str | None = None
-    first_name: str | None = None
-    middle_name: str | None = None
-    legal_name: str | None = None
-    inn: str | None = None
-    kpp: str | None = None
-    phone: str | None = None
-    email: str | None = None
+    last_name: str | None = _member_text(None, "last_name")
+    first_name: str | None = _member_text(None, "first_name")
+    middle_name: str | None = _member_text(None, "middle_name")
+    legal_name: str | None = _member_text(None, "legal_name")
+    inn: str | None = _member_text(None, "inn")
+    kpp: str | None = _member_text(None, "kpp")
+    phone: str | None = Field(None, max_length=PHONE_AS_WRITTEN)
+    email: str | None = _member_text(None, "email")
     birthday: date | None = None
     gender: Gender | None = None
-    region_code: str | None = None
-    city: str | None = None
-    tags: list[str] | None = None
-    eligibility_flags: list[str] | None = None
-    registration_source: str | None = None
+    region_code: str | None = Field(None, max_length=REGION)
+    city: str | None = Field(None, max_length=CITY)
+    tags: list[TagCode] | None = None
+    eligibility_flags: list[FlagCode] | None = None
+    registration_source: str | None = _member_text(None, "registration_source")
 
 
 class MemberOut(Schema):
@@ -146,24 +166,24 @@ class MemberPageOut(Schema):
 
 
 class MemberSearch(Schema):
-    q: str | None = Field(None, description="Name words, phone, e-mail, INN or an external id.")
-    phone: str | None = None
-    email: str | None = None
-    inn: str | None = None
-    external_id: str | None = None
+    q: str | None = Field(None, max_length=SEARCH, description="Name words, phone, e-mail, INN or an external id.")
+    phone: str | None = Field(None, max_length=PHONE_AS_WRITTEN)
+    email: str | None = Field(None, max_length=EMAIL)
+    inn: str | None = Field(None, max_length=INN)
+    external_id: str | None = Field(None, max_length=EXTERNAL_ID)
     system: ExternalSystem | None = None
-    name: str | None = Field(None, description="Every word must begin a word of the name.")
+    name: str | None = Field(None, max_length=SEARCH, description="Every word must begin a word of the name.")
     status: MemberStatus | None = None
     limit: int = Field(selectors.DEFAULT_PAGE_SIZE, ge=1, le=selectors.MAX_PAGE_SIZE)
     cursor: int | None = Field(None, description="The `next_cursor` of the previous page.")
 
 
 class BlockIn(Schema):
-    reason: str = Field(pattern=SOME_TEXT)
+    reason: str = Field(pattern=SOME_TEXT, max_length=REASON)
 
 
 class UnblockIn(Schema):
-    reason: str = ""
+    reason: str = Field("", max_length=REASON)
 
 
 
@@ -179,12 +199,23 @@ def list_regions(request: HttpRequest):
 @router.get("/", auth=scoped(READ), response={200: MemberPageOut, codes_4xx: ErrorOut})
 def search_members(request: HttpRequest, filters: Query[MemberSearch]):
     page = selectors.search_members(**filters.model_dump())
+    _staff_read(request, [member.pk for member in page.items])
     return {"items": _describe_all(page.items), "next_cursor": page.next_cursor}
 
 
 @router.get("/{int:member_id}", auth=scoped(READ), response={200: MemberOut, codes_4xx: ErrorOut})
 def get_member(request: HttpRequest, member_id: int):
-    return _describe(member_id)
+    described = _describe(member_id)
+    _staff_read(request, [member_id])
+    return described
+
+
+def _staff_read(request: HttpRequest, member_ids: list[int]) -> None:
+    """A person (a staff session, not a system's API key) reading members' personal data is in the audit log."""
+    user = principal_of(request).user
+    if user is not None:
+        audit.record_shown(user, "member.read", _("Read %(count)d members through the API") % {
+            "count": len(member_ids)}, member_ids=member_ids, target="api:members")
 
 
 # Writing
@@ -195,7 +226,7 @@ def create_member(request: HttpRequest, body: MemberIn, idempotency_key: str | N
     def work(principal):
         fields = body.model_dump(exclude={"external_ids"})
         external_ids = [(e.system, e.value) for e in body.external_ids]
-        member = services.create_member(**fields, external_ids=external_ids)
+        member = services.create_member(**fields, external_ids=external_ids, actor=principal.actor)
         return 201, _describe(member.pk)
 
     payload = body.model_dump(mode="json")
@@ -209,7 +240,7 @@ def update_member(
     changes = body.model_dump(exclude_unset=True)
 
     def work(principal):
-        services.update_member(member_id=member_id, **changes)
+        services.update_member(member_id=member_id, actor=principal.actor, **changes)
         return 200, _describe(member_id)
 
     payload = {"member_id": member_id, "changes": body.model_dump(mode="json", exclude_unset=True)}
@@ -245,7 +276,9 @@ def erase_member(request: HttpRequest, member_id: int, idempotency_key: str | No
     """Erases the member's personal data for good; the ledger stays, anonymous."""
     def work(principal):
         services.erase_member(member_id=member_id, actor=principal.actor)
-        return 200, _describe(member_id)
+        erased = _describe(member_id)
+        forget_member_answers(member_id, erased)
+        return 200, erased
 
     return idempotent_write(request, idempotency_key, "members.erase", {"member_id": member_id}, work)
 
@@ -261,6 +294,7 @@ def set_consent(
             granted=body.granted,
             source=body.source,
             at=body.decided_at,
+            actor=principal.actor,
         )
         return 201, _consent_out(consent)
 
@@ -277,7 +311,8 @@ def add_external_id(
 ):
     """201 when the id is attached, 200 when the member already had it."""
     def work(principal):
-        row, created = services.add_external_id(member_id=member_id, system=body.system, value=body.value)
+        row, created = services.add_external_id(member_id=member_id, system=body.system, value=body.value,
+                                                actor=principal.actor)
         return (201 if created else 200), ExternalIdOut(system=row.system, value=row.value)
 
     payload = {"member_id": member_id, "external_id": body.model_dump(mode="json")}

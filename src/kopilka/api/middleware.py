@@ -26,6 +26,7 @@ def _messages() -> dict[str, str]:
         "malformed_json": _("The request body is not valid JSON."),
         "too_deep": _("The request body is nested deeper than %(depth)d levels.") % {"depth": hostile.MAX_DEPTH},
         "number_out_of_range": _("The request contains a number too large, or one that is not finite."),
+        "text_too_long": _("This value is longer than %(limit)d characters.") % {"limit": hostile.MAX_TEXT_LENGTH},
         "request_too_large": _("The request body is larger than %(size)d bytes.") % {"size": MAX_BODY_BYTES},
         "not_found": _("There is nothing at this address in the API."),
         "method_not_allowed": _("This address does not take this method."),

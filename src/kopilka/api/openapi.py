@@ -2,15 +2,18 @@
 
 Invariants: every string the schema describes without a format or enum carries PLAIN_TEXT (no control character but
 tab, newline and carriage return: what `middleware` refuses), every integer a 64-bit range, every object with named
-properties is closed and free-form JSON is PlainJson; every operation documents 400, 401, 403, 404, 405, 413, 422,
-500 and 503 (writes also 409) as `ErrorOut` in `application/json`, besides what its route declares — the
-middleware's refusals and Django's own 404/405 included, so a client generated from the schema knows every answer;
-every operation's security requirements name the one scope it needs (`auth.scoped`).
+properties is closed and free-form JSON is PlainJson, whose strings and keys are at most `hostile.MAX_TEXT_LENGTH`
+long (a named string's maxLength is its route's own, `api.common`); every operation documents 400, 401, 403, 404,
+405, 413, 422, 500 and 503 (writes also 409) as `ErrorOut` in `application/json`, besides what its route declares —
+the middleware's refusals and Django's own 404/405 included, so a client generated from the schema knows every
+answer; every operation's security requirements name the one scope it needs (`auth.scoped`).
 """
 
 from typing import Any
 
 from ninja.openapi.schema import OpenAPISchema
+
+from kopilka.api.hostile import MAX_TEXT_LENGTH
 
 PLAIN_TEXT = "^[^\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F-\\x9F]*$"
 ERROR_REF = "#/components/schemas/ErrorOut"
@@ -39,17 +42,19 @@ ERROR_OUT = {
 
 
 PLAIN_JSON_REF = "#/components/schemas/PlainJson"
+PLAIN_KEY = {"pattern": PLAIN_TEXT, "maxLength": MAX_TEXT_LENGTH}
 PLAIN_JSON = {
     "title": "PlainJson",
-    "description": "Any JSON value whose strings and keys are plain text and whose integers fit in 64 bits.",
+    "description": (f"Any JSON value whose strings and keys are plain text of at most {MAX_TEXT_LENGTH:,} "
+                    "characters and whose integers fit in 64 bits."),
     "anyOf": [
         {"type": "null"},
         {"type": "boolean"},
         {"type": "integer", "minimum": -(2**63), "maximum": 2**63 - 1},
         {"type": "number", "minimum": -1e300, "maximum": 1e300},
-        {"type": "string", "pattern": PLAIN_TEXT},
+        {"type": "string", "pattern": PLAIN_TEXT, "maxLength": MAX_TEXT_LENGTH},
         {"type": "array", "items": {"$ref": PLAIN_JSON_REF}},
-        {"type": "object", "propertyNames": {"pattern": PLAIN_TEXT}, "additionalProperties": {"$ref": PLAIN_JSON_REF}},
+        {"type": "object", "propertyNames": PLAIN_KEY, "additionalProperties": {"$ref": PLAIN_JSON_REF}},
     ],
 }
 
@@ -75,7 +80,7 @@ def with_enforced_rules(schema: dict[str, Any]) -> dict[str, Any]:
 
 def _plain(node: Any) -> None:
     """Strings get PLAIN_TEXT; an object with named properties is closed (the API ignores any other key); a
-    free-form object holds plain JSON with plain-text keys."""
+    free-form object holds plain JSON with plain-text keys (PLAIN_KEY)."""
     if isinstance(node, list):
         for item in node:
             _plain(item)
@@ -99,7 +104,7 @@ def _plain(node: Any) -> None:
         elif extra is True or (extra is None and node.get("type") == "object"):
             node["additionalProperties"] = {"$ref": PLAIN_JSON_REF}
         if node.get("additionalProperties") is not False:
-            node["propertyNames"] = {"pattern": PLAIN_TEXT}
+            node["propertyNames"] = dict(PLAIN_KEY)
 
 
 def with_error_responses(schema: dict[str, Any]) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from ninja import Field, Router, Schema
 from pydantic import WithJsonSchema
 
 from kopilka.api.auth import scoped
-from kopilka.api.common import ERRORS, IdempotencyKey
+from kopilka.api.common import ERRORS, IdempotencyKey, length_of
 from kopilka.api.idempotency import idempotent_write
 from kopilka.core import programme
 from kopilka.core.models import ProgrammeSettings
@@ -39,7 +39,7 @@ def _money(maximum, pattern: str) -> dict:
     """The published schema of a positive amount with kopecks: exactly what the API then accepts."""
     return {"anyOf": [
         {"type": "number", "exclusiveMinimum": 0, "maximum": float(maximum), "multipleOf": 0.01},
-        {"type": "string", "pattern": pattern},
+        {"type": "string", "pattern": pattern, "maxLength": len(f"{maximum:.2f}")},
         {"type": "null"},
     ], "description": "null forgets the saved value"}
 
@@ -96,7 +96,8 @@ class ProgrammePatch(Schema):
     """Only the settings sent change; null (or "" for a text) forgets one: the environment's is in force
     again."""
 
-    time_zone: str | None = Field(None, json_schema_extra={"enum": [*_ZONES, "", None]},
+    time_zone: str | None = Field(None, max_length=length_of(ProgrammeSettings, "time_zone"),
+                                  json_schema_extra={"enum": [*_ZONES, "", None]},
                                   description="a time zone of the IANA database, e.g. Europe/Moscow")
     redemption_order: RedemptionOrder | Literal[""] | None = None
     return_policy: ReturnPolicy | Literal[""] | None = None

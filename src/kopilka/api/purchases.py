@@ -11,7 +11,7 @@ Reads need `purchases:read`; writes need `purchases:write` and an `Idempotency-K
 
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Literal
+from typing import Annotated, Literal
 
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
@@ -20,13 +20,23 @@ from pydantic import BaseModel
 
 from kopilka.api.auth import scoped
 from kopilka.api.base import api
-from kopilka.api.common import ERRORS, Amount, IdempotencyKey, MemberRef, OptionalAmount, Quantity, member_id_of
+from kopilka.api.common import (
+    ERRORS,
+    Amount,
+    IdempotencyKey,
+    MemberRef,
+    OptionalAmount,
+    Quantity,
+    length_of,
+    member_id_of,
+)
 from kopilka.api.evaluation import evaluation_json
 from kopilka.api.idempotency import idempotent_write
 from kopilka.api.order_answer import order_json
 from kopilka.campaigns.banners import banners
 from kopilka.core.errors import NotFound, ValidationFailed
-from kopilka.orders.models import Order
+from kopilka.customers.models import ExternalId, Region
+from kopilka.orders.models import Order, OrderLine
 from kopilka.purchases import flow
 from kopilka.purchases.quote import CartItem, quote
 
@@ -36,6 +46,7 @@ READ = "purchases:read"
 WRITE = "purchases:write"
 Money = Decimal
 KOPECK = Decimal("0.01")
+SKU = length_of(OrderLine, "sku")
 
 
 # Request bodies are plain pydantic models: ninja's Schema adds reading from ORM objects, which a body never needs
@@ -43,7 +54,7 @@ KOPECK = Decimal("0.01")
 
 
 class LineIn(BaseModel):
-    sku: str = Field(max_length=64)
+    sku: str = Field(max_length=SKU)
     quantity: Quantity = Field(Decimal(1), gt=0, max_digits=12, decimal_places=3)
     price: Amount = Field(ge=0, max_digits=14, decimal_places=2)
     amount: OptionalAmount = Field(None, ge=0, max_digits=14, decimal_places=2, description="default quantity × price")
@@ -56,12 +67,13 @@ class CartIn(BaseModel):
 
 
 class OrderIn(CartIn):
-    order_id: str = Field(min_length=1, max_length=100, description="the order's id in the sending system")
-    source: str = Field("pos", pattern=r"^[a-z0-9_-]{1,20}$")
+    order_id: str = Field(min_length=1, max_length=length_of(Order, "external_id"),
+                          description="the order's id in the sending system")
+    source: str = Field("pos", pattern=r"^[a-z0-9_-]{1,20}$", max_length=length_of(Order, "source"))
     purchased_at: datetime | None = None
     paid: bool = Field(False, description="already paid: books what it earns at once")
     offline: bool = Field(False, description="buffered by a till while offline: earns, never spends")
-    region: str | None = None
+    region: str | None = Field(None, max_length=length_of(Region, "code"), description="the region's code")
 
 
 class ReturnLineIn(BaseModel):
@@ -195,8 +207,9 @@ class BannerOut(Schema):
 
 
 @router.get("/banners", auth=scoped(READ), response={200: list[BannerOut], **ERRORS})
-def product_banners(request: HttpRequest, sku: Query[list[str]], member_id: int | None = None,
-                    card: str | None = None):
+def product_banners(request: HttpRequest, sku: Query[list[Annotated[str, Field(max_length=SKU)]]],
+                    member_id: int | None = None,
+                    card: str | None = Query(None, max_length=length_of(ExternalId, "value"))):
     """For a member (by id or card number; none for a guest) and products, the campaign terms on each: what it
     earns, and how much of its price points may pay."""
     member = member_id_of(MemberRef(id=member_id) if member_id else MemberRef(system="card", value=card) if card

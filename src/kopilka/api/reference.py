@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 from django.db import models
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja import Field, Path, Router, Schema
 from pydantic import WithJsonSchema, create_model
 
@@ -21,6 +22,7 @@ from kopilka.api.common import ERRORS, IdempotencyKey
 from kopilka.api.idempotency import idempotent_write
 from kopilka.campaigns.models import EventType
 from kopilka.campaigns.reference_books import EVENT_TYPE_CODE, upsert_event_types
+from kopilka.core import audit
 from kopilka.core.reference_books import Upserted
 from kopilka.customers.models import EligibilityFlag, Tag
 from kopilka.customers.reference_books import upsert_eligibility_flags, upsert_tags
@@ -181,6 +183,7 @@ def _mount(book: Book) -> None:
             idempotency_key: str | None = IdempotencyKey):
         def work(principal):
             done = book.upsert([{"code": code, **body.model_dump()}])
+            _audit(principal, book, done)
             return (201 if done.created else 200), _rows(book, [code])[0]
 
         payload = {"code": code, **body.model_dump()}
@@ -192,10 +195,18 @@ def _mount(book: Book) -> None:
     def upsert_batch(request: HttpRequest, body: batch, idempotency_key: str | None = IdempotencyKey):
         def work(principal):
             done = book.upsert([item.model_dump() for item in body.items])
+            _audit(principal, book, done)
             return 200, {"created": done.created, "updated": done.updated}
 
         endpoint = f"reference.{book.path}.batch"
         return idempotent_write(request, idempotency_key, endpoint, body.model_dump(), work)
+
+
+def _audit(principal, book: Book, done: Upserted) -> None:
+    summary = _("Reference book %(book)s: %(created)d new, %(updated)d replaced.") % {
+        "book": book.path, "created": len(done.created), "updated": len(done.updated)}
+    audit.record(None, f"reference.{book.path}.saved", summary, actor=principal.actor, target=f"reference:{book.path}",
+                 details={"created": done.created[:100], "updated": done.updated[:100]})
 
 
 for _book in BOOKS:

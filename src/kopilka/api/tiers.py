@@ -10,24 +10,27 @@ from decimal import Decimal
 from typing import Literal
 
 from django.http import HttpRequest
-from ninja import Field, Router, Schema
+from django.utils.translation import gettext as _
+from ninja import Field, Path, Router, Schema
 
 from kopilka.api.auth import scoped
-from kopilka.api.common import ERRORS, Amount, IdempotencyKey
+from kopilka.api.common import ERRORS, LONG_TEXT, Amount, IdempotencyKey, length_of
 from kopilka.api.idempotency import idempotent_write
+from kopilka.core import audit
 from kopilka.tiers import services
-from kopilka.tiers.models import MemberTier, Tier
+from kopilka.tiers.models import MemberTier, Tier, TierChange
 
 router = Router(tags=["tiers"])
+TIER_CODE = length_of(Tier, "code")
 
 
 class TierIn(Schema):
-    name: str = Field(min_length=1, max_length=120)
+    name: str = Field(min_length=1, max_length=length_of(Tier, "name"))
     rank: int = Field(ge=0, le=1000)
     basis: Literal["turnover", "points", "subscription"] = "turnover"
     threshold: Amount = Field(Decimal(0), ge=0, max_digits=14, decimal_places=2)
     window_days: int = Field(365, gt=0, le=3650)
-    privileges: str = ""
+    privileges: str = Field("", max_length=LONG_TEXT)
 
 
 class TierOut(TierIn):
@@ -48,12 +51,12 @@ class MemberTierOut(Schema):
 
 
 class FloorIn(Schema):
-    tier: str | None
-    reason: str = Field(min_length=1, max_length=300)
+    tier: str | None = Field(max_length=TIER_CODE)
+    reason: str = Field(min_length=1, max_length=length_of(TierChange, "reason"))
 
 
 class SubscriptionIn(Schema):
-    tier: str
+    tier: str = Field(max_length=TIER_CODE)
     months: int = Field(gt=0, le=36)
 
 
@@ -82,9 +85,12 @@ def list_tiers(request: HttpRequest):
 
 
 @router.put("/{code}", auth=scoped("campaigns:write"), response={200: TierOut, 201: TierOut, **ERRORS})
-def put_tier(request: HttpRequest, code: str, body: TierIn, idempotency_key: str | None = IdempotencyKey):
+def put_tier(request: HttpRequest, body: TierIn, code: str = Path(..., max_length=TIER_CODE),
+             idempotency_key: str | None = IdempotencyKey):
     def work(principal):
         tier, created = services.upsert_tier(code=code, **body.model_dump())
+        audit.record(None, "tier.saved", _("Saved tier %(code)s") % {"code": code}, actor=principal.actor,
+                     target=f"tiers.tier:{tier.pk}", details=payload)
         return (201 if created else 200), _tier_out(tier)
 
     payload = {"code": code, **body.model_dump(mode="json")}

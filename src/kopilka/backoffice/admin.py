@@ -1,12 +1,17 @@
-"""Administrators issue and revoke API keys and set compensation limits here; the audit log and compensations are
-shown, never edited. Issuing and revoking keys and changing limits are written to the audit log."""
+"""Administrators issue and revoke API keys, set compensation limits and manage staff and their roles here; the
+audit log and compensations are shown, never edited. Every change made here is written to the audit log
+(`core.admin.AuditedAdmin`)."""
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth.admin import GroupAdmin, UserAdmin
+from django.contrib.auth.models import Group, User
+from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
 from kopilka.backoffice.models import CompensationLimit
 from kopilka.core import api_keys, audit
+from kopilka.core.admin import AuditedAdmin
 from kopilka.core.models import SCOPES, ApiKey
 from kopilka.core.signin import ThrottledSignInForm
 
@@ -21,7 +26,7 @@ class ApiKeyIssueForm(forms.ModelForm):
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(admin.ModelAdmin):
+class ApiKeyAdmin(AuditedAdmin):
     """A key is issued with its scopes; its token is shown once, then only its prefix. Keys are revoked, not edited."""
 
     list_display = ["name", "prefix", "is_active", "scopes", "created_at", "last_used_at"]
@@ -29,6 +34,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
     search_fields = ["name", "prefix"]
     readonly_fields = ["name", "prefix", "scopes", "is_active", "created_at", "last_used_at"]
     actions = ["revoke"]
+    audits_its_saves = True  # issuing records apikey.issued
 
     def get_form(self, request, obj=None, **kwargs):
         if obj is None:
@@ -59,8 +65,9 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
 
 @admin.register(CompensationLimit)
-class CompensationLimitAdmin(admin.ModelAdmin):
+class CompensationLimitAdmin(AuditedAdmin):
     list_display = ["role", "per_operation", "per_day"]
+    audits_its_saves = True  # a save records compensation.limit_changed
 
     def save_model(self, request, obj, form, change) -> None:
         super().save_model(request, obj, form, change)
@@ -68,4 +75,20 @@ class CompensationLimitAdmin(admin.ModelAdmin):
                      % {"role": obj.role.name, "op": obj.per_operation, "day": obj.per_day},
                      target=f"backoffice.compensationlimit:{obj.pk}")
 
+class StaffAdmin(AuditedAdmin, UserAdmin):
+    """Django's staff accounts, with every add, change (roles and passwords included) and delete audited."""
+
+    def user_change_password(self, request, id, form_url=""):
+        with transaction.atomic():  # the new password and its audit event together
+            return super().user_change_password(request, id, form_url)
+
+
+class RoleAdmin(AuditedAdmin, GroupAdmin):
+    """Django's groups — the roles of docs/roles.md — with every change audited."""
+
+
+admin.site.unregister(User)
+admin.site.register(User, StaffAdmin)
+admin.site.unregister(Group)
+admin.site.register(Group, RoleAdmin)
 admin.site.login_form = ThrottledSignInForm  # the back office signs people in through this page too

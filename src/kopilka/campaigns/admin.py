@@ -4,16 +4,17 @@ are built in the back office's campaign builder."""
 from django.contrib import admin
 
 from kopilka.campaigns.models import CampaignType, EventType
+from kopilka.core.admin import AuditedAdmin
 
 
 @admin.register(CampaignType)
-class CampaignTypeAdmin(admin.ModelAdmin):
+class CampaignTypeAdmin(AuditedAdmin):
     list_display = ["code", "name", "lot_category"]
     search_fields = ["code", "name"]
 
 
 @admin.register(EventType)
-class EventTypeAdmin(admin.ModelAdmin):
+class EventTypeAdmin(AuditedAdmin):
     list_display = ["code", "name", "is_active"]
     list_filter = ["is_active"]
 

@@ -4,10 +4,11 @@ Excel import of the back office), which keep the group paths and check a batch w
 from django.contrib import admin
 
 from kopilka.catalog.models import Product, ProductGroup
+from kopilka.core.admin import AuditedAdmin
 
 
 @admin.register(ProductGroup)
-class ProductGroupAdmin(admin.ModelAdmin):
+class ProductGroupAdmin(AuditedAdmin):
     list_display = ["indented_name", "code", "parent"]
     search_fields = ["code", "name"]
     readonly_fields = ["code", "name", "parent", "updated_at"]
@@ -24,7 +25,7 @@ class ProductGroupAdmin(admin.ModelAdmin):
 
 
 @admin.register(Product)
-class ProductAdmin(admin.ModelAdmin):
+class ProductAdmin(AuditedAdmin):
     list_display = ["sku", "name", "group", "price", "is_partner", "is_active"]
     list_filter = ["is_partner", "is_active", "group"]
     search_fields = ["sku", "name"]

@@ -7,6 +7,7 @@ Counts come from the audit log itself (`signin.failed` events), so every server 
 from datetime import timedelta
 
 from django import forms
+from django.conf import settings
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -21,7 +22,16 @@ FAILED, SUCCEEDED = "signin.failed", "signin.succeeded"
 
 
 def address_of(request) -> str:
-    return (request.META.get("REMOTE_ADDR") or "") if request is not None else ""
+    """The client's address: the connection's peer, or — when the peer is one of the trusted proxies
+    (`TRUSTED_PROXIES`) — the nearest address in X-Forwarded-For that is not one of them. Addresses a client
+    wrote itself, further left in the header, are never believed."""
+    if request is None:
+        return ""
+    address = request.META.get("REMOTE_ADDR") or ""
+    forwarded = [hop.strip() for hop in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if hop.strip()]
+    while address in settings.TRUSTED_PROXIES and forwarded:
+        address = forwarded.pop()
+    return address
 
 
 def _actor(username: str) -> str:

@@ -5,8 +5,10 @@ history; the support console is where staff change them. Regions come from the o
 """
 
 from django.contrib import admin
+from django.utils.translation import gettext as _
 
-from kopilka.core.admin import ReadOnlyAdmin
+from kopilka.core import audit
+from kopilka.core.admin import AuditedAdmin, ReadOnlyAdmin
 from kopilka.customers.models import (
     City,
     Consent,
@@ -38,7 +40,7 @@ class RegionAdmin(ReadOnlyAdmin):
 
 
 @admin.register(City)
-class CityAdmin(admin.ModelAdmin):
+class CityAdmin(AuditedAdmin):
     list_display = ["name", "region", "population"]
     list_filter = ["region__federal_district"]
     list_select_related = ["region"]
@@ -47,13 +49,13 @@ class CityAdmin(admin.ModelAdmin):
 
 
 @admin.register(Tag)
-class TagAdmin(admin.ModelAdmin):
+class TagAdmin(AuditedAdmin):
     list_display = ["code", "name"]
     search_fields = ["code", "name"]
 
 
 @admin.register(EligibilityFlag)
-class EligibilityFlagAdmin(admin.ModelAdmin):
+class EligibilityFlagAdmin(AuditedAdmin):
     list_display = ["code", "name"]
     search_fields = ["code", "name"]
 
@@ -99,6 +101,26 @@ class MemberAdmin(ReadOnlyAdmin):
     search_fields = ["search_text", "phone", "email", "inn", "external_ids__value"]
     date_hierarchy = "registered_at"
     inlines = [ExternalIdInline, ConsentInline, MemberStatusChangeInline]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        """The member's page; every opening is in the audit log (staff reading personal data, 152-FZ)."""
+        response = super().change_view(request, object_id, form_url, extra_context)
+        if response.status_code == 200 and str(object_id).isdigit():
+            audit.record_shown(request.user, "member.viewed",
+                               _("Opened member %(id)s in the administration") % {"id": object_id},
+                               member_ids=[int(object_id)], target="admin:customers.member")
+        return response
+
+    def changelist_view(self, request, extra_context=None):
+        """The list of members; every page shown is in the audit log with the members on it."""
+        response = super().changelist_view(request, extra_context)
+        listed = getattr(response, "context_data", None) or {}
+        if response.status_code == 200 and "cl" in listed:
+            shown = [member.pk for member in listed["cl"].result_list]
+            audit.record_shown(request.user, "member.listed",
+                               _("Listed members in the administration: %(count)d shown") % {"count": len(shown)},
+                               member_ids=shown, target="admin:customers.member")
+        return response
 
     def get_search_results(self, request, queryset, search_term):
         # search_text and e-mails are stored lower-cased; SQLite compares non-Latin letters case-sensitively.

@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy as _
 
 from kopilka.core import audit, clock
 from kopilka.core.errors import Conflict, ValidationFailed
+from kopilka.customers import signals
 from kopilka.customers.errors import member_not_found
 from kopilka.customers.models import (
     City,
@@ -99,8 +100,10 @@ def create_member(
     registration_source: str = "",
     registered_at: datetime | None = None,
     external_ids: Iterable[tuple[str, str]] = (),
+    actor: str,
 ) -> Member:
-    """A new active member; `external_ids` are (system, value) pairs attached in the same transaction."""
+    """A new active member; `external_ids` are (system, value) pairs attached in the same transaction, which also
+    holds the audit event naming `actor` (who entered the personal data)."""
     fields = {
         "kind": kind,
         "last_name": last_name,
@@ -127,11 +130,13 @@ def create_member(
         _store_relations(member, relations)
         for system, value in external_ids:
             _attach_external_id(member, system, value)
+        _audit(member.pk, actor, "member.created", _("Created member %(id)d"))
     return member
 
 
-def update_member(*, member_id: int, **changes: Any) -> Member:
-    """Changes the given fields (see EDITABLE_FIELDS); None or "" clears a field. Status changes elsewhere."""
+def update_member(*, member_id: int, actor: str, **changes: Any) -> Member:
+    """Changes the given fields (see EDITABLE_FIELDS); None or "" clears a field. Status changes elsewhere. The
+    audit event names the fields given, never their values (the log outlives an erasure)."""
     with transaction.atomic():
         member = _lock_member(member_id)
         _refuse_if_deleted(member)
@@ -139,6 +144,7 @@ def update_member(*, member_id: int, **changes: Any) -> Member:
         _check_member(member)
         _save_member(member)
         _store_relations(member, relations)
+        _audit(member_id, actor, "member.changed", _("Changed member %(id)d"), details={"fields": sorted(changes)})
     return member
 
 
@@ -159,6 +165,7 @@ def block_member(*, member_id: int, reason: str, actor: str) -> Member:
             )
         member.blocked_reason = reason
         _change_status(member, Member.Status.BLOCKED, reason=reason, actor=actor)
+        _audit(member_id, actor, "member.blocked", _("Blocked member %(id)d"))
     return member
 
 
@@ -173,15 +180,17 @@ def unblock_member(*, member_id: int, actor: str, reason: str = "") -> Member:
             )
         member.blocked_reason = ""
         _change_status(member, Member.Status.ACTIVE, reason=reason.strip(), actor=actor)
+        _audit(member_id, actor, "member.unblocked", _("Unblocked member %(id)d"))
     return member
 
 
 def erase_member(*, member_id: int, actor: str) -> Member:
     """The member's personal data is erased on request and the status becomes "deleted" for good.
 
-    Names, contacts, birthday, gender, ИНН/КПП, city, tags, flags, the reason for blocking, external ids and
-    consents go. The row, its id, region, registration source and date stay, so the ledger, which refers to
-    the id only, is kept whole and anonymous.
+    Names, contacts, birthday, gender, ИНН/КПП, city, tags, flags, the reasons of its blocks, external ids and
+    consents go, and so does what other apps keep of the member (`signals.member_erased`, in the same
+    transaction). The row, its id, region, registration source and date stay, so the ledger, which refers to the
+    id only, is kept whole and anonymous.
     """
     with transaction.atomic():
         member = _lock_member(member_id)
@@ -197,9 +206,10 @@ def erase_member(*, member_id: int, actor: str) -> Member:
         member.eligibility_flags.clear()
         member.external_ids.all().delete()
         member.consents.all().delete()
+        member.status_changes.update(reason="")
         _change_status(member, Member.Status.DELETED, reason="", actor=actor)
-        audit.record(None, "member.erased", _("Erased the personal data of member %(id)d") % {"id": member_id},
-                     actor=actor, member_id=member_id, target=f"customers.member:{member_id}")
+        signals.member_erased.send(sender=Member, member_id=member_id)
+        _audit(member_id, actor, "member.erased", _("Erased the personal data of member %(id)d"))
     return member
 
 
@@ -207,7 +217,7 @@ def erase_member(*, member_id: int, actor: str) -> Member:
 
 
 def set_consent(
-    *, member_id: int, channel: str, granted: bool, source: str, at: datetime | None = None
+    *, member_id: int, channel: str, granted: bool, source: str, actor: str, at: datetime | None = None
 ) -> Consent:
     """Records a decision about one channel; the newest decision per channel is in force.
 
@@ -226,12 +236,15 @@ def set_consent(
     with transaction.atomic():
         member = _lock_member(member_id)
         _refuse_if_deleted(member)
-        return Consent.objects.create(
+        consent = Consent.objects.create(
             member=member, channel=channel, granted=bool(granted), decided_at=decided_at, source=source
         )
+        _audit(member_id, actor, "member.consent", _("Consent of member %(id)d to %(channel)s: %(decision)s"),
+               channel=channel, decision=_("given") if granted else _("withdrawn"))
+        return consent
 
 
-def add_external_id(*, member_id: int, system: str, value: str) -> tuple[ExternalId, bool]:
+def add_external_id(*, member_id: int, system: str, value: str, actor: str) -> tuple[ExternalId, bool]:
     """Attaches the member's id in another system; returns the row and whether it is new.
 
     Attaching a pair the member already has changes nothing; a pair held by another member is a conflict.
@@ -239,10 +252,22 @@ def add_external_id(*, member_id: int, system: str, value: str) -> tuple[Externa
     with transaction.atomic():
         member = _lock_member(member_id)
         _refuse_if_deleted(member)
-        return _attach_external_id(member, system, value)
+        row, created = _attach_external_id(member, system, value)
+        if created:
+            _audit(member_id, actor, "member.external_id_added", _("Attached an id in %(system)s to member %(id)d"),
+                   system=system)
+        return row, created
 
 
 # Internals
+
+
+def _audit(member_id: int, actor: str, action: str, summary: str, *, details: dict | None = None,
+           **words: str) -> None:
+    """The audit event of a change of the member, inside its transaction; `summary` takes the member's id and
+    `words`. No personal data goes into it."""
+    audit.record(None, action, summary % {"id": member_id, **words}, actor=actor, member_id=member_id,
+                 target=f"customers.member:{member_id}", details=details)
 
 
 def _lock_member(member_id: int) -> Member:

@@ -3,18 +3,19 @@ rank (lower is spent first). Entries, lots and balances are read in the back off
 
 from django.contrib import admin
 
+from kopilka.core.admin import AuditedAdmin
 from kopilka.ledger.models import LotCategory, ReasonCode
 
 
 @admin.register(ReasonCode)
-class ReasonCodeAdmin(admin.ModelAdmin):
+class ReasonCodeAdmin(AuditedAdmin):
     list_display = ["code", "name", "is_active"]
     list_filter = ["is_active"]
     search_fields = ["code", "name"]
 
 
 @admin.register(LotCategory)
-class LotCategoryAdmin(admin.ModelAdmin):
+class LotCategoryAdmin(AuditedAdmin):
     list_display = ["code", "name", "redemption_rank"]
     ordering = ["redemption_rank"]
 

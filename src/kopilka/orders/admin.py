@@ -2,6 +2,7 @@
 
 from django.contrib import admin
 
+from kopilka.core.admin import AuditedAdmin
 from kopilka.orders.models import ImportBatch, Order, OrderLine
 
 
@@ -12,7 +13,7 @@ class OrderLineInline(admin.TabularInline):
 
 
 @admin.register(Order)
-class OrderAdmin(admin.ModelAdmin):
+class OrderAdmin(AuditedAdmin):
     list_display = ["id", "source", "external_id", "member", "purchased_at", "total", "region", "status"]
     list_filter = ["source", "status", "region"]
     search_fields = ["external_id"]
@@ -23,7 +24,7 @@ class OrderAdmin(admin.ModelAdmin):
 
 
 @admin.register(ImportBatch)
-class ImportBatchAdmin(admin.ModelAdmin):
+class ImportBatchAdmin(AuditedAdmin):
     list_display = [
         "started_at",
         "file_name",

@@ -34,7 +34,7 @@ from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
 
-from kopilka.core import clock
+from kopilka.core import audit, clock
 from kopilka.core.errors import ValidationFailed
 from kopilka.core.progress import Progress
 from kopilka.customers.models import ExternalId, Member, Region
@@ -142,6 +142,11 @@ def import_transactions(
         batch.status = ImportBatch.Status.COMPLETED
         batch.finished_at = clock.now()
         batch.save()
+        audit.record(None, "orders.imported", _("Imported %(orders)d orders from %(file)s") % {
+            "orders": batch.orders_created, "file": path.name}, actor=actor or "unknown",
+            target=f"orders.importbatch:{batch.pk}", details={
+                "source": source, "rows": rows, "orders": batch.orders_created, "members": batch.members_created,
+                "skipped": batch.skipped_existing})
         if dry_run:
             transaction.set_rollback(True)
 

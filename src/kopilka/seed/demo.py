@@ -145,11 +145,11 @@ def _create_members(rng: random.Random, profiles: list[MemberProfile], progress:
         else:
             external_ids.append(("card", f"2700{profile.customer_id[1:]:0>9}{rng.randrange(1000):03d}"))
         with transaction.atomic():
-            member = members.create_member(**fields, external_ids=external_ids)
+            member = members.create_member(**fields, external_ids=external_ids, actor=ACTOR)
             for channel in profile.consents:
                 members.set_consent(
                     member_id=member.pk, channel=channel, granted=True, source="registration form",
-                    at=fields["registered_at"],
+                    at=fields["registered_at"], actor=ACTOR,
                 )
         ids[profile.customer_id] = member.pk
         progress.advance()

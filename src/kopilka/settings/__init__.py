@@ -42,6 +42,9 @@ if TLS:
     SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = int(os.environ.get("KOPILKA_HSTS_SECONDS", str(365 * 24 * 3600)))
     SECURE_HSTS_INCLUDE_SUBDOMAINS = _flag("KOPILKA_HSTS_SUBDOMAINS")
+# The reverse proxies in front of the server (their addresses, comma-separated): a request from one of them is
+# taken to come from the address it names in X-Forwarded-For (what sign-in limits count per address).
+TRUSTED_PROXIES = frozenset(p.strip() for p in os.environ.get("KOPILKA_TRUSTED_PROXIES", "").split(",") if p.strip())
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True

@@ -3,17 +3,18 @@ the services (qualification, reviews, floors and subscriptions keep their histor
 
 from django.contrib import admin
 
+from kopilka.core.admin import AuditedAdmin
 from kopilka.tiers.models import MemberTier, Tier, TierChange
 
 
 @admin.register(Tier)
-class TierAdmin(admin.ModelAdmin):
+class TierAdmin(AuditedAdmin):
     list_display = ["rank", "code", "name", "basis", "threshold", "window_days"]
     list_display_links = ["code"]
 
 
 @admin.register(MemberTier)
-class MemberTierAdmin(admin.ModelAdmin):
+class MemberTierAdmin(AuditedAdmin):
     list_display = ["member", "tier", "floor", "subscription_tier", "subscription_until", "since"]
     list_select_related = ["member", "tier", "floor", "subscription_tier"]
     list_filter = ["tier"]
@@ -25,7 +26,7 @@ class MemberTierAdmin(admin.ModelAdmin):
 
 
 @admin.register(TierChange)
-class TierChangeAdmin(admin.ModelAdmin):
+class TierChangeAdmin(AuditedAdmin):
     list_display = ["changed_at", "member", "from_tier", "to_tier", "reason", "actor"]
     readonly_fields = [f.name for f in TierChange._meta.fields]
 

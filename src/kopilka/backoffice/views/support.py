@@ -17,6 +17,7 @@ from kopilka.customers.selectors import get_member, search_members
 
 CONSOLE = "backoffice.use_support_console"
 SEARCH_LIMIT = 50
+SEARCHED = "member.searched"
 
 
 @requires(CONSOLE)
@@ -31,7 +32,9 @@ def search(request):
         else:
             found, more = page.items, page.next_cursor is not None
             if len(found) == 1 and not more:
-                return redirect("backoffice:member", member_id=found[0].pk)
+                return redirect("backoffice:member", member_id=found[0].pk)  # the card records its opening
+            audit.record_shown(request.user, SEARCHED, _("Searched members: %(count)d shown") % {"count": len(found)},
+                               member_ids=[m.pk for m in found], target="backoffice:search")
     return render(request, "backoffice/search.html", {"form": form, "found": found, "more": more})
 
 

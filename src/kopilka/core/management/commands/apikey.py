@@ -1,12 +1,11 @@
 """`manage.py apikey create|list|revoke`: integration credentials. A token is printed once, never stored; issuing
 and revoking are audited (the actor is `cli:<the operating system's user>`)."""
 
-import getpass
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import IntegrityError
 
-from kopilka.core import api_keys
+from kopilka.core import api_keys, audit
 from kopilka.core.errors import ApplicationError
 from kopilka.core.models import SCOPES, ApiKey
 
@@ -33,7 +32,7 @@ class Command(BaseCommand):
         if not wanted:
             raise CommandError("Give at least one scope: " + ", ".join(sorted(SCOPES)))
         try:
-            key, token = api_keys.issue(name, wanted, actor=cli_actor())
+            key, token = api_keys.issue(name, wanted, actor=audit.cli_actor())
         except IntegrityError as e:
             raise CommandError(f"An API key named {name!r} already exists.") from e
         except ApplicationError as e:
@@ -61,15 +60,8 @@ class Command(BaseCommand):
         key = ApiKey.objects.filter(name=name).first()
         if key is None:
             raise CommandError(f"No API key named {name!r}.")
-        if not api_keys.revoke(key, actor=cli_actor()):
+        if not api_keys.revoke(key, actor=audit.cli_actor()):
             self.stdout.write(f"API key {name} was revoked already.")
             return
         self.stdout.write(f"Revoked API key {name}.")
 
-
-def cli_actor() -> str:
-    """How the audit log names whoever ran the command: the operating system's user."""
-    try:
-        return f"cli:{getpass.getuser()}"
-    except (KeyError, OSError):
-        return "cli:unknown"

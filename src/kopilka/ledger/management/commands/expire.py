@@ -3,7 +3,7 @@ from datetime import datetime
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.dateparse import parse_date, parse_datetime
 
-from kopilka.core import clock
+from kopilka.core import audit, clock
 from kopilka.core.progress import Progress
 from kopilka.ledger.expiry import DEFAULT_BATCH_LOTS, DEFAULT_WORKERS, expire
 
@@ -32,7 +32,7 @@ class Command(BaseCommand):
     def handle(self, *args, as_of=None, batch=DEFAULT_BATCH_LOTS, workers=DEFAULT_WORKERS, **options):
         moment = parse_moment(as_of) if as_of else clock.now()
         result = expire(
-            as_of=moment, actor="system:expiry", progress=Progress("expired lots"), batch_lots=batch, workers=workers
+            as_of=moment, actor=audit.cli_actor(), progress=Progress("expired lots"), batch_lots=batch, workers=workers
         )
         self.stdout.write(
             f"Expired as of {moment.isoformat()}: {result.lots} lots, {result.points} points, "

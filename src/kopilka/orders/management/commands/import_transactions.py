@@ -1,12 +1,12 @@
 """`manage.py import_transactions FILE` (`kopilka import transactions FILE`): purchase history from a CSV."""
 
-import getpass
 import sys
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
+from kopilka.core import audit
 from kopilka.core.errors import ApplicationError
 from kopilka.orders.importing import DEFAULT_SOURCE, ImportRejected, import_transactions
 
@@ -36,14 +36,14 @@ class Command(BaseCommand):
             "source",
         )
         parser.add_argument("--dry-run", action="store_true", help="check and count everything, save nothing")
-        parser.add_argument("--actor", default=None, help="who runs the import (default: the login name)")
+        parser.add_argument("--actor", default=None, help="who runs the import (default: cli:<the login name>)")
 
     def handle(self, *args, file: Path, source: str, dry_run: bool, actor: str | None, **options):
         if not file.is_file():
             raise CommandError(_("No such file: %(path)s") % {"path": file})
         try:
             result = import_transactions(
-                file, source=source, actor=actor or _login_name(), dry_run=dry_run, progress_stream=sys.stderr
+                file, source=source, actor=actor or audit.cli_actor(), dry_run=dry_run, progress_stream=sys.stderr
             )
         except ImportRejected as rejected:
             raise CommandError(rejected.report()) from rejected
@@ -63,9 +63,3 @@ class Command(BaseCommand):
             summary = _("Dry run, nothing saved. %(summary)s") % {"summary": summary}
         self.stdout.write(summary)
 
-
-def _login_name() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return ""

@@ -1,11 +1,14 @@
-"""`kopilka restore FILE`: a backup into the configured, empty database, then the ledger's reconciliation."""
+"""`kopilka restore FILE`: a backup into the configured, empty database, then the ledger's reconciliation; the
+restore is in the restored database's audit log."""
 
 from pathlib import Path
 
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
-from django.db import connection
+from django.db import connection, transaction
+from django.utils.translation import gettext as _
 
+from kopilka.core import audit
 from kopilka.runtime import backups
 
 
@@ -22,5 +25,8 @@ class Command(BaseCommand):
         except backups.BackupFailed as failed:
             raise CommandError(f"Restore failed: {failed}") from failed
         connection.close()
+        with transaction.atomic():  # the restored database records who restored it, and from what
+            audit.record(None, "backup.restored", _("Restored the backup %(file)s") % {"file": file.name},
+                         actor=audit.cli_actor(), details={"file": str(file)})
         self.stdout.write(f"Restored {file}.")
         call_command("reconcile", stdout=self.stdout, stderr=self.stderr)
