@@ -7,7 +7,7 @@ import secrets
 
 import pytest
 from django.db import connection
-from django.db.backends.signals import connection_created
+from django.db.backends.base.operations import BaseDatabaseOperations
 from django.test import Client
 
 from kopilka.core.models import ApiKey
@@ -27,14 +27,19 @@ def _secret_key():
     return key
 
 
-def _maintenance_switch(sender, connection, **kwargs):
-    """The test suite empties tables between tests: on PostgreSQL it says so (the ledger refuses otherwise)."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SET kopilka.maintenance = on")
+def _flush_with_the_maintenance_switch(execute_sql_flush):
+    """The test suite empties tables between tests, and only then says so on PostgreSQL (the ledger refuses to be
+    emptied otherwise): the switch is on for the flush's own transaction, never for a test's statements."""
+
+    def flush(self, sql_list):
+        if self.connection.vendor == "postgresql":
+            sql_list = ["SET LOCAL kopilka.maintenance = on", *sql_list]
+        return execute_sql_flush(self, sql_list)
+
+    return flush
 
 
-connection_created.connect(_maintenance_switch, dispatch_uid="tests.maintenance_switch")
+BaseDatabaseOperations.execute_sql_flush = _flush_with_the_maintenance_switch(BaseDatabaseOperations.execute_sql_flush)
 
 
 def pytest_collection_modifyitems(config, items):

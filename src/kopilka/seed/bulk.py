@@ -564,15 +564,12 @@ POINTS = [
 LEDGER = [
     """
     INSERT INTO ledger_account (id, member_id, balance, held, updated_at)
-    SELECT m.account_id, m.id, COALESCE(l.balance, 0), 0, %(now)s
-    FROM bulk_member m
-    LEFT JOIN (SELECT account_id, SUM(points - drawn - burned) AS balance FROM bulk_lot_final
-               GROUP BY account_id) l ON l.account_id = m.account_id
+    SELECT m.account_id, m.id, 0, 0, %(now)s FROM bulk_member m
     """,
     """
     INSERT INTO ledger_lot (id, account_id, category_id, source_kind, source_ref, amount, remaining, held,
                             accrued_at, activates_at, expires_at, is_debt)
-    SELECT id, account_id, %(category)s, 'campaign', %(base_ref)s, points, points - drawn - burned, 0, accrued_at,
+    SELECT id, account_id, %(category)s, 'campaign', %(base_ref)s, points, points, 0, accrued_at,
            activates_at, expires_at, false
     FROM bulk_lot_final
     """,
@@ -590,6 +587,17 @@ LEDGER = [
     INSERT INTO ledger_allocation (id, entry_id, lot_id, amount)
     SELECT %(ledger_allocation)s::bigint + row_number() OVER () - 1, e.id, d.lot_id, -d.drawn
     FROM bulk_draw d JOIN bulk_entry e ON e.kind = 'spend' AND e.order_id = d.spend_id
+    """,
+    # Accounts and lots are born empty and whole (migration ledger 0012); what their entries took and burned is
+    # then written as the snapshots' one change each, which the ledger's checks hold to those entries.
+    """
+    UPDATE ledger_lot l SET remaining = f.points - f.drawn - f.burned
+    FROM bulk_lot_final f WHERE f.id = l.id AND f.drawn + f.burned > 0
+    """,
+    """
+    UPDATE ledger_account a SET balance = l.balance
+    FROM (SELECT account_id, SUM(points - drawn - burned) AS balance FROM bulk_lot_final GROUP BY account_id) l
+    WHERE l.account_id = a.id AND l.balance <> 0
     """,
 ]
 
