@@ -35,6 +35,7 @@ def test_sign_ins_are_audited_and_a_name_that_failed_too_often_waits(staff, monk
     refused = _sign_in(client, "anna", "pw")
     assert refused.status_code == 200 and "Too many failed attempts. Try again in 15 min." in refused.content.decode()
     assert not AuditEvent.objects.filter(action=signin.SUCCEEDED).exists()
+    assert AuditEvent.objects.get(action=signin.REFUSED).actor == "signin:anna"
     later = clock.now() + signin.WINDOW + timedelta(seconds=1)
     monkeypatch.setattr(clock, "now", lambda: later)
     assert _sign_in(client, "anna", "pw").status_code == 302

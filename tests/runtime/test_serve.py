@@ -1,3 +1,4 @@
+import secrets
 import signal
 import subprocess
 import sys
@@ -72,3 +73,48 @@ def test_the_served_application_imports_every_route_leaves_no_connection_open_an
                           timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split("\n")[:2] == ["True [None]", "True"]
+
+
+def _served(env: dict[str, str], module: str) -> subprocess.CompletedProcess:
+    """A child that imports `module` as a WSGI server loads the application, then prints what it got."""
+    probe = f"import {module} as served\nprint(type(served.application).__name__)\n"
+    return subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize("module", ["kopilka.wsgi", "kopilka.runtime.served"])
+@pytest.mark.parametrize("key", ["", "insecure-development-key-change-me", "short-key"])
+def test_the_served_application_refuses_to_start_without_a_strong_secret_key(tmp_path, key, module):
+    """A server started on the application without `kopilka serve` (gunicorn kopilka.wsgi by hand, a unit file)
+    checks the key all the same: the application is not made."""
+    env = {**isolated_env(tmp_path), "KOPILKA_SECRET_KEY": key, "KOPILKA_DEBUG": "0"}
+
+    done = _served(env, module)
+
+    assert done.returncode != 0 and done.stdout == ""
+    assert f"ImproperlyConfigured: Not serving: {secret_key.weakness(key)}." in done.stderr
+
+
+def test_gunicorn_started_by_hand_on_a_weak_key_stops_with_the_explanation(tmp_path):
+    env = {**isolated_env(tmp_path), "KOPILKA_SECRET_KEY": "short-key", "KOPILKA_DEBUG": "0"}
+    argv = [sys.executable, "-m", "gunicorn", "kopilka.wsgi", "--bind", f"127.0.0.1:{free_port()}", "--workers", "1",
+            "--no-control-socket"]
+
+    done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60)
+
+    assert done.returncode != 0
+    assert "Not serving: the secret key is too weak" in done.stderr
+
+
+@pytest.mark.parametrize("case", ["a strong key", "the demo's key", "a weak key in DEBUG"])
+def test_the_served_application_starts_with_a_strong_key_the_demos_key_or_in_debug(tmp_path, case):
+    env = {k: v for k, v in isolated_env(tmp_path).items() if k not in ("KOPILKA_SECRET_KEY", "KOPILKA_DEBUG")}
+    if case == "a strong key":
+        env["KOPILKA_SECRET_KEY"] = secrets.token_hex(32)
+    elif case == "the demo's key":  # no KOPILKA_SECRET_KEY: the random key the demo wrote into its data folder
+        secret_key.ensure_file(tmp_path)
+    else:
+        env.update(KOPILKA_SECRET_KEY="short-key", KOPILKA_DEBUG="1")
+
+    done = _served(env, "kopilka.wsgi")
+
+    assert (done.returncode, done.stdout) == (0, "WSGIHandler\n"), done.stderr

@@ -18,7 +18,7 @@ from openpyxl.utils.exceptions import InvalidFileException
 
 from kopilka.catalog.models import Product
 from kopilka.catalog.services import UpsertResult, upsert_products
-from kopilka.core import cells
+from kopilka.core import cells, safe_xml
 from kopilka.core.errors import ValidationFailed
 
 COLUMNS = [
@@ -97,9 +97,7 @@ def read(content: bytes) -> list[tuple[int, dict]]:
     except (DefusedXmlException, ValidationFailed, ValueError) as error:
         if not _unsafe_xml(error):
             raise
-        raise ValidationFailed(
-            _("The file declares XML entities or external references, which are not accepted."), code="unsafe_xml"
-        ) from error
+        raise ValidationFailed(safe_xml.UNSAFE_MESSAGE, code="unsafe_xml") from error
 
 
 def _unsafe_xml(error: BaseException | None) -> bool:

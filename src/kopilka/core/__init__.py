@@ -2,7 +2,8 @@
 the one error tree, running a write again after a deadlock (`retrying`), the programme settings, API keys and
 the record of idempotent requests, the audit log (`audit`: every door writes it in the transaction of its change),
 the periodic scheduler and its claims, writing a reference book in batches
-(`reference_books`), progress printing and SQL helpers for the hot reads.
+(`reference_books`), the one XML parser (`safe_xml`: no DTD, no entities), the secret key's checks, progress
+printing and SQL helpers for the hot reads.
 
 Owns: ApiKey, AuditEvent, IdempotencyRecord, PeriodicRun, ProgrammeSettings.
 May import: no other app. Imported by: every app.

@@ -2,12 +2,15 @@
 
 The key is KOPILKA_SECRET_KEY, or else the file `secret_key` of the data folder, which only the demo writes (a
 random key, once, readable by its owner alone). There is no built-in default: without either, nothing that signs
-works and `serve` refuses to start.
+works, and neither `serve` nor the served application (`kopilka.wsgi`, however a server loads it) starts.
 """
 
 import os
 import secrets
 from pathlib import Path
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 
 FILE_NAME = "secret_key"
 MIN_LENGTH = 32
@@ -48,3 +51,27 @@ def weakness(key: str) -> str | None:
     if len(key) < MIN_LENGTH or len(set(key)) < 5:
         return f"the secret key is too weak: use at least {MIN_LENGTH} random characters"
     return None
+
+
+def configured() -> str:
+    """The key of the settings in force ("" when there is none: Django refuses to read an empty one)."""
+    try:
+        return settings.SECRET_KEY
+    except ImproperlyConfigured:
+        return ""
+
+
+def refusal(key: str) -> str | None:
+    """What a server says when it will not serve with `key`, or None when the key will do."""
+    problem = weakness(key)
+    return f"Not serving: {problem}." if problem else None
+
+
+def check_served() -> None:
+    """ImproperlyConfigured, with `serve`'s explanation, when the key in force is weak and the platform is not in
+    DEBUG: the served application checks it itself, so a server started on it without `serve` (gunicorn or
+    uWSGI on `kopilka.wsgi`, `kopilka.runtime.served`) refuses to start as `serve` does."""
+    if settings.DEBUG:
+        return
+    if message := refusal(configured()):
+        raise ImproperlyConfigured(message)

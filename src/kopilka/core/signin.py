@@ -18,7 +18,7 @@ from kopilka.core.models import AuditEvent
 WINDOW = timedelta(minutes=15)
 MAX_FAILURES_PER_NAME = 5
 MAX_FAILURES_PER_ADDRESS = 20
-FAILED, SUCCEEDED = "signin.failed", "signin.succeeded"
+FAILED, SUCCEEDED, REFUSED = "signin.failed", "signin.succeeded", "signin.refused"
 
 
 def address_of(request) -> str:
@@ -58,6 +58,13 @@ def failed(sender, credentials: dict, request=None, **kwargs) -> None:
                      details={"address": address_of(request)})
 
 
+def refused(request, username: str) -> None:
+    """An attempt turned away unchecked, in the audit log (not counted as a failure: waiting ends on time)."""
+    with transaction.atomic():
+        audit.record(None, REFUSED, _("Sign-in refused for %(name)s: too many failed attempts") % {
+            "name": username[:150]}, actor=_actor(username), details={"address": address_of(request)})
+
+
 def succeeded(request, user) -> None:
     """A sign-in with a name and password in the audit log."""
     with transaction.atomic():
@@ -70,6 +77,7 @@ class ThrottledSignInForm(AdminAuthenticationForm):
     def clean(self):
         username = self.cleaned_data.get("username") or ""
         if seconds := wait_seconds(username, address_of(self.request)):
+            refused(self.request, username)
             raise forms.ValidationError(
                 _("Too many failed attempts. Try again in %(minutes)d min.") % {"minutes": -(-seconds // 60)},
                 code="too_many_attempts")

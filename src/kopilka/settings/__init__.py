@@ -4,7 +4,7 @@ Environment:
   DATABASE_URL            postgres://user@host:port/name or sqlite:///path; default: SQLite in the data folder
   KOPILKA_DATA_DIR        folder for the SQLite file and uploads; default: ./data of the checkout
   KOPILKA_SECRET_KEY      Django secret key; without it, the data folder's `secret_key` file (the demo writes one);
-                          `serve` refuses to start without a strong key
+                          the served application refuses to start without a strong key (unless DEBUG)
   KOPILKA_DEBUG           1 to turn on debug pages (never in production)
   KOPILKA_ALLOWED_HOSTS   comma-separated host names
   KOPILKA_TLS             1 when served over HTTPS (behind a TLS proxy that sets X-Forwarded-Proto): secure

@@ -4,8 +4,6 @@ to start on an empty, published or weak secret key."""
 import os
 import sys
 
-from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
@@ -25,14 +23,6 @@ def gunicorn_argv(*, bind: str, workers: int, threads: int) -> list[str]:
         # The default control socket is one path per user: a second server would take it over.
         "--no-control-socket",
     ]  # fmt: skip
-
-
-def configured_key() -> str:
-    """The secret key in force ("" when there is none: Django refuses to read an empty one)."""
-    try:
-        return settings.SECRET_KEY
-    except ImproperlyConfigured:
-        return ""
 
 
 def positive_int(value: str) -> int:
@@ -57,8 +47,9 @@ class Command(BaseCommand):
         )
 
     def handle(self, *, bind: str, workers: int, threads: int, verbosity: int, **options) -> None:
-        if problem := secret_key.weakness(configured_key()):
-            raise CommandError(f"Not serving: {problem}.")
+        # Also in DEBUG, unlike the served application's own check (secret_key.check_served).
+        if message := secret_key.refusal(secret_key.configured()):
+            raise CommandError(message)
         call_command("collectstatic", interactive=False, verbosity=max(verbosity - 1, 0))
         argv = gunicorn_argv(bind=bind, workers=workers, threads=threads)
         self.stdout.write(f"Serving on http://{bind}/ ({workers} workers x {threads} threads)")
