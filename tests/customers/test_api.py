@@ -413,6 +413,7 @@ def test_an_erasure_leaves_no_personal_data_in_answers_messages_or_reasons_and_i
     from kopilka.ledger.selectors import balance
 
     member_id = api.post(f"{BASE}/", ANNA, key="create-anna").json()["id"]
+    api.post(f"{BASE}/{member_id}/external-ids", {"system": "card", "value": "2700000123456"}, key="x-1")
     api.post(f"{BASE}/{member_id}/block", {"reason": "Просьба Анны Ивановой"}, key="b-1")
     api.post(f"{BASE}/{member_id}/unblock", {}, key="u-1")
     ledger.accrue(member_id=member_id, points=300, actor="t", idempotency_key="lot-1")
@@ -424,6 +425,7 @@ def test_an_erasure_leaves_no_personal_data_in_answers_messages_or_reasons_and_i
     stored = json.dumps(list(IdempotencyRecord.objects.values_list("response_body", flat=True)),
                         ensure_ascii=False)
     assert "Анна" not in stored and "Иванова" not in stored and "example.ru" not in stored.lower()
+    assert "2700000123456" not in stored and "u-1001" not in stored
     replay = api.post(f"{BASE}/", ANNA, key="create-anna")
     assert (replay.status_code, replay.json()["status"], replay.json()["phone"]) == (201, "deleted", "")
     message = Message.objects.get(member_id=member_id)
@@ -431,6 +433,7 @@ def test_an_erasure_leaves_no_personal_data_in_answers_messages_or_reasons_and_i
     assert set(Member.objects.get(pk=member_id).status_changes.values_list("reason", flat=True)) == {""}
     assert balance(member_id).total == 300 and reconcile().clean
     assert list(AuditEvent.objects.filter(member_id=member_id).order_by("id").values_list("action", "actor")) == [
-        ("member.created", "apikey:test-key-0"), ("member.blocked", "apikey:test-key-0"),
+        ("member.created", "apikey:test-key-0"), ("member.external_id_added", "apikey:test-key-0"),
+        ("member.blocked", "apikey:test-key-0"),
         ("member.unblocked", "apikey:test-key-0"), ("member.erased", "apikey:test-key-0"),
     ]

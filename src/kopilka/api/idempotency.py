@@ -92,13 +92,19 @@ def run_idempotent(
         return _replay(IdempotencyRecord.objects.get(principal=scope, key=key), key, fingerprint)
 
 
-def forget_member_answers(member_id: int, erased: Any) -> int:
+def forget_member_answers(member_id: int, erased: Any, external_ids: list[tuple[str, str]]) -> int:
     """Inside an erasure's transaction: the stored answers that describe member `member_id` (the members'
-    writes answer with the member) are replaced by `erased`, the erased member's description, so that no
-    personal data outlives the erasure in them and a replay tells the truth. Returns how many were replaced."""
-    return IdempotencyRecord.objects.filter(
+    writes answer with the member) are replaced by `erased`, the erased member's description, and those of
+    attaching the member's `external_ids` (system, value) lose the value, so that no personal data outlives the
+    erasure in them and a replay tells the truth. Returns how many were changed."""
+    changed = IdempotencyRecord.objects.filter(
         endpoint__startswith="members.", response_body__id=member_id,
     ).update(response_body=_jsonable(erased))
+    for system, value in external_ids:
+        changed += IdempotencyRecord.objects.filter(
+            endpoint="members.external_id", response_body__system=system, response_body__value=value,
+        ).update(response_body={"system": system, "value": ""})
+    return changed
 
 
 def _claim(principal: str, key: str, fingerprint: str) -> tuple[int, Any] | None:

@@ -275,9 +275,10 @@ def unblock_member(
 def erase_member(request: HttpRequest, member_id: int, idempotency_key: str | None = IdempotencyKey):
     """Erases the member's personal data for good; the ledger stays, anonymous."""
     def work(principal):
+        external_ids = list(ExternalId.objects.filter(member_id=member_id).values_list("system", "value"))
         services.erase_member(member_id=member_id, actor=principal.actor)
         erased = _describe(member_id)
-        forget_member_answers(member_id, erased)
+        forget_member_answers(member_id, erased, external_ids)
         return 200, erased
 
     return idempotent_write(request, idempotency_key, "members.erase", {"member_id": member_id}, work)
