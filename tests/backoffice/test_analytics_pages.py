@@ -128,6 +128,17 @@ def test_member_level_tables_cannot_be_embedded(march, staff):
         'name="part"')[-1].split("</select>")[0]
 
 
+
+def test_every_part_of_every_page_is_named_either_aggregate_or_member_level():
+    """The widget links' allow-list and the member-level list together name every part a page has, and never the
+    same part twice: a new part must be judged before it can be shared."""
+    from kopilka.backoffice import presenters, widgets
+    from kopilka.backoffice.views.analytics import TITLES
+
+    every = {part for kind in TITLES for part in presenters.parts(kind)}
+    assert every == widgets.AGGREGATE | widgets.MEMBER_LEVEL and not widgets.AGGREGATE & widgets.MEMBER_LEVEL
+    assert not any(widgets.embeddable(part) for part in widgets.MEMBER_LEVEL | {"table:a-new-one"})
+
 def test_an_anonymous_load_never_queues_work(march, staff):
     analyst = signed_in(staff("analyst"))
     url = _share(analyst, "kpis")

@@ -3,7 +3,8 @@
 A link's token is `<id>.<secret>`: the secret is 32 random bytes of the link's own (it does not rest on the site's
 secret key, so knowing that key forges nothing) and is stored only as its SHA-256. Whoever has the link sees that
 part of the newest computed snapshot for its parameters, nothing else, until the link expires or is revoked.
-Member-level tables are never embeddable.
+Only parts named as aggregates are embeddable (an allow-list: a new part, member-level or not, is shown in the back
+office only until it is named here); tables that list members one by one never are.
 """
 
 import hashlib
@@ -17,6 +18,12 @@ from kopilka.backoffice.models import WidgetLink
 from kopilka.core import audit, clock
 
 DEFAULT_DAYS, MAX_DAYS = 30, 90
+# Parts that show the programme in aggregate (sums, shares, segments, unnamed points): embeddable.
+AGGREGATE = frozenset({
+    "kpis", "chart:sales", "chart:points", "chart:sources", "table:kpi", "table:members-vs-non-members", "chart:cut",
+    "heatmap", "table:rfm-segments", "table:rfm-grid", "chart:picture", "table:clusters", "chart:p_alive",
+    "table:clv-parameters", "table:cohorts-share", "chart:classes", "table:levers",
+})
 # Parts that list members one by one: shown in the back office, never through a link.
 MEMBER_LEVEL = frozenset({"table:clv-top-members", "table:abc-members"})
 
@@ -34,7 +41,7 @@ def lifetime_days(text: str | None) -> int:
 
 
 def embeddable(part: str) -> bool:
-    return part not in MEMBER_LEVEL
+    return part in AGGREGATE
 
 
 def _digest(secret: str) -> str:
