@@ -1,22 +1,29 @@
 """The role × page matrix of the back office: every address of /office/, read (GET) and written (POST) by a person
-signed out, by staff of every role and by staff without one, answers exactly as docs/roles.md says.
+signed out, by staff of every role and by staff without one, answers exactly as docs/roles.md says; so does every
+page of the administration (/admin/) for each model registered there, and the public page of a widget link.
 
 `PAGES` has one row per address and method the address takes: who may (the roles), what they get for a valid
 request, and that request. From it, each cell: signed out, 302 to the sign-in page; a role not in the row, 403; a
 method the address does not take, 405 to those who may use the address and 403 to the rest. docs/roles.md's table
-must name the same rows and roles, and every address of the URL configuration must have a row.
+must name the same rows and roles, and every address of the URL configuration must have a row. The administration's
+table (`ADMINISTRATION`) and the widget links' (`WIDGET_LINKS`) are further down, each with its rules.
 """
 
 import itertools
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import timedelta
+from html.parser import HTMLParser
 
 import pytest
-from django.contrib.auth.models import User
+from django.contrib import admin
+from django.contrib.admin.models import LogEntry
+from django.contrib.auth.models import Group, User
+from django.db.models import Model
 from django.test import Client
 from django.urls import URLPattern, get_resolver, resolve
 
-from kopilka.backoffice.models import CompensationRequest, WidgetLink
+from kopilka.backoffice.models import CompensationLimit, CompensationRequest, WidgetLink
 from kopilka.backoffice.roles import ROLES
 from kopilka.campaigns.models import Campaign
 from kopilka.catalog.models import Product
@@ -39,14 +46,6 @@ MAKERS = {"administrator", "marketer"}  # campaigns and the catalogue
 CATALOGUE_READERS = {"administrator", "marketer", "analyst", "auditor"}
 ANALYTICS = {"administrator", "marketer", "analyst"}
 SHARERS = {"administrator", "analyst"}
-ADMIN_PAGES = {
-    "/admin/": ALL,
-    "/admin/core/apikey/": {"administrator", "auditor"},
-    "/admin/auth/user/": {"administrator", "auditor"},
-    "/admin/catalog/product/": {"administrator", "marketer", "analyst", "auditor"},
-    "/admin/core/auditevent/": {"administrator", "auditor"},
-    "/admin/backoffice/compensationlimit/": {"administrator", "auditor"},
-}
 
 _unique = itertools.count(1)
 
@@ -313,14 +312,6 @@ def test_staff_without_a_role_and_people_who_are_not_staff_are_refused_everywher
             assert client.get(path).status_code == 403, path
 
 
-@pytest.mark.parametrize("role", sorted(ROLES))
-def test_each_role_opens_exactly_its_administration_pages(staff, role):
-    client = Client()
-    client.force_login(staff(role))
-    for path, allowed in ADMIN_PAGES.items():
-        assert client.get(path).status_code == (200 if role in allowed else 403), (role, path)
-
-
 @pytest.mark.parametrize("language, word", [("ru", "Выйти"), ("en", "Sign out")])
 def test_every_page_speaks_the_browsers_language(staff, language, word):
     world = World(staff)
@@ -354,3 +345,474 @@ def test_the_catalogue_page_shows_the_redemption_shop_alone(staff):
     assert "GIFT-1" in shop and "CREAM-1" not in shop
     export = client.get("/office/catalog/export.xlsx", {"shop": "1"})
     assert export.status_code == 200 and "redemption-shop.xlsx" in export["Content-Disposition"]
+
+
+# The administration (/admin/) ---------------------------------------------------------------------------------------
+#
+# `ADMINISTRATION` has one row per model registered in the administration (a test fails when a registered model has
+# none): who may read it (its list, an object's page and history), add, change and delete (an object's delete page,
+# its confirmation, and the bulk delete of its list), and run its list's other actions. From a row, each cell: a
+# person who may gets 200 for a page and 302 after a successful POST; anyone else 403, except that a reader posting
+# a list action it may not run gets the list again (200: the list offers no such action); a person signed out or not
+# staff is sent to the sign-in page (302) from every cell. A refused POST changes no row of any registered model nor
+# the object it names; an allowed one changes them.
+
+READERS = {"administrator", "marketer", "analyst", "auditor"}  # view_* of customers, ledger, catalog, campaigns, ...
+AT_THE_DESK = READERS | {"support", "senior_support", "head_of_support"}  # and the support console's reads
+ADMINISTRATOR = {"administrator"}
+ADMINISTRATOR_AND_AUDITOR = {"administrator", "auditor"}
+REFERENCE_EDITORS = {"administrator", "marketer"}
+NOBODY: set[str] = set()
+OUTSIDERS = {"signed out", "not staff"}
+PASSWORD = "Kx7!plum-orchard-42"
+
+
+def _region():
+    from kopilka.customers.models import Region
+
+    return Region.objects.get_or_create(code="77", defaults={"name": "Москва", "time_zone": "Europe/Moscow"})[0]
+
+
+def _coded(**fields):
+    """The form of a reference book's new entry: a fresh code and a name."""
+    return lambda: {"code": unique("code"), "name": unique("Запись"), **fields}
+
+
+def _renamed(field: str = "name"):
+    return lambda: {field: unique("Новое имя")}
+
+
+def _object(model_path: str, **fields):
+    """Make an object of `model_path` ("app.Model") with `fields`; a callable value is called for each object."""
+    def make():
+        from django.apps import apps
+
+        model = apps.get_model(model_path)
+        return model._default_manager.create(**{k: v() if callable(v) else v for k, v in fields.items()})
+    return make
+
+
+def _product():
+    from kopilka.catalog.models import Product
+    from kopilka.catalog.services import upsert_products
+
+    sku = unique("SKU")
+    upsert_products([{"sku": sku, "name": "Крем", "price": "900"}])
+    return Product.objects.get(sku=sku)
+
+
+def _product_group():
+    from kopilka.catalog.services import upsert_group
+
+    return upsert_group(code=unique("group"), name="Филлеры")[0]
+
+
+def _api_key():
+    from kopilka.core.models import ApiKey
+
+    return ApiKey.issue(unique("key"), ["members:read"])[0]
+
+
+def _task_result():
+    from django_tasks_db.models import DBTaskResult
+
+    from kopilka.analytics.snapshots.lifecycle import compute_snapshot
+
+    return DBTaskResult.objects.get(pk=compute_snapshot.enqueue(snapshot_id=0).id)
+
+
+def _compensation_limit():
+    return CompensationLimit.objects.create(role=Group.objects.create(name=unique("team")), per_operation=10,
+                                            per_day=20)
+
+
+def _member_tier():
+    from kopilka.tiers.models import MemberTier
+
+    return MemberTier.objects.create(member=make_member())
+
+
+@dataclass(frozen=True)
+class Registered:
+    """A model of the administration (its label) and the roles that may read, add, change and delete its objects."""
+
+    label: str
+    view: set[str]
+    add: set[str]
+    change: set[str]
+    delete: set[str]
+    make: Callable[[], Model]  # an object of the model
+    fields: Callable[[], dict] = dict  # a new object as its add form is filled in (fresh values on each call)
+    edit: Callable[[], dict] = dict  # a change as the object's form is filled in (fresh values on each call)
+    actions: dict[str, set[str]] = field(default_factory=dict)  # the list's other actions and who runs them
+    # An object's other pages, read (GET) and sent (POST): address under the object's → (the right they need, as
+    # "change", and their form filled in).
+    pages: dict[str, tuple[str, Callable[[], dict]]] = field(default_factory=dict)
+
+
+ADMINISTRATION = [
+    Registered("auth.group", ADMINISTRATOR_AND_AUDITOR, ADMINISTRATOR, ADMINISTRATOR, ADMINISTRATOR,
+               lambda: Group.objects.create(name=unique("team")), _renamed(), _renamed()),
+    Registered("auth.user", ADMINISTRATOR_AND_AUDITOR, ADMINISTRATOR, ADMINISTRATOR, ADMINISTRATOR,
+               lambda: User.objects.create_user(unique("someone"), password="pw"),
+               lambda: {"username": unique("someone"), "usable_password": "true", "password1": PASSWORD,
+                        "password2": PASSWORD},
+               _renamed("first_name"),
+               pages={"password/": ("change", lambda: {"password1": PASSWORD, "password2": PASSWORD})}),
+    Registered("backoffice.compensationlimit", ADMINISTRATOR_AND_AUDITOR, ADMINISTRATOR, ADMINISTRATOR,
+               ADMINISTRATOR, _compensation_limit,
+               lambda: {"role": Group.objects.create(name=unique("team")).pk, "per_operation": "10", "per_day": "20"},
+               lambda: {"per_day": str(next(_unique))}),
+    Registered("campaigns.campaigntype", READERS, REFERENCE_EDITORS, REFERENCE_EDITORS, ADMINISTRATOR,
+               _object("campaigns.CampaignType", code=lambda: unique("type"), name="Тип", lot_category="promo"),
+               _coded(lot_category="promo"), _renamed()),
+    Registered("campaigns.eventtype", READERS, REFERENCE_EDITORS, REFERENCE_EDITORS, NOBODY,
+               _object("campaigns.EventType", code=lambda: unique("event"), name="Событие"), _coded(is_active="on"),
+               _renamed()),
+    Registered("catalog.product", READERS, NOBODY, REFERENCE_EDITORS, NOBODY, _product,
+               lambda: {"sku": unique("SKU"), "name": "Крем", "price": "900"}, _renamed()),
+    Registered("catalog.productgroup", READERS, NOBODY, REFERENCE_EDITORS, NOBODY, _product_group, _coded(),
+               _renamed()),
+    Registered("communications.message", ADMINISTRATOR, NOBODY, NOBODY, NOBODY,
+               _object("communications.Message", member=make_member, kind="test", source=lambda: unique("s"),
+                       subject="Привет", body="Текст", status="queued", created_at=clock.now),
+               lambda: {"kind": "test", "source": unique("s"), "subject": "Привет", "body": "Текст"},
+               _renamed("subject")),
+    Registered("core.apikey", ADMINISTRATOR_AND_AUDITOR, ADMINISTRATOR, ADMINISTRATOR, NOBODY, _api_key,
+               lambda: {"name": unique("key"), "scopes": ["members:read"]}, _renamed(),
+               actions={"revoke": ADMINISTRATOR}),
+    Registered("core.auditevent", ADMINISTRATOR_AND_AUDITOR, NOBODY, NOBODY, NOBODY,
+               _object("core.AuditEvent", at=clock.now, actor="t", action="test", summary="Что-то было"),
+               lambda: {"actor": "t", "action": "test", "summary": "Не было"}, _renamed("summary")),
+    Registered("core.periodicrun", ADMINISTRATOR, NOBODY, NOBODY, NOBODY,
+               _object("core.PeriodicRun", job=lambda: unique("job"), slot=clock.now, worker_id="w"),
+               lambda: {"job": unique("job"), "worker_id": "w"}, _renamed("worker_id")),
+    Registered("customers.city", READERS, REFERENCE_EDITORS, REFERENCE_EDITORS, ADMINISTRATOR,
+               _object("customers.City", region=_region, name=lambda: unique("Город")),
+               lambda: {"region": _region().pk, "name": unique("Город")}, _renamed()),
+    Registered("customers.eligibilityflag", READERS, ADMINISTRATOR, ADMINISTRATOR, ADMINISTRATOR,
+               _object("customers.EligibilityFlag", code=lambda: unique("flag"), name="Признак"), _coded(),
+               _renamed()),
+    Registered("customers.member", AT_THE_DESK, NOBODY, NOBODY, NOBODY, make_member,
+               lambda: {"last_name": "Петрова"}, _renamed("last_name")),
+    Registered("customers.region", AT_THE_DESK, NOBODY, NOBODY, NOBODY,
+               _object("customers.Region", code=lambda: f"Z{next(_unique) % 100:02d}", name=lambda: unique("Край"),
+                       time_zone="Europe/Moscow"),
+               lambda: {"code": "Z99", "name": unique("Край"), "time_zone": "Europe/Moscow"}, _renamed()),
+    Registered("customers.tag", AT_THE_DESK, REFERENCE_EDITORS, REFERENCE_EDITORS, ADMINISTRATOR,
+               _object("customers.Tag", code=lambda: unique("tag"), name="Метка"), _coded(), _renamed()),
+    Registered("django_tasks_database.dbtaskresult", ADMINISTRATOR, NOBODY, NOBODY, NOBODY, _task_result,
+               lambda: {"task_path": "x.y"}, lambda: {"status": "SUCCESSFUL"}),
+    Registered("ledger.lotcategory", READERS, ADMINISTRATOR, ADMINISTRATOR, NOBODY,
+               _object("ledger.LotCategory", code=lambda: unique("category"), name="Баллы"),
+               _coded(redemption_rank="50"), _renamed()),
+    Registered("ledger.reasoncode", AT_THE_DESK, REFERENCE_EDITORS, REFERENCE_EDITORS, ADMINISTRATOR,
+               _object("ledger.ReasonCode", code=lambda: unique("reason"), name="Причина"), _coded(is_active="on"),
+               _renamed()),
+    Registered("orders.importbatch", READERS, NOBODY, NOBODY, NOBODY,
+               _object("orders.ImportBatch", file_name="receipts.xlsx", file_sha256="0" * 64, source="import",
+                       started_at=clock.now),
+               lambda: {"file_name": "receipts.xlsx", "file_sha256": "0" * 64, "source": "import"},
+               _renamed("file_name")),
+    Registered("orders.order", AT_THE_DESK, NOBODY, NOBODY, NOBODY,
+               _object("orders.Order", source="pos", external_id=lambda: unique("receipt"), purchased_at=clock.now,
+                       total="100.00"),
+               lambda: {"source": "pos", "external_id": unique("receipt"), "purchased_at_0": "2026-03-01",
+                        "purchased_at_1": "10:00:00", "total": "100.00", "status": "completed"},
+               lambda: {"external_id": unique("receipt")}),
+    Registered("tiers.membertier", AT_THE_DESK, NOBODY, NOBODY, NOBODY, _member_tier,
+               lambda: {"member": make_member().pk}, lambda: {"subscription_until_0": "2030-01-01"}),
+    Registered("tiers.tier", AT_THE_DESK, REFERENCE_EDITORS, REFERENCE_EDITORS, ADMINISTRATOR,
+               _object("tiers.Tier", code=lambda: unique("tier"), name="Уровень", rank=lambda: 1000 + next(_unique)),
+               lambda: {**_coded()(), "rank": str(1000 + next(_unique)), "threshold": "0", "window_days": "365"},
+               _renamed()),
+    Registered("tiers.tierchange", READERS, NOBODY, NOBODY, NOBODY,
+               _object("tiers.TierChange", member=make_member, reason="Покупки", actor="t", changed_at=clock.now),
+               lambda: {"member": make_member().pk, "reason": "Подделка", "actor": "t"}, _renamed("reason")),
+]
+
+
+# Cells where the platform answers otherwise than its row says it should: reported, and kept here until fixed. While
+# they answer so, the row's test is an expected failure; it fails when one is fixed and still listed.
+KNOWN_DEFECTS: dict[str, tuple[set[str], str]] = {}
+
+
+class _FormValues(HTMLParser):
+    """What a browser sends for the form `form_id` of a page as it is shown (no button pressed)."""
+
+    def __init__(self, page: str, form_id: str):
+        super().__init__()
+        self.form_id, self.inside, self.select, self.textarea = form_id, False, None, None
+        self.values: dict[str, list[str]] = {}
+        self.feed(page)
+
+    def _add(self, name: str | None, value: str) -> None:
+        if name and name != "csrfmiddlewaretoken":
+            self.values.setdefault(name, []).append(value)
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "form" and attrs.get("id") == self.form_id:
+            self.inside = True
+        elif not self.inside:
+            return
+        elif tag == "input" and attrs.get("type", "text") not in ("submit", "button", "reset", "file", "image"):
+            if attrs.get("type") not in ("checkbox", "radio") or "checked" in attrs:
+                self._add(attrs.get("name"), attrs.get("value") or ("on" if "checked" in attrs else ""))
+        elif tag == "select":
+            self.select = (attrs.get("name"), "multiple" in attrs, [], [])  # name, multiple, options, chosen
+        elif tag == "option" and self.select is not None:
+            self.select[2].append(attrs.get("value") or "")
+            if "selected" in attrs:
+                self.select[3].append(attrs.get("value") or "")
+        elif tag == "textarea":
+            self.textarea = (attrs.get("name"), [])
+
+    def handle_data(self, data):
+        if self.textarea is not None:
+            self.textarea[1].append(data)
+
+    def handle_endtag(self, tag):
+        if tag == "form":
+            self.inside = False
+        elif tag == "select" and self.select is not None:
+            name, multiple, options, chosen = self.select
+            for value in chosen or ([] if multiple else options[:1]):  # a list sends its first option by default
+                self._add(name, value)
+            self.select = None
+        elif tag == "textarea" and self.textarea is not None:
+            self._add(self.textarea[0], "".join(self.textarea[1]).removeprefix("\n"))
+            self.textarea = None
+
+
+@dataclass(frozen=True)
+class Cell:
+    name: str
+    method: str
+    roles: set[str]  # who may
+    status: int  # what they get
+    once: bool  # a write that can be made once: each person who may makes it on an object of their own
+    request: Callable[[Model], tuple[str, dict | None]]  # the object → (address, form data)
+
+
+def _model(row: Registered) -> type[Model]:
+    from django.apps import apps
+
+    return apps.get_model(row.label)
+
+
+def _cells(row: Registered, administrator: Client) -> list[Cell]:
+    """The cells of a row; the forms are filled in as the administrator's pages show them (to a person refused the
+    page, the same form is sent)."""
+    meta = _model(row)._meta
+    listing = f"/admin/{meta.app_label}/{meta.model_name}/"
+
+    forms: dict[str, dict] = {}
+
+    def shown(url: str) -> dict:
+        if url not in forms:
+            page = administrator.get(url)
+            forms[url] = _FormValues(page.content.decode(), f"{meta.model_name}_form").values \
+                if page.status_code == 200 else {}
+        return forms[url]
+
+    added = shown(f"{listing}add/")
+
+    def at(suffix: str):
+        return lambda obj: (f"{listing}{obj.pk}/{suffix}", None)
+
+    def form(suffix: str, fill: Callable[[], dict]):
+        return lambda obj: (f"{listing}{obj.pk}/{suffix}", {**shown(f"{listing}{obj.pk}/{suffix}"), **fill()})
+
+    def listed(action: str, **extra):
+        return lambda obj: (listing, {"action": action, "_selected_action": [obj.pk], **extra})
+
+    cells = [
+        Cell("list", "GET", row.view, 200, False, lambda obj: (listing, None)),
+        Cell("add page", "GET", row.add, 200, False, lambda obj: (f"{listing}add/", None)),
+        Cell("object page", "GET", row.view, 200, False, at("change/")),
+        Cell("history", "GET", row.view, 200, False, at("history/")),
+        Cell("delete page", "GET", row.delete, 200, False, at("delete/")),
+        Cell("add", "POST", row.add, 302, False, lambda obj: (f"{listing}add/", {**added, **row.fields()})),
+        Cell("change", "POST", row.change, 302, False, form("change/", row.edit)),
+        Cell("delete", "POST", row.delete, 302, True, lambda obj: (f"{listing}{obj.pk}/delete/", {"post": "yes"})),
+        Cell("delete from the list", "POST", row.delete, 302, True, listed("delete_selected", post="yes")),
+    ]
+    for action, roles in row.actions.items():
+        cells.append(Cell(f"{action} from the list", "POST", roles, 302, True, listed(action, index="0")))
+    for suffix, (right, fill) in row.pages.items():
+        roles = getattr(row, right)
+        cells += [Cell(f"{suffix} page", "GET", roles, 200, False, at(suffix)),
+                  Cell(suffix, "POST", roles, 302, True, form(suffix, fill))]
+    return cells
+
+
+def _admin_expected(cell: Cell, row: Registered, person: str) -> int:
+    if person in OUTSIDERS:
+        return 302
+    if person in cell.roles:
+        return cell.status
+    if cell.name.endswith("from the list") and person in row.view:
+        # The list again (200), nothing done; a person offered other actions on it is sent back to it (302, "no
+        # action selected").
+        return 302 if person in set().union(row.delete, *row.actions.values()) else 200
+    return 403
+
+
+@pytest.fixture
+def quick_passwords(settings):
+    """The people of a matrix are many; a cheap hasher makes them quickly (what they may do does not depend on it)."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def _people(staff) -> dict[str, Client]:
+    """A signed-in client for staff of each role and without one, someone who is not staff, and someone signed out."""
+    people = {}
+    for role in [*ROLE_NAMES, None]:
+        people[role or "no role"] = Client()
+        people[role or "no role"].force_login(staff(role) if role else staff())
+    people["not staff"] = Client()
+    people["not staff"].force_login(User.objects.create_user(unique("customer"), password="pw"))
+    people["signed out"] = Client()
+    return people
+
+
+def _state(obj: Model) -> tuple[dict[str, int], dict | None]:
+    """The rows of every registered model (and of the administration's history), in one query, and the object as
+    stored. The audit events of members shown (a list shown again after a refused action) record a read, not a
+    change."""
+    from django.db import connection
+
+    from kopilka.core.models import AuditEvent
+
+    models = [*admin.site._registry, LogEntry]
+    reads = AuditEvent.objects.filter(action__in=["member.listed", "member.viewed"]).count()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT " + ", ".join(f"(SELECT COUNT(*) FROM {connection.ops.quote_name(m._meta.db_table)})"
+                                             for m in models))
+        counts = dict(zip((m._meta.label_lower for m in models), cursor.fetchone(), strict=True))
+    counts["core.auditevent"] -= reads
+    return counts, type(obj)._default_manager.filter(pk=obj.pk).values().first()
+
+
+def test_every_model_of_the_administration_has_a_row():
+    registered = {model._meta.label_lower for model in admin.site._registry}
+    assert sorted(row.label for row in ADMINISTRATION) == sorted(registered)
+
+
+def test_the_rows_keep_djangos_rules_and_what_docs_roles_md_says_of_the_administration():
+    rows = {row.label: row for row in ADMINISTRATION}
+    for row in ADMINISTRATION:  # changing or deleting an object needs reading it; the administrator may read all
+        assert row.change | row.delete | set().union(*row.actions.values()) <= row.view and "administrator" in row.view
+    assert rows["catalog.product"].view == READERS
+    for label in ("auth.user", "core.apikey", "backoffice.compensationlimit", "core.auditevent"):
+        row = rows[label]
+        assert row.view == ADMINISTRATOR_AND_AUDITOR and row.add | row.change | row.delete <= ADMINISTRATOR, label
+
+
+@pytest.mark.parametrize("row", ADMINISTRATION, ids=lambda row: row.label)
+def test_every_person_gets_exactly_the_status_of_each_administration_cell(staff, quick_passwords, row):
+    people = _people(staff)
+    shared = row.make()
+    model = _model(row)
+    wrong = []
+    for cell in _cells(row, people["administrator"]):
+        for person, client in people.items():
+            may = person in cell.roles
+            if not model._default_manager.filter(pk=shared.pk).exists():  # gone by a refusal that was not one
+                shared = row.make()
+            obj = row.make() if may and cell.once else shared
+            url, data = cell.request(obj)
+            before = _state(obj)
+            response = client.get(url) if cell.method == "GET" else client.post(url, data)
+            expected = _admin_expected(cell, row, person)
+            if response.status_code != expected:
+                wrong.append((cell.name, person, expected, response.status_code))
+            elif person in OUTSIDERS and not response["Location"].startswith("/admin/login/?next=/admin/"):
+                wrong.append((cell.name, person, "to the sign-in page", response["Location"]))
+            if cell.method == "GET":
+                continue
+            after = _state(obj)
+            if not may and after != before:
+                wrong.append((cell.name, person, "refused, so nothing changes", "changed"))
+            elif may and after == before:
+                wrong.append((cell.name, person, "a change", "nothing changed"))
+            elif may and cell.name == "add" and after[0][row.label] != before[0][row.label] + 1:
+                wrong.append((cell.name, person, "one object more", after[0][row.label] - before[0][row.label]))
+            elif may and cell.name.startswith("delete") and model._default_manager.filter(pk=obj.pk).exists():
+                wrong.append((cell.name, person, "the object deleted", "it is still there"))
+    known, defect = KNOWN_DEFECTS.get(row.label, (set(), ""))
+    unknown = [cell for cell in wrong if cell[0] not in known]
+    assert unknown == [], "\n".join(map(str, unknown))
+    if known:
+        assert {cell[0] for cell in wrong} == known, f"fixed: take {row.label} out of KNOWN_DEFECTS"
+        pytest.xfail(f"{defect}: {wrong}")
+
+
+def test_every_person_opens_the_index_of_the_administration_and_of_each_app_it_reads(staff, quick_passwords):
+    """The index is every staff member's; an app's index shows the models a person reads, and is not found (404)
+    by one who reads none of them; a search for a form's choice (autocomplete) answers those who read the model
+    searched."""
+    people = _people(staff)
+    rows = {row.label: row for row in ADMINISTRATION}
+    pages = {"/admin/": (set(ROLE_NAMES) | {"no role"}, 403)}
+    for row in ADMINISTRATION:
+        pages.setdefault(f"/admin/{row.label.split('.')[0]}/", (set(), 404))[0].update(row.view)
+    for model, model_admin in admin.site._registry.items():
+        for name in model_admin.autocomplete_fields:
+            searched = model._meta.get_field(name).remote_field.model._meta.label_lower
+            url = (f"/admin/autocomplete/?app_label={model._meta.app_label}&model_name={model._meta.model_name}"
+                   f"&field_name={name}&term=")
+            pages[url] = (rows[searched].view, 403)
+    assert len(pages) > len({row.label.split(".")[0] for row in ADMINISTRATION}) + 1, "an autocomplete is covered"
+    wrong = []
+    for url, (readers, refused) in pages.items():
+        for person, client in people.items():
+            expected = 302 if person in OUTSIDERS else 200 if person in readers else refused
+            if (got := client.get(url).status_code) != expected:
+                wrong.append((url, person, expected, got))
+    assert wrong == [], "\n".join(map(str, wrong))
+
+
+# The public page of a widget link (/embed/analytics/<token>/) ---------------------------------------------------------
+#
+# The link is the key: whoever holds it, signed in or not, staff of any role or none, gets the same answer. A valid
+# link shows its part (200), or says it is being computed (202) when no snapshot of its parameters is done yet; an
+# expired, revoked or forged link is refused (403). A visit changes nothing (it queues no computation).
+
+WIDGET_LINKS = {"valid": 200, "valid, not computed yet": 202, "expired": 403, "revoked": 403, "forged": 403}
+
+
+def test_anyone_holding_a_widget_link_gets_exactly_the_status_of_its_state(staff, quick_passwords):
+    from django_tasks_db.models import DBTaskResult
+
+    from kopilka.analytics.models import Snapshot
+    from kopilka.analytics.snapshots import lifecycle
+    from kopilka.backoffice import widgets
+
+    analyst = staff("analyst")
+    lifecycle.compute(lifecycle.request("dashboard", MARCH, "test").pk)
+
+    def link(params: dict) -> tuple[WidgetLink, str]:
+        return widgets.issue(analyst, "dashboard", params, "kpis", 7, summary="shared")
+
+    valid, expired, revoked = link(MARCH), link(MARCH), link(MARCH)
+    pending = link({"start": "2026-02-01", "end": "2026-02-28"})  # nothing computed for February
+    WidgetLink.objects.filter(pk=expired[0].pk).update(expires_at=clock.now())
+    assert widgets.revoke(analyst, revoked[0].pk, summary="revoked")
+    forged = f"{valid[0].pk}.{valid[1].split('.', 1)[1][::-1]}"  # its number, another secret
+    tokens = {"valid": valid[1], "valid, not computed yet": pending[1], "expired": expired[1],
+              "revoked": revoked[1], "forged": forged}
+    assert tokens.keys() == WIDGET_LINKS.keys()
+    people = _people(staff)
+    computations = Snapshot.objects.count(), DBTaskResult.objects.count()
+    wrong = []
+    for state, token in tokens.items():
+        for person, client in people.items():
+            response = client.get(f"/embed/analytics/{token}/")
+            if response.status_code != WIDGET_LINKS[state]:
+                wrong.append((state, person, WIDGET_LINKS[state], response.status_code))
+            elif state == "valid" and 'class="kpis"' not in response.content.decode():
+                wrong.append((state, person, "the link's part", "not shown"))
+    assert wrong == [], "\n".join(map(str, wrong))
+    assert (Snapshot.objects.count(), DBTaskResult.objects.count()) == computations

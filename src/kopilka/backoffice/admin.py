@@ -36,6 +36,9 @@ class ApiKeyAdmin(AuditedAdmin):
     actions = ["revoke"]
     audits_its_saves = True  # issuing records apikey.issued
 
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # a key is revoked, and its row stays: the ledger's entries name it
+
     def get_form(self, request, obj=None, **kwargs):
         if obj is None:
             kwargs["form"] = ApiKeyIssueForm

@@ -55,19 +55,26 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+class ReadOnlyInline(admin.TabularInline):
+    """Rows shown inside their parent's page, never added, changed or deleted there."""
+
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(PeriodicRun)
-class PeriodicRunAdmin(AuditedAdmin):
-    """Read-only: rows are the scheduler's claims; editing one could run a job twice."""
+class PeriodicRunAdmin(ReadOnlyAdmin):
+    """Read-only: rows are the scheduler's claims; editing or deleting one could run a job twice."""
 
     list_display = ["job", "slot", "enqueued_at", "worker_id", "task_result_id"]
     list_filter = ["job"]
     date_hierarchy = "slot"
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(AuditEvent)

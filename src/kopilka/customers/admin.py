@@ -8,7 +8,7 @@ from django.contrib import admin
 from django.utils.translation import gettext as _
 
 from kopilka.core import audit
-from kopilka.core.admin import AuditedAdmin, ReadOnlyAdmin
+from kopilka.core.admin import AuditedAdmin, ReadOnlyAdmin, ReadOnlyInline
 from kopilka.customers.models import (
     City,
     Consent,
@@ -19,17 +19,6 @@ from kopilka.customers.models import (
     Region,
     Tag,
 )
-
-
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Region)

@@ -1,19 +1,19 @@
-"""Back-office pages for purchases and purchase imports; imports themselves are made by the import command."""
+"""Purchases and purchase imports in the administration, shown, never written: a receipt comes through the purchase
+flow or an import (its points, holds and history with it), an import's record is the import command's."""
 
 from django.contrib import admin
 
-from kopilka.core.admin import AuditedAdmin
+from kopilka.core.admin import ReadOnlyAdmin, ReadOnlyInline
 from kopilka.orders.models import ImportBatch, Order, OrderLine
 
 
-class OrderLineInline(admin.TabularInline):
+class OrderLineInline(ReadOnlyInline):
     model = OrderLine
-    extra = 0
     fields = ["line_no", "sku", "quantity", "price", "amount"]
 
 
 @admin.register(Order)
-class OrderAdmin(AuditedAdmin):
+class OrderAdmin(ReadOnlyAdmin):
     list_display = ["id", "source", "external_id", "member", "purchased_at", "total", "region", "status"]
     list_filter = ["source", "status", "region"]
     search_fields = ["external_id"]
@@ -24,7 +24,7 @@ class OrderAdmin(AuditedAdmin):
 
 
 @admin.register(ImportBatch)
-class ImportBatchAdmin(AuditedAdmin):
+class ImportBatchAdmin(ReadOnlyAdmin):
     list_display = [
         "started_at",
         "file_name",

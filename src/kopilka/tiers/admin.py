@@ -3,7 +3,7 @@ the services (qualification, reviews, floors and subscriptions keep their histor
 
 from django.contrib import admin
 
-from kopilka.core.admin import AuditedAdmin
+from kopilka.core.admin import AuditedAdmin, ReadOnlyAdmin
 from kopilka.tiers.models import MemberTier, Tier, TierChange
 
 
@@ -14,24 +14,13 @@ class TierAdmin(AuditedAdmin):
 
 
 @admin.register(MemberTier)
-class MemberTierAdmin(AuditedAdmin):
+class MemberTierAdmin(ReadOnlyAdmin):
     list_display = ["member", "tier", "floor", "subscription_tier", "subscription_until", "since"]
     list_select_related = ["member", "tier", "floor", "subscription_tier"]
     list_filter = ["tier"]
     search_fields = ["member__last_name", "member__legal_name"]
-    readonly_fields = [f.name for f in MemberTier._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
 
 
 @admin.register(TierChange)
-class TierChangeAdmin(AuditedAdmin):
+class TierChangeAdmin(ReadOnlyAdmin):
     list_display = ["changed_at", "member", "from_tier", "to_tier", "reason", "actor"]
-    readonly_fields = [f.name for f in TierChange._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
