@@ -37,15 +37,9 @@ def record(user, action: str, summary: str, *, member_id: int | None = None, tar
     )
 
 
-def record_read(user, action: str, summary: str, *, member_id: int, target: str = "") -> AuditEvent:
-    """A person read a member's personal data (nothing changed, so the record is its own transaction)."""
-    with transaction.atomic():
-        return record(user, action, summary, member_id=member_id, target=target)
-
-
 def record_shown(user, action: str, summary: str, *, member_ids: list[int], target: str = "") -> None:
-    """A person was shown personal data of the members `member_ids` (a search, a list): one event naming them all,
-    its own transaction; none when nobody was shown."""
+    """A person was shown personal data of the members `member_ids` (a card, a search, a list): one event naming
+    them all, in its own transaction (nothing changed); none when nobody was shown."""
     if member_ids:
         with transaction.atomic():
             record(user, action, summary, member_id=member_ids[0] if len(member_ids) == 1 else None, target=target,

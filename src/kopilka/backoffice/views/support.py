@@ -42,8 +42,8 @@ def search(request):
 def member(request, member_id: int):
     """The member card; every opening is in the audit log (staff reading personal data, 152-FZ)."""
     card = member_card(request.user, member_id, request.GET.get("before"))
-    audit.record_read(request.user, VIEWED, _("Opened the card of member %(id)d") % {"id": member_id},
-                      member_id=member_id, target=f"customers.member:{member_id}")
+    audit.record_shown(request.user, VIEWED, _("Opened the card of member %(id)d") % {"id": member_id},
+                       member_ids=[member_id], target=f"customers.member:{member_id}")
     return render(request, "backoffice/member.html", card)
 
 

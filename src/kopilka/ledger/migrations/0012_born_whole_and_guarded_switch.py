@@ -14,6 +14,8 @@ ledger) is honoured only for a superuser or a member of the role `kopilka_mainte
 the people who may empty a ledger); for anyone else it is as if it were off.
 """
 
+from importlib import import_module
+
 from django.db import migrations
 
 POSTGRESQL = """
@@ -72,15 +74,7 @@ POSTGRESQL_DROP = """
 DROP TRIGGER IF EXISTS account_born_empty ON ledger_account;
 DROP TRIGGER IF EXISTS lot_born_whole ON ledger_lot;
 DROP FUNCTION IF EXISTS kopilka_accounts_born_empty, kopilka_lots_born_whole;
-CREATE OR REPLACE FUNCTION kopilka_refuse_emptying() RETURNS trigger AS $$
-BEGIN
-    IF coalesce(current_setting('kopilka.maintenance', true), '') = 'on' THEN
-        RETURN NULL;
-    END IF;
-    RAISE EXCEPTION '%% of %% refused: the ledger is never emptied (SET kopilka.maintenance = on for maintenance)',
-        TG_OP, TG_TABLE_NAME USING ERRCODE = 'restrict_violation';
-END $$ LANGUAGE plpgsql;
-"""
+""" + import_module("kopilka.ledger.migrations.0009_guard_against_emptying").FUNCTION  # the switch as it was
 
 SQLITE = [
     """
