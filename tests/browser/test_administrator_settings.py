@@ -47,3 +47,38 @@ def test_an_administrator_changes_the_line_cap_and_the_other_saved_settings_stay
     anna = member()
     gift(anna.pk, 5000)
     assert quote(anna.pk, [CartItem("ANY", Decimal(1), Decimal(1000), Decimal(1000))], requested=None).maximum == 200
+
+
+def test_an_administrator_renames_a_tier_in_the_administration_and_finds_it_in_the_audit_log(page, shot):
+    """An existing tier opened in the administration keeps every stored value; one changed field is saved alone, and
+    the change is in the audit log, named with who made it."""
+    from kopilka.tiers.models import Tier
+
+    sync_roles()
+    admin = User.objects.create_user("admin-boris", password=PASSWORD, is_staff=True)
+    admin.groups.set([Group.objects.get(name=ADMINISTRATOR)])
+    gold = Tier.objects.create(code="gold", name="Золото", rank=2, threshold=Decimal("150000.00"), window_days=180)
+    page.goto(f"/admin/login/?next=/admin/tiers/tier/{gold.pk}/change/")
+    page.fill("#id_username", "admin-boris")
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit]")
+    page.wait_for_url(f"**/admin/tiers/tier/{gold.pk}/change/**")
+    expect(page.locator("#id_name")).to_have_value("Золото")
+    expect(page.locator("#id_threshold")).to_have_value("150000.00")
+    expect(page.locator("#id_window_days")).to_have_value("180")
+    page.fill("#id_name", "Золотой")
+    shot(page, "tier-renamed")
+    page.locator("input[name=_continue]").click()
+    page.wait_for_load_state()
+    expect(page.locator("#id_name")).to_have_value("Золотой")
+    expect(page.locator("#id_threshold")).to_have_value("150000.00")
+    expect(page.locator("#id_window_days")).to_have_value("180")
+    gold.refresh_from_db()
+    assert (gold.name, gold.threshold, gold.window_days, gold.rank) == ("Золотой", Decimal("150000.00"), 180, 2)
+
+    page.goto("/office/audit/")
+    row = page.locator("tr", has_text="admin.changed")
+    expect(row).to_contain_text("user:admin-boris")
+    expect(row).to_contain_text("«Золотой»")
+    expect(row).to_contain_text(f"tiers.tier:{gold.pk}")
+    shot(page, "audit-log")
