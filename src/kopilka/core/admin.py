@@ -22,7 +22,8 @@ class AuditedAdmin(admin.ModelAdmin):
         return super().log_addition(request, obj, message)
 
     def log_change(self, request, obj, message):
-        self._audit(request, "changed", _("Changed %(what)s “%(name)s” in the administration"), obj, message)
+        if message:  # a form saved without a change changes nothing to record
+            self._audit(request, "changed", _("Changed %(what)s “%(name)s” in the administration"), obj, message)
         return super().log_change(request, obj, message)
 
     def log_deletions(self, request, queryset):
