@@ -62,3 +62,37 @@ def test_a_marketer_builds_previews_and_activates_a_regional_promo(page, shot):
     expect(page.locator("tr", has_text="nsk-fillers")).to_contain_text("активна")
     shot(page, "activated")
     assert Campaign.objects.get(code="nsk-fillers").status == "active"
+
+
+def test_a_marketer_opens_an_existing_campaign_changes_its_priority_and_nothing_else_moves(page, shot):
+    """The stored start and end reach the browser's date inputs (in the programme's time zone, to the second) and
+    come back unchanged: a save that touched only the priority keeps them to the microsecond."""
+    from datetime import datetime
+
+    from kopilka.campaigns import services as campaigns
+
+    sync_roles()
+    marketer = User.objects.create_user("marina", password=PASSWORD, is_staff=True)
+    marketer.groups.set([Group.objects.get(name=MARKETER)])
+    zone = clock.programme_tz()
+    start, end = datetime(2025, 6, 4, 10, 15, 37, 123456, tzinfo=zone), datetime(2027, 1, 31, 23, 59, 59, tzinfo=zone)
+    campaigns.create_campaign(code="siberia-doctors", name="Врачи Сибири", public_name="Сибирь", type="promo",
+                              starts_at=start, ends_at=end, budget_points=50_000, actor="t",
+                              rules={"accrual": {"reward": "percent", "percent": "5"}})
+
+    page.goto("/admin/login/?next=/office/campaigns/siberia-doctors/")
+    page.fill("#id_username", "marina")
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit]")
+    page.wait_for_url("**/office/campaigns/siberia-doctors/**")
+    expect(page.get_by_label("Начало", exact=True)).to_have_value("2025-06-04T10:15:37")
+    expect(page.get_by_label("Окончание", exact=True)).to_have_value("2027-01-31T23:59:59")
+    page.get_by_label("Приоритет (больший — раньше)").fill("7")
+    shot(page, "priority-changed")
+    page.get_by_role("button", name="Сохранить").click()
+    page.wait_for_url("**/office/campaigns/siberia-doctors/")
+    expect(page.get_by_label("Приоритет (больший — раньше)")).to_have_value("7")
+    expect(page.get_by_label("Начало", exact=True)).to_have_value("2025-06-04T10:15:37")
+    saved = Campaign.objects.get(code="siberia-doctors")
+    assert (saved.priority, saved.starts_at, saved.ends_at, saved.name, saved.public_name, saved.budget_points) == (
+        7, start, end, "Врачи Сибири", "Сибирь", 50_000)

@@ -51,14 +51,23 @@ class ConditionsForm(forms.Form):
         return [[self[f"c{n}_{part}"] for part in ("not", "kind", "op", "value", "days")] for n in range(ROWS)]
 
 
+class MomentInput(forms.DateTimeInput):
+    """A browser's date-and-time input: it takes only `YYYY-MM-DDTHH:MM:SS` (a value in any other form shows as
+    empty), in the programme's time zone, which the back office activates for each request."""
+
+    input_type = "datetime-local"
+
+    def __init__(self, attrs=None):
+        super().__init__({"step": "1", **(attrs or {})}, format="%Y-%m-%dT%H:%M:%S")
+
+
 class CampaignForm(ConditionsForm):
     code = forms.SlugField(label=_("Code"), max_length=60)
     name = forms.CharField(label=_("Internal name"), max_length=200)
     public_name = forms.CharField(label=_("Name shown to members"), max_length=200, required=False)
     type = forms.ChoiceField(label=_("Type"))
-    starts_at = forms.DateTimeField(label=_("Starts"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
-    ends_at = forms.DateTimeField(label=_("Ends"), required=False,
-                                  widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+    starts_at = forms.DateTimeField(label=_("Starts"), widget=MomentInput)
+    ends_at = forms.DateTimeField(label=_("Ends"), required=False, widget=MomentInput)
     priority = forms.IntegerField(label=_("Priority (higher first)"), initial=100)
     combination = forms.ChoiceField(label=_("With other campaigns"), choices=Campaign.Combination.choices)
     budget_points = forms.IntegerField(label=_("Budget, points"), required=False, min_value=1)
@@ -99,6 +108,20 @@ class CampaignForm(ConditionsForm):
         self.fields["event_types"].choices = list(EventType.objects.filter(is_active=True).values_list("code", "name"))
         if editing:
             self.fields["code"].disabled = True
+
+    def clean_starts_at(self):
+        return self._stored_unless_changed("starts_at")
+
+    def clean_ends_at(self):
+        return self._stored_unless_changed("ends_at")
+
+    def _stored_unless_changed(self, name: str):
+        """The stored moment when the input came back as it was shown (to the second: the input shows no fraction),
+        so a save that did not touch it changes nothing."""
+        value, stored = self.cleaned_data.get(name), self.initial.get(name)
+        if value is not None and stored is not None and value == stored.replace(microsecond=0):
+            return stored
+        return value
 
     def clean(self):
         data = super().clean()
