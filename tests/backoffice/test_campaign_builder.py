@@ -87,6 +87,9 @@ def test_a_marketer_previews_saves_and_activates_a_campaign(marketer, scene):
     assert campaign.status == "active"
     again = marketer.post("/office/campaigns/nsk-fillers/", {**form(percent="12"), "save": "1"})
     assert again.status_code == 302 and campaign.versions.count() == 2  # live rules are frozen: a new version
+    said = [str(m) for m in marketer.get(again["Location"]).context["messages"]]
+    assert said[-1:] == ["Кампания nsk-fillers сохранена. Её правила уже действовали, поэтому новые правила — "
+                         "версия 2; начисленное остаётся по той версии, по которой начислено."]
     campaign_events = AuditEvent.objects.filter(action__startswith="campaign.").order_by("id")
     assert list(campaign_events.values_list("action", flat=True)) == [
         "campaign.created", "campaign.active", "campaign.rules_changed"]

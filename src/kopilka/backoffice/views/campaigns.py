@@ -67,11 +67,14 @@ def _builder(request, existing: Campaign | None):
                     problem = getattr(error, "message", str(error))
             else:
                 try:
-                    saved = _save(request.user, existing, data)
+                    saved, new_version = _save(request.user, existing, data)
                 except ApplicationError as error:
                     form.add_error(None, error.message)
                 else:
-                    messages.success(request, _("Campaign %(code)s saved.") % {"code": saved.code})
+                    said = {"code": saved.code, "version": new_version}
+                    messages.success(request, _("Campaign %(code)s saved.") % said if new_version is None else _(
+                        "Campaign %(code)s saved. Its rules had been live, so the new rules are version %(version)d; "
+                        "what was earned keeps the version it was earned under.") % said)
                     return redirect("backoffice:campaign", code=saved.code)
     return render(request, "backoffice/campaign.html", {
         "form": form, "campaign": existing, "rows": form.condition_rows(), "result": result, "problem": problem,
@@ -79,18 +82,20 @@ def _builder(request, existing: Campaign | None):
     })
 
 
-def _save(user, existing, data) -> Campaign:
-    """The form's fields and rules in one transaction (the services audit each change in it)."""
+def _save(user, existing, data) -> tuple[Campaign, int | None]:
+    """The form's fields and rules in one transaction (the services audit each change in it); returns the campaign
+    and the number of the version its rules made when the live rules were frozen (None when none was made)."""
     actor = audit.actor_of(user)
     fields = {name: data.get(name) for name in FIELDS}
     fields["public_name"] = fields["public_name"] or data["name"]
     if existing is None:
         return services.create_campaign(code=data["code"], type=data["type"], rules=data["rules"], actor=actor,
-                                        **fields)
+                                        **fields), None
     with transaction.atomic():
         services.update_campaign(code=existing.code, actor=actor, **fields)
-        services.update_rules(code=existing.code, rules=data["rules"], actor=actor)
-    return existing
+        newest = existing.versions.order_by("-number").values_list("number", flat=True).first()
+        version = services.update_rules(code=existing.code, rules=data["rules"], actor=actor)
+    return existing, (version.number if version.number != newest else None)
 
 
 @requires("campaigns.change_campaign", methods=ACTION)
