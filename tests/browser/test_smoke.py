@@ -24,21 +24,21 @@ def test_admin_login_in_russian_then_english(page_in, shot, django_user_model):
 
     ru = page_in()
     ru.goto("/admin/login/")
-    expect(ru.locator("#site-name")).to_have_text("Администрирование Django")
+    expect(ru.locator("#site-name")).to_have_text("Копилка: администрирование")
     # The admin's stylesheet came from the live server: its header is coloured.
     assert ru.locator("#header").evaluate("e => getComputedStyle(e).backgroundColor") != "rgba(0, 0, 0, 0)"
     shot(ru, "login")
     log_in(ru)
     expect(ru.locator("html")).to_have_attribute("lang", "ru")
-    expect(ru.locator("h1")).to_have_text("Администрирование сайта")
+    expect(ru.locator("h1")).to_have_text("Администрирование")
     shot(ru, "index-ru")
 
     en = page_in("en-US")
     en.goto("/admin/login/")
     log_in(en)
     expect(en.locator("html")).to_have_attribute("lang", "en")
-    expect(en.locator("#site-name")).to_have_text("Django administration")
-    expect(en.locator("h1")).to_have_text("Site administration")
+    expect(en.locator("#site-name")).to_have_text("Kopilka: administration")
+    expect(en.locator("h1")).to_have_text("Administration")
     shot(en, "index-en")
 
 

@@ -94,4 +94,7 @@ admin.site.unregister(User)
 admin.site.register(User, StaffAdmin)
 admin.site.unregister(Group)
 admin.site.register(Group, RoleAdmin)
+admin.site.site_header = _("Kopilka: administration")
+admin.site.site_title = _("Kopilka")
+admin.site.index_title = _("Administration")
 admin.site.login_form = ThrottledSignInForm  # the back office signs people in through this page too
