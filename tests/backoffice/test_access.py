@@ -59,9 +59,10 @@ class World:
     waiting for approval; and, for a change that can be made only once, a fresh one for each allowed person."""
 
     def __init__(self, staff):
-        from kopilka.catalog.services import upsert_group
+        from kopilka.catalog.services import upsert_group, upsert_products
 
         upsert_group(code="fillers", name="Филлеры")  # the template's product is in this group
+        upsert_products([{"sku": "CREAM-1", "name": "Крем", "price": "900", "group": "fillers"}])
         self.member = make_member().pk
         self.accrual()
         self.campaign = self.fresh_campaign()
@@ -177,6 +178,11 @@ PAGES = [
     Page("/office/catalog/template.xlsx", "GET", CATALOGUE_READERS, 200,
          lambda w: ("/office/catalog/template.xlsx", None)),
     Page("/office/catalog/export.xlsx", "GET", CATALOGUE_READERS, 200, lambda w: ("/office/catalog/export.xlsx", None)),
+    Page("/office/catalog/products/<sku>/", "GET", CATALOGUE_READERS, 200,
+         lambda w: ("/office/catalog/products/CREAM-1/", None)),
+    Page("/office/catalog/products/<sku>/", "POST", MAKERS, 302,
+         lambda w: ("/office/catalog/products/CREAM-1/", {"name": "Крем", "price": str(900 + next(_unique)),
+                                                          "group": "fillers", "is_active": "on"})),
     Page("/office/analytics/", "GET", ANALYTICS, 200, lambda w: ("/office/analytics/", None)),
     Page("/office/analytics/", "POST", ANALYTICS, 302, lambda w: ("/office/analytics/?start=2026-03-01&end=2026-03-31",
                                                                   {})),

@@ -61,3 +61,44 @@ def test_a_marketer_imports_the_catalogue_from_xlsx(page, shot, tmp_path):
     expect(page.locator("tbody")).to_contain_text("27 900,50")
     shot(page, "imported")
     assert Product.objects.count() == 2
+
+
+def test_a_marketer_changes_one_product_on_its_page_and_nothing_else_moves(page, shot):
+    """From the catalogue's list to a product's page: its stored values are in the form; a new price alone is saved,
+    and the name, group and flags stay as they were."""
+    from decimal import Decimal
+
+    from kopilka.catalog.services import upsert_products
+    from kopilka.core.models import AuditEvent
+
+    sync_roles()
+    marketer = User.objects.create_user("maria", password=PASSWORD, is_staff=True)
+    marketer.groups.set([Group.objects.get(name=MARKETER)])
+    upsert_group(code="fillers", name="Филлеры")
+    upsert_group(code="care", name="Уход")
+    upsert_products([{"sku": "F-1", "name": "Филлер 1 мл", "price": "14900.50", "group": "fillers",
+                      "is_partner": True}])
+    page.goto("/admin/login/?next=/office/catalog/")
+    page.fill("#id_username", "maria")
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit]")
+    page.wait_for_url("**/office/catalog/")
+    page.get_by_role("link", name="F-1").click()
+    page.wait_for_url("**/office/catalog/products/F-1/")
+    expect(page.get_by_label("Наименование", exact=True)).to_have_value("Филлер 1 мл")
+    expect(page.get_by_label("Цена, ₽")).to_have_value("14900.50")
+    expect(page.get_by_label("Группа")).to_have_value("fillers")
+    expect(page.get_by_label("Партнёрский товар (магазин баллов)")).to_be_checked()
+    expect(page.get_by_label("В продаже")).to_be_checked()
+    page.get_by_label("Цена, ₽").fill("15200")
+    shot(page, "price-changed")
+    page.get_by_role("button", name="Сохранить").click()
+    page.wait_for_url("**/office/catalog/products/F-1/")
+    expect(page.get_by_role("status")).to_contain_text("F-1")
+    expect(page.get_by_label("Цена, ₽")).to_have_value("15200.00")
+    expect(page.get_by_label("Группа")).to_have_value("fillers")
+    shot(page, "saved")
+    saved = Product.objects.select_related("group").get(sku="F-1")
+    assert (saved.name, saved.price, saved.group.code, saved.is_partner, saved.is_active) == (
+        "Филлер 1 мл", Decimal("15200.00"), "fillers", True, True)
+    assert AuditEvent.objects.get(action="catalog.product_changed").details == {"fields": ["price"]}

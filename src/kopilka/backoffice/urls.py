@@ -31,6 +31,7 @@ urlpatterns = [
     path("catalog/", catalog.catalog, name="catalog"),
     path("catalog/template.xlsx", catalog.catalog_template, name="catalog_template"),
     path("catalog/export.xlsx", catalog.catalog_export, name="catalog_export"),
+    path("catalog/products/<str:sku>/", catalog.product, name="product"),
     path("analytics/", analytics.page, {"kind": "dashboard"}, name="analytics_dashboard"),
     path("analytics/snapshots/<int:snapshot_id>/status/", analytics.status, name="analytics_status"),
     path("analytics/snapshots/<int:snapshot_id>/<slug:table>.<str:fmt>", analytics.download,
