@@ -1,5 +1,7 @@
 """The OpenAPI document integrators read: every router is in it, request bodies with their fields and limits."""
 
+import json
+
 import pytest
 from django.test import Client
 
@@ -68,3 +70,17 @@ def test_every_string_a_request_sends_states_its_longest():
     assert components["CampaignIn"]["properties"]["name"]["maxLength"] == 200
     assert components["TypeIn"]["properties"]["name"]["maxLength"] == 120
     assert components["PlainJson"]["anyOf"][4]["maxLength"] == MAX_TEXT_LENGTH
+
+
+def test_the_published_document_names_each_key_once():
+    """JSON parsers keep the last of two equal keys, YAML parsers (Swagger UI's) refuse the document: no object of
+    the schema may name a key twice (each error status was once listed by number and again as text)."""
+    repeated = []
+
+    def pairs(found):
+        keys = [key for key, _value in found]
+        repeated.extend(key for key in set(keys) if keys.count(key) > 1)
+        return dict(found)
+
+    json.loads(Client().get("/api/v1/openapi.json").content, object_pairs_hook=pairs)
+    assert repeated == []

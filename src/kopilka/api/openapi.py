@@ -113,7 +113,10 @@ def with_error_responses(schema: dict[str, Any]) -> dict[str, Any]:
     for path in schema.get("paths", {}).values():
         for method, operation in path.items():
             statuses = {**COMMON, **(WRITES if method in ("post", "put", "patch", "delete") else {})}
-            responses = operation.setdefault("responses", {})
+            # Django Ninja keys its responses by number, JSON by text: one key per status, or the published
+            # document holds each status twice (a duplicated key, which YAML parsers such as Swagger UI's refuse).
+            responses = operation["responses"] = {str(code): response
+                                                  for code, response in operation.get("responses", {}).items()}
             for status, description in statuses.items():
                 responses.setdefault(str(status), {
                     "description": description,

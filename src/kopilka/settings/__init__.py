@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_tasks",
     "django_tasks_db",
+    "ninja",  # the API's interactive docs from the platform's own static files (no CDN: on-premise servers are offline)
     "kopilka.core",
     "kopilka.customers",
     "kopilka.ledger",
