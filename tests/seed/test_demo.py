@@ -1,6 +1,7 @@
 """The demo data set: members, purchases and points, consistent with everything the platform checks."""
 
 import io
+import re
 from collections import Counter
 
 import pytest
@@ -31,6 +32,9 @@ def test_members_of_both_kinds_with_their_ids_consents_and_a_few_blocked(loaded)
     kinds = Counter(Member.objects.values_list("kind", flat=True))
     assert kinds["individual"] > kinds["legal_entity"] > 0
     assert ExternalId.objects.filter(system="customer").count() == 40
+    onec = list(ExternalId.objects.filter(system="onec").values_list("value", flat=True))
+    assert onec and all(re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", v)
+                        for v in onec)  # 1C's GUIDs
     assert Consent.objects.filter(granted=True).exists()
     assert Member.objects.filter(status="blocked").count() == 1
     assert not Member.objects.filter(kind="legal_entity", inn="").exists()

@@ -19,6 +19,7 @@ import csv
 import dataclasses
 import random
 import tempfile
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
@@ -141,7 +142,9 @@ def _create_members(rng: random.Random, profiles: list[MemberProfile], progress:
             fields["city"] = cities[fields["region_code"]]
         external_ids = [("customer", profile.customer_id)]
         if fields["kind"] == "legal_entity":
-            external_ids.append(("onec", str(random.Random(profile.customer_id).getrandbits(128))))
+            # 1C:Enterprise identifies a counterparty by a GUID (its reference's UUID), as CommerceML's <Ид> shows
+            external_ids.append(("onec", str(uuid.UUID(int=random.Random(profile.customer_id).getrandbits(128),
+                                                       version=4))))
         else:
             external_ids.append(("card", f"2700{profile.customer_id[1:]:0>9}{rng.randrange(1000):03d}"))
         with transaction.atomic():
