@@ -40,6 +40,9 @@ def test_an_analyst_reads_the_dashboard_and_shares_the_rfm_grid(page, page_in, s
     expect(ltv).to_contain_text("в среднем")  # the definition is on the page
     expect(page.locator('[data-kpi="utilization_rate"] .value')).to_have_text("30,0 %")
     expect(page.locator('figure[data-chart="points"] svg')).to_be_visible()
+    recompute = page.get_by_role("button", name="Пересчитать сейчас")
+    assert _contrast(recompute.evaluate("e => getComputedStyle(e).color"),
+                     page.evaluate("getComputedStyle(document.body).backgroundColor")) >= 4.5  # it was white on white
     shot(page, "dashboard")
     with page.expect_download() as download:
         page.locator('[data-table="members-vs-non-members"]').get_by_role("link", name="CSV").click()
@@ -64,3 +67,14 @@ def test_an_analyst_reads_the_dashboard_and_shares_the_rfm_grid(page, page_in, s
     shot(outsider, "widget")
     # each page opened first on its default parameters, then on the chosen ones: four snapshots, all computed
     assert Snapshot.objects.filter(status="done").count() == 4
+
+
+def _contrast(ink: str, paper: str) -> float:
+    """WCAG's contrast ratio of two CSS `rgb(…)` colours."""
+    def luminance(colour: str) -> float:
+        channels = [int(part) / 255 for part in colour[colour.index("(") + 1:colour.index(")")].split(",")[:3]]
+        linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    light, dark = sorted((luminance(ink), luminance(paper)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
