@@ -35,7 +35,7 @@ def computed(client, kind: str, query: str) -> str:
 
 def test_the_dashboard_shows_kpis_with_definitions_charts_and_tables(march, staff):
     page = computed(signed_in(staff("analyst")), "dashboard", MARCH)
-    assert 'data-kpi="ltv"' in page and "2,900.00 ₽" in page and "30.0 %" in page
+    assert 'data-kpi="ltv"' in page and "2,900.00\xa0₽" in page and "30.0\xa0%" in page
     assert "Of the members who bought in the previous period" in page
     assert page.count("<svg") == 3 and 'data-chart="sales"' in page and 'data-chart="points"' in page
     assert 'data-table="members-vs-non-members"' in page and "non-members" in page
@@ -192,7 +192,7 @@ def test_cuts_show_a_table_and_a_line_per_segment(march, staff):
 def test_cohorts_abc_and_levers(march, staff):
     client = signed_in(staff("analyst"))
     cohorts = computed(client, "cohorts", "?start=2026-02-01&end=2026-03-31&by=month&basis=purchase")
-    assert "Share of each cohort buying in each period after it formed" in cohorts and "50.0 %" in cohorts
+    assert "Share of each cohort buying in each period after it formed" in cohorts and "50.0\xa0%" in cohorts
     abc = computed(client, "abc", MARCH + "&a=80&b=15&goods=sku")
     assert 'data-chart="classes"' in abc and 'data-table="abc-members"' in abc and 'data-table="abc-sku-list"' in abc
     levers = computed(client, "levers", MARCH + "&target=20")

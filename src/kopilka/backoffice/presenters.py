@@ -1,26 +1,43 @@
 """How a snapshot's result is shown: KPI values formatted by their unit, charts drawn as SVG, tables in the
 reader's language. `parts` names the pieces a page can embed elsewhere; `part_html` draws one of them."""
 
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.template.loader import render_to_string
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from kopilka.analytics.presentation import charts
-from kopilka.analytics.presentation.tables import from_dict
+from kopilka.analytics.presentation.tables import Table, from_dict
 
 
 def formatted(value, unit: str) -> str:
+    """A figure as people read it in the active language: money grouped with ₽, a share (a fraction) as a
+    percentage with one decimal, a count or points grouped, another number grouped with two decimals; the sign
+    stays on the figure's line (a no-break space)."""
     if value is None or value == "":
         return "—"
     if unit == "share":
-        return f"{number_format(float(value) * 100, 1)} %"
+        return f"{number_format(_rounded(Decimal(str(value)) * 100, '0.1'), 1, force_grouping=True)}\xa0%"
     if unit == "money":
-        return f"{number_format(Decimal(str(value)), 2, force_grouping=True)} ₽"
+        return f"{number_format(_rounded(Decimal(str(value)), '0.01'), 2, force_grouping=True)}\xa0₽"
     if unit in ("count", "points"):
         return number_format(int(value), 0, force_grouping=True)
-    return number_format(value, 2, force_grouping=True)
+    return number_format(_rounded(Decimal(str(value)), "0.01"), 2, force_grouping=True)
+
+
+def _rounded(value: Decimal, step: str) -> Decimal:
+    """`value` rounded half up to `step` (Django's number_format cuts the digits it does not show)."""
+    return value.quantize(Decimal(step), rounding=ROUND_HALF_UP)
+
+
+def readable(table: Table) -> Table:
+    """The table with each figure of a column of a known kind written as people read it (`formatted`); the
+    downloads keep the raw values."""
+    kinds = [column.kind for column in table.columns]
+    return Table(table.name, table.title, table.columns,
+                 [[formatted(value, kind) if kind and value is not None else value
+                   for value, kind in zip(row, kinds, strict=True)] for row in table.rows])
 
 
 def _line(chart: dict, y_title: str, title: str) -> str:
@@ -88,7 +105,7 @@ def present(kind: str, result: dict) -> dict:
                  for k in result.get("kpis", [])],
         "charts": _charts(kind, result),
         "heatmap": _heatmap(result),
-        "tables": [(name, from_dict(stored)) for name, stored in result.get("tables", {}).items()],
+        "tables": [(name, readable(from_dict(stored))) for name, stored in result.get("tables", {}).items()],
         "facts": [(_(label), value) for label, value in result.get("facts", [])],
     }
 

@@ -53,7 +53,7 @@ def test_stored_tables_are_shown_in_the_readers_language(march):
     lifecycle.compute(snapshot.pk)
     snapshot.refresh_from_db()
     stored = snapshot.result["tables"]["rfm-segments"]
-    assert stored["columns"][1] == ["name", "segment", True] and stored["rows"][0][1] == "Champions"
+    assert stored["columns"][1] == ["name", "segment", True, ""] and stored["rows"][0][1] == "Champions"
     with translation.override("ru"):
         shown = from_dict(stored)
     assert (shown.columns[1].label, shown.rows[0][1]) == ("сегмент", "Чемпионы")

@@ -20,7 +20,7 @@ import numpy as np
 from django.utils.translation import gettext_lazy as _
 
 from kopilka.analytics.data.scope import Scope, counted, kopecks_sum, roubles, share, thousandths_sum
-from kopilka.analytics.presentation.tables import Column, Table
+from kopilka.analytics.presentation.tables import COUNT, MONEY, NUMBER, SHARE, Column, Table
 from kopilka.core import sql
 from kopilka.core.errors import ValidationFailed
 
@@ -101,10 +101,12 @@ class MemberAbc:
         return result
 
     def table(self) -> Table:
-        columns = [Column("class", _("class")), Column("members", _("members")),
-                   Column("member_share", _("share of members")), Column("revenue", _("revenue")),
-                   Column("revenue_share", _("share of revenue")), Column("mean_receipt", _("average receipt")),
-                   Column("receipts_per_member", _("purchases per member"))]
+        columns = [Column("class", _("class")), Column("members", _("members"), kind=COUNT),
+                   Column("member_share", _("share of members"), kind=SHARE),
+                   Column("revenue", _("revenue"), kind=MONEY),
+                   Column("revenue_share", _("share of revenue"), kind=SHARE),
+                   Column("mean_receipt", _("average receipt"), kind=MONEY),
+                   Column("receipts_per_member", _("purchases per member"), kind=NUMBER)]
         rows = [[c.name, c.members, c.member_share, c.revenue, c.revenue_share, c.mean_receipt,
                  c.receipts_per_member] for c in self.summary()]
         return Table("abc-members", _("ABC analysis of members"), columns, rows)
@@ -157,9 +159,10 @@ class GoodsAbc:
 
     def table(self) -> Table:
         label = _("SKUs") if self.by == "sku" else _("product groups")
-        columns = [Column("class", _("class")), Column("goods", label), Column("goods_share", _("share of goods")),
-                   Column("revenue", _("revenue")), Column("revenue_share", _("share of revenue")),
-                   Column("quantity", _("quantity"))]
+        columns = [Column("class", _("class")), Column("goods", label, kind=COUNT),
+                   Column("goods_share", _("share of goods"), kind=SHARE), Column("revenue", _("revenue"), kind=MONEY),
+                   Column("revenue_share", _("share of revenue"), kind=SHARE),
+                   Column("quantity", _("quantity"), kind=NUMBER)]
         rows = [[c.name, c.goods, c.goods_share, c.revenue, c.revenue_share, c.quantity] for c in self.summary()]
         title = _("ABC analysis of SKUs") if self.by == "sku" else _("ABC analysis of product groups")
         return Table(f"abc-{self.by}", title, columns, rows)
@@ -169,9 +172,10 @@ class GoodsAbc:
         total = int(self.revenue.sum())
         running = np.cumsum(self.revenue)
         columns = [Column("key", _("SKU") if self.by == "sku" else _("product group code")),
-                   Column("name", _("name")), Column("revenue", _("revenue")),
-                   Column("revenue_share", _("share of revenue")), Column("running_share", _("running share")),
-                   Column("quantity", _("quantity")), Column("class", _("class"))]
+                   Column("name", _("name")), Column("revenue", _("revenue"), kind=MONEY),
+                   Column("revenue_share", _("share of revenue"), kind=SHARE),
+                   Column("running_share", _("running share"), kind=SHARE),
+                   Column("quantity", _("quantity"), kind=NUMBER), Column("class", _("class"))]
         rows = [[key, name, roubles(revenue), share(revenue, total), share(run, total), _units(quantity),
                  CLASSES[klass]] for key, name, revenue, run, quantity, klass in
                 zip(self.keys, self.names, self.revenue, running, self.quantity, self.classes, strict=True)]

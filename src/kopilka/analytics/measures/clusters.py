@@ -34,7 +34,7 @@ from sklearn.preprocessing import StandardScaler
 
 from kopilka.analytics.data.features import Behaviour, behaviour
 from kopilka.analytics.presentation.charts import scatter_svg
-from kopilka.analytics.presentation.tables import Column, Table
+from kopilka.analytics.presentation.tables import COUNT, MONEY, NUMBER, SHARE, Column, Table
 from kopilka.core.errors import ValidationFailed
 
 SEED = 0
@@ -96,11 +96,13 @@ class Clustering:
     fit_rows: np.ndarray  # the rows the models were fitted on
 
     def table(self) -> Table:
-        columns = [Column("cluster", _("cluster")), Column("members", _("members")),
-                   Column("member_share", _("share of members")), Column("average_ltv", _("average LTV")),
-                   Column("average_deals", _("average number of deals")),
-                   Column("average_days_between", _("average days between purchases")),
-                   Column("top_categories", _("top categories")), Column("turnover_share", _("share of turnover"))]
+        columns = [Column("cluster", _("cluster")), Column("members", _("members"), kind=COUNT),
+                   Column("member_share", _("share of members"), kind=SHARE),
+                   Column("average_ltv", _("average LTV"), kind=MONEY),
+                   Column("average_deals", _("average number of deals"), kind=NUMBER),
+                   Column("average_days_between", _("average days between purchases"), kind=NUMBER),
+                   Column("top_categories", _("top categories")),
+                   Column("turnover_share", _("share of turnover"), kind=SHARE)]
         rows = [[c.number, c.members, c.member_share, c.average_ltv, c.average_deals, c.average_days_between,
                  ", ".join(c.top_categories), c.turnover_share] for c in self.clusters]
         return Table("clusters", _("Clusters by payment behaviour"), columns, rows)

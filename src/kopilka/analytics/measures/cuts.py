@@ -14,7 +14,7 @@ from django.db import connection
 from django.utils.translation import gettext_lazy as _
 
 from kopilka.analytics.data.scope import Scope, counted, kopecks_sum, local_day
-from kopilka.analytics.presentation.tables import Column, Table
+from kopilka.analytics.presentation.tables import COUNT, MONEY, Column, Table
 from kopilka.catalog.models import PATH_DIGITS
 from kopilka.core import clock, sql
 from kopilka.core.errors import ValidationFailed
@@ -120,8 +120,9 @@ def _points_by_group(scope: Scope, by: str) -> Table:
 
 
 def _points_table(by: str, segment: str, totals: dict) -> Table:
-    columns = [Column("period", _("period")), Column("segment", _("segment")), Column("accrued", _("accrued")),
-               Column("spent", _("spent")), Column("burned", _("burned"))]
+    columns = [Column("period", _("period")), Column("segment", _("segment")),
+               Column("accrued", _("accrued"), kind=COUNT), Column("spent", _("spent"), kind=COUNT),
+               Column("burned", _("burned"), kind=COUNT)]
     rows = [[period, name or "—", *values] for (period, name), values in sorted(totals.items())]
     return Table(f"points-by-{by}-{segment}", _("Points by period"), columns, rows)
 
@@ -146,8 +147,9 @@ def sales(scope: Scope, by: str = "month", segment: str = "none") -> Table:
     rows = [[sql.day(period), str(_MEMBERSHIP.get(name, name)) or "—", int(buyers), int(receipts),
              (Decimal(int(revenue)) / 100).quantize(Decimal("0.01"))]
             for period, name, buyers, receipts, revenue in sql.rows(statement, scope.params())]
-    columns = [Column("period", _("period")), Column("segment", _("segment"), True), Column("buyers", _("members")),
-               Column("receipts", _("receipts")), Column("revenue", _("revenue"))]
+    columns = [Column("period", _("period")), Column("segment", _("segment"), True),
+               Column("buyers", _("members"), kind=COUNT), Column("receipts", _("receipts"), kind=COUNT),
+               Column("revenue", _("revenue"), kind=MONEY)]
     return Table(f"sales-by-{by}-{segment}", _("Sales by period"), columns, rows)
 
 

@@ -14,12 +14,12 @@ from django.utils.translation import gettext_lazy as _
 from kopilka.analytics.data.facts import MemberFacts, member_facts, number_of
 from kopilka.analytics.data.scope import Scope, counted, kopecks_sum, roubles, share, thousandths_sum
 from kopilka.analytics.data.together import run_together
-from kopilka.analytics.presentation.tables import Column, Table
+from kopilka.analytics.presentation.tables import COUNT, MONEY, NUMBER, SHARE, Column, Table
 from kopilka.core import programme, sql
 from kopilka.ledger.models import Entry
 
-# unit of a KPI's value: how the page formats it
-COUNT, SHARE, MONEY, POINTS, NUMBER = "count", "share", "money", "points", "number"
+# unit of a KPI's value, how the page formats it: the kinds of a table's columns, and points
+POINTS = "points"
 
 
 @dataclass(frozen=True)
@@ -49,14 +49,17 @@ class KpiSet:
         return Table("kpi", _("KPIs"), columns, rows)
 
     def sources_table(self) -> Table:
-        columns = [Column("source", _("registration source")), Column("new_members", _("new members"))]
+        columns = [Column("source", _("registration source")),
+                   Column("new_members", _("new members"), kind=COUNT)]
         return Table("new-members-by-source", _("New members by registration source"), columns,
                      [[source or "—", count] for source, count in self.new_members_by_source.items()])
 
     def comparison_table(self) -> Table:
-        columns = [Column("who", _("code")), Column("name", _("buyers"), True), Column("receipts", _("receipts")),
-                   Column("revenue", _("revenue")),
-                   Column("average_receipt", _("average receipt")), Column("share_of_sales", _("share of sales"))]
+        columns = [Column("who", _("code")), Column("name", _("buyers"), True),
+                   Column("receipts", _("receipts"), kind=COUNT),
+                   Column("revenue", _("revenue"), kind=MONEY),
+                   Column("average_receipt", _("average receipt"), kind=MONEY),
+                   Column("share_of_sales", _("share of sales"), kind=SHARE)]
         return Table("members-vs-non-members", _("Members and non-members"), columns, self.members_vs_non_members)
 
 

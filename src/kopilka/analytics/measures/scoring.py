@@ -19,7 +19,7 @@ from scipy.stats import rankdata
 
 from kopilka.analytics.data.facts import NO_BIRTHDAY, MemberFacts, member_facts, number_of
 from kopilka.analytics.data.scope import Scope, roubles
-from kopilka.analytics.presentation.tables import Column, Table
+from kopilka.analytics.presentation.tables import COUNT, MONEY, NUMBER, SHARE, Column, Table
 from kopilka.core.errors import ValidationFailed
 
 SCHEMES = {"3x3x3": 3, "4x4x4": 4, "5x5x5": 5}
@@ -91,10 +91,12 @@ class RfmGrid:
 
 
 _FIGURE_COLUMNS = [
-    Column("members", _("members")), Column("share", _("share of members")), Column("revenue", _("revenue")),
-    Column("visits", _("visits per member")), Column("visits_per_year", _("visits per year")),
-    Column("days_since_last", _("days since last purchase")), Column("spend_per_visit", _("spend per visit")),
-    Column("women", _("share of women")), Column("men", _("share of men")), Column("age", _("average age")),
+    Column("members", _("members"), kind=COUNT), Column("share", _("share of members"), kind=SHARE),
+    Column("revenue", _("revenue"), kind=MONEY), Column("visits", _("visits per member"), kind=NUMBER),
+    Column("visits_per_year", _("visits per year"), kind=NUMBER),
+    Column("days_since_last", _("days since last purchase"), kind=NUMBER),
+    Column("spend_per_visit", _("spend per visit"), kind=MONEY), Column("women", _("share of women"), kind=SHARE),
+    Column("men", _("share of men"), kind=SHARE), Column("age", _("average age"), kind=NUMBER),
 ]
 
 

@@ -1,8 +1,11 @@
 """A result table of the analytics — what the CLI prints, the back office shows and downloads, and the API returns.
 
-A table is columns (a key for machines, a label for people) and rows of plain values: int, float, str, Decimal,
-date or None. Writers turn one into CSV (keys as the header: stable for scripts), JSON (a list of objects by key)
-or an XLSX workbook (labels as the header, in the active language; several tables make several sheets).
+A table is columns (a key for machines, a label for people, what kind of figure it holds) and rows of plain
+values: int, float, str, Decimal, date or None. A column's kind says how people read it: money in roubles, a share
+(a fraction, shown as a percentage), a count, another number; the values themselves stay raw in every download.
+Writers turn one into CSV (keys as the header: stable for scripts), JSON (a list of objects by key) or an XLSX
+workbook (labels as the header, in the active language; numbers as numbers in their column's format; several tables
+make several sheets).
 """
 
 import csv
@@ -19,12 +22,16 @@ from openpyxl.utils import get_column_letter
 
 from kopilka.core import cells
 
+MONEY, SHARE, COUNT, NUMBER = "money", "share", "count", "number"  # the kinds of a column's figures ("": other)
+XLSX_FORMATS = {MONEY: '#,##0.00 "₽"', SHARE: "0.0%", COUNT: "#,##0"}
+
 
 @dataclass(frozen=True)
 class Column:
     key: str
     label: Any  # a (lazy) translatable string
     translated: bool = False  # the cells are English message ids (segment names...), shown translated
+    kind: str = ""  # MONEY (roubles), SHARE (a fraction of 1), COUNT, NUMBER, or "" (text, dates, mixed)
 
 
 @dataclass
@@ -76,7 +83,7 @@ def xlsx_bytes(tables: Iterable[Table]) -> bytes:
             cell.font = Font(bold=True)
         for row in table.rows:
             cells.append_row(sheet, [_xlsx_value(value) for value in row])
-            _format_numbers(sheet[sheet.max_row], row)
+            _format_numbers(sheet[sheet.max_row], row, table.columns)
         for index, column in enumerate(table.columns, start=1):
             sheet.column_dimensions[get_column_letter(index)].width = max(10, min(40, len(str(column.label)) + 2))
     buffer = BytesIO()
@@ -108,17 +115,22 @@ def _number_format(value: Decimal) -> str:
     return "#,##0" + ("." + "0" * places if places else "")
 
 
-def _format_numbers(written, row: Sequence) -> None:
-    """Gives each cell written from a Decimal as a number the format that shows its decimals."""
-    for cell, value in zip(written, row, strict=False):
-        if isinstance(value, Decimal) and cell.data_type == "n":
+def _format_numbers(written, row: Sequence, columns: Sequence[Column]) -> None:
+    """Gives each number cell its column's format (money with ₽, a share as a percentage, a count grouped), or, for
+    a Decimal of another column, the format that shows its decimals."""
+    for cell, value, column in zip(written, row, columns, strict=False):
+        if cell.data_type != "n" or value is None:
+            continue
+        if column.kind in XLSX_FORMATS:
+            cell.number_format = XLSX_FORMATS[column.kind]
+        elif isinstance(value, Decimal):
             cell.number_format = _number_format(value)
 
 
 def to_dict(table: Table) -> dict:
     """The table as JSON-ready data; labels and title as their message ids (English), translated when shown."""
     return {"name": table.name, "title": str(table.title),
-            "columns": [[column.key, str(column.label), column.translated] for column in table.columns],
+            "columns": [[column.key, str(column.label), column.translated, column.kind] for column in table.columns],
             "rows": [[_json_value(value) for value in row] for row in table.rows]}
 
 
@@ -126,12 +138,15 @@ def from_dict(data: dict) -> Table:
     """A stored table, its labels and its translated columns' cells in the active language."""
     from django.utils.translation import gettext
 
-    columns = [Column(key, gettext(label), bool(rest and rest[0])) for key, label, *rest in data["columns"]]
-    translated = [column.translated for column in columns]
+    columns = [Column(key, gettext(label), bool(rest and rest[0]), rest[1] if len(rest) > 1 else "")
+               for key, label, *rest in data["columns"]]
 
-    def shown(value, translate: bool):
-        return gettext(value) if translate and isinstance(value, str) and value else value
+    def shown(value, column: Column):
+        if column.translated and isinstance(value, str) and value:
+            return gettext(value)
+        if column.kind in (MONEY, NUMBER) and isinstance(value, str) and value:
+            return Decimal(value)  # stored as its exact text (JSON has no decimals)
+        return value
 
     return Table(data["name"], gettext(data["title"]), columns,
-                 [[shown(value, translate) for value, translate in zip(row, translated, strict=True)]
-                  for row in data["rows"]])
+                 [[shown(value, column) for value, column in zip(row, columns, strict=True)] for row in data["rows"]])
