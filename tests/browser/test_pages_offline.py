@@ -1,9 +1,11 @@
 """Every page of the back office, the administration and the API's docs is served whole by the platform: with every
 request that does not go to the server under test blocked (an on-premise server has no internet), each page
-renders its heading, and nothing on it is refused by the page's Content Security Policy."""
+renders its heading, and nothing on it is refused by the page's Content Security Policy. The back office's pages fit
+a 1280 px screen and a 390 px phone without scrolling sideways (a wide table scrolls inside its own box)."""
 
 from decimal import Decimal
 
+import pytest
 from django.contrib.auth.models import Group, User
 
 from kopilka.backoffice.roles import ADMINISTRATOR, sync_roles
@@ -27,11 +29,29 @@ def _scene() -> dict:
     return {"member": anna.pk}
 
 
-def test_every_page_renders_with_the_outside_world_blocked(page, live_server, shot):
+def _addresses(member: int) -> list[str]:
+    return [
+        "/office/members/", f"/office/members/{member}/", f"/office/members/{member}/compensate/",
+        f"/office/members/{member}/spend/", "/office/compensations/", "/office/audit/", "/office/settings/",
+        "/office/campaigns/", "/office/campaign-new/", "/office/campaigns/spring/", "/office/catalog/",
+        "/office/catalog/products/F-1/", "/office/analytics/", "/office/analytics/rfm/", "/office/analytics/widgets/",
+    ]
+
+
+def _sign_in(page) -> dict:
     sync_roles()
     admin = User.objects.create_user("admin-olga", password=PASSWORD, is_staff=True)
     admin.groups.set([Group.objects.get(name=ADMINISTRATOR)])
     scene = _scene()
+    page.goto("/admin/login/?next=/office/")
+    page.fill("#id_username", "admin-olga")
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit]")
+    page.wait_for_url("**/office/**")
+    return scene
+
+
+def test_every_page_renders_with_the_outside_world_blocked(page, live_server, shot):
     outside, refused = [], []
 
     def only_the_platform(route):
@@ -44,23 +64,33 @@ def test_every_page_renders_with_the_outside_world_blocked(page, live_server, sh
     page.route("**/*", only_the_platform)
     page.on("console", lambda message: refused.append(message.text)
             if "Content Security Policy" in message.text else None)
-    page.goto("/admin/login/?next=/office/")
-    page.fill("#id_username", "admin-olga")
-    page.fill("#id_password", PASSWORD)
-    page.click("input[type=submit]")
-    page.wait_for_url("**/office/**")
-    addresses = [
-        "/office/members/", f"/office/members/{scene['member']}/", f"/office/members/{scene['member']}/compensate/",
-        f"/office/members/{scene['member']}/spend/", "/office/compensations/", "/office/audit/", "/office/settings/",
-        "/office/campaigns/", "/office/campaign-new/", "/office/campaigns/spring/", "/office/catalog/",
-        "/office/catalog/products/F-1/", "/office/analytics/", "/office/analytics/rfm/", "/office/analytics/widgets/",
-        "/admin/", "/admin/customers/member/", f"/admin/customers/member/{scene['member']}/change/", "/api/v1/docs",
-    ]
-    for address in addresses:
+    scene = _sign_in(page)
+    administration = ["/admin/", "/admin/customers/member/", f"/admin/customers/member/{scene['member']}/change/"]
+    for address in [*_addresses(scene["member"]), *administration, "/api/v1/docs"]:
         answer = page.goto(address)
         assert answer.status == 200, address
-        heading = page.locator("h1, h2.title, .swagger-ui .info .title").first
+        heading = page.locator("h1, .swagger-ui .info .title").first
         heading.wait_for()
         assert heading.inner_text().strip(), address
     shot(page, "docs")
     assert outside == [] and refused == []
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_no_page_scrolls_sideways_on_a_desktop_or_a_phone(browser, live_server, django_db_serialized_rollback, shot,
+                                                          width):
+    context = browser.new_context(viewport={"width": width, "height": 800}, base_url=live_server.url,
+                                  locale="ru-RU")
+    try:
+        page = context.new_page()
+        scene = _sign_in(page)
+        wide = {}
+        for address in _addresses(scene["member"]):
+            page.goto(address)
+            if (scrolled := page.evaluate("document.documentElement.scrollWidth")) > width:
+                wide[address] = scrolled
+        page.goto(f"/office/members/{scene['member']}/")
+        shot(page, f"member-card-{width}")
+        assert wide == {}
+    finally:
+        context.close()
