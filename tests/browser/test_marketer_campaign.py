@@ -55,7 +55,7 @@ def test_a_marketer_builds_previews_and_activates_a_regional_promo(page, shot):
 
     page.get_by_role("button", name="Сохранить").click()
     expect(page.locator("p.message")).to_contain_text("nsk-fillers")
-    page.get_by_role("link", name="Кампании").click()
+    page.get_by_role("banner").get_by_role("link", name="Промо-кампании").click()
     row = page.locator("tr", has_text="nsk-fillers")
     expect(row).to_contain_text("черновик")
     row.get_by_role("button", name="Запустить").click()
