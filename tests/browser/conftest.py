@@ -4,6 +4,7 @@ import itertools
 import os
 import re
 import shutil
+from dataclasses import dataclass, field
 
 import pytest
 from django.db import connections
@@ -93,3 +94,35 @@ def shot(request):
         return path
 
     return take
+
+
+@dataclass
+class Cut:
+    """What a page cut off from the world met: requests it made elsewhere than the platform (blocked), and what its
+    Content Security Policy refused (the browser's console messages)."""
+
+    outside: list[str] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)
+
+
+@pytest.fixture
+def offline(live_server):
+    """offline(page) blocks every request of `page` that does not go to the server under test, as on a server
+    without the internet, and returns the Cut that records what was blocked or refused from then on."""
+
+    def cut(page) -> Cut:
+        met = Cut()
+
+        def only_the_platform(route):
+            if route.request.url.startswith(live_server.url):
+                route.continue_()
+            else:
+                met.outside.append(route.request.url)
+                route.abort()
+
+        page.route("**/*", only_the_platform)
+        page.on("console", lambda message: met.refused.append(message.text)
+                if "Content Security Policy" in message.text else None)
+        return met
+
+    return cut

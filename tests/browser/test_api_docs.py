@@ -5,23 +5,12 @@ page's Content Security Policy."""
 from playwright.sync_api import expect
 
 
-def test_the_api_docs_are_served_whole_by_the_platform(page, live_server, shot):
-    outside, refused = [], []
-
-    def only_the_platform(route):
-        if route.request.url.startswith(live_server.url):
-            route.continue_()
-        else:
-            outside.append(route.request.url)
-            route.abort()
-
-    page.route("**/*", only_the_platform)
-    page.on("console", lambda message: refused.append(message.text)
-            if "Content Security Policy" in message.text else None)
+def test_the_api_docs_are_served_whole_by_the_platform(page, offline, shot):
+    met = offline(page)
     page.goto("/api/v1/docs")
     expect(page.locator(".swagger-ui .info .title")).to_contain_text("Kopilka")
     expect(page.locator(".opblock-summary-path").first).to_be_visible()
     paths = page.locator(".opblock-summary-path").all_inner_texts()
     assert "/api/v1/purchases/evaluate" in paths and len(paths) > 50
     shot(page, "docs")
-    assert outside == [] and refused == []
+    assert met.outside == [] and met.refused == []

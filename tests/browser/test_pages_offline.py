@@ -51,19 +51,8 @@ def _sign_in(page) -> dict:
     return scene
 
 
-def test_every_page_renders_with_the_outside_world_blocked(page, live_server, shot):
-    outside, refused = [], []
-
-    def only_the_platform(route):
-        if route.request.url.startswith(live_server.url):
-            route.continue_()
-        else:
-            outside.append(route.request.url)
-            route.abort()
-
-    page.route("**/*", only_the_platform)
-    page.on("console", lambda message: refused.append(message.text)
-            if "Content Security Policy" in message.text else None)
+def test_every_page_renders_with_the_outside_world_blocked(page, offline, shot):
+    met = offline(page)
     scene = _sign_in(page)
     administration = ["/admin/", "/admin/customers/member/", f"/admin/customers/member/{scene['member']}/change/"]
     for address in [*_addresses(scene["member"]), *administration, "/api/v1/docs"]:
@@ -77,7 +66,7 @@ def test_every_page_renders_with_the_outside_world_blocked(page, live_server, sh
             section = "/office/" + address.split("/")[2] + "/"
             assert page.locator("nav.crumbs a").first.get_attribute("href") == section, address
     shot(page, "docs")
-    assert outside == [] and refused == []
+    assert met.outside == [] and met.refused == []
 
 
 @pytest.mark.parametrize("width", [1280, 390])
