@@ -50,6 +50,20 @@ def test_a_batch_of_accruals_books_what_each_accrual_alone_would(member):
     assert reconcile().discrepancies == []
 
 
+def test_accruals_keep_the_details_their_caller_gives_whichever_path_books_them(member):
+    def kept(*details):
+        return [services.Accrual(points=10, idempotency_key=new_key(), details=d) for d in details]
+
+    first = services.accrue_many(member_id=member.pk, accruals=kept({"desired": 12}), actor="pos", at=T0)  # no account
+    batch = services.accrue_many(member_id=member.pk, accruals=kept({"desired": 15}, None), actor="pos", at=T0)
+    alone = services.accrue_many(member_id=member.pk, accruals=kept({"desired": 30}), actor="pos", at=T0)
+
+    booked = first + batch + alone
+    assert [e.details for e in booked] == [{"desired": 12}, {"desired": 15}, None, {"desired": 30}]
+    assert [Entry.objects.get(pk=e.pk).details for e in booked] == [e.details for e in booked]
+    assert reconcile().discrepancies == []
+
+
 def test_a_batch_replays_as_one_and_its_keys_replay_alone(member):
     first = services.accrue_many(member_id=member.pk, accruals=accruals(10, 20), actor="pos", at=T0)
     before = ledger_state()

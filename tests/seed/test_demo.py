@@ -70,6 +70,15 @@ def test_the_demo_programme_runs_campaigns_tiers_the_till_flow_and_events(loaded
     assert launch.budget_spent == sum(earned)
 
 
+def test_every_grant_for_a_purchase_names_its_order_the_historys_too(loaded):
+    for_purchases = (Entry.objects.filter(kind="accrual", source_kind="campaign")
+                     .exclude(idempotency_key__startswith="event:"))
+    earned = OrderPoints.objects.filter(kind="earn")
+
+    assert set(earned.values_list("entry_id", flat=True)) == set(for_purchases.values_list("pk", flat=True))
+    assert earned.filter(order__status="completed").exists()  # the imported history's receipts
+
+
 def test_seed_refuses_a_programme_that_already_has_members_and_adds_nothing(loaded):
     entries = Entry.objects.count()
 

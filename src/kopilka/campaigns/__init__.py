@@ -1,8 +1,9 @@
 """Campaigns (промо-кампании, SPEC §3): types, versioned campaigns and their lifecycle, the rules (who, what
 they earn, when, how the points may be spent and when they burn), the pure engine that applies them
 (`engine`), conditions evaluated for one member and as one SQL query (`conditions`, `eligibility`), budgets
-kept in shards (`budgets`) and per-member limits, product banners, member events, and the programme's one
-lock order for every write that touches points (`locking`).
+kept in shards (`budgets`) and per-member limits, product banners, member events, the programme's one
+lock order for every write that touches points (`locking`), and what a campaign achieved in a period (`results`:
+members who earned, points desired and granted, the budget, where its lots' points went, the receipts that earned).
 
 Owns: CampaignType, Campaign, CampaignVersion, CampaignStatusChange, BudgetShard, MemberUsage, EventType,
 MemberEvent.

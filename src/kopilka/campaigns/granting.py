@@ -68,7 +68,8 @@ def grant(
     campaign's expiry rule; counts them against budgets and limits. The decisions were made on `locks.live(...)`;
     a budget cut short by the member's shard raises `PlanTooNarrow` before anything is written. `key` + the version
     make each accrual's idempotency key; the accruals are booked by one ledger call. A campaign whose fixed expiry
-    has passed grants nothing."""
+    has passed grants nothing. Each accrual entry keeps the points the rule wanted before the budget and the
+    member's limit cut them, as its details {"desired": N} (what a campaign's results compare the grants with)."""
     locks.check(decisions)
     applied, accruals, taken, used = [], [], {}, {}
     for decision in decisions:
@@ -89,7 +90,8 @@ def grant(
         accruals.append(ledger.Accrual(
             points=decision.granted, idempotency_key=f"{key}:{campaign.reference}", category=campaign.lot_category,
             source=ledger.Source("campaign", campaign.reference),
-            pending_until=pending_until(rules.accrual.pending_days, at), **expiry,
+            pending_until=pending_until(rules.accrual.pending_days, at), details={"desired": decision.desired},
+            **expiry,
         ))
     entries = ledger.accrue_many(member_id=locks.member_id, accruals=accruals, actor=actor, at=at) if accruals else []
     locks.take(taken)

@@ -98,11 +98,13 @@ def credit(
     activates_at: datetime,
     key: str,
     fingerprint: str,
+    details: dict | None = None,
 ) -> Entry:
-    """A new lot, created holding `points`, with its accrual entry; the account's debts are settled from it at once."""
+    """A new lot, created holding `points`, with its accrual entry (carrying `details`); the account's debts are
+    settled from it at once."""
     account.balance += points
     lot, entry = accrual_rows(account, kind, points, ctx, category=category, expires_at=expires_at,
-                               activates_at=activates_at, key=key, fingerprint=fingerprint)
+                               activates_at=activates_at, key=key, fingerprint=fingerprint, details=details)
     if statements.available():
         entry.pk, lot.pk, has_debts = statements.credit(
             _entry_row(entry), category=category.id, activates_at=lot.activates_at, expires_at=lot.expires_at
@@ -132,6 +134,7 @@ def accrual_rows(
     activates_at: datetime,
     key: str,
     fingerprint: str,
+    details: dict | None = None,
 ) -> tuple[Lot, Entry]:
     """The lot of an accrual, created full, and its entry; `account.balance` is already the balance after it."""
     lot = Lot(
@@ -147,7 +150,7 @@ def accrual_rows(
         expires_at=expires_at.astimezone(UTC),
         is_debt=False,
     )
-    return lot, new_entry(account, kind, points, ctx, idempotency_key=key, fingerprint=fingerprint)
+    return lot, new_entry(account, kind, points, ctx, idempotency_key=key, fingerprint=fingerprint, details=details)
 
 
 def _settle_debts(account: Account, entry: Entry, ctx: Context) -> None:

@@ -164,3 +164,4 @@ class CheckedAccrual:
     category: reference.Category
     activates_at: datetime
     expires_at: datetime
+    details: dict | None = None  # kept in the accrual entry's `details`

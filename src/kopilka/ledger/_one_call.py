@@ -10,6 +10,8 @@ PostgreSQL (`lock_account` locks and reads the member's status, any earlier entr
 candidate lots; `book` writes the entry, allocations, lots and balance in one statement).
 """
 
+import json
+
 from django.db import IntegrityError, connection, transaction
 
 from kopilka.core import sql
@@ -73,7 +75,7 @@ def spend_at_once(member_id: int, points: int, ctx: Context, key: str, fingerpri
 def accrue_at_once(member_id: int, points: int, ctx: Context, key: str, fingerprint: str, **lot) -> Entry | None:
     params = _params_at_once(member_id, points, ctx, key, fingerprint) | {
         "category": lot["category"].id, "kind": Entry.Kind.ACCRUAL, "activates_at": lot["activates_at"],
-        "expires_at": lot["expires_at"],
+        "expires_at": lot["expires_at"], "details": _json(lot.get("details")),
     }
     result = _at_once(statements.accrue_at_once, params, member_id, key, fingerprint)
     if not isinstance(result, statements.AtOnce):
@@ -107,7 +109,8 @@ def accrue_many_at_once(member_id: int, accruals: list[CheckedAccrual]) -> list[
         "keys": sql.array([one.key for one in accruals]),
         "fingerprints": sql.array([one.fingerprint for one in accruals]), "kind": Entry.Kind.ACCRUAL,
         "source_kinds": sql.array([one.ctx.source.kind for one in accruals]),
-        "source_refs": sql.array([one.ctx.source.ref for one in accruals]), "reason_code": first.reason_code,
+        "source_refs": sql.array([one.ctx.source.ref for one in accruals]),
+        "details": sql.array([_json(one.details) for one in accruals]), "reason_code": first.reason_code,
         "comment": first.comment, "actor": first.actor, "now": first.now,
     })
     entries = []
@@ -117,7 +120,12 @@ def accrue_many_at_once(member_id: int, accruals: list[CheckedAccrual]) -> list[
         entries.append(stored_entry(
             id=entry_id, account_id=result.account_id, kind=Entry.Kind.ACCRUAL, amount=one.points,
             balance_after=balance, lot_id=lot_id, source_kind=ctx.source.kind, source_ref=ctx.source.ref,
-            reason_code=ctx.reason_code, comment=ctx.comment, actor=ctx.actor, idempotency_key=one.key,
-            fingerprint=one.fingerprint, effective_at=ctx.at, created_at=ctx.now,
+            reason_code=ctx.reason_code, comment=ctx.comment, details=one.details, actor=ctx.actor,
+            idempotency_key=one.key, fingerprint=one.fingerprint, effective_at=ctx.at, created_at=ctx.now,
         ))
     return entries
+
+
+def _json(details: dict | None) -> str | None:
+    """An entry's details as the JSON text the booking functions take (NULL for none)."""
+    return None if details is None else json.dumps(details)

@@ -4,6 +4,10 @@ A new lot first settles the member's debt lots, oldest first. On PostgreSQL an a
 database function when the member has an account and no debts; otherwise the Python path books it.
 `accrue_many` books several accruals of one member (a purchase's campaigns) by one call, each exactly as
 `accrue` would, with the same keys and fingerprints; what that call leaves it books one by one.
+
+An accrual may carry `details`, facts its caller wants kept with the entry (a campaign's grant keeps the points its
+rule wanted before a budget or a limit cut them: {"desired": 120}). The ledger stores them and reads nothing in
+them; they are not part of the request's fingerprint, which names what is booked.
 """
 
 from collections.abc import Sequence
@@ -41,6 +45,7 @@ class Accrual:
     expires_at: datetime | None = None
     lifetime_days: int | None = None
     pending_until: datetime | None = None
+    details: dict | None = None  # kept in the entry's `details`, as given
 
 
 def _checked(member_id: int, accrual: Accrual, ctx: Context, at: datetime | None) -> CheckedAccrual:
@@ -56,7 +61,7 @@ def _checked(member_id: int, accrual: Accrual, ctx: Context, at: datetime | None
         reason=ctx.reason_code, at=at,
     )
     activates_at = activation_time(ctx.at, accrual.pending_until, expiry)
-    return CheckedAccrual(points, key, fingerprint, ctx, category, activates_at, expiry)
+    return CheckedAccrual(points, key, fingerprint, ctx, category, activates_at, expiry, accrual.details)
 
 
 def accrue(
@@ -92,12 +97,12 @@ def _book(member_id: int, one: CheckedAccrual) -> Entry:
         require_active(member)
         return credit(
             account, Entry.Kind.ACCRUAL, one.points, one.ctx, category=one.category, expires_at=one.expires_at,
-            activates_at=one.activates_at, key=one.key, fingerprint=one.fingerprint,
+            activates_at=one.activates_at, key=one.key, fingerprint=one.fingerprint, details=one.details,
         )
 
     if statements.available() and (
         entry := accrue_at_once(member_id, one.points, one.ctx, one.key, one.fingerprint, category=one.category,
-                                 expires_at=one.expires_at, activates_at=one.activates_at)
+                                 expires_at=one.expires_at, activates_at=one.activates_at, details=one.details)
     ):
         return entry
     return idempotent(one.key, one.fingerprint, write)

@@ -102,6 +102,10 @@ class Lot(models.Model):
             # A spend in the default order walks one category's spendable lots oldest first and stops when covered.
             models.Index(fields=["account", "category", "accrued_at", "id"],
                          condition=Q(spendable=True, is_debt=False), name="lot_spendable"),
+            # A campaign's results read the lots of its versions granted in a period (`campaigns.results`). Neither
+            # column ever changes, so a spend still updates a lot in place (the HOT update above).
+            models.Index(fields=["source_ref", "accrued_at"], condition=Q(source_kind="campaign"),
+                         name="lot_campaign"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(held__gte=0), name="lot_held_not_negative"),
@@ -147,7 +151,8 @@ class Entry(models.Model):
     source_ref = models.CharField(max_length=100, blank=True)
     reason_code = models.CharField(max_length=40, blank=True)
     comment = models.TextField(blank=True)
-    # Facts a reader needs beyond the amount, e.g. {"forgiven": 30, "policy": "take_available"} for a reversal.
+    # Facts a reader needs beyond the amount, e.g. {"forgiven": 30, "policy": "take_available"} for a reversal, or
+    # {"desired": 150} for a campaign's grant (what its rule wanted before a budget or a limit cut it).
     details = models.JSONField(null=True, blank=True)
     actor = models.CharField(max_length=150)
     # NULL when a write has no key of its own (a debt's settlement); a given key is unique (the constraint below).

@@ -281,7 +281,8 @@ _SPEND_AT_ONCE = (
 _ACCRUE_AT_ONCE = (
     "SELECT outcome, entry_id, account, balance_after, detail, lot_id FROM kopilka_accrue("
     "%(member)s, %(points)s, %(category)s, %(at)s, %(activates_at)s, %(expires_at)s, %(key)s, %(fingerprint)s,"
-    " %(kind)s, %(source_kind)s, %(source_ref)s, %(reason_code)s, %(comment)s, %(actor)s, %(now)s)"
+    " %(kind)s, %(source_kind)s, %(source_ref)s, %(reason_code)s, %(comment)s, %(actor)s, %(now)s,"
+    " %(details)s::jsonb)"
 )
 
 
@@ -289,7 +290,7 @@ _ACCRUE_MANY_AT_ONCE = (
     "SELECT outcome, booked, account, entry_ids, lot_ids, balances, detail FROM kopilka_accrue_many("
     "%(member)s, %(points)s::bigint[], %(categories)s::bigint[], %(at)s, %(activates_at)s::timestamptz[],"
     " %(expires_at)s::timestamptz[], %(keys)s::text[], %(fingerprints)s::text[], %(kind)s, %(source_kinds)s::text[],"
-    " %(source_refs)s::text[], %(reason_code)s, %(comment)s, %(actor)s, %(now)s)"
+    " %(source_refs)s::text[], %(reason_code)s, %(comment)s, %(actor)s, %(now)s, %(details)s::jsonb[])"
 )
 
 
@@ -309,8 +310,8 @@ class ManyAtOnce:
 
 
 def accrue_many_at_once(params: dict) -> ManyAtOnce:
-    """Accruals of one member, each a new lot and its entry, booked by one call of `kopilka_accrue_many` (migration
-    ledger 0008) in order, up to the first the Python path must book."""
+    """Accruals of one member, each a new lot and its entry (with its details, JSON text or NULL), booked by one
+    call of `kopilka_accrue_many` (migration ledger 0013) in order, up to the first the Python path must book."""
     return ManyAtOnce(*_call(_ACCRUE_MANY_AT_ONCE, params))
 
 
@@ -323,7 +324,8 @@ def spend_at_once(params: dict) -> AtOnce:
 
 
 def accrue_at_once(params: dict) -> AtOnce:
-    """The same for an accrual: a new lot and its entry (`kopilka_accrue`)."""
+    """The same for an accrual: a new lot and its entry with its details (`kopilka_accrue`, migration ledger
+    0013)."""
     return AtOnce(*_call(_ACCRUE_AT_ONCE, params))
 
 

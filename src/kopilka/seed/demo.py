@@ -6,7 +6,9 @@ Everything is written through the code a deployment uses, so the demo shows what
 - members through the customer services;
 - the history (all but the last RECENT_DAYS) through the CSV importer, as a deployment's history would come;
   what it earned is decided by the campaign engine on the member's history up to each purchase and booked in
-  the ledger under the campaigns' budgets and limits; now and then a member spends up to 30 % of a receipt;
+  the ledger under the campaigns' budgets and limits, each grant recorded as the order's points as the purchase
+  flow records it (a campaign's results count the receipts that earned by them); now and then a member spends up
+  to 30 % of a receipt;
 - the last RECENT_DAYS through the purchase flow a till drives: evaluate, hold, pay, earn — some spending as
   many points as the cart can take;
 - reviews and trainings through the events API's service, today's birthdays through the daily run;
@@ -43,6 +45,7 @@ from kopilka.ledger import services as ledger
 from kopilka.ledger.expiry import expire
 from kopilka.ledger.selectors import balance
 from kopilka.orders.importing import import_transactions
+from kopilka.orders.models import Order, OrderPoints
 from kopilka.purchases import flow
 from kopilka.purchases.quote import CartItem
 from kopilka.seed import programme
@@ -59,6 +62,7 @@ from kopilka.tiers import services as tiers
 
 ACTOR = programme.ACTOR
 ORDER_SOURCE = "demo"
+EARNED_BATCH = 5_000  # the history's order points written at once
 RECENT_DAYS = 21
 
 
@@ -189,6 +193,8 @@ def _history_points(
     budgets = {c.code: c.budget_left for c in campaigns}
     limits = {c.code: c.rules.accrual.member_limit for c in campaigns if c.rules.accrual}
     budgeted = {c.campaign_id: True for c in campaigns if c.budget_left is not None}  # every shard: one writer
+    orders = dict(Order.objects.filter(source=ORDER_SOURCE).values_list("external_id", "pk"))
+    earned: list[OrderPoints] = []
     for profile in profiles:
         used: dict[tuple[str, str], int] = {}
         member_id = member_ids[profile.customer_id]
@@ -219,7 +225,11 @@ def _history_points(
             ]
             decisions = decide(live, facts, scenario="payment", lines=lines)
             locks = lock_points(LockPlan(member_id, budgeted))
-            for decision, _entry in grant(decisions, locks, at, actor=ACTOR, key=f"demo:{purchase.order_id}"):
+            for decision, entry in grant(decisions, locks, at, actor=ACTOR, key=f"demo:{purchase.order_id}"):
+                earned.append(OrderPoints(
+                    order_id=orders[purchase.order_id], entry_id=entry.pk, kind=OrderPoints.Kind.EARN,
+                    scenario="payment", campaign=decision.campaign.reference, points=decision.granted,
+                    by_line={str(n): p for n, p in decision.by_line.items() if p}, created_at=at))
                 code = decision.campaign.code
                 if budgets[code] is not None:
                     budgets[code] -= decision.granted
@@ -238,6 +248,10 @@ def _history_points(
                     idempotency_key=f"demo:compensation:{purchase.order_id}",
                 )
                 progress.advance()
+        if len(earned) >= EARNED_BATCH:
+            OrderPoints.objects.bulk_create(earned)
+            earned.clear()
+    OrderPoints.objects.bulk_create(earned)
     progress.finish()
     return progress.done
 

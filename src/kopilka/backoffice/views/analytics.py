@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext
 
 from kopilka.analytics.models import Snapshot
-from kopilka.analytics.presentation.tables import from_dict, write_csv, xlsx_bytes
+from kopilka.analytics.presentation.tables import Table, from_dict, write_csv, xlsx_bytes
 from kopilka.analytics.snapshots import lifecycle, params
 from kopilka.backoffice import presenters, widgets
 from kopilka.backoffice.access import ACTION, CHANGES, requires
@@ -73,8 +73,12 @@ def download(request, snapshot_id: int, table: str, fmt: str):
     stored = (snapshot.result or {}).get("tables", {}).get(table)
     if stored is None:
         raise Http404(table)
-    shown = from_dict(stored)
-    name = f"{snapshot.kind}-{table}-{snapshot.finished_at:%Y%m%d-%H%M}"
+    return table_file(from_dict(stored), f"{snapshot.kind}-{table}-{snapshot.finished_at:%Y%m%d-%H%M}", fmt)
+
+
+def table_file(shown: Table, name: str, fmt: str) -> HttpResponse:
+    """A table as a download named `name`.`fmt`: CSV (keys as the header), XLSX (labels, numbers in their
+    column's format) or JSON; another format is a 404. The analytics' tables and a campaign's results download so."""
     if fmt == "xlsx":
         response = HttpResponse(xlsx_bytes([shown]), content_type=XLSX)
     elif fmt == "csv":
