@@ -1,12 +1,13 @@
-"""The campaign builder: rows become a typed condition tree and back, the live count, the preview, saving (a new
-version once live) and the lifecycle actions, each audited."""
+"""The campaign builder: the condition tree round-trips through the form, the live counts (in total and per
+group), the preview, saving (a new version once live) and the lifecycle actions, each audited."""
 
+import json
 from datetime import timedelta
 
 import pytest
 from django.test import Client
 
-from kopilka.backoffice.campaign_form import conditions_of, initial_of
+from kopilka.backoffice.campaign_form import CampaignForm, initial_of
 from kopilka.campaigns.models import Campaign, CampaignType
 from kopilka.catalog.services import upsert_group, upsert_products
 from kopilka.core import clock
@@ -34,12 +35,15 @@ def scene(db):
     return {"member": in_region, "region": region}
 
 
+IN_54 = {"type": "region", "regions": ["54"], "federal_districts": []}
+
+
 def form(**changes) -> dict:
     data = {
         "code": "nsk-fillers", "name": "Филлеры в Новосибирске", "public_name": "", "type": "promo",
         "starts_at": (clock.now() - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M"), "ends_at": "",
-        "priority": "150", "combination": "stack", "budget_points": "", "join": "all", "conditions_json": "",
-        "c0_kind": "region", "c0_value": "54", "c0_op": "ge", "reward": "percent", "percent": "10",
+        "priority": "150", "combination": "stack", "budget_points": "",
+        "conditions_json": json.dumps(IN_54), "reward": "percent", "percent": "10",
         "roubles_per_point": "1", "multiplier": "1", "include_groups": "fillers", "exclude_groups": "",
         "min_order": "0", "scenario": "payment", "pending_days": "0", "spend_groups": "fillers", "coefficient": "1",
         "expiry_kind": "days", "expiry_days": "90",
@@ -48,27 +52,45 @@ def form(**changes) -> dict:
     return data
 
 
-def test_rows_make_a_tree_and_a_tree_makes_the_rows_again():
-    data = {"join": "any", "c0_kind": "region", "c0_value": "54, 77", "c1_kind": "orders", "c1_op": "lt",
-            "c1_value": "3", "c1_days": 90, "c2_kind": "tags", "c2_value": "vip", "c2_not": True}
-    tree = conditions_of(data)
-    assert tree == {"type": "any", "of": [
-        {"type": "region", "regions": ["54", "77"]},
-        {"type": "orders", "op": "lt", "value": "3", "within_days": 90},
-        {"type": "not", "of": {"type": "tags", "tags": ["vip"]}},
-    ]}
-    campaign = Campaign(code="x", name="x", public_name="x", starts_at=clock.now(), priority=1, combination="stack",
-                        type=CampaignType(code="promo", name="promo"))
-    nested = {"type": "all", "of": [{"type": "any", "of": [{"type": "tier", "tiers": ["gold"]}]}]}
-    assert initial_of(campaign, {"conditions": tree})["c2_not"] is True
-    assert '"any"' in initial_of(campaign, {"conditions": nested})["conditions_json"]  # edited as JSON
+def _campaign() -> Campaign:
+    return Campaign(code="x", name="x", public_name="x", starts_at=clock.now(), priority=1, combination="stack",
+                    type=CampaignType(code="promo", name="promo"))
 
 
-def test_the_live_count_follows_the_conditions(marketer, scene):
-    answer = marketer.post("/office/campaign-eligible/", form()).json()
-    assert answer == {"count": 1}
-    assert marketer.post("/office/campaign-eligible/", form(c0_kind="")).json() == {"count": 2}
+@pytest.mark.parametrize("tree", [
+    None,
+    IN_54,
+    {"type": "not", "of": {"type": "not", "of": {"type": "tags", "tags": ["vip"], "match": "all"}}},
+    {"type": "any", "of": [
+        {"type": "all", "of": [{"type": "tags", "tags": ["doctor"], "match": "any"},
+                               {"type": "region", "regions": [], "federal_districts": ["Сибирский федеральный округ"]},
+                               {"type": "orders", "op": "lt", "value": 5, "within_days": None}]},
+        {"type": "all", "of": [{"type": "city", "cities": ["77:Москва"]}, {"type": "million_plus"}]},
+    ]},
+])
+def test_a_stored_tree_comes_back_from_the_form_exactly(db, tree):
+    initial = initial_of(_campaign(), {"conditions": tree})
+    bound = CampaignForm({**form(conditions_json=initial["conditions_json"]), "code": "x"})
+    assert bound.is_valid(), bound.errors
+    assert bound.cleaned_data["conditions"] == tree
+
+
+def test_a_tree_that_does_not_parse_is_the_fields_error(db):
+    bound = CampaignForm(form(conditions_json='{"type": "orders", "op": "about", "value": 1}'))
+    assert not bound.is_valid() and "conditions_json" in bound.errors
+
+
+def test_the_live_count_follows_the_conditions_in_total_and_per_group(marketer, scene):
+    assert marketer.post("/office/campaign-eligible/", form()).json() == {"count": 1, "groups": []}
+    assert marketer.post("/office/campaign-eligible/", form(conditions_json="")).json() == {"count": 2, "groups": []}
+    either = {"type": "any", "of": [IN_54, {"type": "region", "regions": ["77"], "federal_districts": []}]}
+    nobody = {"type": "all", "of": [IN_54, {"type": "member_kind", "kind": "legal_entity"}]}
+    answer = marketer.post("/office/campaign-eligible/", form(conditions_json=json.dumps(either),
+                                                              groups_json=json.dumps([either, nobody]))).json()
+    assert answer == {"count": 2, "groups": [2, 0]}
     assert "error" in marketer.post("/office/campaign-eligible/", form(conditions_json="{not json")).json()
+    assert "error" in marketer.post("/office/campaign-eligible/", form(groups_json="[{}]")).json()
+    assert "error" in marketer.post("/office/campaign-eligible/", form(groups_json=json.dumps([None] * 31))).json()
 
 
 def test_a_marketer_previews_saves_and_activates_a_campaign(marketer, scene):
@@ -116,21 +138,10 @@ def test_editing_keeps_what_the_form_does_not_show(marketer, scene):
                     "member_limit": {"points": 5000, "period": "month"}}})
     page = marketer.get("/office/campaigns/tiered/").content.decode()
     assert 'value="3' in page
-    saved = marketer.post("/office/campaigns/tiered/", {**form(code="tiered", type="base", percent="4", c0_kind="",
+    saved = marketer.post("/office/campaigns/tiered/", {**form(code="tiered", type="base", percent="4",
+                                                              conditions_json="",
                                                               include_groups="", spend_groups=""), "save": "1"})
     assert saved.status_code == 302
     accrual = Campaign.objects.get(code="tiered").versions.order_by("-number").first().rules["accrual"]
     assert accrual["percent"] == "4"
     assert accrual["tier_percents"] == {"gold": "7"} and accrual["member_limit"] == {"points": 5000, "period": "month"}
-
-
-@pytest.mark.parametrize("leaf", [
-    {"type": "region", "regions": ["54"], "federal_districts": ["Сибирский"]},
-    {"type": "purchased", "skus": ["F-1"], "groups": []},
-    {"type": "tags", "tags": ["vip", "doctor"], "match": "all"},
-])
-def test_a_condition_the_rows_cannot_show_whole_is_edited_as_json(leaf):
-    campaign = Campaign(code="x", name="x", public_name="x", starts_at=clock.now(), priority=1, combination="stack",
-                        type=CampaignType(code="promo", name="promo"))
-    initial = initial_of(campaign, {"conditions": leaf})
-    assert "conditions_json" in initial and "c0_kind" not in initial

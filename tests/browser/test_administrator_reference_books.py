@@ -1,5 +1,6 @@
 """An administrator opens each reference book's existing entry in the administration, changes one field and saves:
-the page shows the stored values before and after, and nothing but that field changed in the database."""
+the page shows the stored values before and after, and nothing but that field changed in the database. In Russian
+and English."""
 
 import pytest
 from django.apps import apps
@@ -30,9 +31,11 @@ FORMS = [
 ]
 
 
+@pytest.mark.parametrize("locale", ["ru-RU", "en-US"])
 @pytest.mark.parametrize(("label", "fields", "changed", "typed", "stored"), FORMS, ids=[row[0] for row in FORMS])
-def test_an_existing_entry_changes_in_one_field_and_keeps_the_others(page, shot, label, fields, changed, typed,
-                                                                     stored):
+def test_an_existing_entry_changes_in_one_field_and_keeps_the_others(page_in, shot, label, fields, changed, typed,
+                                                                     stored, locale):
+    page = page_in(locale)
     sync_roles()
     admin = User.objects.create_user("admin-vera", password=PASSWORD, is_staff=True)
     admin.groups.set([Group.objects.get(name=ADMINISTRATOR)])

@@ -3,6 +3,7 @@ the cart's quote follows the saved per-line cap at once."""
 
 from decimal import Decimal
 
+import pytest
 from django.contrib.auth.models import Group, User
 from playwright.sync_api import expect
 
@@ -15,7 +16,9 @@ from tests.factories import gift, member
 PASSWORD = "a-long-browser-password-5"
 
 
-def test_an_administrator_changes_the_line_cap_and_the_other_saved_settings_stay(page, shot):
+@pytest.mark.parametrize(("locale", "save", "in_force"), [("ru-RU", "Сохранить", "20,00"), ("en-US", "Save", "20.00")])
+def test_an_administrator_changes_the_line_cap_and_the_other_saved_settings_stay(page_in, shot, locale, save, in_force):
+    page = page_in(locale)
     sync_roles()
     admin = User.objects.create_user("admin-anna", password=PASSWORD, is_staff=True)
     admin.groups.set([Group.objects.get(name=ADMINISTRATOR)])
@@ -32,11 +35,11 @@ def test_an_administrator_changes_the_line_cap_and_the_other_saved_settings_stay
     expect(page.locator("#id_partner_cap_percent")).to_have_value("80.00")
     shot(page, "saved-before")
     page.fill("#id_line_cap_percent", "20")
-    page.get_by_role("button", name="Сохранить").click()
+    page.get_by_role("button", name=save).click()
     page.wait_for_load_state()
 
     expect(page.locator("#id_line_cap_percent")).to_have_value("20.00")
-    expect(page.locator("[data-setting=line_cap_percent]")).to_have_text("20,00")  # in force, in Russian
+    expect(page.locator("[data-setting=line_cap_percent]")).to_have_text(in_force)  # in force, in the reader's language
     expect(page.locator("#id_receipt_cap_percent")).to_have_value("40.00")
     expect(page.locator("#id_backdating_days")).to_have_value("10")
     expect(page.locator("#id_partner_cap_percent")).to_have_value("80.00")
@@ -49,11 +52,13 @@ def test_an_administrator_changes_the_line_cap_and_the_other_saved_settings_stay
     assert quote(anna.pk, [CartItem("ANY", Decimal(1), Decimal(1000), Decimal(1000))], requested=None).maximum == 200
 
 
-def test_an_administrator_renames_a_tier_in_the_administration_and_finds_it_in_the_audit_log(page, shot):
+@pytest.mark.parametrize("locale", ["ru-RU", "en-US"])
+def test_an_administrator_renames_a_tier_in_the_administration_and_finds_it_in_the_audit_log(page_in, shot, locale):
     """An existing tier opened in the administration keeps every stored value; one changed field is saved alone, and
     the change is in the audit log, named with who made it."""
     from kopilka.tiers.models import Tier
 
+    page = page_in(locale)
     sync_roles()
     admin = User.objects.create_user("admin-boris", password=PASSWORD, is_staff=True)
     admin.groups.set([Group.objects.get(name=ADMINISTRATOR)])
@@ -79,6 +84,6 @@ def test_an_administrator_renames_a_tier_in_the_administration_and_finds_it_in_t
     page.goto("/office/audit/")
     row = page.locator("tr", has_text="admin.changed")
     expect(row).to_contain_text("user:admin-boris")
-    expect(row).to_contain_text("«Золотой»")
+    expect(row).to_contain_text("«Золотой»" if locale == "ru-RU" else "“Золотой”")
     expect(row).to_contain_text(f"tiers.tier:{gold.pk}")
     shot(page, "audit-log")

@@ -4,18 +4,13 @@ map as a widget that opens without signing in. Screenshots of each step are kept
 
 
 from django.contrib.auth.models import Group, User
-from django.core.management import call_command
 from playwright.sync_api import expect
 
 from kopilka.analytics.models import Snapshot
 from kopilka.backoffice.roles import ANALYST, sync_roles
+from tests.browser.office import work_off_the_queue
 
 PASSWORD = "a-long-browser-password-5"
-
-
-def work_off_the_queue() -> None:
-    """What `kopilka worker` does, once, after the page has shown that it waits."""
-    call_command("worker", batch=True, startup_delay=False, schedule=False, verbosity=0)
 
 
 def test_an_analyst_reads_the_dashboard_and_shares_the_rfm_grid(page, page_in, shot, march):

@@ -3,6 +3,7 @@ conditions, the preview shows what a sample cart earns and why, then the campaig
 
 from datetime import timedelta
 
+import pytest
 from django.contrib.auth.models import Group, User
 from playwright.sync_api import expect
 
@@ -38,8 +39,10 @@ def test_a_marketer_builds_previews_and_activates_a_regional_promo(page, shot):
     page.get_by_label("Тип", exact=True).select_option("promo")
     page.get_by_label("Начало", exact=True).fill((clock.now() - timedelta(hours=1)).astimezone(clock.programme_tz())
                                      .strftime("%Y-%m-%dT%H:%M"))
-    page.locator("#id_c0_kind").select_option("region")
-    page.locator("#id_c0_value").fill("54")
+    page.get_by_role("button", name="+ условие").click()
+    page.get_by_label("Условие", exact=True).locator("select").first.select_option("region")
+    page.get_by_role("group", name="Регионы").get_by_role("combobox").fill("54")
+    page.get_by_role("group", name="Регионы").get_by_role("combobox").press("Enter")
     expect(page.locator("#eligible")).to_have_text("1")
     page.get_by_label("Процент", exact=True).fill("10")
     page.get_by_label("Только товарные группы (коды через запятую)").fill("fillers")
@@ -64,9 +67,15 @@ def test_a_marketer_builds_previews_and_activates_a_regional_promo(page, shot):
     assert Campaign.objects.get(code="nsk-fillers").status == "active"
 
 
-def test_a_marketer_opens_an_existing_campaign_changes_its_priority_and_nothing_else_moves(page, shot):
+EDITING = {"ru-RU": ("Начало", "Окончание", "Приоритет (больший — раньше)", "Сохранить"),
+           "en-US": ("Starts", "Ends", "Priority (higher first)", "Save")}
+
+
+@pytest.mark.parametrize("locale", ["ru-RU", "en-US"])
+def test_a_marketer_opens_an_existing_campaign_changes_its_priority_and_nothing_else_moves(page_in, shot, locale):
     """The stored start and end reach the browser's date inputs (in the programme's time zone, to the second) and
-    come back unchanged: a save that touched only the priority keeps them to the microsecond."""
+    come back unchanged: a save that touched only the priority keeps them to the microsecond. In Russian and
+    English."""
     from datetime import datetime
 
     from kopilka.campaigns import services as campaigns
@@ -80,19 +89,21 @@ def test_a_marketer_opens_an_existing_campaign_changes_its_priority_and_nothing_
                               starts_at=start, ends_at=end, budget_points=50_000, actor="t",
                               rules={"accrual": {"reward": "percent", "percent": "5"}})
 
+    starts, ends, priority, save = EDITING[locale]
+    page = page_in(locale)
     page.goto("/admin/login/?next=/office/campaigns/siberia-doctors/")
     page.fill("#id_username", "marina")
     page.fill("#id_password", PASSWORD)
     page.click("input[type=submit]")
     page.wait_for_url("**/office/campaigns/siberia-doctors/**")
-    expect(page.get_by_label("Начало", exact=True)).to_have_value("2025-06-04T10:15:37")
-    expect(page.get_by_label("Окончание", exact=True)).to_have_value("2027-01-31T23:59:59")
-    page.get_by_label("Приоритет (больший — раньше)").fill("7")
+    expect(page.get_by_label(starts, exact=True)).to_have_value("2025-06-04T10:15:37")
+    expect(page.get_by_label(ends, exact=True)).to_have_value("2027-01-31T23:59:59")
+    page.get_by_label(priority).fill("7")
     shot(page, "priority-changed")
-    page.get_by_role("button", name="Сохранить").click()
+    page.get_by_role("button", name=save).click()
     page.wait_for_url("**/office/campaigns/siberia-doctors/")
-    expect(page.get_by_label("Приоритет (больший — раньше)")).to_have_value("7")
-    expect(page.get_by_label("Начало", exact=True)).to_have_value("2025-06-04T10:15:37")
+    expect(page.get_by_label(priority)).to_have_value("7")
+    expect(page.get_by_label(starts, exact=True)).to_have_value("2025-06-04T10:15:37")
     saved = Campaign.objects.get(code="siberia-doctors")
     assert (saved.priority, saved.starts_at, saved.ends_at, saved.name, saved.public_name, saved.budget_points) == (
         7, start, end, "Врачи Сибири", "Сибирь", 50_000)

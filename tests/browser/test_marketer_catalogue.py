@@ -3,6 +3,7 @@ row (nothing imported, the report names the row), then the corrected one. Screen
 
 from io import BytesIO
 
+import pytest
 from django.contrib.auth.models import Group, User
 from openpyxl import Workbook, load_workbook
 from playwright.sync_api import expect
@@ -63,9 +64,15 @@ def test_a_marketer_imports_the_catalogue_from_xlsx(page, shot, tmp_path):
     assert Product.objects.count() == 2
 
 
-def test_a_marketer_changes_one_product_on_its_page_and_nothing_else_moves(page, shot):
+PRODUCT = {"ru-RU": ("Наименование", "Цена, ₽", "Группа", "Партнёрский товар (магазин баллов)", "В продаже",
+                     "Сохранить"),
+           "en-US": ("Name", "Price, ₽", "Group", "Partner product (the redemption shop)", "On sale", "Save")}
+
+
+@pytest.mark.parametrize("locale", ["ru-RU", "en-US"])
+def test_a_marketer_changes_one_product_on_its_page_and_nothing_else_moves(page_in, shot, locale):
     """From the catalogue's list to a product's page: its stored values are in the form; a new price alone is saved,
-    and the name, group and flags stay as they were."""
+    and the name, group and flags stay as they were. In Russian and English."""
     from decimal import Decimal
 
     from kopilka.catalog.services import upsert_products
@@ -78,6 +85,8 @@ def test_a_marketer_changes_one_product_on_its_page_and_nothing_else_moves(page,
     upsert_group(code="care", name="Уход")
     upsert_products([{"sku": "F-1", "name": "Филлер 1 мл", "price": "14900.50", "group": "fillers",
                       "is_partner": True}])
+    name, price, group, partner, on_sale, save = PRODUCT[locale]
+    page = page_in(locale)
     page.goto("/admin/login/?next=/office/catalog/")
     page.fill("#id_username", "maria")
     page.fill("#id_password", PASSWORD)
@@ -85,18 +94,18 @@ def test_a_marketer_changes_one_product_on_its_page_and_nothing_else_moves(page,
     page.wait_for_url("**/office/catalog/")
     page.get_by_role("link", name="F-1").click()
     page.wait_for_url("**/office/catalog/products/F-1/")
-    expect(page.get_by_label("Наименование", exact=True)).to_have_value("Филлер 1 мл")
-    expect(page.get_by_label("Цена, ₽")).to_have_value("14900.50")
-    expect(page.get_by_label("Группа")).to_have_value("fillers")
-    expect(page.get_by_label("Партнёрский товар (магазин баллов)")).to_be_checked()
-    expect(page.get_by_label("В продаже")).to_be_checked()
-    page.get_by_label("Цена, ₽").fill("15200")
+    expect(page.get_by_label(name, exact=True)).to_have_value("Филлер 1 мл")
+    expect(page.get_by_label(price)).to_have_value("14900.50")
+    expect(page.get_by_label(group)).to_have_value("fillers")
+    expect(page.get_by_label(partner)).to_be_checked()
+    expect(page.get_by_label(on_sale)).to_be_checked()
+    page.get_by_label(price).fill("15200")
     shot(page, "price-changed")
-    page.get_by_role("button", name="Сохранить").click()
+    page.get_by_role("button", name=save).click()
     page.wait_for_url("**/office/catalog/products/F-1/")
     expect(page.get_by_role("status")).to_contain_text("F-1")
-    expect(page.get_by_label("Цена, ₽")).to_have_value("15200.00")
-    expect(page.get_by_label("Группа")).to_have_value("fillers")
+    expect(page.get_by_label(price)).to_have_value("15200.00")
+    expect(page.get_by_label(group)).to_have_value("fillers")
     shot(page, "saved")
     saved = Product.objects.select_related("group").get(sku="F-1")
     assert (saved.name, saved.price, saved.group.code, saved.is_partner, saved.is_active) == (

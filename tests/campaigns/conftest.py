@@ -38,8 +38,9 @@ def buy(member, days_ago: float, lines: list[tuple[str, str]], status: str = "co
 @pytest.fixture
 def programme(db):
     """Members: anna (doctor, Novosibirsk, buys fillers often), boris (lapsing clinic in Moscow), vera (new,
-    birthday today), gleb (lapsed, leap-day birthday, only cancelled orders lately), dina (no region, no
-    purchases, registered long ago)."""
+    birthday today, in Pushkin — a town of St Petersburg, not a million-plus city), gleb (lapsed, in region 54 with
+    no city, leap-day birthday, only cancelled orders lately), dina (no region, no purchases, registered long
+    ago)."""
     for code in ("doctor", "clinic", "vip"):
         Tag.objects.create(code=code, name=code)
     for code in ("certified-injector", "trained-peels"):
@@ -54,16 +55,17 @@ def programme(db):
     ])
     long_ago = NOW - timedelta(days=700)
     anna = members.create_member(actor="t", 
-        last_name="Иванова", region_code="54", tags=["doctor", "vip"], eligibility_flags=["certified-injector"],
+        last_name="Иванова", region_code="54", city="Новосибирск", tags=["doctor", "vip"],
+        eligibility_flags=["certified-injector"],
         birthday=date(1990, 3, 5), registered_at=long_ago,
     )
     boris = members.create_member(actor="t", 
-        kind="legal_entity", legal_name="ООО «Клиника»", inn="7707083893", region_code="77", tags=["clinic"],
-        eligibility_flags=["certified-injector", "trained-peels"], registered_at=long_ago,
+        kind="legal_entity", legal_name="ООО «Клиника»", inn="7707083893", region_code="77", city="Москва",
+        tags=["clinic"], eligibility_flags=["certified-injector", "trained-peels"], registered_at=long_ago,
     )
     vera = members.create_member(actor="t",
-                                 last_name="Веселова", region_code="78", tags=["doctor"], birthday=date(1995, 3, 1),
-                                 registered_at=NOW - timedelta(days=10))
+                                 last_name="Веселова", region_code="78", city="Пушкин", tags=["doctor"],
+                                 birthday=date(1995, 3, 1), registered_at=NOW - timedelta(days=10))
     gleb = members.create_member(actor="t", last_name="Глебов", region_code="54", birthday=date(1988, 2, 29),
                                  registered_at=long_ago)
     dina = members.create_member(actor="t", last_name="Данилова", registered_at=long_ago)

@@ -11,7 +11,7 @@ from django.http import Http404
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_safe
-from ninja import NinjaAPI
+from ninja import NinjaAPI, Swagger
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
@@ -24,6 +24,17 @@ def described_only(view):
     """The schema and the interactive docs are open to anyone and only read: another method is 405 (not a CSRF
     refusal, which only a form of the platform could pass)."""
     return csrf_exempt(require_safe(view))
+
+
+class EnglishDocs(Swagger):
+    """Swagger UI on django-ninja's page and static files, the page saying that it is in English (`<html lang>`):
+    Swagger UI and the API's descriptions speak English whatever the reader's language, and a screen reader reads
+    the page in the language it states."""
+
+    def render_page(self, request, api, **kwargs):
+        response = super().render_page(request, api, **kwargs)
+        response.content = response.content.replace(b"<html>", b'<html lang="en">', 1)
+        return response
 
 
 class KopilkaAPI(NinjaAPI):
@@ -48,6 +59,7 @@ api = KopilkaAPI(
     ),
     auth=UNSCOPED,
     urls_namespace="api-v1",
+    docs=EnglishDocs(),
     docs_decorator=described_only,
 )
 

@@ -1,8 +1,8 @@
 """The campaign builder's forms and their translation to and from a campaign's rules (`campaigns.rules`).
 
-The condition tree is edited as rows: each row one condition (kind, comparison, value, window, "not"), the rows
-joined by "all of" or "any of". A tree of another shape (nested groups) is edited as JSON instead; either way the
-result is validated by the same typed model the API uses, and the errors come back on the form.
+The condition tree travels as JSON: the page's builder (static/backoffice/builder.js) shows it as nested groups
+and rows and writes every change back, so the stored tree is read back exactly; it is validated by the same typed
+model the API uses, and the errors come back on the form.
 """
 
 import json
@@ -15,40 +15,31 @@ from kopilka.campaigns.conditions import parse as parse_condition
 from kopilka.campaigns.models import Campaign, CampaignType, EventType
 from kopilka.campaigns.rules import parse_rules
 
-KINDS = [
-    ("", "—"), ("member_kind", _("member kind (individual / legal_entity)")), ("tags", _("has tags")),
-    ("eligibility", _("has eligibility flags")), ("region", _("region codes")), ("orders", _("number of orders")),
-    ("spent", _("total spent, ₽")), ("lifecycle", _("lifecycle stage (new, active, lapsing, lapsed)")),
-    ("purchased", _("bought from product groups")), ("tier", _("tier")), ("birthday", _("birthday within days")),
-]
-COMPARISONS = [("ge", "≥"), ("gt", ">"), ("eq", "="), ("le", "≤"), ("lt", "<")]
-ROWS = 6
-
 
 def _words(text: str) -> list[str]:
     return [w.strip() for w in (text or "").replace(";", ",").split(",") if w.strip()]
 
 
 class ConditionsForm(forms.Form):
-    """Who a campaign is for: condition rows joined by all / any, or a tree as JSON. Alone, it serves the live
-    count of eligible members."""
+    """Who a campaign is for: the condition tree as JSON, which the page's builder edits as nested groups and rows
+    (and a person may edit by hand in its advanced view). Alone, it serves the live counts of eligible members."""
 
-    join = forms.ChoiceField(label=_("Members who meet"), choices=[("all", _("all of the conditions")),
-                                                                   ("any", _("any of the conditions"))])
-    conditions_json = forms.CharField(label=_("Or the condition tree as JSON"), required=False,
-                                      widget=forms.Textarea(attrs={"rows": 3}))
+    conditions_json = forms.CharField(label=_("The condition tree as JSON"), required=False,
+                                      widget=forms.Textarea(attrs={"rows": 6, "spellcheck": "false"}))
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        for n in range(ROWS):
-            self.fields[f"c{n}_kind"] = forms.ChoiceField(label=_("Condition"), choices=KINDS, required=False)
-            self.fields[f"c{n}_op"] = forms.ChoiceField(label=_("Comparison"), choices=COMPARISONS, required=False)
-            self.fields[f"c{n}_value"] = forms.CharField(label=_("Value"), required=False, max_length=500)
-            self.fields[f"c{n}_days"] = forms.IntegerField(label=_("Within days"), required=False, min_value=1)
-            self.fields[f"c{n}_not"] = forms.BooleanField(label=_("not"), required=False)
-
-    def condition_rows(self):
-        return [[self[f"c{n}_{part}"] for part in ("not", "kind", "op", "value", "days")] for n in range(ROWS)]
+    def clean_conditions_json(self):
+        """The tree as stored (a dict), or None for "everybody"; a tree that does not parse is the field's error."""
+        text = (self.cleaned_data.get("conditions_json") or "").strip()
+        if not text:
+            return None
+        try:
+            tree = json.loads(text)
+            if tree is not None:
+                parse_condition(tree)
+        except (ValueError, TypeError) as error:  # bad JSON and invalid trees alike (pydantic's are ValueErrors)
+            problem = _("The conditions are not valid: %(error)s") % {"error": _first(error)}
+            raise forms.ValidationError(problem) from error
+        return tree
 
 
 class MomentInput(forms.DateTimeInput):
@@ -128,7 +119,7 @@ class CampaignForm(ConditionsForm):
         if self.errors:
             return data
         try:
-            data["conditions"] = conditions_of(data)
+            data["conditions"] = data.get("conditions_json")
             data["rules"] = parse_rules(rules_of(data, self.base_rules)).model_dump(mode="json")
         except (ValueError, ValidationError) as error:
             raise forms.ValidationError(_("The rules are not valid: %(error)s") % {"error": _first(error)}) from error
@@ -140,50 +131,6 @@ def _first(error: Exception) -> str:
         problem = error.errors()[0]
         return f"{'.'.join(str(p) for p in problem['loc'])}: {problem['msg']}"
     return str(error)
-
-
-def _leaf(kind: str, op: str, value: str, days: int | None) -> dict:
-    """One condition row as a node of the tree."""
-    listed = _words(value)
-    if kind == "member_kind":
-        return {"type": kind, "kind": value.strip()}
-    if kind == "tags":
-        return {"type": kind, "tags": listed}
-    if kind == "eligibility":
-        return {"type": kind, "flags": listed}
-    if kind == "region":
-        return {"type": kind, "regions": listed}
-    if kind in ("orders", "spent"):
-        return {"type": kind, "op": op or "ge", "value": value.strip().replace(",", ".") or "0", "within_days": days}
-    if kind == "lifecycle":
-        return {"type": kind, "stages": listed}
-    if kind == "purchased":
-        return {"type": kind, "groups": listed, "within_days": days}
-    if kind == "tier":
-        return {"type": kind, "tiers": listed}
-    if kind == "birthday":
-        return {"type": kind, "days": int(value or 0)}
-    raise ValueError(f"unknown condition {kind}")
-
-
-def conditions_of(data: dict) -> dict | None:
-    """The condition tree of the form: its JSON when given, else its rows joined; None for "everybody"."""
-    if (data.get("conditions_json") or "").strip():
-        tree = json.loads(data["conditions_json"])
-        parse_condition(tree)
-        return tree
-    nodes = []
-    for n in range(ROWS):
-        kind = data.get(f"c{n}_kind")
-        if not kind:
-            continue
-        node = _leaf(kind, data.get(f"c{n}_op") or "", data.get(f"c{n}_value") or "", data.get(f"c{n}_days"))
-        nodes.append({"type": "not", "of": node} if data.get(f"c{n}_not") else node)
-    if not nodes:
-        return None
-    tree = nodes[0] if len(nodes) == 1 else {"type": data.get("join") or "all", "of": nodes}
-    parse_condition(tree)
-    return tree
 
 
 def rules_of(data: dict, base: dict | None = None) -> dict:
@@ -235,49 +182,5 @@ def initial_of(campaign: Campaign, rules: dict) -> dict:
         "expiry_days": expiry.get("days"), "expiry_months": expiry.get("months"), "expiry_date": expiry.get("date"),
     }
     tree = rules.get("conditions")
-    rows = _rows_of(tree)
-    if rows is None:
-        initial["conditions_json"] = json.dumps(tree, ensure_ascii=False)
-    else:
-        initial["join"] = tree.get("type") if tree and tree.get("type") in ("all", "any") else "all"
-        for n, row in enumerate(rows):
-            initial.update({f"c{n}_{k}": v for k, v in row.items()})
+    initial["conditions_json"] = "" if tree is None else json.dumps(tree, ensure_ascii=False)
     return initial
-
-
-_DEFAULT_MATCH = {"tags": "any", "eligibility": "all"}
-
-
-def _fits_a_row(leaf: dict) -> bool:
-    """Whether a row shows the condition whole: rows have no nesting, federal districts, SKUs or other matching
-    than the default."""
-    kind = leaf.get("type")
-    if kind in ("all", "any", "not") or leaf.get("federal_districts") or leaf.get("skus"):
-        return False
-    return leaf.get("match", _DEFAULT_MATCH.get(kind)) == _DEFAULT_MATCH.get(kind)
-
-
-def _rows_of(tree: dict | None) -> list[dict] | None:
-    """The rows that make `tree`, or None when it has a shape the rows cannot show."""
-    if tree is None:
-        return []
-    nodes = tree["of"] if tree.get("type") in ("all", "any") else [tree]
-    if len(nodes) > ROWS:
-        return None
-    rows = []
-    for node in nodes:
-        negated = node.get("type") == "not"
-        leaf = node["of"] if negated else node
-        if not _fits_a_row(leaf):
-            return None
-        kind = leaf["type"]
-        value = {
-            "member_kind": leaf.get("kind"), "tags": ", ".join(leaf.get("tags", [])),
-            "eligibility": ", ".join(leaf.get("flags", [])), "region": ", ".join(leaf.get("regions", [])),
-            "orders": str(leaf.get("value", "")), "spent": str(leaf.get("value", "")),
-            "lifecycle": ", ".join(leaf.get("stages", [])), "purchased": ", ".join(leaf.get("groups", [])),
-            "tier": ", ".join(leaf.get("tiers", [])), "birthday": str(leaf.get("days", 0)),
-        }[kind]
-        rows.append({"not": negated, "kind": kind, "op": leaf.get("op", "ge"), "value": value,
-                     "days": leaf.get("within_days")})
-    return rows

@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal
 
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext, pgettext_lazy
 from pydantic import BaseModel, ConfigDict, Field
 
 Comparison = Literal["lt", "le", "gt", "ge", "eq"]
@@ -25,7 +25,9 @@ Stage = Literal["new", "active", "lapsing", "lapsed"]
 Match = Literal["any", "all"]
 
 _SYMBOLS = {"lt": "<", "le": "≤", "gt": ">", "ge": "≥", "eq": "="}
-_STAGE_NAMES = {"new": _("new"), "active": _("active"), "lapsing": _("lapsing"), "lapsed": _("lapsed")}
+STAGE_NAMES = {"new": pgettext_lazy("lifecycle stage", "new"), "active": pgettext_lazy("lifecycle stage", "active"),
+               "lapsing": pgettext_lazy("lifecycle stage", "lapsing"),
+               "lapsed": pgettext_lazy("lifecycle stage", "lapsed")}
 _KIND_NAMES = {"individual": _("individual"), "legal_entity": _("legal entity")}
 
 
@@ -73,6 +75,22 @@ class InRegion(_Node):
     federal_districts: list[str] = []
 
 
+class InCity(_Node):
+    """Member's city is one of `cities`, each written "<region code>:<name>" (a name alone is not unique)."""
+
+    type: Literal["city"] = "city"
+    cities: list[Annotated[str, Field(pattern=r"^\d{2,3}:.+$", max_length=130)]] = Field(min_length=1)
+
+
+class MillionPlusCity(_Node):
+    """Member's city has a million people or more (the population in the reference book of cities)."""
+
+    type: Literal["million_plus"] = "million_plus"
+
+
+MILLION = 1_000_000
+
+
 class OrderCount(_Node):
     type: Literal["orders"] = "orders"
     op: Comparison
@@ -114,8 +132,8 @@ class Birthday(_Node):
 
 
 Condition = Annotated[
-    AllOf | AnyOf | Not | MemberKind | HasTags | HasFlags | InRegion | OrderCount | TotalSpent | LifecycleStage
-    | Purchased | InTier | Birthday,
+    AllOf | AnyOf | Not | MemberKind | HasTags | HasFlags | InRegion | InCity | MillionPlusCity | OrderCount
+    | TotalSpent | LifecycleStage | Purchased | InTier | Birthday,
     Field(discriminator="type"),
 ]
 for _model in (AllOf, AnyOf, Not):
@@ -224,6 +242,8 @@ class MemberFacts:
     flags: frozenset[str] = frozenset()
     region: str | None = None
     federal_district: str = ""
+    city: str | None = None  # "<region code>:<name>", as InCity names it
+    city_population: int | None = None
     birthday: date | None = None
     tier: str | None = None
     purchases: tuple[PurchaseFact, ...] = ()  # counted ones only (not cancelled or returned)
@@ -345,6 +365,22 @@ def _region(c: InRegion, facts: MemberFacts) -> Verdict:
     return Verdict(passed, str(text))
 
 
+def _city(c: InCity, facts: MemberFacts) -> Verdict:
+    text = _("lives in the city %(wanted)s (the member: %(actual)s)") % {
+        "wanted": _listed(c.cities), "actual": facts.city or "—"}
+    return Verdict(facts.city in c.cities, str(text))
+
+
+def _million_plus(c: MillionPlusCity, facts: MemberFacts) -> Verdict:
+    population = facts.city_population
+    actual = facts.city or "—"
+    if population:
+        people = format(population, ",").replace(",", "\u202f")
+        actual = f"{actual}, {people}"
+    text = _("lives in a city of a million or more (the member: %(actual)s)") % {"actual": actual}
+    return Verdict((population or 0) >= MILLION, str(text))
+
+
 def _compare(actual, op: str, value) -> bool:
     return {
         "lt": actual < value, "le": actual <= value, "gt": actual > value, "ge": actual >= value, "eq": actual == value,
@@ -376,7 +412,7 @@ def _spent(c: TotalSpent, facts: MemberFacts) -> Verdict:
 def _lifecycle(c: LifecycleStage, facts: MemberFacts) -> Verdict:
     stage = facts.stage()
     text = _("lifecycle stage is %(wanted)s (the member: %(actual)s)") % {
-        "wanted": ", ".join(str(_STAGE_NAMES[s]) for s in c.stages), "actual": _STAGE_NAMES[stage],
+        "wanted": ", ".join(str(STAGE_NAMES[s]) for s in c.stages), "actual": STAGE_NAMES[stage],
     }
     return Verdict(stage in c.stages, str(text))
 
@@ -418,6 +454,6 @@ def _birthday(c: Birthday, facts: MemberFacts) -> Verdict:
 
 _EVALUATORS: dict[str, Callable[[Any, MemberFacts], Verdict]] = {
     "all": _all, "any": _any, "not": _not, "member_kind": _kind, "tags": _tags, "eligibility": _flags,
-    "region": _region, "orders": _orders, "spent": _spent, "lifecycle": _lifecycle, "purchased": _purchased,
-    "tier": _tier, "birthday": _birthday,
+    "region": _region, "city": _city, "million_plus": _million_plus, "orders": _orders, "spent": _spent,
+    "lifecycle": _lifecycle, "purchased": _purchased, "tier": _tier, "birthday": _birthday,
 }

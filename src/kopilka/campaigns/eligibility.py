@@ -90,6 +90,15 @@ def _region(node: c.InRegion, now: datetime) -> Q:
     return Q(region__code__in=node.regions) | Q(region__federal_district__in=node.federal_districts)
 
 
+def _city(node: c.InCity, now: datetime) -> Q:
+    named = (tuple(key.split(":", 1)) for key in node.cities)
+    return reduce(or_, (Q(city__region__code=region, city__name=name) for region, name in named))
+
+
+def _million_plus(node: c.MillionPlusCity, now: datetime) -> Q:
+    return Q(city__population__gte=c.MILLION)
+
+
 def _orders(node: c.OrderCount, now: datetime) -> Q:
     count = Subquery(counted_orders(now, node.within_days).annotate(n=Count("pk")).values("n"))
     return Q(_LOOKUPS[node.op](Coalesce(count, 0, output_field=IntegerField()), node.value))
@@ -136,6 +145,6 @@ def _birthday(node: c.Birthday, now: datetime) -> Q:
 
 _COMPILERS: dict[str, Callable[[Any, datetime], Q]] = {
     "all": _all, "any": _any, "not": _not, "member_kind": _kind, "tags": _tags, "eligibility": _flags,
-    "region": _region, "orders": _orders, "spent": _spent, "lifecycle": _lifecycle, "purchased": _purchased,
-    "tier": _tier, "birthday": _birthday,
+    "region": _region, "city": _city, "million_plus": _million_plus, "orders": _orders, "spent": _spent,
+    "lifecycle": _lifecycle, "purchased": _purchased, "tier": _tier, "birthday": _birthday,
 }

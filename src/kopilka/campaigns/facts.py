@@ -21,7 +21,7 @@ from kopilka.campaigns.engine import LiveCampaign
 from kopilka.catalog.selectors import ancestor_codes_by_sku
 from kopilka.core import clock, sql
 from kopilka.customers.errors import member_not_found
-from kopilka.customers.models import EligibilityFlag, Member, Region, Tag
+from kopilka.customers.models import City, EligibilityFlag, Member, Region, Tag
 from kopilka.orders.selectors import Bought, counted_purchases, history_answers
 from kopilka.tiers.models import MemberTier, Tier
 
@@ -50,6 +50,8 @@ class MemberRow:
     birthday: date | None
     region: str | None
     federal_district: str
+    city: str | None = None  # "<region code>:<name>" (conditions.InCity)
+    city_population: int | None = None
     labels: Labels | None = None  # read with the row on request (`load_member(..., labels=True)`)
 
     @property
@@ -57,8 +59,15 @@ class MemberRow:
         return Member.status_earns_and_spends(self.status)
 
 
+# The member's city as conditions name it ("<region code>:<name>") and its population, as two columns of a read of
+# members `m`.
+CITY = f"""
+(SELECT cr.code || ':' || c.name FROM {City._meta.db_table} c JOIN {Region._meta.db_table} cr ON cr.id = c.region_id
+ WHERE c.id = m.city_id),
+(SELECT c.population FROM {City._meta.db_table} c WHERE c.id = m.city_id)"""
+
 _MEMBER = f"""
-SELECT m.id, m.kind, m.status, m.registered_at, m.birthday, r.code, r.federal_district
+SELECT m.id, m.kind, m.status, m.registered_at, m.birthday, r.code, r.federal_district, {CITY}
 FROM {Member._meta.db_table} m LEFT JOIN {Region._meta.db_table} r ON r.id = m.region_id
 WHERE m.id = %s
 """
@@ -76,20 +85,21 @@ WHERE mt.member_id = %s
 """
 
 # The member's row and its labels in one read: the row is the one ('member', kind, status, registered_at, birthday,
-# region, district); a label's row is (what, code) with the rest NULL.
+# region, district, city, population); a label's row is (what, code) with the rest NULL.
 _MEMBER_WITH_LABELS = f"""
-SELECT 'member', m.kind, m.status, m.registered_at, m.birthday, r.code, r.federal_district
+SELECT 'member', m.kind, m.status, m.registered_at, m.birthday, r.code, r.federal_district, {CITY}
 FROM {Member._meta.db_table} m LEFT JOIN {Region._meta.db_table} r ON r.id = m.region_id
 WHERE m.id = %s
 UNION ALL
-SELECT 'tag', t.code, NULL, NULL, NULL, NULL, NULL
+SELECT 'tag', t.code, NULL, NULL, NULL, NULL, NULL, NULL, NULL
 FROM {Member.tags.through._meta.db_table} mt JOIN {Tag._meta.db_table} t ON t.id = mt.tag_id
 WHERE mt.member_id = %s
 UNION ALL
-SELECT 'flag', f.code, NULL, NULL, NULL, NULL, NULL FROM {Member.eligibility_flags.through._meta.db_table} mf
+SELECT 'flag', f.code, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+FROM {Member.eligibility_flags.through._meta.db_table} mf
 JOIN {EligibilityFlag._meta.db_table} f ON f.id = mf.eligibilityflag_id WHERE mf.member_id = %s
 UNION ALL
-SELECT 'tier', t.code, NULL, NULL, NULL, NULL, NULL
+SELECT 'tier', t.code, NULL, NULL, NULL, NULL, NULL, NULL, NULL
 FROM {MemberTier._meta.db_table} mt JOIN {Tier._meta.db_table} t ON t.id = mt.tier_id
 WHERE mt.member_id = %s
 """
@@ -112,15 +122,15 @@ def load_member(member_id: int, labels: bool = False) -> MemberRow:
             codes[what].add(values[0])
     if row is None:
         raise member_not_found(member_id)
-    kind, status, registered_at, birthday, region, district = row
-    return MemberRow(member_id, kind, status, sql.moment(registered_at), sql.day(birthday), region, district or "",
-                     _labels(codes))
+    return member_row((member_id, *row), _labels(codes))
 
 
-def member_row(row: tuple) -> MemberRow:
-    """A MemberRow of (id, kind, status, registered at, birthday, region code, federal district) as read."""
-    pk, kind, status, registered_at, birthday, region, district = row
-    return MemberRow(pk, kind, status, sql.moment(registered_at), sql.day(birthday), region, district or "")
+def member_row(row: tuple | list, labels: Labels | None = None) -> MemberRow:
+    """A MemberRow of (id, kind, status, registered at, birthday, region code, federal district, city, city's
+    population) as read."""
+    pk, kind, status, registered_at, birthday, region, district, city, population = row
+    return MemberRow(pk, kind, status, sql.moment(registered_at), sql.day(birthday), region, district or "", city,
+                     population, labels)
 
 
 def _labels(codes: dict[str, set[str]]) -> Labels:
@@ -161,6 +171,8 @@ def member_facts(
         flags=labels.flags,
         region=member.region,
         federal_district=member.federal_district,
+        city=member.city,
+        city_population=member.city_population,
         birthday=member.birthday,
         tier=labels.tier,
         purchases=purchases,

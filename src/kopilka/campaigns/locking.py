@@ -30,7 +30,7 @@ from django.db import connection, transaction
 
 from kopilka.campaigns import budgets
 from kopilka.campaigns.engine import Decision, LiveCampaign, PurchaseLine, may_apply
-from kopilka.campaigns.facts import MemberRow, member_row
+from kopilka.campaigns.facts import CITY, MemberRow, member_row
 from kopilka.core import sql
 from kopilka.customers.models import Member, Region
 
@@ -41,7 +41,7 @@ T = TypeVar("T")
 _MEMBER_LOCK = f"""
 SELECT m.id, m.kind, m.status, m.registered_at, m.birthday,
        (SELECT r.code FROM {Region._meta.db_table} r WHERE r.id = m.region_id),
-       (SELECT r.federal_district FROM {Region._meta.db_table} r WHERE r.id = m.region_id)
+       (SELECT r.federal_district FROM {Region._meta.db_table} r WHERE r.id = m.region_id), {CITY}
 FROM {Member._meta.db_table} m WHERE m.id = %s
 """
 # The member's labels (tags, flags, tier) are not read here: after a wait for the lock, this statement's snapshot is

@@ -21,17 +21,30 @@ from kopilka.customers.models import (
 )
 
 
+class StatedValuesFilter(admin.AllValuesFieldListFilter):
+    """The values a text field holds, each a link to the rows with it; a blank value (not stated, as a member
+    imported without a registration source or a region outside the federal districts) is named so rather than
+    shown as a link with no text."""
+
+    def choices(self, changelist):
+        for choice in super().choices(changelist):
+            shown = str(choice["display"])
+            if not shown or shown.startswith(" ("):  # blank, alone or before its count (the admin's facets)
+                choice = {**choice, "display": _("not stated") + shown}
+            yield choice
+
+
 @admin.register(Region)
 class RegionAdmin(ReadOnlyAdmin):
     list_display = ["code", "name", "federal_district", "time_zone"]
-    list_filter = ["federal_district", "time_zone"]
+    list_filter = [("federal_district", StatedValuesFilter), "time_zone"]
     search_fields = ["code", "name"]
 
 
 @admin.register(City)
 class CityAdmin(AuditedAdmin):
     list_display = ["name", "region", "population"]
-    list_filter = ["region__federal_district"]
+    list_filter = [("region__federal_district", StatedValuesFilter)]
     list_select_related = ["region"]
     search_fields = ["name", "region__name"]
     autocomplete_fields = ["region"]
@@ -81,8 +94,8 @@ class MemberAdmin(ReadOnlyAdmin):
     list_filter = [
         "status",
         "kind",
-        "registration_source",
-        "region__federal_district",
+        ("registration_source", StatedValuesFilter),
+        ("region__federal_district", StatedValuesFilter),
         "tags",
         "eligibility_flags",
     ]

@@ -1,5 +1,7 @@
 from django import template
 
+from kopilka.backoffice.presenters import formatted
+
 register = template.Library()
 
 
@@ -18,3 +20,9 @@ def split_names(text: str) -> list[str]:
 def field_named(form, name: str):
     """form[name]: a bound field picked by a name held in a variable."""
     return form[name]
+
+
+@register.filter
+def money(value) -> str:
+    """An amount of roubles as people read it: grouped by thousands, two decimals, "₽" on the same line."""
+    return formatted(value, "money")

@@ -1,5 +1,7 @@
-"""The marketer's campaigns: the list with lifecycle actions, and the builder (conditions as rows with a live
-count of eligible members, accrual, redemption and expiry, a preview on a sample cart)."""
+"""The marketer's campaigns: the list with lifecycle actions, and the builder (the condition tree as nested groups
+and rows with live counts of eligible members, accrual, redemption and expiry, a preview on a sample cart)."""
+
+import json
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
@@ -9,8 +11,10 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
 from kopilka.backoffice.access import ACTION, CHANGES, requires
-from kopilka.backoffice.campaign_form import CampaignForm, ConditionsForm, conditions_of, initial_of
+from kopilka.backoffice.campaign_form import CampaignForm, ConditionsForm, initial_of
+from kopilka.backoffice.condition_choices import GROUPS_COUNTED, condition_choices
 from kopilka.backoffice.preview import preview as run_preview
+from kopilka.backoffice.views import campaign_results
 from kopilka.campaigns import services
 from kopilka.campaigns.conditions import parse as parse_condition
 from kopilka.campaigns.eligibility import eligible_members
@@ -24,9 +28,13 @@ FIELDS = ("name", "public_name", "starts_at", "ends_at", "priority", "combinatio
 
 @requires("campaigns.view_campaign")
 def campaigns(request):
+    """The list, each campaign with its results for the period asked (all time when none): one read for them all."""
     shown = Campaign.objects.select_related("type").order_by("-starts_at", "code")
+    period, results, query = campaign_results.list_columns(request)
     rows = [(c, [a for a, (allowed, _target) in TRANSITIONS.items() if c.status in allowed]) for c in shown]
-    return render(request, "backoffice/campaigns.html", {"rows": rows})
+    for c, _actions in rows:
+        c.results = results.get(c.pk)
+    return render(request, "backoffice/campaigns.html", {"rows": rows, "period": period, "query": query})
 
 
 @requires("campaigns.add_campaign", methods=CHANGES)
@@ -77,7 +85,7 @@ def _builder(request, existing: Campaign | None):
                         "what was earned keeps the version it was earned under.") % said)
                     return redirect("backoffice:campaign", code=saved.code)
     return render(request, "backoffice/campaign.html", {
-        "form": form, "campaign": existing, "rows": form.condition_rows(), "result": result, "problem": problem,
+        "form": form, "campaign": existing, "choices": condition_choices(), "result": result, "problem": problem,
         "preview_member": request.POST.get("preview_member", ""), "preview_cart": request.POST.get("preview_cart", ""),
     })
 
@@ -112,14 +120,18 @@ def lifecycle(request, code: str, action: str):
 
 @requires("campaigns.view_campaign", methods=ACTION)
 def eligible_count(request):
-    """How many active members the conditions of the posted form select now (the builder's live count)."""
+    """How many active members the posted condition tree selects now (the builder's live count), and, for the
+    builder's groups posted as `groups_json` (a list of trees, at most GROUPS_COUNTED), how many each selects."""
     form = ConditionsForm(request.POST)
     if not form.is_valid():
         problems = "; ".join(str(e) for errors in form.errors.values() for e in errors)
-        return JsonResponse({"error": _("The conditions are not complete: %(error)s") % {"error": problems}})
+        return JsonResponse({"error": problems})
     try:
-        tree = conditions_of(form.cleaned_data)
-        count = eligible_members(parse_condition(tree) if tree else None).count()
-    except ValueError as error:  # bad JSON and invalid trees alike (pydantic's errors are ValueErrors)
+        groups = json.loads(request.POST.get("groups_json") or "[]")
+        if not isinstance(groups, list) or len(groups) > GROUPS_COUNTED:
+            raise ValueError(_("at most %(n)d groups are counted") % {"n": GROUPS_COUNTED})
+        trees = [form.cleaned_data["conditions_json"], *groups]
+        counts = [eligible_members(None if tree is None else parse_condition(tree)).count() for tree in trees]
+    except (ValueError, TypeError) as error:  # bad JSON and invalid trees alike (pydantic's are ValueErrors)
         return JsonResponse({"error": _("The conditions are not complete: %(error)s") % {"error": error}})
-    return JsonResponse({"count": count})
+    return JsonResponse({"count": counts[0], "groups": counts[1:]})

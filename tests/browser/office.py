@@ -1,0 +1,75 @@
+"""The back office as an administrator sees it, for the tests that walk through every page: a scene with one record
+of each kind a page names, the addresses of the pages, and signing in."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+from django.contrib.auth.models import Group, User
+from django.core.management import call_command
+
+from kopilka.backoffice import widgets
+from kopilka.backoffice.roles import ADMINISTRATOR, sync_roles
+from kopilka.campaigns import services as campaigns
+from kopilka.catalog.services import upsert_group, upsert_products
+from kopilka.core import clock
+from kopilka.customers import services as members
+from kopilka.ledger import services as ledger
+from tests.analytics.programmes import buy
+
+PASSWORD = "a-long-browser-password-7"
+
+
+def scene() -> dict:
+    """A member with points and a purchase three days ago, a campaign and a product: what the pages that show one record
+    name, and figures for the analytics of the current month."""
+    anna = members.create_member(actor="t", last_name="Соколова", first_name="Анна", phone="+79161234567")
+    ledger.accrue(member_id=anna.pk, points=300, actor="t", idempotency_key="offline-1")
+    buy(anna, clock.now() - timedelta(days=3), "14900", lines=[("1", "14900", "0")])
+    campaigns.create_campaign(code="spring", name="Весна", type="promo", starts_at=clock.now(), actor="t",
+                              rules={"accrual": {"reward": "percent", "percent": "5"}})
+    upsert_group(code="fillers", name="Филлеры")
+    upsert_products([{"sku": "F-1", "name": "Филлер", "price": Decimal("14900"), "group": "fillers"}])
+    return {"member": anna.pk}
+
+
+# Every kind of back-office page; {member} stands for the scene's member, the campaign and the product are its own.
+ADDRESSES = [
+    "/office/members/", "/office/members/{member}/", "/office/members/{member}/compensate/",
+    "/office/members/{member}/spend/", "/office/compensations/", "/office/audit/", "/office/settings/",
+    "/office/campaigns/", "/office/campaign-new/", "/office/campaigns/spring/", "/office/campaigns/spring/results/",
+    "/office/catalog/",
+    "/office/catalog/products/F-1/", "/office/analytics/", "/office/analytics/rfm/", "/office/analytics/widgets/",
+]
+# The administration's index, a list and a change form.
+ADMINISTRATION = ["/admin/", "/admin/customers/member/", "/admin/customers/member/{member}/change/"]
+
+
+def addresses(member: int) -> list[str]:
+    """The back-office pages (ADDRESSES) with the scene's member in them."""
+    return [address.format(member=member) for address in ADDRESSES]
+
+
+def administration(member: int) -> list[str]:
+    """The administration's pages (ADMINISTRATION) with the scene's member in them."""
+    return [address.format(member=member) for address in ADMINISTRATION]
+
+
+def sign_in(page) -> dict:
+    """Makes the scene and an administrator who has shared a widget, signs `page` in through the administration's
+    login and returns the scene."""
+    sync_roles()
+    admin = User.objects.create_user("admin-olga", password=PASSWORD, is_staff=True)
+    admin.groups.set([Group.objects.get(name=ADMINISTRATOR)])
+    made = scene()
+    widgets.issue(admin, "rfm", {}, "heatmap", 30, summary="RFM heat map")
+    page.goto("/admin/login/?next=/office/")
+    page.fill("#id_username", "admin-olga")
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit]")
+    page.wait_for_url("**/office/**")
+    return made
+
+
+def work_off_the_queue() -> None:
+    """What `kopilka worker` does, once: computes what the pages have queued (the analytics' snapshots)."""
+    call_command("worker", batch=True, startup_delay=False, schedule=False, verbosity=0)
