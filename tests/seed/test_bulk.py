@@ -34,6 +34,9 @@ SELECT tablename, indexname, indexdef FROM pg_indexes WHERE tablename = ANY(%(ta
 UNION ALL
 SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint
 WHERE conrelid::regclass::text = ANY(%(tables)s)
+UNION ALL
+SELECT tgrelid::regclass::text, tgname, tgenabled::text FROM pg_trigger
+WHERE NOT tgisinternal AND tgrelid::regclass::text = ANY(%(tables)s)
 ORDER BY 1, 2, 3
 """
 
@@ -218,10 +221,24 @@ def test_members_with_purchases_have_a_tier_and_the_change_that_gave_it(loaded):
 
 @pytest.mark.postgres
 @pytest.mark.django_db
-def test_the_indexes_and_constraints_set_aside_are_all_back(loaded):
+def test_the_indexes_constraints_and_triggers_set_aside_are_all_back(loaded):
     _, _, schema_before = loaded
 
     assert _schema() == schema_before
+    assert ("ledger_lot", "lot_follows_entries", "O") in schema_before
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_a_loaded_lot_that_does_not_follow_its_entries_is_refused(loaded):
+    """The load writes the lots' and accounts' remainders with the ledger's row-by-row checks off (they would probe
+    indexes set aside), and checks the same over the whole load at once."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE ledger_lot DISABLE TRIGGER lot_follows_entries")
+        cursor.execute("UPDATE ledger_lot SET remaining = remaining - 1 WHERE id = (SELECT MAX(id) FROM ledger_lot)")
+        with pytest.raises(RuntimeError, match="bulk seed: lot"):
+            bulk._hold_snapshots_to_entries(cursor)
+        transaction.set_rollback(True)
 
 
 @pytest.mark.postgres
