@@ -2,7 +2,9 @@
 
 import itertools
 import threading
+from contextlib import nullcontext
 from decimal import Decimal
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -85,8 +87,14 @@ def forgetful():
     redemption._remembered.cache_clear()
 
 
+def without_shortcut(monkeypatch) -> None:
+    """Every plan goes through the solvers, also those the pools' totals alone would prove."""
+    monkeypatch.setattr(redemption._Program, "_without_solver", lambda program, limit: None)
+
+
 def trusting_solvers(monkeypatch) -> None:
     """A relaxation one point over a cap, as the simplex's tolerance allows, and a rounding that trusts it."""
+    without_shortcut(monkeypatch)
     honest = redemption.Relaxation.maximize
 
     def one_point_over(relaxation, objective):
@@ -237,10 +245,22 @@ def _brute_force(lines, pools, line_cap, receipt_cap) -> tuple[int, int]:
     return best
 
 
+@pytest.mark.parametrize("path", ["as planned", "solvers only"])
 @settings(max_examples=150, deadline=None)
 @given(raw_lines=_lines, raw_pools=_pools, line_cap=st.sampled_from([None, D(80)]),
        receipt_cap=st.sampled_from([None, D(30), D(70)]), requested=st.one_of(st.none(), st.integers(0, 8)))
-def test_the_plan_is_feasible_and_optimal_against_brute_force(raw_lines, raw_pools, line_cap, receipt_cap, requested):
+def test_the_plan_is_feasible_and_optimal_against_brute_force(path, raw_lines, raw_pools, line_cap, receipt_cap,
+                                                               requested):
+    """"as planned": most of these small programs are proven by the pools' totals alone (`pool_totals`); "solvers
+    only" plans every one by the simplex and the exact program."""
+    redemption._remembered.cache_clear()
+    with mock.patch.object(redemption._Program, "_without_solver", return_value=None) if path == "solvers only" \
+            else nullcontext():
+        _check_against_brute_force(raw_lines, raw_pools, line_cap, receipt_cap, requested)
+    redemption._remembered.cache_clear()
+
+
+def _check_against_brute_force(raw_lines, raw_pools, line_cap, receipt_cap, requested):
     lines = [CartLine(n, amount, groups) for n, (amount, groups) in enumerate(raw_lines, start=1)]
     pools = [Pool(f"p{i}", points, rank=i, groups=groups, coefficient=coefficient, line_cap_percent=lc,
                   receipt_cap_percent=rc) for i, (points, groups, coefficient, lc, rc) in enumerate(raw_pools)]

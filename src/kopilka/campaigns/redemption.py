@@ -13,8 +13,10 @@ allocations that reach it — the one that best follows the redemption order (po
 requested number of points is honoured up to the maximum. All money constraints are in kopecks, so nothing is
 rounded: a discount is coefficient × points exactly.
 
-How it is solved, fast and still exact: each stage first solves the linear relaxation (HiGHS simplex, a few
-milliseconds), rounds it down and fills the gaps greedily; the relaxation's optimum bounds every integer plan,
+How it is solved, fast and still exact: first without the lines' rows (`pool_totals`), which bounds both stages
+in closed form; when the pools' totals that reach those bounds can be placed on the lines, that plan is optimal and
+no solver runs (the usual cart, whose receipt cap binds before its lines do). Otherwise each stage solves the
+linear relaxation (HiGHS simplex, about a millisecond), rounds it down and fills the gaps greedily; the relaxation's optimum bounds every integer plan,
 so a rounded plan that reaches the bound's floor is proven optimal. Only when it does not is the integer
 program solved by branch and bound (HiGHS MILP), which is slower but always exact. The solvers work to tolerances,
 so every plan — the one planned and the one the maximum counts — is checked in whole kopecks and points before it
@@ -29,6 +31,7 @@ from functools import lru_cache
 import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, milp
 
+from kopilka.campaigns import pool_totals
 from kopilka.campaigns.relaxation import Relaxation
 
 HUNDRED = Decimal(100)
@@ -178,6 +181,9 @@ class _Program:
                 bounds[mine] = np.minimum(bounds[mine], line_caps[pool.line_cap_percent][line_of[mine]] // worth[mine])
         ordinary_total = sum((line.amount for line in lines if not line.partner), Decimal(0))
         self.matrix = matrix
+        self.cells, self.capped, self.ordinary_row = cells, capped, ordinary_row
+        self.any_partner = bool(partner.any())
+        self.pool_worth = [int(w) for w in pool_worth]
         self.int_upper = np.array(
             [kopecks(line.amount, shop.cap_percent if line.partner else line_cap_percent) for line in lines]
             + [kopecks(ordinary_total, receipt_cap_percent)]
@@ -188,7 +194,8 @@ class _Program:
         self.int_bounds = bounds
         self.bounds = self.int_bounds.astype(float)
         worst = max(p.rank for p in pools) + 1
-        self.preference = (worst - np.array([pool.rank for pool in pools], dtype=float))[pool_of]
+        self.pool_preference = [worst - pool.rank for pool in pools]
+        self.preference = np.array(self.pool_preference, dtype=float)[pool_of]
         # One more point must outweigh moving every point to a better pool.
         big = float(worst) * (float(self.bounds.sum()) + 1)
         self.objective = -(big + self.preference)
@@ -233,6 +240,8 @@ class _Program:
 
     def _most_plan(self) -> np.ndarray:
         """A plan of the most points, before it is checked."""
+        if (plan := self._without_solver(None)) is not None:
+            return plan
         matrix, upper = self._with_limit(None)
         most = Relaxation(matrix, upper, self.bounds).maximize(self.ones)
         if most is not None:
@@ -246,6 +255,8 @@ class _Program:
         """An optimal plan spending at most `limit` points (no limit: the most)."""
         if limit == 0:
             return np.zeros(self.matrix.shape[1], dtype=np.int64)  # the only plan
+        if (plan := self._without_solver(limit)) is not None:
+            return plan
         matrix, upper = self._with_limit(limit)
         relaxation = Relaxation(matrix, upper, self.bounds)
         most = relaxation.maximize(self.ones)
@@ -268,6 +279,68 @@ class _Program:
         if plan.sum() == target and int(self.preference @ plan) >= best:
             return plan
         return self._exact(matrix, upper)
+
+    def _without_solver(self, limit: int | None) -> np.ndarray | None:
+        """The optimal plan when the lines do not bind, found and proven without a solver; None when this cannot
+        be shown so. The program less its lines' rows (`pool_totals`) bounds the points and then the preference
+        score of every plan; pool totals that reach both bounds, placed on the lines without breaking a row, are
+        a plan that reaches them, hence optimal. Partner lines stand outside the receipt's cap: not shown here."""
+        if self.any_partner or min(self.pool_worth) <= 0:
+            return None
+        supply = self._pool_supply()
+        receipt = int(self.int_upper[self.ordinary_row])
+        most = pool_totals.most_points(self.pool_worth, supply, receipt)
+        total = most if limit is None else min(limit, most)
+        bound, multiplier = pool_totals.preference_bound(self.pool_worth, supply, self.pool_preference, receipt,
+                                                         total)
+        taken = pool_totals.totals(self.pool_worth, supply, self.pool_preference, receipt, total, multiplier)
+        if (sum(w * x for w, x in zip(self.pool_worth, taken, strict=True)) > receipt
+                or sum(s * x for s, x in zip(self.pool_preference, taken, strict=True)) < bound):
+            return None
+        return self._placed(taken)
+
+    def _pool_supply(self) -> list[int]:
+        """Per pool, the most points it can give whatever the others do: its points, its own receipt cap, and
+        the sum over its lines of what one line takes from it alone (its bound, the line's cap), whichever is
+        least."""
+        supply = [0] * len(self.pool_worth)
+        upper = self.int_upper.tolist()
+        for (p, n), bound in zip(self.cells, self.int_bounds.tolist(), strict=True):
+            supply[p] += min(bound, upper[n] // self.pool_worth[p])
+        supply_row = self.ordinary_row + 1
+        supply = [min(points, upper[supply_row + p]) for p, points in enumerate(supply)]
+        discount_row = supply_row + len(supply)
+        for n, p in enumerate(self.capped):
+            supply[p] = min(supply[p], upper[discount_row + n] // self.pool_worth[p])
+        return supply
+
+    def _placed(self, taken: list[int]) -> np.ndarray | None:
+        """A plan giving each pool its total, filled line by line, the pools of fewest lines first; None when a
+        row stops one short."""
+        plan = [0] * len(self.cells)
+        room, bounds = self.int_upper.tolist(), self.int_bounds.tolist()
+        by_pool: dict[int, list[int]] = {}
+        for k, (p, _) in enumerate(self.cells):
+            by_pool.setdefault(p, []).append(k)
+        supply_row = self.ordinary_row + 1
+        discount_row = {p: supply_row + len(self.pool_worth) + n for n, p in enumerate(self.capped)}
+        for p in sorted(by_pool, key=lambda p: (len(by_pool[p]), -self.pool_preference[p])):
+            need, worth = taken[p], self.pool_worth[p]
+            money_rows = [self.ordinary_row] + ([discount_row[p]] if p in discount_row else [])
+            for k in by_pool[p]:
+                if not need:
+                    break
+                rows = [self.cells[k][1], *money_rows]
+                take = min(need, bounds[k], room[supply_row + p], *(room[r] // worth for r in rows))
+                if take > 0:
+                    plan[k] = take
+                    need -= take
+                    room[supply_row + p] -= take
+                    for r in rows:
+                        room[r] -= take * worth
+            if need:
+                return None
+        return np.array(plan, dtype=np.int64)
 
     def _rounded(self, relaxed: np.ndarray, matrix: np.ndarray, upper: np.ndarray, target: int,
                  order: np.ndarray) -> np.ndarray:
