@@ -66,6 +66,7 @@ class World:
         self.member = make_member().pk
         self.accrual()
         self.campaign = self.fresh_campaign()
+        self.template = self.fresh_template()
         self.snapshot = self._snapshot()
         self.agent = staff("support")  # whose requests wait for approval
         self.analyst = staff("analyst")  # who made the widget links
@@ -83,6 +84,14 @@ class World:
         code = unique("promo")
         services.create_campaign(code=code, name="Promo", type="promo", starts_at=clock.now() - timedelta(days=1),
                                  actor="test", rules={"accrual": {"reward": "percent", "percent": "5"}})
+        return code
+
+    @staticmethod
+    def fresh_template() -> str:
+        from kopilka.communications.message_templates import save_template
+
+        code = unique("tpl")
+        save_template(code=code, actor="test", **TEMPLATE)
         return code
 
     def waiting_request(self) -> int:
@@ -143,8 +152,18 @@ SETTINGS = {"time_zone": "", "redemption_order": "", "return_policy": "", "recei
             "default_lot_lifetime_days": "", "point_value": "", "backdating_days": "10"}
 MARCH = {"start": "2026-03-01", "end": "2026-03-31"}
 
+TEMPLATE = {"name": "Напоминание", "channel": "email", "purpose": "marketing", "subject_ru": "Бонусы",
+            "body_ru": "{{ member.name }}, у вас {{ balance.available|points }} бонусов."}
+
 PAGES = [
     Page("/office/", "GET", ALL, 302, lambda w: ("/office/", None)),
+    Page("/office/templates/", "GET", MAKERS, 200, lambda w: ("/office/templates/", None)),
+    Page("/office/template-new/", "GET", MAKERS, 200, lambda w: ("/office/template-new/", None)),
+    Page("/office/template-new/", "POST", MAKERS, 302,
+         lambda w: ("/office/template-new/", {**TEMPLATE, "code": unique("tpl"), "save": "1"})),
+    Page("/office/templates/<code>/", "GET", MAKERS, 200, lambda w: (f"/office/templates/{w.template}/", None)),
+    Page("/office/templates/<code>/", "POST", MAKERS, 302,
+         lambda w: (f"/office/templates/{w.template}/", {**TEMPLATE, "name": unique("Напоминание"), "save": "1"})),
     Page("/office/members/", "GET", DESK, 200, lambda w: ("/office/members/", None)),
     Page("/office/members/<id>/", "GET", DESK, 200, lambda w: (f"/office/members/{w.member}/", None)),
     Page("/office/members/<id>/compensate/", "GET", GRANTERS, 200,

@@ -11,6 +11,7 @@ from kopilka.backoffice import widgets
 from kopilka.backoffice.roles import ADMINISTRATOR, sync_roles
 from kopilka.campaigns import services as campaigns
 from kopilka.catalog.services import upsert_group, upsert_products
+from kopilka.communications.message_templates import save_template
 from kopilka.core import clock
 from kopilka.customers import services as members
 from kopilka.ledger import services as ledger
@@ -29,6 +30,8 @@ def scene() -> dict:
                               rules={"accrual": {"reward": "percent", "percent": "5"}})
     upsert_group(code="fillers", name="Филлеры")
     upsert_products([{"sku": "F-1", "name": "Филлер", "price": Decimal("14900"), "group": "fillers"}])
+    save_template(code="anna", actor="t", name="Бонусы сгорят", channel="email", purpose="marketing",
+                  subject_ru="Бонусы сгорят", body_ru="{{ member.name }}, {{ burning.points|points }} бонусов сгорят.")
     return {"member": anna.pk}
 
 
@@ -37,7 +40,7 @@ ADDRESSES = [
     "/office/members/", "/office/members/{member}/", "/office/members/{member}/compensate/",
     "/office/members/{member}/spend/", "/office/compensations/", "/office/audit/", "/office/settings/",
     "/office/campaigns/", "/office/campaign-new/", "/office/campaigns/spring/", "/office/campaigns/spring/results/",
-    "/office/catalog/",
+    "/office/catalog/", "/office/templates/", "/office/templates/anna/", "/office/template-new/",
     "/office/catalog/products/F-1/", "/office/analytics/", "/office/analytics/rfm/", "/office/analytics/widgets/",
 ]
 # The administration's index, a list and a change form.

@@ -35,6 +35,8 @@ _MARKETER = [
     "ledger.add_reasoncode", "ledger.change_reasoncode", "tiers.add_tier", "tiers.change_tier",
     "core.campaigns_read", "core.campaigns_write", "core.catalog_read", "core.catalog_write", "core.members_read",
     "core.analytics_read", "core.reference_read", "core.reference_write",
+    "communications.view_messagetemplate", "communications.add_messagetemplate",
+    "communications.change_messagetemplate",
 ]
 
 # code → (name, permissions)

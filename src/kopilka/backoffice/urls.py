@@ -8,6 +8,7 @@ from kopilka.backoffice.views import (
     campaigns,
     catalog,
     home,
+    message_templates,
     programme,
     support,
 )
@@ -32,6 +33,9 @@ urlpatterns = [
     path("campaigns/<slug:code>/results/<slug:table>.<str:fmt>", campaign_results.download,
          name="campaign_results_download"),
     path("campaigns/<slug:code>/<str:action>/", campaigns.lifecycle, name="lifecycle"),
+    path("templates/", message_templates.templates, name="message_templates"),
+    path("template-new/", message_templates.new_template, name="message_template_new"),
+    path("templates/<slug:code>/", message_templates.template, name="message_template"),
     path("catalog/", catalog.catalog, name="catalog"),
     path("catalog/template.xlsx", catalog.catalog_template, name="catalog_template"),
     path("catalog/export.xlsx", catalog.catalog_export, name="catalog_export"),

@@ -16,11 +16,11 @@ rounded: a discount is coefficient × points exactly.
 How it is solved, fast and still exact: first without the lines' rows (`pool_totals`), which bounds both stages
 in closed form; when the pools' totals that reach those bounds can be placed on the lines, that plan is optimal and
 no solver runs (the usual cart, whose receipt cap binds before its lines do). Otherwise each stage solves the
-linear relaxation (HiGHS simplex, about a millisecond), rounds it down and fills the gaps greedily; the relaxation's optimum bounds every integer plan,
-so a rounded plan that reaches the bound's floor is proven optimal. Only when it does not is the integer
-program solved by branch and bound (HiGHS MILP), which is slower but always exact. The solvers work to tolerances,
-so every plan — the one planned and the one the maximum counts — is checked in whole kopecks and points before it
-is used (`_Program.checked`).
+linear relaxation (HiGHS simplex, about a millisecond), rounds it down and fills the gaps greedily; the
+relaxation's optimum bounds every integer plan, so a rounded plan that reaches the bound's floor is proven optimal.
+Only when it does not is the integer program solved by branch and bound (HiGHS MILP), which is slower but always
+exact. The solvers work to tolerances, so every plan — the one planned and the one the maximum counts — is checked in
+whole kopecks and points (`_Program.checked`) before it is used, the shortcut's too.
 """
 
 import logging

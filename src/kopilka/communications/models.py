@@ -78,3 +78,44 @@ class Attempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.message_id} @ {self.started_at:%Y-%m-%d %H:%M:%S} {self.outcome or '…'}"
+
+
+class MessageTemplate(models.Model):
+    """A message's text in Russian and English, with variables (`templating.variables`). Marketing templates go
+    only to members who consented and are not in a control group; transactional ones (notices) go regardless of
+    marketing rules, and may have a relevance window: a message not sent within it is not sent at all.
+    Invariant: the stored texts passed `templating.problems` when saved."""
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", _("e-mail")
+        SMS = "sms", _("SMS")
+
+    class Purpose(models.TextChoices):
+        TRANSACTIONAL = "transactional", _("transactional (a notice)")
+        MARKETING = "marketing", _("marketing")
+
+    code = models.SlugField(_("code"), max_length=60, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices, default=Channel.EMAIL)
+    purpose = models.CharField(_("purpose"), max_length=20, choices=Purpose.choices, default=Purpose.MARKETING)
+    subject_ru = models.CharField(_("subject (Russian)"), max_length=200, blank=True)
+    body_ru = models.TextField(_("text (Russian)"))
+    subject_en = models.CharField(_("subject (English)"), max_length=200, blank=True)
+    body_en = models.TextField(_("text (English)"), blank=True)
+    relevance_hours = models.PositiveIntegerField(_("relevant for, hours"), null=True, blank=True)
+    updated_at = models.DateTimeField(_("changed at"))
+    updated_by = models.CharField(_("changed by"), max_length=150)
+
+    class Meta:
+        verbose_name = _("message template")
+        verbose_name_plural = _("message templates")
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.code} — {self.name}"
+
+    def texts(self, language: str) -> tuple[str, str]:
+        """(subject, text) in `language`; the Russian ones where the English are empty."""
+        if language.startswith("en") and self.body_en.strip():
+            return self.subject_en, self.body_en
+        return self.subject_ru, self.body_ru
