@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.shortcuts import redirect, render
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -40,6 +41,11 @@ class SmsProviderForm(forms.ModelForm):
     class Meta:
         model = SmsProvider
         exclude = ["auth_secret", "report_secret_digest", "updated_by"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("url", *SECRETS):  # declared here: labelled as the model's fields are
+            self.fields[name].label = capfirst(self.fields[name].label)
 
     def save(self, commit: bool = True) -> SmsProvider:
         provider = super().save(commit=False)
