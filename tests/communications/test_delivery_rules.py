@@ -2,7 +2,7 @@
 member and channel, quiet hours on the member's clock (marketing waits, transactional goes), and the rules held
 again right before the send."""
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest

@@ -23,6 +23,7 @@ from kopilka.communications.cut_off import SendFailed
 from kopilka.communications.models import Attempt, Message
 from kopilka.core import clock, programme
 from kopilka.core.errors import ValidationFailed
+from kopilka.customers.errors import member_not_found
 from kopilka.customers.models import Member
 from kopilka.customers.selectors import consents_in_force
 from kopilka.customers.validators import normalise_phone
@@ -89,7 +90,9 @@ def _decided(member_id: int, channel: str, purpose: str, body: str, now: datetim
     found = Member.objects.select_related("region")
     if marketing:
         found = found.select_for_update(no_key=True, of=("self",))
-    member = found.get(pk=member_id)
+    member = found.filter(pk=member_id).first()
+    if member is None:
+        raise member_not_found(member_id)
     to, reason = _address(member, channel)
     reason = reason or rules.consent_reason(_consent(member_id, channel))
     if marketing and reason is None:

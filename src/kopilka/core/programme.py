@@ -15,11 +15,11 @@ transaction (the audit log records it; core's app config connects the two).
 import re
 import time
 import zoneinfo
-from datetime import time as clock_time
-from urllib.parse import urlsplit
 from collections.abc import Mapping
+from datetime import time as clock_time
 from decimal import Decimal, InvalidOperation
 from typing import Any, NoReturn
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import DatabaseError, transaction

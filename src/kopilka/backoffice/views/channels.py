@@ -40,7 +40,10 @@ class SmsProviderForm(forms.ModelForm):
 
     class Meta:
         model = SmsProvider
-        exclude = ["auth_secret", "report_secret_digest", "updated_by"]
+        fields = ["name", "url", "method", "body_format", "to_field", "text_field", "sender_field", "sender",
+                  "reference_field", "extra_fields", "auth", "auth_header", "auth_user", "success_field",
+                  "success_value", "id_field", "timeout_seconds", "report_id_field", "report_id",
+                  "report_status_field", "delivered_values", "failed_values", "report_error_field"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

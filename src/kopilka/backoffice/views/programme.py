@@ -11,7 +11,6 @@ from kopilka.core import audit, programme
 from kopilka.core.errors import ValidationFailed
 from kopilka.core.models import ProgrammeSettings
 
-
 # The rules of messages to members, saved on the channel settings page.
 CHANNEL_SETTINGS = ("QUIET_HOURS", "MARKETING_CAP_MESSAGES", "MARKETING_CAP_DAYS", "PUBLIC_URL")
 PROGRAMME_SETTINGS = tuple(name for name in programme.FIELDS if name not in CHANNEL_SETTINGS)
