@@ -3,6 +3,7 @@ from django.urls import include, path
 
 from kopilka.api.routes import api
 from kopilka.backoffice.views.widget import widget
+from kopilka.communications.views import sms_delivery_report, unsubscribe_page
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -10,4 +11,6 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", api.urls),
     path("embed/analytics/<str:token>/", widget, name="analytics_widget"),
+    path("u/<str:token>/", unsubscribe_page, name="unsubscribe"),
+    path("channels/sms/reports", sms_delivery_report, name="sms_delivery_report"),
 ]

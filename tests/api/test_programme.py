@@ -16,7 +16,8 @@ URL = "/api/v1/programme/settings"
 ENVIRONMENT = {"time_zone": "Europe/Moscow", "redemption_order": "category_fifo",
                "return_policy": "take_available", "receipt_cap_percent": "30", "line_cap_percent": None,
                "default_lot_lifetime_days": 365, "point_value": "1", "backdating_days": 30,
-               "partner_point_value": "1", "partner_cap_percent": "100"}
+               "partner_point_value": "1", "partner_cap_percent": "100", "quiet_hours": "21:00-09:00",
+               "marketing_cap_messages": 3, "marketing_cap_days": 7, "public_url": ""}
 NOTHING_SAVED = dict.fromkeys(ENVIRONMENT)
 
 

@@ -43,6 +43,7 @@ DESK = {"administrator", "support", "senior_support", "head_of_support", "audito
 GRANTERS = {"administrator", "support", "senior_support", "head_of_support"}
 SENIORS = {"administrator", "senior_support", "head_of_support"}
 MAKERS = {"administrator", "marketer"}  # campaigns and the catalogue
+LOG_READERS = DESK | {"marketer"}  # the delivery log of messages
 CATALOGUE_READERS = {"administrator", "marketer", "analyst", "auditor"}
 ANALYTICS = {"administrator", "marketer", "analyst"}
 SHARERS = {"administrator", "analyst"}
@@ -101,6 +102,11 @@ class World:
                                     reason_code="goodwill", comment="Late delivery")
         assert made.status == made.Status.PENDING
         return made.pk
+
+    def message(self) -> int:
+        from kopilka.communications.services import notify
+
+        return notify(self.member, kind="test", source=unique("s"), subject="Привет", body="Текст").pk
 
     def widget_link(self) -> int:
         from kopilka.backoffice import widgets
@@ -182,6 +188,11 @@ PAGES = [
     Page("/office/audit/", "GET", {"administrator", "auditor"}, 200, lambda w: ("/office/audit/", None)),
     Page("/office/settings/", "GET", {"administrator", "auditor"}, 200, lambda w: ("/office/settings/", None)),
     Page("/office/settings/", "POST", {"administrator"}, 302, lambda w: ("/office/settings/", SETTINGS)),
+    Page("/office/channels/", "GET", {"administrator", "auditor"}, 200, lambda w: ("/office/channels/", None)),
+    Page("/office/channels/", "POST", {"administrator"}, 302,
+         lambda w: ("/office/channels/", {"rules-quiet_hours": "22:00-08:00"})),
+    Page("/office/messages/", "GET", LOG_READERS, 200, lambda w: ("/office/messages/?channel=sms", None)),
+    Page("/office/messages/<id>/", "GET", LOG_READERS, 200, lambda w: (f"/office/messages/{w.message()}/", None)),
     Page("/office/campaigns/", "GET", ALL, 200, lambda w: ("/office/campaigns/", None)),
     Page("/office/campaign-new/", "GET", MAKERS, 200, lambda w: ("/office/campaign-new/", None)),
     Page("/office/campaign-new/", "POST", MAKERS, 302,
@@ -502,7 +513,7 @@ ADMINISTRATION = [
                lambda: {"sku": unique("SKU"), "name": "Крем", "price": "900"}, _renamed()),
     Registered("catalog.productgroup", READERS, NOBODY, REFERENCE_EDITORS, NOBODY, _product_group, _coded(),
                _renamed()),
-    Registered("communications.message", ADMINISTRATOR, NOBODY, NOBODY, NOBODY,
+    Registered("communications.message", AT_THE_DESK - {"analyst"}, NOBODY, NOBODY, NOBODY,
                _object("communications.Message", member=make_member, kind="test", source=lambda: unique("s"),
                        subject="Привет", body="Текст", status="queued", created_at=clock.now),
                lambda: {"kind": "test", "source": unique("s"), "subject": "Привет", "body": "Текст"},

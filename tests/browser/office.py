@@ -39,6 +39,7 @@ def scene() -> dict:
 ADDRESSES = [
     "/office/members/", "/office/members/{member}/", "/office/members/{member}/compensate/",
     "/office/members/{member}/spend/", "/office/compensations/", "/office/audit/", "/office/settings/",
+    "/office/channels/", "/office/messages/",
     "/office/campaigns/", "/office/campaign-new/", "/office/campaigns/spring/", "/office/campaigns/spring/results/",
     "/office/catalog/", "/office/templates/", "/office/templates/anna/", "/office/template-new/",
     "/office/catalog/products/F-1/", "/office/analytics/", "/office/analytics/rfm/", "/office/analytics/widgets/",

@@ -62,6 +62,11 @@ class SettingsOut(Schema):
     partner_point_value: Decimal = Field(description="roubles one point pays for a partner product")
     partner_cap_percent: Decimal = Field(
         description="the most of a partner product's line points may pay, percent")
+    quiet_hours: str = Field(description="when marketing messages wait, in the member's time zone, e.g. "
+                                         "21:00-09:00; 00:00-00:00: never")
+    marketing_cap_messages: int = Field(description="marketing messages a member gets at most per channel ...")
+    marketing_cap_days: int = Field(description="... in this many days")
+    public_url: str = Field(description="the platform's address in links of messages; empty: not set")
 
 
 class SavedOut(Schema):
@@ -77,6 +82,10 @@ class SavedOut(Schema):
     backdating_days: int | None
     partner_point_value: Decimal | None
     partner_cap_percent: Decimal | None
+    quiet_hours: str | None
+    marketing_cap_messages: int | None
+    marketing_cap_days: int | None
+    public_url: str | None
 
 
 class ProgrammeOut(Schema):
@@ -109,6 +118,13 @@ class ProgrammePatch(Schema):
     partner_point_value: Roubles = Field(None, gt=0, le=programme.MAX_POINT_VALUE, max_digits=8,
                                          decimal_places=2)
     partner_cap_percent: Percent = Field(None, gt=0, le=100, max_digits=5, decimal_places=2)
+    quiet_hours: str | None = Field(None, max_length=length_of(ProgrammeSettings, "quiet_hours"),
+                                    pattern=r"^$|^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$",
+                                    description="e.g. 21:00-09:00; 00:00-00:00: never")
+    marketing_cap_messages: int | None = Field(None, ge=1, le=programme.MAX_CAP_MESSAGES)
+    marketing_cap_days: int | None = Field(None, ge=1, le=programme.MAX_CAP_DAYS)
+    public_url: str | None = Field(None, max_length=length_of(ProgrammeSettings, "public_url"),
+                                   description="http(s) address without a query, e.g. https://bonus.example.ru")
 
 
 _NAMES = {field: name for name, field in programme.FIELDS.items()}

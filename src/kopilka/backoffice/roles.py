@@ -23,7 +23,7 @@ _SUPPORT = [
     "customers.view_region", "ledger.view_account", "ledger.view_lot", "ledger.view_entry", "ledger.view_reasoncode",
     "orders.view_order", "orders.view_orderline", "tiers.view_tier", "tiers.view_membertier",
     "campaigns.view_campaign", "core.members_read", "core.ledger_read", "core.purchases_read",
-    "core.reference_read",
+    "core.reference_read", "communications.view_message", "communications.view_attempt",
 ]
 _MARKETER = [
     *_READ_ALL,
@@ -36,7 +36,7 @@ _MARKETER = [
     "core.campaigns_read", "core.campaigns_write", "core.catalog_read", "core.catalog_write", "core.members_read",
     "core.analytics_read", "core.reference_read", "core.reference_write",
     "communications.view_messagetemplate", "communications.add_messagetemplate",
-    "communications.change_messagetemplate",
+    "communications.change_messagetemplate", "communications.view_message", "communications.view_attempt",
 ]
 
 # code → (name, permissions)
@@ -56,7 +56,8 @@ ROLES = {
     AUDITOR: (_("Auditor (read only)"), [
         *_READ_ALL, "core.view_auditevent", "backoffice.view_audit_log", "backoffice.view_compensationrequest",
         "backoffice.view_compensationlimit", "core.view_apikey", "core.view_programmesettings", "auth.view_user",
-        "auth.view_group",
+        "auth.view_group", "communications.view_message", "communications.view_attempt",
+        "communications.view_smsprovider",
         "backoffice.use_support_console",
     ]),
 }

@@ -8,6 +8,7 @@ def forget_member(sender, *, member_id: int, **kwargs) -> None:
     kind, status and times but loses its address, subject and text (and its attempts their errors, which may
     quote the address); one still waiting is not sent."""
     messages = Message.objects.filter(member_id=member_id)
-    messages.filter(status=Message.Status.QUEUED).update(status=Message.Status.SKIPPED, error="member erased")
-    messages.update(to="", subject="", body="", error="")
+    messages.filter(status=Message.Status.QUEUED).update(status=Message.Status.SKIPPED,
+                                                         skip_reason=Message.SkipReason.MEMBER_ERASED)
+    messages.update(to="", subject="", body="", error="", unsubscribe_url="", provider_id="")
     Attempt.objects.filter(message__member_id=member_id).update(error="")

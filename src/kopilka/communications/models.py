@@ -1,7 +1,10 @@
-"""Messages to members (SPEC §8): an outbox. A notice is recorded once per (kind, source) and sent by the worker.
+"""Messages to members (SPEC §8): one outbox and delivery log for every channel. A notice is recorded once per
+(kind, source) and sent by the worker.
 
 Invariants: a message is `queued` until the worker sends it (`sent`) or gives up (`failed`, with the last error);
-a member without an e-mail address or without e-mail consent in force gets `skipped` (recorded, never sent).
+a channel that reports deliveries moves a sent message to `delivered` (or to `failed` with the provider's error).
+A message that must not go out is `skipped` with its reason (`skip_reason`: no address, no consent, unsubscribed,
+frequency cap ...), recorded and never sent; one due in quiet hours stays queued until they end (`next_try_at`).
 A try that fails leaves the message queued with the error and the moment of its next try (`next_try_at`, pauses
 growing from a minute to an hour); it is failed only when no try is left within `services.RETRY_FOR` of its
 recording. A worker sends only a message it holds (a lease: `leased_by` until `lease_until`), claimed again right
@@ -22,21 +25,43 @@ class Message(models.Model):
     class Status(models.TextChoices):
         QUEUED = "queued", _("queued")
         SENT = "sent", _("sent")
+        DELIVERED = "delivered", _("delivered")
         FAILED = "failed", _("failed")
-        SKIPPED = "skipped", _("not sent: no address or no consent")
+        SKIPPED = "skipped", _("skipped")
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", _("e-mail")
+        SMS = "sms", _("SMS")
+
+    class Purpose(models.TextChoices):
+        TRANSACTIONAL = "transactional", _("transactional")
+        MARKETING = "marketing", _("marketing")
+
+    class SkipReason(models.TextChoices):
+        NO_ADDRESS = "no_address", _("no address")
+        NOT_A_PHONE = "not_a_phone", _("not a phone number")
+        NO_CONSENT = "no_consent", _("no consent")
+        UNSUBSCRIBED = "unsubscribed", _("unsubscribed")
+        FREQUENCY_CAP = "frequency_cap", _("frequency cap reached")
+        MEMBER_ERASED = "member_erased", _("member erased")
 
     member = models.ForeignKey(Member, verbose_name=_("member"), on_delete=models.PROTECT, related_name="messages")
-    channel = models.CharField(_("channel"), max_length=10, default="email")
+    channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices, default=Channel.EMAIL)
+    purpose = models.CharField(_("purpose"), max_length=13, choices=Purpose.choices, default=Purpose.TRANSACTIONAL)
     kind = models.CharField(_("notice"), max_length=40)
     source = models.CharField(_("what it is about"), max_length=120)  # e.g. "compensation:12"
     to = models.CharField(_("to"), max_length=254, blank=True)
     subject = models.CharField(_("subject"), max_length=200)
     body = models.TextField(_("text"))
     status = models.CharField(_("status"), max_length=10, choices=Status.choices)
+    skip_reason = models.CharField(_("why skipped"), max_length=20, choices=SkipReason.choices, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
-    error = models.TextField(blank=True)
+    error = models.TextField(_("error"), blank=True)
     created_at = models.DateTimeField(_("created at"))
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
+    provider_id = models.CharField(_("provider's message id"), max_length=100, blank=True)
+    unsubscribe_url = models.CharField(max_length=500, blank=True)  # the marketing e-mail's one-click address
     uid = models.UUIDField(_("message id"), default=uuid.uuid4, unique=True, editable=False)
     lease_until = models.DateTimeField(null=True, blank=True)
     leased_by = models.CharField(max_length=32, blank=True)
@@ -50,10 +75,13 @@ class Message(models.Model):
         indexes = [
             models.Index(fields=["member", "-created_at"], name="message_member"),
             models.Index(fields=["id"], condition=models.Q(status="queued"), name="message_queued"),
+            models.Index(fields=["member", "channel", "-created_at"], condition=models.Q(purpose="marketing"),
+                         name="message_marketing"),
+            models.Index(fields=["provider_id"], condition=~models.Q(provider_id=""), name="message_provider_id"),
         ]
 
     def __str__(self) -> str:
-        return f"{self.kind} → {self.member_id} ({self.status})"
+        return f"{self.channel} {self.kind} → {self.member_id} ({self.status})"
 
 
 class Attempt(models.Model):
@@ -86,13 +114,8 @@ class MessageTemplate(models.Model):
     marketing rules, and may have a relevance window: a message not sent within it is not sent at all.
     Invariant: the stored texts passed `templating.problems` when saved."""
 
-    class Channel(models.TextChoices):
-        EMAIL = "email", _("e-mail")
-        SMS = "sms", _("SMS")
-
-    class Purpose(models.TextChoices):
-        TRANSACTIONAL = "transactional", _("transactional (a notice)")
-        MARKETING = "marketing", _("marketing")
+    Channel = Message.Channel
+    Purpose = Message.Purpose
 
     code = models.SlugField(_("code"), max_length=60, unique=True)
     name = models.CharField(_("name"), max_length=200)
@@ -119,3 +142,72 @@ class MessageTemplate(models.Model):
         if language.startswith("en") and self.body_en.strip():
             return self.subject_en, self.body_en
         return self.subject_ru, self.body_ru
+
+
+class SmsProvider(models.Model):
+    """The SMS provider's HTTP interface, as the administrator describes it (one row): where and how a message is
+    sent, how the answer says it was accepted and under which id, and how its delivery reports are read.
+
+    Secrets (the token or password of the request, the delivery reports' shared secret) are never shown back; the
+    reports' secret is kept only as its SHA-256 digest."""
+
+    SINGLETON = 1
+
+    class Method(models.TextChoices):
+        POST = "POST", "POST"
+        GET = "GET", "GET"
+
+    class BodyFormat(models.TextChoices):
+        JSON = "json", _("JSON")
+        FORM = "form", _("form fields")
+
+    class Auth(models.TextChoices):
+        NONE = "none", _("none")
+        HEADER = "header", _("a header with a token")
+        BASIC = "basic", _("user name and password (basic)")
+
+    class ReportId(models.TextChoices):
+        OURS = "ours", _("our message id (the client reference)")
+        PROVIDERS = "providers", _("the provider's message id")
+
+    name = models.CharField(_("provider"), max_length=60)
+    url = models.URLField(_("address of the send request"), max_length=300)
+    method = models.CharField(_("method"), max_length=4, choices=Method.choices, default=Method.POST)
+    body_format = models.CharField(_("body"), max_length=4, choices=BodyFormat.choices, default=BodyFormat.JSON)
+    to_field = models.CharField(_("field of the phone number"), max_length=60, default="to")
+    text_field = models.CharField(_("field of the text"), max_length=60, default="text")
+    sender_field = models.CharField(_("field of the sender name"), max_length=60, blank=True)
+    sender = models.CharField(_("sender name"), max_length=60, blank=True)
+    reference_field = models.CharField(_("field of our message id"), max_length=60, blank=True)
+    extra_fields = models.JSONField(_("fixed fields sent with every message"), default=dict, blank=True)
+    auth = models.CharField(_("authentication"), max_length=6, choices=Auth.choices, default=Auth.NONE)
+    auth_header = models.CharField(_("header name"), max_length=60, blank=True, default="Authorization")
+    auth_user = models.CharField(_("user name"), max_length=100, blank=True)
+    auth_secret = models.CharField(_("token or password"), max_length=300, blank=True)
+    success_field = models.CharField(_("field of the answer that says it was accepted"), max_length=100,
+                                     blank=True)
+    success_value = models.CharField(_("its value when accepted"), max_length=60, blank=True)
+    id_field = models.CharField(_("field of the answer with the provider's message id"), max_length=100,
+                                blank=True)
+    timeout_seconds = models.PositiveSmallIntegerField(_("timeout, seconds"), default=10)
+    report_secret_digest = models.CharField(max_length=64, blank=True)
+    report_id_field = models.CharField(_("field of the report with the message id"), max_length=100,
+                                       default="id")
+    report_id = models.CharField(_("which id the report carries"), max_length=9, choices=ReportId.choices,
+                                 default=ReportId.PROVIDERS)
+    report_status_field = models.CharField(_("field of the report with the status"), max_length=100,
+                                           default="status")
+    delivered_values = models.CharField(_("statuses that mean delivered (comma-separated)"), max_length=200,
+                                        default="delivered")
+    failed_values = models.CharField(_("statuses that mean not delivered (comma-separated)"), max_length=200,
+                                     default="failed,undelivered,rejected,expired")
+    report_error_field = models.CharField(_("field of the report with the error"), max_length=100, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.CharField(max_length=150, blank=True)
+
+    class Meta:
+        verbose_name = _("SMS provider")
+        verbose_name_plural = _("SMS provider")
+
+    def __str__(self) -> str:
+        return self.name

@@ -1,29 +1,32 @@
-"""Recording notices and sending them over SMTP (Django's e-mail settings: KOPILKA_SMTP_* in the environment).
+"""The outbox of every channel: recording messages under the delivery rules (`rules`), and sending them.
 
 Sending claims a chunk of due messages, claims each one again right before its send and cuts the send off at
 `send_limit()`, inside that claim, so two workers never send one message at once. A failed try is repeated after
-growing pauses (`pause()`) until `RETRY_FOR` after the message was recorded, so an outage of hours is survived."""
+growing pauses (`pause()`) until `RETRY_FOR` after the message was recorded, so an outage of hours is survived.
+Right before its send a message is held to the rules once more: a consent withdrawn meanwhile skips it, and a
+marketing message whose time has come inside quiet hours waits until they end (that wait is not a try).
+"""
 
 import logging
-import socket
-import threading
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
-from datetime import timedelta
-from email.utils import parseaddr
-from smtplib import SMTPServerDisconnected
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.core.mail import EmailMessage, get_connection
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
+from django.utils.translation import gettext as _
 
+from kopilka.communications import email, rules, sms, unsubscribe
+from kopilka.communications.cut_off import SendFailed
 from kopilka.communications.models import Attempt, Message
-from kopilka.core import clock
-from kopilka.customers.models import Consent, Member
+from kopilka.core import clock, programme
+from kopilka.core.errors import ValidationFailed
+from kopilka.customers.errors import member_not_found
+from kopilka.customers.models import Member
 from kopilka.customers.selectors import consents_in_force
+from kopilka.customers.validators import normalise_phone
 
 BATCH = 200
 CHUNK = 20  # messages claimed at once
@@ -32,14 +35,15 @@ LEASE_MARGIN = timedelta(seconds=30)
 FIRST_PAUSE = timedelta(minutes=1)
 LONGEST_PAUSE = timedelta(hours=1)
 RETRY_FOR = timedelta(hours=24)  # how long after its recording a message is still tried; then it is failed
-CUT_OFF_POLL_S = 0.05
+SENDERS = {Message.Channel.EMAIL: email.send, Message.Channel.SMS: sms.send}
+COUNTED = (Message.Status.QUEUED, Message.Status.SENT, Message.Status.DELIVERED)  # against the frequency cap
 
 log = logging.getLogger(__name__)
 
 
 def send_limit() -> timedelta:
-    """The longest one message's send may take. EMAIL_TIMEOUT bounds each socket operation, not the conversation:
-    a slow but live server is cut off after this."""
+    """The longest one message's send may take, on any channel. EMAIL_TIMEOUT bounds each socket operation, not
+    the conversation: a slow but live server is cut off after this."""
     return SEND_TIMEOUTS * timedelta(seconds=settings.EMAIL_TIMEOUT)
 
 
@@ -54,22 +58,85 @@ def pause(tries: int) -> timedelta:
     return min(FIRST_PAUSE * 2 ** min(tries - 1, 12), LONGEST_PAUSE)
 
 
-def notify(member_id: int, *, kind: str, source: str, subject: str, body: str) -> Message:
-    """Record a notice for the member (once per kind and source); the worker sends it. Without an e-mail address
-    or e-mail consent in force it is recorded as skipped."""
+def notify(member_id: int, *, kind: str, source: str, subject: str, body: str,
+           channel: str = Message.Channel.EMAIL, purpose: str = Message.Purpose.TRANSACTIONAL) -> Message:
+    """Record a message to the member (once per kind and source); the worker sends it. One that may not go is
+    recorded as skipped with the reason (`rules`); a marketing one due in quiet hours waits until they end. A
+    marketing e-mail carries its unsubscribe link, so it is refused (ValidationFailed) while the programme has no
+    public address."""
+    if channel not in SENDERS or purpose not in Message.Purpose.values:
+        raise ValidationFailed(_("Unknown channel or purpose of a message."), code="unknown_channel",
+                               details={"channel": channel, "purpose": purpose})
     if (earlier := Message.objects.filter(kind=kind, source=source).first()) is not None:
         return earlier
-    email = Member.objects.filter(pk=member_id).values_list("email", flat=True).first() or ""
-    consent = consents_in_force([member_id]).get(member_id, {}).get(Consent.Channel.EMAIL)
-    allowed = bool(email) and consent is not None and consent.granted
+    if purpose == Message.Purpose.MARKETING and channel == Message.Channel.EMAIL and not programme.value("PUBLIC_URL"):
+        raise ValidationFailed(
+            _("Marketing e-mail carries an unsubscribe link: set the platform's public address first "
+              "(channel settings, or KOPILKA_PUBLIC_URL)."), code="public_url_missing")
     try:
         with transaction.atomic():
-            return Message.objects.create(
-                member_id=member_id, kind=kind, source=source, to=email, subject=subject, body=body,
-                status=Message.Status.QUEUED if allowed else Message.Status.SKIPPED, created_at=clock.now(),
-            )
+            now = clock.now()
+            return Message.objects.create(member_id=member_id, kind=kind, source=source, subject=subject,
+                                          channel=channel, purpose=purpose, created_at=now,
+                                          **_decided(member_id, channel, purpose, body, now))
     except IntegrityError:  # the same notice recorded meanwhile
         return Message.objects.get(kind=kind, source=source)
+
+
+def _decided(member_id: int, channel: str, purpose: str, body: str, now: datetime) -> dict:
+    """The message's address, text and fate under the rules. A marketing message locks its member first, so two
+    recorded at once are counted against the cap one after the other."""
+    marketing = purpose == Message.Purpose.MARKETING
+    found = Member.objects.select_related("region")
+    if marketing:
+        found = found.select_for_update(no_key=True, of=("self",))
+    member = found.filter(pk=member_id).first()
+    if member is None:
+        raise member_not_found(member_id)
+    to, reason = _address(member, channel)
+    reason = reason or rules.consent_reason(_consent(member_id, channel))
+    if marketing and reason is None:
+        reason = rules.cap_reason(_counted(member_id, channel, now), programme.value("MARKETING_CAP_MESSAGES"))
+    if reason is not None:
+        return {"to": to, "body": body, "status": Message.Status.SKIPPED, "skip_reason": reason}
+    decided = {"to": to, "body": body, "status": Message.Status.QUEUED}
+    if marketing:
+        decided["next_try_at"] = _quiet_until(member, now)
+        if channel == Message.Channel.EMAIL:
+            decided["unsubscribe_url"] = link = unsubscribe.url(member_id, channel)
+            decided["body"] = f"{body}\n\n{_('Unsubscribe from these messages: %(url)s') % {'url': link}}"
+    return decided
+
+
+def _address(member: Member, channel: str) -> tuple[str, str | None]:
+    """The member's address on the channel (a phone in E.164), or why there is none."""
+    given = member.email if channel == Message.Channel.EMAIL else member.phone
+    if not given:
+        return "", Message.SkipReason.NO_ADDRESS
+    if channel == Message.Channel.SMS:
+        try:
+            return normalise_phone(given), None
+        except ValidationFailed:
+            return given, Message.SkipReason.NOT_A_PHONE
+    return given, None
+
+
+def _consent(member_id: int, channel: str) -> bool | None:
+    consent = consents_in_force([member_id]).get(member_id, {}).get(channel)
+    return None if consent is None else consent.granted
+
+
+def _counted(member_id: int, channel: str, now: datetime) -> int:
+    """Marketing messages to the member on the channel that count against the cap now."""
+    since = now - timedelta(days=programme.value("MARKETING_CAP_DAYS"))
+    return Message.objects.filter(member_id=member_id, channel=channel, purpose=Message.Purpose.MARKETING,
+                                  status__in=COUNTED, created_at__gt=since).count()
+
+
+def _quiet_until(member: Member, now: datetime) -> datetime | None:
+    """When the quiet hours the member is in now end, on the clock of their region (else the programme's)."""
+    zone = ZoneInfo(member.region.time_zone) if member.region and member.region.time_zone else clock.programme_tz()
+    return rules.quiet_until(now, zone, programme.quiet_hours_window(programme.value("QUIET_HOURS")))
 
 
 def deliver_queued(limit: int = BATCH) -> int:
@@ -87,12 +154,6 @@ def deliver_queued(limit: int = BATCH) -> int:
         for message in claimed:
             sent += _send(message, worker)
     return sent
-
-
-def message_id(message: Message) -> str:
-    """The message's Message-ID, the same on every try."""
-    domain = parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2] or "localhost"
-    return f"<{message.uid}@{domain}>"
 
 
 def _claim(worker: str, limit: int, *, after: int) -> tuple[list[Message], int | None]:
@@ -133,68 +194,41 @@ def _take(message: Message, worker: str) -> tuple[Attempt, float] | None:
 
 def _send(message: Message, worker: str) -> int:
     """Send one claimed message and record the try; 1 when it went out."""
+    if _held_back(message, worker):
+        return 0
     taken = _take(message, worker)
     if taken is None:
         log.info("message %s skipped: another worker took it over", message.pk)
         return 0
     attempt, deadline = taken
-    backend = get_connection()
-    mail = EmailMessage(message.subject, message.body, settings.DEFAULT_FROM_EMAIL, [message.to],
-                        headers={"Message-ID": message_id(message)}, connection=backend)
     try:
-        with _cut_off(backend, deadline) as cut:
-            _hand_over(backend, mail, cut)
-    except OSError as error:  # SMTP errors are OSErrors too
-        text = f"cut off after {send_limit().total_seconds():g}s: {error}" if cut.is_set() else str(error)
-        log.warning("message %s not sent: %s", message.pk, text)
-        _record(message, attempt, worker, error=text[:2000])
+        provider_id = SENDERS[message.channel](message, deadline)
+    except SendFailed as failure:
+        log.warning("message %s not sent: %s", message.pk, failure)
+        _record(message, attempt, worker, error=str(failure)[:2000] or type(failure).__name__)
         return 0
-    _record(message, attempt, worker, error="")
+    _record(message, attempt, worker, error="", provider_id=provider_id)
     return 1
 
 
-def _hand_over(backend, mail: EmailMessage, cut: threading.Event) -> None:
-    """Connect, send the one message and hang up; nothing of the message goes out once `cut` is set."""
-    try:
-        backend.open()
-        if cut.is_set():
-            raise SMTPServerDisconnected("no time left to send")
-        backend.send_messages([mail])
-    finally:
-        with suppress(OSError):  # the message's fate is decided before the goodbye
-            backend.close()
+def _held_back(message: Message, worker: str) -> bool:
+    """Hold the claimed message to the rules right before its send: skipped when the member's consent is no longer
+    in force, waiting (no try) when it is marketing and the member is in quiet hours. True: it is not sent now."""
+    mine = Message.objects.filter(pk=message.pk, leased_by=worker, status=Message.Status.QUEUED)
+    reason = rules.consent_reason(_consent(message.member_id, message.channel))
+    if reason is not None:
+        mine.update(status=Message.Status.SKIPPED, skip_reason=reason, lease_until=None, leased_by="",
+                    next_try_at=None)
+        return True
+    if message.purpose == Message.Purpose.MARKETING:
+        member = Member.objects.select_related("region").get(pk=message.member_id)
+        if (until := _quiet_until(member, clock.now())) is not None:
+            mine.update(next_try_at=until, lease_until=None, leased_by="")
+            return True
+    return False
 
 
-@contextmanager
-def _cut_off(backend, deadline: float) -> Iterator[threading.Event]:
-    """Shut the backend's SMTP connection down at the monotonic moment `deadline`, whatever the send is doing then
-    (every answer of a slow server may come within EMAIL_TIMEOUT while the whole send does not); yields the event
-    set at that moment. The message goes over `backend.connection`, there once the connection is open (greeted,
-    secured, signed in): one that opens later is shut at once."""
-    done, cut = threading.Event(), threading.Event()
-
-    def watch() -> None:
-        if done.wait(max(0.0, deadline - time.monotonic())):
-            return
-        cut.set()
-        while True:
-            sock = getattr(getattr(backend, "connection", None), "sock", None)
-            if sock is not None:
-                with suppress(OSError):
-                    sock.shutdown(socket.SHUT_RDWR)
-            if done.wait(CUT_OFF_POLL_S):
-                return
-
-    watcher = threading.Thread(target=watch, name="smtp-cut-off", daemon=True)
-    watcher.start()
-    try:
-        yield cut
-    finally:
-        done.set()
-        watcher.join()
-
-
-def _record(message: Message, attempt: Attempt, worker: str, *, error: str) -> None:
+def _record(message: Message, attempt: Attempt, worker: str, *, error: str, provider_id: str = "") -> None:
     """The try's outcome and the message's new state, together; the claim ends. A failed message waits `pause()`
     for its next try, or is failed when that try would come later than `RETRY_FOR` after its recording. A worker
     that no longer holds the message still records its try, but leaves the message to the new holder."""
@@ -206,7 +240,7 @@ def _record(message: Message, attempt: Attempt, worker: str, *, error: str) -> N
         mine = Message.objects.filter(pk=message.pk, leased_by=worker, status=Message.Status.QUEUED)
         if not error:
             mine.update(status=Message.Status.SENT, sent_at=now, attempts=F("attempts") + 1, error="",
-                        next_try_at=None, lease_until=None, leased_by="")
+                        provider_id=provider_id, next_try_at=None, lease_until=None, leased_by="")
             return
         next_try = now + pause(message.attempts + 1)  # the worker has held the message since it read it
         gives_up = next_try > message.created_at + RETRY_FOR

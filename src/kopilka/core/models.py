@@ -155,6 +155,13 @@ class ProgrammeSettings(models.Model):
                                               decimal_places=2, null=True, blank=True)
     partner_cap_percent = models.DecimalField(_("points pay at most, percent of a partner product"), max_digits=5,
                                               decimal_places=2, null=True, blank=True)
+    quiet_hours = models.CharField(_("quiet hours for marketing messages, e.g. 21:00-09:00"), max_length=11,
+                                   blank=True)
+    marketing_cap_messages = models.PositiveIntegerField(_("a member gets at most this many marketing messages"),
+                                                         null=True, blank=True)
+    marketing_cap_days = models.PositiveIntegerField(_("per channel in this many days"), null=True, blank=True)
+    public_url = models.CharField(_("public address of the platform (links in messages)"), max_length=200,
+                                  blank=True)
     updated_at = models.DateTimeField(auto_now=True)
     updated_by = models.CharField(max_length=150, blank=True)
 

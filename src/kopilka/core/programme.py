@@ -1,6 +1,7 @@
 """Programme settings an administrator changes on a screen (SPEC §6): the time zone, the redemption order, the
 return policy, the receipt and line caps, the default lifetime of points, the worth of a point, how far back a
-receipt may be dated and the redemption shop's terms.
+receipt may be dated, the redemption shop's terms, and the rules of messages to members: quiet hours, the cap on
+marketing messages and the public address their links start with.
 
 One database row holds what was saved; a field left empty there takes its value from the environment
 (`settings.KOPILKA`, see the README). Reads are cached per process for `CACHE_SECONDS`: another process sees a
@@ -11,11 +12,14 @@ rules of this module, and the answer says which values in force moved. Every cha
 transaction (the audit log records it; core's app config connects the two).
 """
 
+import re
 import time
 import zoneinfo
 from collections.abc import Mapping
+from datetime import time as clock_time
 from decimal import Decimal, InvalidOperation
 from typing import Any, NoReturn
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import DatabaseError, transaction
@@ -37,14 +41,21 @@ FIELDS = {
     "BACKDATING_DAYS": "backdating_days",
     "PARTNER_POINT_VALUE": "partner_point_value",
     "PARTNER_CAP_PERCENT": "partner_cap_percent",
+    "QUIET_HOURS": "quiet_hours",
+    "MARKETING_CAP_MESSAGES": "marketing_cap_messages",
+    "MARKETING_CAP_DAYS": "marketing_cap_days",
+    "PUBLIC_URL": "public_url",
 }
 DECIMALS = ("RECEIPT_CAP_PERCENT", "LINE_CAP_PERCENT", "POINT_VALUE", "PARTNER_POINT_VALUE", "PARTNER_CAP_PERCENT")
-INTEGERS = ("DEFAULT_LOT_LIFETIME_DAYS", "BACKDATING_DAYS")
+INTEGERS = ("DEFAULT_LOT_LIFETIME_DAYS", "BACKDATING_DAYS", "MARKETING_CAP_MESSAGES", "MARKETING_CAP_DAYS")
 REDEMPTION_ORDERS = ("category_fifo", "soonest_expiring")
 RETURN_POLICIES = ("take_available", "negative", "block")
 MAX_LIFETIME_DAYS = 36_500
 MAX_BACKDATING_DAYS = 3_650
 MAX_POINT_VALUE = Decimal("999999.99")
+MAX_CAP_MESSAGES = 1_000
+MAX_CAP_DAYS = 365
+_QUIET_HOURS = re.compile(r"([01]\d|2[0-3]):([0-5]\d)\s*[-–—]\s*([01]\d|2[0-3]):([0-5]\d)")
 _cache: tuple[float, dict] | None = None
 # Sent by `change` inside its transaction: actor (who, as the ledger names them), user (the person, or None
 # for an API key), moved ({name: [before, after]}).
@@ -163,6 +174,46 @@ def _point_value(name: str):
     return rule
 
 
+def quiet_hours_window(text: str) -> tuple[clock_time, clock_time] | None:
+    """Quiet hours written "21:00-09:00" as (start, end) times of day; an end before the start runs past midnight.
+    None: no quiet hours (nothing written, or a window of no length such as "00:00-00:00")."""
+    found = _QUIET_HOURS.fullmatch(text.strip()) if text else None
+    if found is None:
+        return None
+    start_h, start_m, end_h, end_m = (int(part) for part in found.groups())
+    start, end = clock_time(start_h, start_m), clock_time(end_h, end_m)
+    return None if start == end else (start, end)
+
+
+def _quiet_hours(given: Any) -> str:
+    text = given.strip() if isinstance(given, str) else ""
+    found = _QUIET_HOURS.fullmatch(text)
+    if found is None:
+        _refuse("QUIET_HOURS", _("Quiet hours are written as two times of day, e.g. 21:00-09:00 "
+                                 "(00:00-00:00: none)."), given)
+    return "{}:{}-{}:{}".format(*found.groups())
+
+
+def _whole_number(name: str, low: int, high: int, message):
+    """A whole number from `low` to `high`; `message` names the range with %(max)d."""
+
+    def rule(given: Any) -> int:
+        if isinstance(given, bool) or not isinstance(given, int) or not low <= given <= high:
+            _refuse(name, message % {"max": high}, given)
+        return given
+
+    return rule
+
+
+def _public_url(given: Any) -> str:
+    text = given.strip().rstrip("/") if isinstance(given, str) else ""
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        _refuse("PUBLIC_URL", _("The public address is an http or https address without a query, e.g. "
+                                "https://bonus.example.ru."), given)
+    return text
+
+
 _RULES = {
     "TIME_ZONE": _time_zone,
     "REDEMPTION_ORDER": _one_of("REDEMPTION_ORDER", REDEMPTION_ORDERS, _("Unknown redemption order.")),
@@ -174,6 +225,11 @@ _RULES = {
     "BACKDATING_DAYS": _backdating,
     "PARTNER_POINT_VALUE": _point_value("PARTNER_POINT_VALUE"),
     "PARTNER_CAP_PERCENT": _percent("PARTNER_CAP_PERCENT"),
+    "QUIET_HOURS": _quiet_hours,
+    "MARKETING_CAP_MESSAGES": _whole_number("MARKETING_CAP_MESSAGES", 1, MAX_CAP_MESSAGES,
+                                            _("From 1 to %(max)d marketing messages.")),
+    "MARKETING_CAP_DAYS": _whole_number("MARKETING_CAP_DAYS", 1, MAX_CAP_DAYS, _("A period of 1 to %(max)d days.")),
+    "PUBLIC_URL": _public_url,
 }
 
 

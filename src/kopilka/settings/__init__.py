@@ -10,6 +10,11 @@ Environment:
   KOPILKA_TLS             1 when served over HTTPS (behind a TLS proxy that sets X-Forwarded-Proto): secure
                           cookies, HTTP→HTTPS redirects and HSTS (KOPILKA_HSTS_SECONDS, default one year)
   KOPILKA_TIME_ZONE       the programme's time zone ("end of day", expiry dates); default Europe/Moscow
+  KOPILKA_PUBLIC_URL      the platform's address as members and providers reach it (links in messages, delivery
+                          reports), e.g. https://bonus.example.ru; marketing e-mail is refused without it
+  KOPILKA_QUIET_HOURS     when marketing messages wait, in the member's time zone; default 21:00-09:00
+  KOPILKA_MARKETING_CAP_MESSAGES, KOPILKA_MARKETING_CAP_DAYS
+                          at most this many marketing messages per member and channel in this many days (3, 7)
 """
 
 import os
@@ -214,6 +219,14 @@ KOPILKA: dict[str, Any] = {
     "PARTNER_CAP_PERCENT": os.environ.get("KOPILKA_PARTNER_CAP_PERCENT", "100"),
     # What one point pays, in roubles, where no campaign's rule says otherwise.
     "POINT_VALUE": os.environ.get("KOPILKA_POINT_VALUE", "1"),
+    # Messages to members: marketing ones wait out the quiet hours in the member's time zone ("00:00-00:00":
+    # none); a member gets at most MARKETING_CAP_MESSAGES of them per channel in MARKETING_CAP_DAYS days.
+    "QUIET_HOURS": os.environ.get("KOPILKA_QUIET_HOURS", "21:00-09:00"),
+    "MARKETING_CAP_MESSAGES": int(os.environ.get("KOPILKA_MARKETING_CAP_MESSAGES", "3")),
+    "MARKETING_CAP_DAYS": int(os.environ.get("KOPILKA_MARKETING_CAP_DAYS", "7")),
+    # Where members reach the platform from outside (unsubscribe links, providers' delivery reports), e.g.
+    # https://bonus.example.ru; without it no marketing e-mail is sent.
+    "PUBLIC_URL": os.environ.get("KOPILKA_PUBLIC_URL", "").strip().rstrip("/"),
     # When members fall to the tier they qualify for: at the start of every "month", "quarter" or "year".
     "TIER_REVIEW": os.environ.get("KOPILKA_TIER_REVIEW", "month"),
     # Lifecycle stages of a member, in days (see kopilka.campaigns.conditions.LifecycleThresholds).
