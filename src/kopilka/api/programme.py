@@ -45,6 +45,13 @@ def _money(maximum, pattern: str) -> dict:
 
 
 Percent = Annotated[Decimal | None, WithJsonSchema(_money(100, PERCENT))]
+# The global control group: 0 (none) to 50 percent, in hundredths.
+CONTROL_SHARE = r"^(50(\.00?)?|[1-4]?\d(\.\d\d?)?)$"
+ControlShare = Annotated[Decimal | None, WithJsonSchema({"anyOf": [
+    {"type": "number", "minimum": 0, "maximum": float(programme.MAX_CONTROL_GROUP_PERCENT), "multipleOf": 0.01},
+    {"type": "string", "pattern": CONTROL_SHARE, "maxLength": 5},
+    {"type": "null"},
+], "description": "null forgets the saved value"})]
 Roubles = Annotated[Decimal | None, WithJsonSchema(_money(programme.MAX_POINT_VALUE, ROUBLES))]
 
 
@@ -62,6 +69,8 @@ class SettingsOut(Schema):
     partner_point_value: Decimal = Field(description="roubles one point pays for a partner product")
     partner_cap_percent: Decimal = Field(
         description="the most of a partner product's line points may pay, percent")
+    control_group_percent: Decimal = Field(
+        description="the global control group, percent of the members (0: none); rotated monthly")
 
 
 class SavedOut(Schema):
@@ -77,6 +86,7 @@ class SavedOut(Schema):
     backdating_days: int | None
     partner_point_value: Decimal | None
     partner_cap_percent: Decimal | None
+    control_group_percent: Decimal | None
 
 
 class ProgrammeOut(Schema):
@@ -109,6 +119,8 @@ class ProgrammePatch(Schema):
     partner_point_value: Roubles = Field(None, gt=0, le=programme.MAX_POINT_VALUE, max_digits=8,
                                          decimal_places=2)
     partner_cap_percent: Percent = Field(None, gt=0, le=100, max_digits=5, decimal_places=2)
+    control_group_percent: ControlShare = Field(None, ge=0, le=programme.MAX_CONTROL_GROUP_PERCENT, max_digits=5,
+                                                decimal_places=2)
 
 
 _NAMES = {field: name for name, field in programme.FIELDS.items()}

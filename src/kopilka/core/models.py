@@ -155,6 +155,8 @@ class ProgrammeSettings(models.Model):
                                               decimal_places=2, null=True, blank=True)
     partner_cap_percent = models.DecimalField(_("points pay at most, percent of a partner product"), max_digits=5,
                                               decimal_places=2, null=True, blank=True)
+    control_group_percent = models.DecimalField(_("global control group, percent of the members"), max_digits=5,
+                                                decimal_places=2, null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
     updated_by = models.CharField(max_length=150, blank=True)
 

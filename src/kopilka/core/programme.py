@@ -1,6 +1,7 @@
 """Programme settings an administrator changes on a screen (SPEC §6): the time zone, the redemption order, the
 return policy, the receipt and line caps, the default lifetime of points, the worth of a point, how far back a
-receipt may be dated and the redemption shop's terms.
+receipt may be dated, the redemption shop's terms and the share of members in the global control group
+(`holdout`).
 
 One database row holds what was saved; a field left empty there takes its value from the environment
 (`settings.KOPILKA`, see the README). Reads are cached per process for `CACHE_SECONDS`: another process sees a
@@ -37,14 +38,17 @@ FIELDS = {
     "BACKDATING_DAYS": "backdating_days",
     "PARTNER_POINT_VALUE": "partner_point_value",
     "PARTNER_CAP_PERCENT": "partner_cap_percent",
+    "CONTROL_GROUP_PERCENT": "control_group_percent",
 }
-DECIMALS = ("RECEIPT_CAP_PERCENT", "LINE_CAP_PERCENT", "POINT_VALUE", "PARTNER_POINT_VALUE", "PARTNER_CAP_PERCENT")
+DECIMALS = ("RECEIPT_CAP_PERCENT", "LINE_CAP_PERCENT", "POINT_VALUE", "PARTNER_POINT_VALUE", "PARTNER_CAP_PERCENT",
+            "CONTROL_GROUP_PERCENT")
 INTEGERS = ("DEFAULT_LOT_LIFETIME_DAYS", "BACKDATING_DAYS")
 REDEMPTION_ORDERS = ("category_fifo", "soonest_expiring")
 RETURN_POLICIES = ("take_available", "negative", "block")
 MAX_LIFETIME_DAYS = 36_500
 MAX_BACKDATING_DAYS = 3_650
 MAX_POINT_VALUE = Decimal("999999.99")
+MAX_CONTROL_GROUP_PERCENT = Decimal(50)
 _cache: tuple[float, dict] | None = None
 # Sent by `change` inside its transaction: actor (who, as the ledger names them), user (the person, or None
 # for an API key), moved ({name: [before, after]}).
@@ -163,6 +167,14 @@ def _point_value(name: str):
     return rule
 
 
+def _control_group(given: Any) -> Decimal:
+    number = _decimal(given)
+    if number is None or not 0 <= number <= MAX_CONTROL_GROUP_PERCENT:
+        _refuse("CONTROL_GROUP_PERCENT", _("The control group holds 0 to %(max)s percent of the members, in "
+                                           "hundredths.") % {"max": MAX_CONTROL_GROUP_PERCENT}, given)
+    return number
+
+
 _RULES = {
     "TIME_ZONE": _time_zone,
     "REDEMPTION_ORDER": _one_of("REDEMPTION_ORDER", REDEMPTION_ORDERS, _("Unknown redemption order.")),
@@ -174,6 +186,7 @@ _RULES = {
     "BACKDATING_DAYS": _backdating,
     "PARTNER_POINT_VALUE": _point_value("PARTNER_POINT_VALUE"),
     "PARTNER_CAP_PERCENT": _percent("PARTNER_CAP_PERCENT"),
+    "CONTROL_GROUP_PERCENT": _control_group,
 }
 
 
