@@ -11,11 +11,11 @@ from hypothesis import strategies as st
 
 from kopilka.campaigns import conditions as c
 from kopilka.campaigns import holdout, services
+from kopilka.campaigns.eligibility import HoldoutOf, eligible_members, eligible_split, offered_members
 from kopilka.campaigns.engine import LiveCampaign, PurchaseLine, decide, holds_out
 from kopilka.campaigns.errors import RulesInvalid
-from kopilka.campaigns.models import CampaignVersion
-from kopilka.campaigns.eligibility import HoldoutOf, eligible_members, eligible_split, offered_members
 from kopilka.campaigns.facts import member_facts
+from kopilka.campaigns.models import CampaignVersion
 from kopilka.campaigns.rules import parse_rules
 from kopilka.core import clock, programme
 from kopilka.core import holdout as control_group

@@ -110,9 +110,9 @@ class _MemberSql(Func):
         super().__init__(F("pk"))
         self.build = build
 
-    def as_sql(self, compiler, connection, **extra):
+    def as_sql(self, compiler, connection, function=None, template=None, arg_joiner=None, **extra):
         column, params = compiler.compile(self.source_expressions[0])
-        return f"({self.build(column)})", params
+        return f"({self.build(column)})", tuple(params)
 
 
 def member_filter(condition: c.Condition, now: datetime) -> Q:

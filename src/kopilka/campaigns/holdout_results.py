@@ -67,7 +67,7 @@ class Comparison:
     in_programme_group: int  # eligible members left out: in the programme's control group in the period
 
 
-def compare(campaign: Campaign, period: Period = Period()) -> Comparison | None:
+def compare(campaign: Campaign, period: Period) -> Comparison | None:
     """The two groups of a promo campaign in `period`; None for a campaign that is not a promo offer (it holds
     nobody out) or a period that ends before the campaign starts."""
     if not holdout.is_promo(campaign.type.lot_category):

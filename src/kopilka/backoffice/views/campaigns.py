@@ -15,12 +15,11 @@ from kopilka.backoffice.campaign_form import CampaignForm, ConditionsForm, initi
 from kopilka.backoffice.condition_choices import GROUPS_COUNTED, condition_choices
 from kopilka.backoffice.preview import preview as run_preview
 from kopilka.backoffice.views import campaign_results
-from kopilka.campaigns import services
+from kopilka.campaigns import holdout, services
 from kopilka.campaigns.conditions import parse as parse_condition
-from kopilka.campaigns import holdout
 from kopilka.campaigns.eligibility import HoldoutOf, eligible_members, eligible_split
-from kopilka.campaigns.rules import parse_rules
 from kopilka.campaigns.models import Campaign, CampaignVersion
+from kopilka.campaigns.rules import parse_rules
 from kopilka.campaigns.services import TRANSITIONS
 from kopilka.core import audit
 from kopilka.core.errors import ApplicationError
