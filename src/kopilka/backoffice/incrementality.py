@@ -17,7 +17,7 @@ class Section:
     comparison: Comparison
     rows: list[tuple[str, str, str, str]]  # measure, exposed, held out, difference with its interval
     detectable: str  # the smallest difference of conversion the groups detect, as shown
-    needed: int | None  # members per group to detect the asked effect
+    needed: str | None  # members per group to detect the asked effect, as shown
     enough: bool | None  # whether the groups detect the asked effect (None: cannot tell)
 
 
@@ -55,7 +55,8 @@ def section(found: Comparison, effect: Decimal) -> Section:
         (_("members"), formatted(e.members, "count"), formatted(c.members, "count"), ""),
         (_("converted (bought in the period)"), formatted(e.converted, "count"), formatted(c.converted, "count"), ""),
         (_("conversion"), formatted(e.conversion, "share"), formatted(c.conversion, "share"), conversion),
-        (_("revenue per member"), formatted(_per(e, e.revenue), "money"), formatted(_per(c, c.revenue), "money"),
+        (_("revenue per member"), formatted(e.per_member(e.revenue), "money"),
+         formatted(c.per_member(c.revenue), "money"),
          "" if revenue is None else _money(revenue.difference) + _between(revenue.low, revenue.high, _money)),
         *[(label, _points(e.per_member(getattr(e, name))), _points(c.per_member(getattr(c, name))),
            _difference(e, c, name)) for name, label in (
@@ -67,13 +68,9 @@ def section(found: Comparison, effect: Decimal) -> Section:
     wanted = float(effect) / 100
     needed = enough = None
     if baseline is not None and 0 < baseline < 1 and 0 < baseline + wanted < 1:
-        needed = stats.sample_size(baseline, wanted)
+        needed = formatted(stats.sample_size(baseline, wanted), "count")
         enough = detectable is not None and detectable <= wanted
     return Section(found, rows, "—" if detectable is None else _pp(detectable).lstrip("+"), needed, enough)
-
-
-def _per(group: Group, total) -> Decimal | None:
-    return None if not group.members else (Decimal(total) / group.members)
 
 
 def _difference(e: Group, c: Group, name: str) -> str:
