@@ -41,7 +41,9 @@ def _money(value: float) -> str:
 
 
 def section(found: Comparison, effect: Decimal) -> Section:
-    """The section for `found`, judged against an `effect` on conversion of that many percentage points."""
+    """The section for `found`, judged against an `effect` on conversion of that many percentage points: the
+    smallest difference the groups detect, and the members each group needs for `effect`, at the conversion of
+    both groups together."""
     e, c = found.exposed, found.held_out
     uplift = stats.proportion_uplift(e.converted, e.members, c.converted, c.members)
     conversion = ""
@@ -63,7 +65,10 @@ def section(found: Comparison, effect: Decimal) -> Section:
             ("accrued", _("points accrued per member")), ("spent", _("points spent per member")),
             ("burned", _("points burned per member")))],
     ]
-    baseline = c.conversion
+    # Judged at the conversion of both groups together: steadier than the smaller group's alone, and known even
+    # when none (or all) of the held-out members bought.
+    both = Group(members=e.members + c.members, converted=e.converted + c.converted)
+    baseline = both.conversion
     detectable = stats.detectable_effect(baseline, e.members, c.members) if baseline is not None else None
     wanted = float(effect) / 100
     needed = enough = None
