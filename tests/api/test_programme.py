@@ -17,7 +17,8 @@ ENVIRONMENT = {"time_zone": "Europe/Moscow", "redemption_order": "category_fifo"
                "return_policy": "take_available", "receipt_cap_percent": "30", "line_cap_percent": None,
                "default_lot_lifetime_days": 365, "point_value": "1", "backdating_days": 30,
                "partner_point_value": "1", "partner_cap_percent": "100", "quiet_hours": "21:00-09:00",
-               "marketing_cap_messages": 3, "marketing_cap_days": 7, "public_url": ""}
+               "marketing_cap_messages": 3, "marketing_cap_days": 7, "public_url": "",
+               "control_group_percent": "0"}
 NOTHING_SAVED = dict.fromkeys(ENVIRONMENT)
 
 
@@ -140,3 +141,15 @@ def test_every_programme_setting_is_in_the_api():
 
     for schema in (SettingsOut, SavedOut, ProgrammePatch):
         assert set(schema.model_fields) == set(programme.FIELDS.values()), schema.__name__
+
+
+def test_an_administrator_sets_the_global_control_group_and_a_share_above_half_is_refused(administrator_key):
+    from kopilka.core import holdout
+
+    set_ = administrator_key.patch(URL, {"control_group_percent": "12.5"}, key="c-1")
+    refused = administrator_key.patch(URL, {"control_group_percent": "50.01"}, key="c-2")
+
+    assert set_.json()["changed"] == {"control_group_percent": ["0", "12.50"]}
+    assert holdout.global_share() == Decimal("12.50")
+    assert refused.status_code == 422
+    assert ProgrammeSettings.objects.get().control_group_percent == Decimal("12.50")

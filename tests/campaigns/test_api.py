@@ -85,4 +85,20 @@ def test_the_eligible_count_is_live(api, programme):
 
     eligible = api.get(f"{BASE}/siberia-doctors/eligible").json()
 
-    assert eligible == {"count": 1, "sample": [programme["anna"].pk]}
+    assert eligible == {"count": 1, "sample": [programme["anna"].pk], "control_group": 0, "held_out": 0,
+                        "offered": 1}
+
+
+def test_the_eligible_count_says_how_many_a_promo_campaign_holds_out(api, programme):
+    from decimal import Decimal
+
+    from kopilka.campaigns import holdout
+
+    api.post(f"{BASE}/", {**CAMPAIGN, "rules": {**CAMPAIGN["rules"], "conditions": None, "holdout_percent": "50"}},
+             key="c-1")
+    held = sum(holdout.held_out(m.pk, "siberia-doctors", Decimal(50)) for m in programme.values())
+
+    eligible = api.get(f"{BASE}/siberia-doctors/eligible").json()
+
+    assert (eligible["count"], eligible["control_group"], eligible["held_out"], eligible["offered"]) == (
+        5, 0, held, 5 - held)

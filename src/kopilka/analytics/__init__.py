@@ -13,7 +13,8 @@ Sub-packages, by what they are; each imports only those listed before it:
 - `presentation/`  the shape of a result and its drawings: tables and their CSV / JSON / XLSX writers, SVG
                    charts (pure: imports no other part of the analytics);
 - `measures/`      the figures of a scope: KPIs, cuts, the RFM summary and scoring, ABC, cohorts, growth
-                   levers, k-means clusters, the one-pass overview;
+                   levers, k-means clusters, the one-pass overview; what an offer changed against a control
+                   group (`incrementality`: uplift, intervals, sample sizes, A/B variants);
 - `lifetime/`      lifetime value: the BG/NBD and Gamma-Gamma models fitted by maximum likelihood, and CLV;
 - `snapshots/`     computing in the background: the parameters of each kind (forms), what each kind
                    computes (the table `producers.PRODUCERS`), a snapshot's life (request, compute, the

@@ -15,8 +15,9 @@ from kopilka.api.common import CODE_PATTERN, ERRORS, IdempotencyKey, code_path, 
 from kopilka.api.idempotency import idempotent_write
 from kopilka.campaigns import selectors, services
 from kopilka.campaigns.conditions import parse
-from kopilka.campaigns.eligibility import eligible_members
+from kopilka.campaigns.eligibility import HoldoutOf, eligible_members, eligible_split
 from kopilka.campaigns.models import Campaign, CampaignType
+from kopilka.campaigns.rules import parse_rules
 
 router = Router(tags=["campaigns"])
 
@@ -111,6 +112,9 @@ class CampaignDetailOut(CampaignOut):
 class EligibleOut(Schema):
     count: int
     sample: list[int] = Field(description="Ids of up to 20 eligible members.")
+    control_group: int = Field(description="Of them, in the programme's control group this month (promo only).")
+    held_out: int = Field(description="Of them, held out by the campaign's own control group (promo only).")
+    offered: int = Field(description="Of them, offered the campaign: neither held out nor in the programme's group.")
 
 
 def _version_out(version) -> dict:
@@ -204,10 +208,15 @@ def put_rules(request: HttpRequest, code: str, body: RulesIn, idempotency_key: s
 
 @router.get("/{code}/eligible", auth=scoped(READ), response={200: EligibleOut, **ERRORS})
 def eligible(request: HttpRequest, code: str):
-    """How many active members the campaign's conditions select now (every active member when it has none)."""
-    conditions = selectors.newest_version(selectors.get_campaign(code)).rules.get("conditions")
-    members = eligible_members(parse(conditions) if conditions else None)
-    return {"count": members.count(), "sample": list(members.order_by("pk").values_list("pk", flat=True)[:20])}
+    """How many active members the campaign's conditions select now (every active member when it has none), and how
+    many of them a promo campaign holds out: the programme's control group and the campaign's own share."""
+    campaign = selectors.get_campaign(code)
+    rules = selectors.newest_version(campaign).rules
+    condition = parse(rules["conditions"]) if rules.get("conditions") else None
+    split = eligible_split(condition, HoldoutOf(code, campaign.type.lot_category, parse_rules(rules).holdout_percent))
+    sample = list(eligible_members(condition).order_by("pk").values_list("pk", flat=True)[:20])
+    return {"count": split.members, "sample": sample, "control_group": split.control_group,
+            "held_out": split.held_out, "offered": split.offered}
 
 
 @router.post("/{code}/{action}", auth=scoped(WRITE), response={200: CampaignDetailOut, **ERRORS})

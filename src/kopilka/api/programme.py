@@ -45,6 +45,13 @@ def _money(maximum, pattern: str) -> dict:
 
 
 Percent = Annotated[Decimal | None, WithJsonSchema(_money(100, PERCENT))]
+# The global control group: 0 (none) to 50 percent, in hundredths.
+CONTROL_SHARE = r"^(50(\.00?)?|[1-4]?\d(\.\d\d?)?)$"
+ControlShare = Annotated[Decimal | None, WithJsonSchema({"anyOf": [
+    {"type": "number", "minimum": 0, "maximum": float(programme.MAX_CONTROL_GROUP_PERCENT), "multipleOf": 0.01},
+    {"type": "string", "pattern": CONTROL_SHARE, "maxLength": 5},
+    {"type": "null"},
+], "description": "null forgets the saved value"})]
 Roubles = Annotated[Decimal | None, WithJsonSchema(_money(programme.MAX_POINT_VALUE, ROUBLES))]
 
 
@@ -67,6 +74,8 @@ class SettingsOut(Schema):
     marketing_cap_messages: int = Field(description="marketing messages a member gets at most per channel ...")
     marketing_cap_days: int = Field(description="... in this many days")
     public_url: str = Field(description="the platform's address in links of messages; empty: not set")
+    control_group_percent: Decimal = Field(
+        description="the global control group, percent of the members (0: none); rotated monthly")
 
 
 class SavedOut(Schema):
@@ -86,6 +95,7 @@ class SavedOut(Schema):
     marketing_cap_messages: int | None
     marketing_cap_days: int | None
     public_url: str | None
+    control_group_percent: Decimal | None
 
 
 class ProgrammeOut(Schema):
@@ -125,6 +135,8 @@ class ProgrammePatch(Schema):
     marketing_cap_days: int | None = Field(None, ge=1, le=programme.MAX_CAP_DAYS)
     public_url: str | None = Field(None, max_length=length_of(ProgrammeSettings, "public_url"),
                                    description="http(s) address without a query, e.g. https://bonus.example.ru")
+    control_group_percent: ControlShare = Field(None, ge=0, le=programme.MAX_CONTROL_GROUP_PERCENT, max_digits=5,
+                                                decimal_places=2)
 
 
 _NAMES = {field: name for name, field in programme.FIELDS.items()}

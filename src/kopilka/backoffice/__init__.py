@@ -1,6 +1,7 @@
 """The back office (`/office/`) and the administration's screens: roles as groups with permissions, the
 support console and the member card, operations on points in two steps, compensations within limits and
-their approvals, the catalogue and campaign builder, programme settings, analytics pages and their
+their approvals, the catalogue and campaign builder (with a promo campaign's control group), campaign results
+(exposed vs held out: `incrementality`), programme settings, analytics pages and their
 embeddable widgets, the audit log.
 
 Owns: CompensationLimit, CompensationRequest, WidgetLink (and the roles' groups, kept by `roles.sync_roles`).

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from kopilka.campaigns.conditions import parse as parse_condition
 from kopilka.campaigns.models import Campaign, CampaignType, EventType
-from kopilka.campaigns.rules import parse_rules
+from kopilka.campaigns.rules import MAX_HOLDOUT_PERCENT, parse_rules
 
 
 def _words(text: str) -> list[str]:
@@ -62,6 +62,11 @@ class CampaignForm(ConditionsForm):
     priority = forms.IntegerField(label=_("Priority (higher first)"), initial=100)
     combination = forms.ChoiceField(label=_("With other campaigns"), choices=Campaign.Combination.choices)
     budget_points = forms.IntegerField(label=_("Budget, points"), required=False, min_value=1)
+    holdout_percent = forms.DecimalField(
+        label=_("Control group, percent of the eligible members"), required=False, initial=0, min_value=0,
+        max_value=MAX_HOLDOUT_PERCENT, max_digits=4, decimal_places=2,
+        help_text=_("Held out of this promo campaign, the same members for its whole life, to measure what it "
+                    "changed."))
 
     reward = forms.ChoiceField(label=_("Reward"), choices=[("percent", _("percent of the purchase")),
                                                           ("fixed", _("fixed points"))])
@@ -153,6 +158,7 @@ def rules_of(data: dict, base: dict | None = None) -> dict:
     kept = {k: v for k, v in ((base or {}).get("accrual") or {}).items() if k not in accrual}
     return {
         "conditions": data.get("conditions"),
+        "holdout_percent": data.get("holdout_percent") or 0,
         "accrual": {**kept, **{k: v for k, v in accrual.items() if v is not None}},
         "redemption": {k: v for k, v in {
             "groups": _words(data.get("spend_groups")), "coefficient": data.get("coefficient") or 1,
@@ -178,7 +184,8 @@ def initial_of(campaign: Campaign, rules: dict) -> dict:
         "scenario": accrual.get("scenario", "payment"), "event_types": accrual.get("event_types", []),
         "pending_days": accrual.get("pending_days", 0), "spend_groups": ", ".join(redemption.get("groups", [])),
         "coefficient": redemption.get("coefficient", 1), "line_cap_percent": redemption.get("line_cap_percent"),
-        "receipt_cap_percent": redemption.get("receipt_cap_percent"), "expiry_kind": expiry.get("kind", "days"),
+        "receipt_cap_percent": redemption.get("receipt_cap_percent"),
+        "holdout_percent": rules.get("holdout_percent", 0), "expiry_kind": expiry.get("kind", "days"),
         "expiry_days": expiry.get("days"), "expiry_months": expiry.get("months"), "expiry_date": expiry.get("date"),
     }
     tree = rules.get("conditions")

@@ -3,7 +3,8 @@ it earns under which campaigns, and how much of its price the member's points ma
 the redemption shop, the shop's cap and the worth of a point there).
 
 The same product may take part in several campaigns and different members see different terms: a campaign is
-shown only when its conditions hold for the member (without a member, only campaigns without conditions).
+shown only when its conditions hold for the member and it does not hold the member out (`campaigns.holdout`);
+without a member, only campaigns without conditions.
 """
 
 from dataclasses import dataclass, field
@@ -11,7 +12,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from kopilka.campaigns.conditions import evaluate
-from kopilka.campaigns.engine import LiveCampaign
+from kopilka.campaigns.engine import LiveCampaign, holds_out
 from kopilka.campaigns.facts import member_facts
 from kopilka.campaigns.rules import RedemptionRule
 from kopilka.campaigns.selectors import live_campaigns, redemption_rules
@@ -70,7 +71,8 @@ def banners(member_id: int | None, skus: list[str], at: datetime | None = None) 
         applicable = [c for c in campaigns if c.rules.conditions is None]
     else:
         facts = member_facts(member_id, at, campaigns=campaigns)
-        applicable = [c for c in campaigns if c.rules.conditions is None or evaluate(c.rules.conditions, facts).passed]
+        applicable = [c for c in campaigns if (c.rules.conditions is None or evaluate(c.rules.conditions, facts).passed)
+                      and holds_out(c, facts) is None]
     pools = _spendable_pools(member_id, at) if member_id is not None else []
     receipt_cap, line_cap = programme.value("RECEIPT_CAP_PERCENT"), programme.value("LINE_CAP_PERCENT")
     shop_cap = programme.value("PARTNER_CAP_PERCENT")

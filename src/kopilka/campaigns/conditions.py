@@ -232,7 +232,9 @@ def _product_query(c: "Purchased") -> ProductQuery:
 @dataclass(frozen=True)
 class MemberFacts:
     """What is known of a member at `now`. The purchase history is either all the counted `purchases` (reports,
-    previews, tests) or, on the purchase path, a `summary` holding just what the live campaigns' conditions ask."""
+    previews, tests) or, on the purchase path, a `summary` holding just what the live campaigns' conditions ask.
+    `member_id` and `in_control_group` (the programme's global control group at `now`) decide which promo
+    campaigns hold the member out (`campaigns.holdout`); facts without an id are held out by none."""
 
     kind: str
     registered_at: datetime
@@ -249,6 +251,8 @@ class MemberFacts:
     purchases: tuple[PurchaseFact, ...] = ()  # counted ones only (not cancelled or returned)
     thresholds: LifecycleThresholds = field(default_factory=LifecycleThresholds)
     summary: HistorySummary | None = None
+    member_id: int | None = None
+    in_control_group: bool = False
 
     def purchases_within(self, days: int | None) -> list[PurchaseFact]:
         if days is None:

@@ -2,19 +2,25 @@
 
 `member_filter(condition, now)` is a Q over members that holds exactly for the members whose facts make
 `conditions.evaluate` pass at `now` (the tests hold the two against each other on random trees and members).
+`offered_members` leaves out those a promo campaign holds out, as the engine does (`campaigns.holdout`), and
+`eligible_split` counts how many of the eligible members are held out, by the programme and by the campaign.
 """
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 from functools import reduce
 from operator import and_, or_
 from typing import Any
 
 from django.db.models import (
     BigIntegerField,
+    BooleanField,
     Count,
     Exists,
     F,
+    Func,
     IntegerField,
     Max,
     Min,
@@ -29,9 +35,11 @@ from django.db.models.functions import Cast, Coalesce, Round
 from django.db.models.lookups import Exact, GreaterThan, GreaterThanOrEqual, LessThan, LessThanOrEqual
 
 from kopilka.campaigns import conditions as c
+from kopilka.campaigns import holdout
 from kopilka.campaigns.facts import lifecycle_thresholds
 from kopilka.catalog.models import Product, ProductGroup
 from kopilka.core import clock
+from kopilka.core import holdout as control_group
 from kopilka.customers.models import Member
 from kopilka.orders.selectors import counted_lines, counted_orders
 from kopilka.tiers.models import MemberTier
@@ -45,6 +53,66 @@ def eligible_members(condition: c.Condition | None, now: datetime | None = None)
     selects them all."""
     active = Member.objects.filter(status=Member.Status.ACTIVE)
     return active if condition is None else active.filter(member_filter(condition, now or clock.now()))
+
+
+@dataclass(frozen=True)
+class HoldoutOf:
+    """What decides whom a campaign holds out: its code (the salt), its type's lot category and its share."""
+
+    code: str
+    lot_category: str
+    share: Decimal = Decimal(0)
+
+
+def offered_members(condition: c.Condition | None, campaign: HoldoutOf, now: datetime | None = None
+                    ) -> QuerySet[Member]:
+    """The eligible members the campaign does not hold out at `now`: those the engine lets earn from it."""
+    now = now or clock.now()
+    offered = _MemberSql(lambda column: holdout.offered_sql(column, code=campaign.code,
+                                                             lot_category=campaign.lot_category,
+                                                             share=campaign.share, at=now))
+    return eligible_members(condition, now).filter(offered)
+
+
+@dataclass(frozen=True)
+class Split:
+    """The eligible members, and how many of them the programme's control group and the campaign's own share hold
+    out (a member in both counts in the programme's); the rest are offered the campaign."""
+
+    members: int
+    control_group: int
+    held_out: int
+
+    @property
+    def offered(self) -> int:
+        return self.members - self.control_group - self.held_out
+
+
+def eligible_split(condition: c.Condition | None, campaign: HoldoutOf, now: datetime | None = None) -> Split:
+    """One read: the eligible members at `now` and who of them the campaign holds out."""
+    now = now or clock.now()
+    if not holdout.is_promo(campaign.lot_category):
+        return Split(eligible_members(condition, now).count(), 0, 0)
+    in_group = _MemberSql(lambda column: control_group.global_control_group_sql(column, now))
+    own = _MemberSql(lambda column: holdout.held_out_sql(column, campaign.code, campaign.share))
+    counts = eligible_members(condition, now).aggregate(
+        members=Count("pk"), control_group=Count("pk", filter=Q(in_group)),
+        held_out=Count("pk", filter=~Q(in_group) & Q(own)))
+    return Split(counts["members"], counts["control_group"], counts["held_out"])
+
+
+class _MemberSql(Func):
+    """A condition on the member's id, as SQL written by `build(column)` (`core.holdout`'s builders)."""
+
+    output_field = BooleanField()
+
+    def __init__(self, build: Callable[[str], str]):
+        super().__init__(F("pk"))
+        self.build = build
+
+    def as_sql(self, compiler, connection, function=None, template=None, arg_joiner=None, **extra):
+        column, params = compiler.compile(self.source_expressions[0])
+        return f"({self.build(column)})", tuple(params)
 
 
 def member_filter(condition: c.Condition, now: datetime) -> Q:

@@ -7,6 +7,9 @@ its reasons in the reader's language.
 How campaigns combine: they are taken by priority (higher first, then by code). A stacking campaign adds to
 what came before it. An exclusive campaign applies only if nothing applied before it, and when it applies
 nothing after it does.
+
+A promo campaign gives nothing to a member it holds out (the programme's control group this month, or its own
+share: `campaigns.holdout`), even one its conditions select; a held-out member's decision says so.
 """
 
 import math
@@ -14,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, Decimal
 
+from kopilka.campaigns import holdout
 from kopilka.campaigns.conditions import MemberFacts, Verdict, evaluate
 from kopilka.campaigns.rules import AccrualRule, CampaignRules
 from kopilka.campaigns.wording import Wording, wording
@@ -31,6 +35,10 @@ class LiveCampaign:
     budget_left: int | None = None  # points; None: no budget
     limit_left: int | None = None  # points this member may still earn this period; None: no limit
     campaign_id: int | None = None  # the campaign's row, whose budget shards a grant locks
+
+    @property
+    def is_promo(self) -> bool:
+        return holdout.is_promo(self.lot_category)
 
 
 @dataclass(frozen=True)
@@ -128,6 +136,19 @@ def _event_points(rule: AccrualRule, words: Wording) -> tuple[int, dict[int, int
     return points, {}, [words.points_for_event % {"points": points}]
 
 
+def holds_out(campaign: LiveCampaign, facts: MemberFacts) -> str | None:
+    """Whether the campaign holds the member out: "control_group" (the programme's, this month), "held_out" (the
+    campaign's own share) or None."""
+    if not campaign.is_promo or facts.member_id is None:
+        return None
+    if facts.in_control_group:
+        return "control_group"
+    share = campaign.rules.holdout_percent
+    if share and holdout.held_out(facts.member_id, campaign.code, share):
+        return "held_out"
+    return None
+
+
 def may_apply(
     campaign: LiveCampaign, *, scenario: str, lines: Sequence[PurchaseLine] = (), event_type: str | None = None
 ) -> bool:
@@ -169,6 +190,12 @@ def decide(
         verdict = evaluate(campaign.rules.conditions, facts) if campaign.rules.conditions else None
         if verdict is not None and not verdict.passed:
             decisions.append(Decision(campaign, False, [words.not_qualified], verdict))
+            continue
+        held = holds_out(campaign, facts)
+        if held is not None:
+            why = words.control_group if held == "control_group" else words.held_out % {
+                "share": words.number(campaign.rules.holdout_percent)}
+            decisions.append(Decision(campaign, False, [why], verdict))
             continue
         outcome = (_event_points(rule, words) if scenario == "event"
                    else _purchase_points(rule, lines, facts.tier, words))

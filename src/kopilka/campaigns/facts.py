@@ -19,7 +19,7 @@ from kopilka.campaigns.conditions import (
 )
 from kopilka.campaigns.engine import LiveCampaign
 from kopilka.catalog.selectors import ancestor_codes_by_sku
-from kopilka.core import clock, sql
+from kopilka.core import clock, holdout, sql
 from kopilka.customers.errors import member_not_found
 from kopilka.customers.models import City, EligibilityFlag, Member, Region, Tag
 from kopilka.orders.selectors import Bought, counted_purchases, history_answers
@@ -144,8 +144,9 @@ def member_facts(
     member: MemberRow | None = None,
     campaigns: list[LiveCampaign] | None = None,
 ) -> MemberFacts:
-    """What is known of the member at `now`, in three reads; `exclude_order` leaves out the purchase being decided
-    on, so that "fewer than 5 orders" speaks of the orders before it. `member` (`load_member`) saves a read, and
+    """What is known of the member at `now` (whether in the programme's control group too), in three reads;
+    `exclude_order` leaves out the purchase being decided on, so that "fewer than 5 orders" speaks of the orders
+    before it. `member` (`load_member`) saves a read, and
     one more when loaded with its labels. With `campaigns`, the history is summarised for their conditions alone
     (no read at all when they ask nothing of it)."""
     now = now or clock.now()
@@ -178,6 +179,8 @@ def member_facts(
         purchases=purchases,
         thresholds=lifecycle_thresholds(),
         summary=summary,
+        member_id=member_id,
+        in_control_group=holdout.in_global_control_group(member_id, now),
     )
 
 

@@ -23,8 +23,8 @@ now.
 
 Every figure is one set-based statement over the lots of the campaign's versions in the period (an index of the
 ledger finds them: `lot_campaign`), grouped by version, by day or not at all; `summaries` gives the list of
-campaigns its columns in one statement for all of them. `Figures` is what both show; control groups and uplift
-(members who earned against members held back) will add their own figures beside these.
+campaigns its columns in one statement for all of them. `Figures` is what both show; the members exposed against
+those a promo campaign held out are `holdout_results`.
 """
 
 from dataclasses import dataclass

@@ -99,11 +99,18 @@ class ExpiryRule(_Rules):
         return self
 
 
+MAX_HOLDOUT_PERCENT = Decimal(50)
+
+
 class CampaignRules(_Rules):
     """Who (conditions; everybody when absent), what they earn (accrual), how they spend it (redemption) and
-    when it burns (expiry)."""
+    when it burns (expiry). A promo campaign may hold out `holdout_percent` % of its eligible members, who then
+    earn nothing from it: the control group its results compare with (`campaigns.holdout`). A share of 0 is not
+    written out, so rules stored before there were holdouts read back equal."""
 
     conditions: Condition | None = None
+    holdout_percent: Percent = Field(Decimal(0), ge=0, le=MAX_HOLDOUT_PERCENT, decimal_places=2,
+                                     exclude_if=lambda share: share == 0)
     accrual: AccrualRule | None = None
     redemption: RedemptionRule = RedemptionRule()
     expiry: ExpiryRule = ExpiryRule()

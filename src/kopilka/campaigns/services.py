@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 from pydantic import ValidationError
 
-from kopilka.campaigns import budgets
+from kopilka.campaigns import budgets, holdout
 from kopilka.campaigns.errors import RulesInvalid, TransitionRefused, campaign_not_found
 from kopilka.campaigns.models import Campaign, CampaignStatusChange, CampaignType, CampaignVersion, EventType
 from kopilka.campaigns.rules import CampaignRules, parse_rules
@@ -91,6 +91,7 @@ def create_campaign(
     campaign_type = CampaignType.objects.filter(code=type).first()
     if campaign_type is None:
         raise ValidationFailed(_("No such campaign type."), code="campaign_type_not_found", details={"type": type})
+    _check_holdout(checked, campaign_type)
     starts_at = clock.make_aware(starts_at)
     if months is not None:
         if ends_at is not None:
@@ -152,10 +153,12 @@ def _text(value: Any) -> str:
 def update_rules(*, code: str, rules: dict, actor: str, comment: str = "") -> CampaignVersion:
     """New rules: the newest version is edited in place while it has never been live; otherwise (the live rules
     are frozen) a new version is made, in force at once if the campaign is active."""
-    checked = check_rules(rules).model_dump(mode="json")
+    typed = check_rules(rules)
+    checked = typed.model_dump(mode="json")
     with transaction.atomic():
         campaign = _locked(code)
         _refuse_if_finished(campaign)
+        _check_holdout(typed, campaign.type)
         newest = campaign.versions.latest("number")
         if newest.rules == checked:
             return newest
@@ -241,6 +244,15 @@ def _locked(code: str) -> Campaign:
 def _refuse_if_finished(campaign: Campaign) -> None:
     if campaign.status == S.FINISHED:
         raise TransitionRefused(_("A finished campaign cannot be changed."), details={"status": campaign.status})
+
+
+def _check_holdout(rules: CampaignRules, campaign_type: CampaignType) -> None:
+    """Only promo offers hold members out (`campaigns.holdout`): base earning and compensation reach everybody."""
+    if rules.holdout_percent and not holdout.is_promo(campaign_type.lot_category):
+        raise RulesInvalid(_("Only a promo campaign holds out a control group: base earning and compensation "
+                             "reach every member they select."), details={"problems": [
+            {"location": ["holdout_percent"], "problem": "only promo campaigns hold members out",
+             "type": "holdout_not_promo"}]})
 
 
 def _check(campaign: Campaign) -> None:

@@ -31,6 +31,8 @@ class Wording:
     excluded_by: str
     exclusive: str
     not_qualified: str
+    control_group: str
+    held_out: str
     budget: str
     member_limit: str
     cut_to: str
@@ -72,6 +74,8 @@ def _wording(language: str | None) -> Wording:
         excluded_by=_("excluded by %(code)s"),
         exclusive=_("exclusive, and another campaign applies"),
         not_qualified=_("the member does not qualify"),
+        control_group=_("held out: the member is in the programme's control group this month"),
+        held_out=_("held out: the member is in the campaign's control group (%(share)s %%)"),
         budget=_("campaign budget"),
         member_limit=_("member limit"),
         cut_to=_("cut to %(points)s by the %(what)s"),

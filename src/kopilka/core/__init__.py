@@ -3,7 +3,8 @@ the one error tree, running a write again after a deadlock (`retrying`), the pro
 the record of idempotent requests, the audit log (`audit`: every door writes it in the transaction of its change),
 the periodic scheduler and its claims, writing a reference book in batches
 (`reference_books`), the one XML parser (`safe_xml`: no DTD, no entities), the secret key's checks, progress
-printing and SQL helpers for the hot reads.
+printing, SQL helpers for the hot reads, and the hash that assigns members to control groups with the programme's
+global control group (`holdout`).
 
 Owns: ApiKey, AuditEvent, IdempotencyRecord, PeriodicRun, ProgrammeSettings.
 May import: no other app. Imported by: every app.
@@ -11,5 +12,6 @@ Keeps true: "now" is `clock.now()`, stored times are aware UTC and calendar ques
 time zone; every refusal a user meets is an `errors.ApplicationError` with a stable code; an API key's secret
 is stored only as its digest; a periodic job's slot is claimed once across all workers (`scheduling`); the
 programme settings change only through `programme.change`, every value passing `programme.check`, and each
-change is announced (`programme.changed`) inside its transaction.
+change is announced (`programme.changed`) inside its transaction; a member's control-group bucket is the same in
+Python and in SQL on both databases (`holdout`).
 """

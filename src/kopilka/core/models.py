@@ -162,6 +162,8 @@ class ProgrammeSettings(models.Model):
     marketing_cap_days = models.PositiveIntegerField(_("per channel in this many days"), null=True, blank=True)
     public_url = models.CharField(_("public address of the platform (links in messages)"), max_length=200,
                                   blank=True)
+    control_group_percent = models.DecimalField(_("global control group, percent of the members"), max_digits=5,
+                                                decimal_places=2, null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
     updated_by = models.CharField(max_length=150, blank=True)
 

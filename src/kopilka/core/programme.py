@@ -1,7 +1,8 @@
 """Programme settings an administrator changes on a screen (SPEC §6): the time zone, the redemption order, the
 return policy, the receipt and line caps, the default lifetime of points, the worth of a point, how far back a
-receipt may be dated, the redemption shop's terms, and the rules of messages to members: quiet hours, the cap on
-marketing messages and the public address their links start with.
+receipt may be dated, the redemption shop's terms, the share of members in the global control group
+(`holdout`), and the rules of messages to members: quiet hours, the cap on marketing messages and the
+public address their links start with.
 
 One database row holds what was saved; a field left empty there takes its value from the environment
 (`settings.KOPILKA`, see the README). Reads are cached per process for `CACHE_SECONDS`: another process sees a
@@ -45,8 +46,10 @@ FIELDS = {
     "MARKETING_CAP_MESSAGES": "marketing_cap_messages",
     "MARKETING_CAP_DAYS": "marketing_cap_days",
     "PUBLIC_URL": "public_url",
+    "CONTROL_GROUP_PERCENT": "control_group_percent",
 }
-DECIMALS = ("RECEIPT_CAP_PERCENT", "LINE_CAP_PERCENT", "POINT_VALUE", "PARTNER_POINT_VALUE", "PARTNER_CAP_PERCENT")
+DECIMALS = ("RECEIPT_CAP_PERCENT", "LINE_CAP_PERCENT", "POINT_VALUE", "PARTNER_POINT_VALUE", "PARTNER_CAP_PERCENT",
+            "CONTROL_GROUP_PERCENT")
 INTEGERS = ("DEFAULT_LOT_LIFETIME_DAYS", "BACKDATING_DAYS", "MARKETING_CAP_MESSAGES", "MARKETING_CAP_DAYS")
 REDEMPTION_ORDERS = ("category_fifo", "soonest_expiring")
 RETURN_POLICIES = ("take_available", "negative", "block")
@@ -56,6 +59,7 @@ MAX_POINT_VALUE = Decimal("999999.99")
 MAX_CAP_MESSAGES = 1_000
 MAX_CAP_DAYS = 365
 _QUIET_HOURS = re.compile(r"([01]\d|2[0-3]):([0-5]\d)\s*[-–—]\s*([01]\d|2[0-3]):([0-5]\d)")
+MAX_CONTROL_GROUP_PERCENT = Decimal(50)
 _cache: tuple[float, dict] | None = None
 # Sent by `change` inside its transaction: actor (who, as the ledger names them), user (the person, or None
 # for an API key), moved ({name: [before, after]}).
@@ -212,6 +216,12 @@ def _public_url(given: Any) -> str:
         _refuse("PUBLIC_URL", _("The public address is an http or https address without a query, e.g. "
                                 "https://bonus.example.ru."), given)
     return text
+def _control_group(given: Any) -> Decimal:
+    number = _decimal(given)
+    if number is None or not 0 <= number <= MAX_CONTROL_GROUP_PERCENT:
+        _refuse("CONTROL_GROUP_PERCENT", _("The control group holds 0 to %(max)s percent of the members, in "
+                                           "hundredths.") % {"max": MAX_CONTROL_GROUP_PERCENT}, given)
+    return number
 
 
 _RULES = {
@@ -230,6 +240,7 @@ _RULES = {
                                             _("From 1 to %(max)d marketing messages.")),
     "MARKETING_CAP_DAYS": _whole_number("MARKETING_CAP_DAYS", 1, MAX_CAP_DAYS, _("A period of 1 to %(max)d days.")),
     "PUBLIC_URL": _public_url,
+    "CONTROL_GROUP_PERCENT": _control_group,
 }
 
 

@@ -217,6 +217,9 @@ KOPILKA: dict[str, Any] = {
     # The redemption shop (partner products bought with points): what a point pays there and the most of a line.
     "PARTNER_POINT_VALUE": os.environ.get("KOPILKA_PARTNER_POINT_VALUE", "1"),
     "PARTNER_CAP_PERCENT": os.environ.get("KOPILKA_PARTNER_CAP_PERCENT", "100"),
+    # The programme's global control group, percent of the members (0: none): rotated monthly, it gets no marketing
+    # message and no promo offer (kopilka.core.holdout).
+    "CONTROL_GROUP_PERCENT": os.environ.get("KOPILKA_CONTROL_GROUP_PERCENT", "0"),
     # What one point pays, in roubles, where no campaign's rule says otherwise.
     "POINT_VALUE": os.environ.get("KOPILKA_POINT_VALUE", "1"),
     # Messages to members: marketing ones wait out the quiet hours in the member's time zone ("00:00-00:00":

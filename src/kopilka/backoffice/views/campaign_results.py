@@ -1,11 +1,13 @@
 """A campaign's results for a period (`campaigns.results`): cards of the totals and the budget, charts of the points
 desired and granted and of the revenue by day, and tables in total, by version of the rules and by day, each
-downloadable as CSV, XLSX or JSON like the analytics' tables; and the results' columns of the list of campaigns.
+downloadable as CSV, XLSX or JSON like the analytics' tables; for a promo campaign, its members exposed against
+those it held out (`backoffice.incrementality`); and the results' columns of the list of campaigns.
 
 A period is whole programme days, both ends included. The page opens on the campaign's life so far (its first day to
 today, or to its last day when it has ended); the list opens on all time. Either end left empty leaves it open."""
 
 from datetime import timedelta
+from decimal import Decimal
 
 from django import forms
 from django.http import Http404
@@ -19,12 +21,15 @@ from kopilka.analytics.presentation import charts
 from kopilka.analytics.presentation.tables import COUNT, MONEY, SHARE, Column, Table
 from kopilka.backoffice import presenters
 from kopilka.backoffice.access import requires
+from kopilka.backoffice.incrementality import section
 from kopilka.backoffice.views.analytics import table_file
 from kopilka.campaigns import results as figures
+from kopilka.campaigns.holdout_results import compare
 from kopilka.campaigns.models import Campaign
 from kopilka.core import clock
 
 TABLES = ("results", "results-by-version", "results-by-day")
+DEFAULT_EFFECT = Decimal(1)  # percentage points of conversion
 FORMATS = ("csv", "xlsx", "json")
 
 
@@ -48,6 +53,17 @@ class PeriodForm(forms.Form):
         return figures.Period(self.cleaned_data.get("start"), self.cleaned_data.get("end"))
 
 
+class ResultsForm(PeriodForm):
+    """The page's period, and the effect on conversion its control group should be able to detect."""
+
+    effect = forms.DecimalField(label=gettext_lazy("Effect to detect, percentage points"), required=False,
+                                min_value=Decimal("0.01"), max_value=50, max_digits=4, decimal_places=2)
+
+    @property
+    def effect_asked(self) -> Decimal:
+        return self.cleaned_data.get("effect") or DEFAULT_EFFECT
+
+
 def life_so_far(campaign: Campaign) -> dict:
     """The campaign's first programme day to today, or to its last day when it has ended."""
     today = clock.local_date(clock.now())
@@ -62,9 +78,9 @@ def _query(period: figures.Period) -> str:
                       "end": period.end.isoformat() if period.end else ""})
 
 
-def _chosen(request, campaign: Campaign) -> PeriodForm:
+def _chosen(request, campaign: Campaign) -> ResultsForm:
     chosen = request.GET if "start" in request.GET or "end" in request.GET else life_so_far(campaign)
-    return PeriodForm(chosen)
+    return ResultsForm(chosen)
 
 
 # --- the tables -------------------------------------------------------------------------------------------------------
@@ -191,6 +207,8 @@ def page(request, code: str):
             tables=[presenters.readable(shown[name]) for name in ("results-by-version", "results-by-day")],
             span=_span(form.period),
         )
+        compared = compare(campaign, form.period)
+        context["holdout"] = None if compared is None else section(compared, form.effect_asked)
     return render(request, "backoffice/campaign_results.html", context)
 
 

@@ -15,10 +15,11 @@ from kopilka.backoffice.campaign_form import CampaignForm, ConditionsForm, initi
 from kopilka.backoffice.condition_choices import GROUPS_COUNTED, condition_choices
 from kopilka.backoffice.preview import preview as run_preview
 from kopilka.backoffice.views import campaign_results
-from kopilka.campaigns import services
+from kopilka.campaigns import holdout, services
 from kopilka.campaigns.conditions import parse as parse_condition
-from kopilka.campaigns.eligibility import eligible_members
+from kopilka.campaigns.eligibility import HoldoutOf, eligible_members, eligible_split
 from kopilka.campaigns.models import Campaign, CampaignVersion
+from kopilka.campaigns.rules import parse_rules
 from kopilka.campaigns.services import TRANSITIONS
 from kopilka.core import audit
 from kopilka.core.errors import ApplicationError
@@ -86,8 +87,19 @@ def _builder(request, existing: Campaign | None):
                     return redirect("backoffice:campaign", code=saved.code)
     return render(request, "backoffice/campaign.html", {
         "form": form, "campaign": existing, "choices": condition_choices(), "result": result, "problem": problem,
+        "split": _split(existing, rules) if existing is not None else None,
         "preview_member": request.POST.get("preview_member", ""), "preview_cart": request.POST.get("preview_cart", ""),
     })
+
+
+def _split(campaign: Campaign, rules: dict):
+    """Who the saved rules offer the campaign to now and whom they hold out; None for a campaign that is not a
+    promo offer (it holds nobody out)."""
+    if not holdout.is_promo(campaign.type.lot_category):
+        return None
+    tree = rules.get("conditions")
+    return eligible_split(None if tree is None else parse_condition(tree),
+                          HoldoutOf(campaign.code, campaign.type.lot_category, parse_rules(rules).holdout_percent))
 
 
 def _save(user, existing, data) -> tuple[Campaign, int | None]:
