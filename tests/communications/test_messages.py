@@ -3,12 +3,9 @@ and e-mail consent, tried again after growing pauses while the server is down, m
 period is over; claimed by one worker at a time (a claim that runs out mid-chunk is not sent by its first worker,
 a send that runs too long is cut off), every try recorded, one Message-ID for all tries of a message."""
 
-import asyncio
-import socket
 import threading
 import time
 from datetime import timedelta
-from email import message_from_bytes
 from email.header import decode_header, make_header
 
 import pytest
@@ -20,68 +17,15 @@ from kopilka.communications.models import Attempt, Message
 from kopilka.core import clock
 from kopilka.customers import services as members
 from kopilka.customers.models import Consent
+from tests.communications.servers import Inbox, free_port
 from tests.concurrency import run_at_once
 
 pytestmark = pytest.mark.django_db
 
 
-class Inbox:
-    """An SMTP handler that keeps every message it is sent. `stall(mail)`, when set, may return a test that holds
-    the message's answer back while it is true; meanwhile the server stays live (a line of a multi-line answer every
-    0.1 s), and a client that hangs up before the answer has not sent the message."""
-
-    def __init__(self):
-        self.received = []
-        self.stall = None
-        self.stalled = threading.Event()
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
-        mail = message_from_bytes(envelope.content)
-        holding = self.stall(mail) if self.stall else None
-        while holding is not None and holding():
-            self.stalled.set()
-            await server.push("250-still working")
-            await asyncio.sleep(0.1)
-        self.received.append((envelope.rcpt_tos, mail))
-        return "250 OK"
-
-
 def holding_for(seconds: float):
     until = time.monotonic() + seconds
     return lambda: time.monotonic() < until
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def smtp(settings):
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=_free_port())
-    controller.start()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", controller.port
-    yield inbox
-    controller.stop()
-
-
-class Moments:
-    """The clock of a test: `clock.now()` answers `now` until the test moves it."""
-
-    def __init__(self, monkeypatch):
-        self.now = clock.now()
-        monkeypatch.setattr(clock, "now", lambda: self.now)
-
-    def advance(self, **delta) -> None:
-        self.now += timedelta(**delta)
-
-
-@pytest.fixture
-def moments(monkeypatch) -> Moments:
-    return Moments(monkeypatch)
 
 
 def member_with(email: str, consent: bool | None):
@@ -115,7 +59,7 @@ def test_without_an_address_or_consent_nothing_is_sent(smtp, email, consent):
 def _server_down(settings) -> int:
     """Mail goes to a port nobody listens on; returns the port."""
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", _free_port(), 2
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", free_port(), 2
     return settings.EMAIL_PORT
 
 

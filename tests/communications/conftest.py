@@ -1,0 +1,2 @@
+from tests.communications.receiver import receiver  # noqa: F401 - fixtures of the package's tests
+from tests.communications.servers import moments, smtp  # noqa: F401
