@@ -1,2 +1,1 @@
-from tests.communications.receiver import receiver  # noqa: F401 - fixtures of the package's tests
-from tests.communications.servers import moments, smtp  # noqa: F401
+from tests.communications.servers import moments, smtp  # noqa: F401 - fixtures of the package's tests

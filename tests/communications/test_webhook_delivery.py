@@ -1,7 +1,8 @@
 """Webhooks reach a real receiver on loopback that checks them with the `standardwebhooks` package: signed with
 every secret in use during a rotation, tried again on the schedule (a controllable clock) or at Retry-After with
 the same webhook-id, disabled by 410 Gone or by three days of failures (the administrator gets an e-mail), never
-sent to an address that has become private, never redirected, replayed with the same webhook-id."""
+sent to an address that has become private, never redirected, replayed with the same webhook-id. The worker
+writes its reasons and errors in the programme's language (Russian by default)."""
 
 import ipaddress
 import json
@@ -113,7 +114,7 @@ def test_a_failing_receiver_is_tried_on_the_schedule_for_three_days_with_one_web
     assert [a.status_code for a in DeliveryAttempt.objects.order_by("id")] == [500] * 12
 
     endpoint.refresh_from_db()
-    assert not endpoint.is_enabled and endpoint.disabled_reason == "Every try failed for 72 hours."
+    assert not endpoint.is_enabled and endpoint.disabled_reason == "Все попытки в течение 72 часов были неудачными."
     [notice] = smtp.received
     assert notice[0] == ["admin@example.ru"] and endpoint.url in notice[1].get_payload(decode=True).decode()
 
@@ -163,7 +164,7 @@ def test_410_gone_disables_the_endpoint_at_once_and_tells_the_administrator(rece
     new_member()
     deliver_webhooks()
     endpoint.refresh_from_db()
-    assert not endpoint.is_enabled and endpoint.disabled_reason == "The receiver answered 410 Gone."
+    assert not endpoint.is_enabled and endpoint.disabled_reason == "Получатель ответил 410 Gone."
     assert Delivery.objects.get().status == Delivery.Status.FAILED
     assert len(smtp.received) == 1
     new_member("Петрова")
@@ -176,7 +177,8 @@ def test_a_redirect_is_not_followed(receiver, admin):
     new_member()
     deliver_webhooks()
     [attempt] = DeliveryAttempt.objects.all()
-    assert attempt.status_code == 302 and attempt.error == "Redirect to http://169.254.169.254/latest not followed."
+    assert attempt.status_code == 302
+    assert attempt.error == "Перенаправление на http://169.254.169.254/latest не выполнено."
     assert len(receiver.received) == 1 and Delivery.objects.get().status == Delivery.Status.PENDING
 
 

@@ -52,11 +52,13 @@ log = logging.getLogger(__name__)
 
 
 def deliver_webhooks() -> int:
-    """The periodic job: events from the ledger, then dispatch, then delivery; returns how many were delivered."""
-    entries_to_events()
-    while dispatch_events():
-        pass
-    return deliver_due()
+    """The periodic job: events from the ledger, then dispatch, then delivery; returns how many were delivered.
+    What it writes for people (errors, reasons) is in the programme's language."""
+    with translation.override(settings.LANGUAGE_CODE):
+        entries_to_events()
+        while dispatch_events():
+            pass
+        return deliver_due()
 
 
 def dispatch_events(limit: int = EVENTS_PER_RUN) -> int:
@@ -270,7 +272,7 @@ def notify_managers(endpoint: Endpoint, reason: str) -> int:
     addresses = sorted({person.email for person in people if person.email})
     if not addresses:
         return 0
-    with translation.override(settings.LANGUAGE_CODE):
+    with translation.override(settings.LANGUAGE_CODE):  # also when called on its own
         subject = _("Webhook endpoint disabled: %(url)s") % {"url": endpoint.url}
         text = _("The webhook endpoint %(url)s was disabled: %(reason)s\nIts deliveries wait until it is turned "
                  "on again on its page in the back office (Webhooks).") % {"url": endpoint.url, "reason": reason}
