@@ -14,9 +14,10 @@ from django.core import mail
 
 from kopilka.communications import webhook_addresses, webhook_endpoints, webhook_retries
 from kopilka.communications.models import Delivery, DeliveryAttempt, Endpoint
-from kopilka.communications.webhook_delivery import deliver_webhooks
+from kopilka.communications.webhook_delivery import deliver_due, deliver_webhooks, dispatch_events
 from kopilka.core import clock
 from kopilka.customers import services as members
+from tests.concurrency import run_at_once
 
 pytestmark = pytest.mark.django_db
 
@@ -223,3 +224,16 @@ def test_the_delivery_runs_in_the_worker_schedule():
     assert [job.name for job in SCHEDULE if job.name == "deliver_webhooks"] == ["deliver_webhooks"]
     assert clock.now() is not None
     assert mail.outbox == []
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_overlapping_workers_send_each_delivery_once(receiver, django_user_model):
+    endpoint_for(receiver, django_user_model.objects.create_superuser("root", password="pw"))
+    for n in range(24):
+        new_member(f"Участник {n}")
+    dispatch_events()
+    delivered = run_at_once(4, lambda _i: deliver_due())
+    assert sum(delivered) == 24 and len(receiver.received) == 24
+    assert len({request.headers["webhook-id"] for request in receiver.received}) == 24
+    assert DeliveryAttempt.objects.count() == 24
