@@ -10,8 +10,8 @@ from django.core.management import call_command
 from kopilka.backoffice import widgets
 from kopilka.backoffice.roles import ADMINISTRATOR, sync_roles
 from kopilka.campaigns import services as campaigns
-from kopilka.communications import webhook_endpoints
 from kopilka.catalog.services import upsert_group, upsert_products
+from kopilka.communications import webhook_endpoints
 from kopilka.core import clock
 from kopilka.customers import services as members
 from kopilka.ledger import services as ledger
@@ -44,7 +44,8 @@ ADDRESSES = [
     "/office/campaigns/", "/office/campaign-new/", "/office/campaigns/spring/", "/office/campaigns/spring/results/",
     "/office/catalog/",
     "/office/catalog/products/F-1/", "/office/analytics/", "/office/analytics/rfm/", "/office/analytics/widgets/",
-    "/office/webhooks/", "/office/webhooks/new/", "/office/webhooks/{webhook}/", "/office/webhooks/{webhook}/deliveries/",
+    "/office/webhooks/", "/office/webhooks/new/", "/office/webhooks/{webhook}/",
+    "/office/webhooks/{webhook}/deliveries/",
 ]
 # The administration's index, a list and a change form.
 ADMINISTRATION = ["/admin/", "/admin/customers/member/", "/admin/customers/member/{member}/change/"]

@@ -9,7 +9,8 @@ from kopilka.communications.models import Endpoint
 from tests.browser.office import sign_in
 
 WORDS = {
-    "ru-RU": {"save": "Сохранить", "saved": "Адрес вебхука сохранён.", "private": "ведёт на частный или локальный адрес"},
+    "ru-RU": {"save": "Сохранить", "saved": "Адрес вебхука сохранён.",
+              "private": "ведёт на частный или локальный адрес"},
     "en-US": {"save": "Save", "saved": "Webhook endpoint saved.", "private": "leads to a private or local address"},
 }
 

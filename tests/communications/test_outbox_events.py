@@ -56,7 +56,7 @@ def test_a_refused_change_leaves_no_event():
     assert events() == before
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_an_event_outside_a_transaction_is_refused():
     with pytest.raises(RuntimeError):
         outbox.record("member.updated", "member:1", {})
