@@ -2,6 +2,7 @@
 `standardwebhooks` package, as a receiver would, and answers what the test asks."""
 
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -25,12 +26,14 @@ class Received:
 
 @dataclass
 class Receiver:
-    """`secrets`: what the receiver holds; `answers`: (status, headers, body) to give, one per request, then 200."""
+    """`secrets`: what the receiver holds; `answers`: (status, headers, body) to give, one per request, then 200;
+    `stall`: seconds to wait before answering."""
 
     port: int = 0
     secrets: list[str] = field(default_factory=list)
     answers: deque = field(default_factory=deque)
     received: list[Received] = field(default_factory=list)
+    stall: float = 0
 
     @property
     def url(self) -> str:
@@ -68,6 +71,7 @@ def receiver(monkeypatch):
         def do_POST(self):  # noqa: N802 - http.server's name
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
             status, headers, text = state.take(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
+            time.sleep(state.stall)
             self.send_response(status)
             for name, value in headers.items():
                 self.send_header(name, value)

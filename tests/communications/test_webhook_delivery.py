@@ -12,7 +12,7 @@ from email.utils import format_datetime
 import pytest
 from django.core import mail
 
-from kopilka.communications import webhook_addresses, webhook_endpoints, webhook_retries
+from kopilka.communications import webhook_addresses, webhook_delivery, webhook_endpoints, webhook_retries
 from kopilka.communications.models import Delivery, DeliveryAttempt, Endpoint
 from kopilka.communications.webhook_delivery import deliver_due, deliver_webhooks, dispatch_events
 from kopilka.core import clock
@@ -126,17 +126,18 @@ def test_jitter_keeps_each_pause_within_a_fifth_of_the_schedule():
     assert webhook_retries.pause(40) <= timedelta(hours=12)
 
 
-def test_a_success_between_failures_keeps_the_endpoint_enabled(receiver, admin, moments, steady):
+def test_a_delivered_request_ends_the_endpoints_failing_streak(receiver, admin, moments, steady):
     endpoint = endpoint_for(receiver, admin)
-    receiver.answer(*[(500, {}, "down")] * 11)
+    receiver.answer((500, {}, "down"))
     new_member()
     deliver_webhooks()
     delivery = Delivery.objects.get()
+    assert Endpoint.objects.get(pk=endpoint.pk).failing_since == DeliveryAttempt.objects.get().started_at
     moments.now = delivery.next_try_at
-    new_member("Петрова")  # answered 500 too, then the receiver is back for it
-    receiver.answers.clear()
-    receiver.answer(*[(500, {}, "down")])
+    new_member("Петрова")
+    receiver.answer((500, {}, "down"))  # the first delivery's second try fails, the new one's first arrives
     deliver_webhooks()
+    assert [d.status for d in Delivery.objects.order_by("id")] == ["pending", "delivered"]
     assert Endpoint.objects.get(pk=endpoint.pk).failing_since is None
 
 
@@ -183,6 +184,17 @@ def test_a_redirect_is_not_followed(receiver, admin):
     assert len(receiver.received) == 1 and Delivery.objects.get().status == Delivery.Status.PENDING
 
 
+def test_a_receiver_that_does_not_answer_in_time_is_cut_off_and_tried_again(receiver, admin, monkeypatch):
+    monkeypatch.setattr(webhook_delivery, "SEND_LIMIT", timedelta(seconds=0.5))
+    endpoint_for(receiver, admin)
+    receiver.stall = 2
+    new_member()
+    deliver_webhooks()
+    [attempt] = DeliveryAttempt.objects.all()
+    assert attempt.status_code is None and attempt.error == "Нет ответа за 0.5 с." and attempt.duration_ms < 1500
+    assert Delivery.objects.get().status == Delivery.Status.PENDING
+
+
 def test_a_host_that_turns_private_after_it_was_saved_is_not_sent_to(receiver, admin, monkeypatch):
     resolved = {"now": [ipaddress.ip_address("93.184.216.34")]}
     monkeypatch.setattr(webhook_addresses, "resolve", lambda host, port: resolved["now"])
@@ -205,7 +217,8 @@ def test_a_replay_sends_the_same_webhook_id_again(receiver, admin):
     assert deliver_webhooks() == 1
     first, again = receiver.received
     assert first.headers["webhook-id"] == again.headers["webhook-id"] == delivery.webhook_id
-    assert first.body == again.body and Delivery.objects.get().attempts == 2
+    assert first.body == again.body and Delivery.objects.get().attempts == 1  # tries of the replay's window
+    assert DeliveryAttempt.objects.filter(delivery=delivery).count() == 2
 
 
 def test_a_test_event_goes_to_that_endpoint_alone(receiver, admin):

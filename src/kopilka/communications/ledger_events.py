@@ -88,4 +88,5 @@ def _event(row: tuple) -> tuple[str, str, str, dict, object]:
 def _snapshot() -> tuple[int, int]:
     """PostgreSQL: (xmin, xmax) of a snapshot taken now — the oldest transaction still running and the next
     transaction id (64-bit: no wraparound)."""
-    return tuple(sql.rows(_SNAPSHOT)[0])  # type: ignore[return-value]
+    xmin, xmax = sql.rows(_SNAPSHOT)[0]
+    return xmin, xmax

@@ -42,6 +42,7 @@ from kopilka.core.models import OutboxEvent
 BATCH = 200
 CHUNK = 20
 EVENTS_PER_RUN = 2_000
+DISPATCH_ROUNDS = 10  # events handed on per job at most: DISPATCH_ROUNDS × EVENTS_PER_RUN
 SEND_LIMIT = timedelta(seconds=15)  # one request, connection to the last byte read
 TIMEOUTS = httpx.Timeout(connect=5, read=10, write=10, pool=5)
 LEASE = SEND_LIMIT + timedelta(seconds=30)
@@ -56,8 +57,9 @@ def deliver_webhooks() -> int:
     What it writes for people (errors, reasons) is in the programme's language."""
     with translation.override(settings.LANGUAGE_CODE):
         entries_to_events()
-        while dispatch_events():
-            pass
+        for _round in range(DISPATCH_ROUNDS):
+            if not dispatch_events():
+                break
         return deliver_due()
 
 
@@ -167,7 +169,7 @@ async def _post(url: str, host: str, addresses: list, headers: dict[str, str], b
     try:
         return await asyncio.wait_for(_post_pinned(url, host, addresses, headers, body), SEND_LIMIT.total_seconds())
     except TimeoutError:
-        return Answer(error=_("No answer within %(seconds)d s.") % {"seconds": SEND_LIMIT.total_seconds()})
+        return Answer(error=_("No answer within %(seconds)s s.") % {"seconds": f"{SEND_LIMIT.total_seconds():g}"})
 
 
 async def _post_pinned(url: str, host: str, addresses: list, headers: dict[str, str], body: bytes) -> Answer:
@@ -237,20 +239,20 @@ def _record(delivery: Delivery, attempt: DeliveryAttempt, worker: str, answer: A
             endpoint.failing_since = attempt.started_at
             endpoint.save(update_fields=["failing_since"])
         if answer.status_code == 410:
-            mine.update(status=Delivery.Status.FAILED, attempts=F("attempts") + 1, error=error, lease_until=None,
-                        leased_by="", next_try_at=None)
+            held = mine.update(status=Delivery.Status.FAILED, attempts=F("attempts") + 1, error=error,
+                               lease_until=None, leased_by="", next_try_at=None)
             disabled = _("The receiver answered 410 Gone.")
         else:
-            wait = webhook_retries.retry_after(answer.retry_after, now) or webhook_retries.pause(delivery.attempts + 1)
-            next_try = now + wait
+            wait = webhook_retries.retry_after(answer.retry_after, now)
+            next_try = now + (wait if wait is not None else webhook_retries.pause(delivery.attempts + 1))
             gives_up = next_try > delivery.window_from + webhook_retries.WINDOW
-            mine.update(attempts=F("attempts") + 1, error=error, lease_until=None, leased_by="",
-                        next_try_at=None if gives_up else next_try,
-                        status=Delivery.Status.FAILED if gives_up else Delivery.Status.PENDING)
+            held = mine.update(attempts=F("attempts") + 1, error=error, lease_until=None, leased_by="",
+                               next_try_at=None if gives_up else next_try,
+                               status=Delivery.Status.FAILED if gives_up else Delivery.Status.PENDING)
             if gives_up and endpoint.failing_since <= _first_try(delivery):
                 disabled = _("Every try failed for %(hours)d hours.") % {
                     "hours": webhook_retries.WINDOW.total_seconds() // 3600}
-        disabled = disabled if endpoint.is_enabled else ""
+        disabled = disabled if held and endpoint.is_enabled else ""
         if disabled:
             Endpoint.objects.filter(pk=endpoint.pk).update(is_enabled=False, disabled_reason=disabled,
                                                            disabled_at=now)

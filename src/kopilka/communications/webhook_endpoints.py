@@ -120,8 +120,9 @@ def send_test_event(user, endpoint_id: int) -> Delivery:
 
 
 def replay(user, delivery_id: int) -> Delivery:
-    """Sends the delivery again with the same webhook-id: it is pending again with a new retry window; its
-    earlier tries stay in its log. The endpoint must be enabled."""
+    """Sends the delivery again with the same webhook-id: it is pending again with a new retry window and the
+    schedule from its start (its count of tries starts again; the earlier tries stay in its log). The endpoint
+    must be enabled."""
     with transaction.atomic():
         delivery = Delivery.objects.select_for_update().select_related("endpoint").filter(pk=delivery_id).first()
         if delivery is None:
@@ -131,8 +132,8 @@ def replay(user, delivery_id: int) -> Delivery:
                            code="webhook_endpoint_disabled", details={"endpoint_id": delivery.endpoint_id})
         now = clock.now()
         delivery.status, delivery.window_from, delivery.next_try_at = Delivery.Status.PENDING, now, None
-        delivery.lease_until, delivery.leased_by = None, ""
-        delivery.save(update_fields=["status", "window_from", "next_try_at", "lease_until", "leased_by"])
+        delivery.attempts, delivery.lease_until, delivery.leased_by = 0, None, ""
+        delivery.save(update_fields=["status", "window_from", "next_try_at", "attempts", "lease_until", "leased_by"])
         _audit(user, delivery.endpoint, "webhook.replayed", _("Replayed delivery %(id)s to %(url)s") % {
             "id": delivery.webhook_id, "url": delivery.endpoint.url}, {"delivery": delivery.pk})
     return delivery

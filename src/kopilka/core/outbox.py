@@ -12,6 +12,8 @@ from django.db import transaction
 from kopilka.core import clock
 from kopilka.core.models import OutboxEvent
 
+_CHUNK = 500  # keys per statement: within SQLite's limit of parameters
+
 
 def record(type: str, subject: str, payload: dict) -> OutboxEvent:
     """One event, inside the transaction of its change: outside one it refuses (the change could commit without
@@ -26,12 +28,14 @@ def record_once(events: Iterable[tuple[str, str, str, dict, datetime]]) -> int:
     recorded under its key is left as it is. Returns how many were new."""
     rows = [OutboxEvent(key=key, type=type, subject=subject, payload=as_json(payload), occurred_at=at)
             for key, type, subject, payload, at in events]
-    if not rows:
-        return 0
-    keys = [row.key for row in rows]
-    before = OutboxEvent.objects.filter(key__in=keys).count()
-    OutboxEvent.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
-    return OutboxEvent.objects.filter(key__in=keys).count() - before
+    new = 0
+    for start in range(0, len(rows), _CHUNK):
+        chunk = rows[start:start + _CHUNK]
+        keys = [row.key for row in chunk]
+        before = OutboxEvent.objects.filter(key__in=keys).count()
+        OutboxEvent.objects.bulk_create(chunk, ignore_conflicts=True)
+        new += OutboxEvent.objects.filter(key__in=keys).count() - before
+    return new
 
 
 def as_json(payload: dict) -> dict:
