@@ -12,8 +12,9 @@ from django.test import Client
 
 from kopilka.core.models import ApiKey
 
-# The hand-worked programmes of the analytics (march, crowd) serve the back office, API and browser tests too.
-pytest_plugins = ["tests.analytics.programmes"]
+# The hand-worked programmes of the analytics (march, crowd) serve the back office, API and browser tests too; the
+# webhook receiver on loopback serves the tests of communications and of the back office.
+pytest_plugins = ["tests.analytics.programmes", "tests.communications.receiver"]
 
 
 @pytest.fixture(autouse=True, scope="session")

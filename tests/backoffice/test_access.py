@@ -71,6 +71,7 @@ class World:
         self.snapshot = self._snapshot()
         self.agent = staff("support")  # whose requests wait for approval
         self.analyst = staff("analyst")  # who made the widget links
+        self.webhook, self.delivery = self._webhook(staff("administrator"))
 
     def accrual(self) -> Entry:
         return ledger.accrue(member_id=self.member, points=1000, actor="test", idempotency_key=unique("a"))
@@ -116,6 +117,15 @@ class World:
         return link.pk
 
     @staticmethod
+    def _webhook(admin) -> tuple[int, int]:
+        """An endpoint on loopback (allowed by an administrator) and a delivery of a test event to it."""
+        from kopilka.communications import webhook_endpoints
+
+        endpoint, _secret = webhook_endpoints.create_endpoint(admin, url=WEBHOOK["url"], allow_private=True,
+                                                              event_types=WEBHOOK["event_types"])
+        return endpoint.pk, webhook_endpoints.send_test_event(admin, endpoint.pk).pk
+
+    @staticmethod
     def _snapshot() -> int:
         from kopilka.analytics.models import Snapshot
         from kopilka.analytics.presentation.tables import Column, Table, to_dict
@@ -157,6 +167,9 @@ def _workbook():
 SETTINGS = {"time_zone": "", "redemption_order": "", "return_policy": "", "receipt_cap_percent": "",
             "default_lot_lifetime_days": "", "point_value": "", "backdating_days": "10"}
 MARCH = {"start": "2026-03-01", "end": "2026-03-31"}
+WEBHOOK = {"url": "http://127.0.0.1:9/hooks", "event_types": ["member.created"], "is_enabled": "on",
+           "allow_private": "on"}
+ADMINISTRATOR_ONLY = {"administrator"}
 
 TEMPLATE = {"name": "Напоминание", "channel": "email", "purpose": "marketing", "subject_ru": "Бонусы",
             "body_ru": "{{ member.name }}, у вас {{ balance.available|points }} бонусов."}
@@ -231,6 +244,22 @@ PAGES = [
     Page("/office/analytics/widgets/", "GET", SHARERS, 200, lambda w: ("/office/analytics/widgets/", None)),
     Page("/office/analytics/widgets/", "POST", SHARERS, 302,
          lambda w: ("/office/analytics/widgets/", {"link": w.widget_link()})),
+    Page("/office/webhooks/", "GET", ADMINISTRATOR_ONLY, 200, lambda w: ("/office/webhooks/", None)),
+    Page("/office/webhooks/new/", "GET", ADMINISTRATOR_ONLY, 200, lambda w: ("/office/webhooks/new/", None)),
+    Page("/office/webhooks/new/", "POST", ADMINISTRATOR_ONLY, 302, lambda w: ("/office/webhooks/new/", WEBHOOK)),
+    Page("/office/webhooks/<id>/", "GET", ADMINISTRATOR_ONLY, 200, lambda w: (f"/office/webhooks/{w.webhook}/", None)),
+    Page("/office/webhooks/<id>/", "POST", ADMINISTRATOR_ONLY, 302,
+         lambda w: (f"/office/webhooks/{w.webhook}/", {**WEBHOOK, "description": unique("CRM")})),
+    Page("/office/webhooks/<id>/rotate/", "POST", ADMINISTRATOR_ONLY, 302,
+         lambda w: (f"/office/webhooks/{w.webhook}/rotate/", {})),
+    Page("/office/webhooks/<id>/retire/", "POST", ADMINISTRATOR_ONLY, 302,
+         lambda w: (f"/office/webhooks/{w.webhook}/retire/", {})),
+    Page("/office/webhooks/<id>/test/", "POST", ADMINISTRATOR_ONLY, 302,
+         lambda w: (f"/office/webhooks/{w.webhook}/test/", {})),
+    Page("/office/webhooks/<id>/deliveries/", "GET", ADMINISTRATOR_ONLY, 200,
+         lambda w: (f"/office/webhooks/{w.webhook}/deliveries/", None)),
+    Page("/office/webhooks/deliveries/<id>/replay/", "POST", ADMINISTRATOR_ONLY, 302,
+         lambda w: (f"/office/webhooks/deliveries/{w.delivery}/replay/", {})),
 ]
 
 

@@ -11,6 +11,7 @@ from kopilka.backoffice import widgets
 from kopilka.backoffice.roles import ADMINISTRATOR, sync_roles
 from kopilka.campaigns import services as campaigns
 from kopilka.catalog.services import upsert_group, upsert_products
+from kopilka.communications import webhook_endpoints
 from kopilka.communications.message_templates import save_template
 from kopilka.core import clock
 from kopilka.customers import services as members
@@ -20,9 +21,9 @@ from tests.analytics.programmes import buy
 PASSWORD = "a-long-browser-password-7"
 
 
-def scene() -> dict:
-    """A member with points and a purchase three days ago, a campaign and a product: what the pages that show one record
-    name, and figures for the analytics of the current month."""
+def scene(admin) -> dict:
+    """A member with points and a purchase three days ago, a campaign, a product and a webhook endpoint with a
+    delivery: what the pages that show one record name, and figures for the analytics of the current month."""
     anna = members.create_member(actor="t", last_name="Соколова", first_name="Анна", phone="+79161234567")
     ledger.accrue(member_id=anna.pk, points=300, actor="t", idempotency_key="offline-1")
     buy(anna, clock.now() - timedelta(days=3), "14900", lines=[("1", "14900", "0")])
@@ -32,10 +33,14 @@ def scene() -> dict:
     upsert_products([{"sku": "F-1", "name": "Филлер", "price": Decimal("14900"), "group": "fillers"}])
     save_template(code="anna", actor="t", name="Бонусы сгорят", channel="email", purpose="marketing",
                   subject_ru="Бонусы сгорят", body_ru="{{ member.name }}, {{ burning.points|points }} бонусов сгорят.")
-    return {"member": anna.pk}
+    endpoint, _secret = webhook_endpoints.create_endpoint(admin, url="http://127.0.0.1:9/hooks", allow_private=True,
+                                                          description="CRM", event_types=["member.created"])
+    webhook_endpoints.send_test_event(admin, endpoint.pk)
+    return {"member": anna.pk, "webhook": endpoint.pk}
 
 
-# Every kind of back-office page; {member} stands for the scene's member, the campaign and the product are its own.
+# Every kind of back-office page; {member} and {webhook} stand for the scene's member and endpoint, the campaign and
+# the product are its own.
 ADDRESSES = [
     "/office/members/", "/office/members/{member}/", "/office/members/{member}/compensate/",
     "/office/members/{member}/spend/", "/office/compensations/", "/office/audit/", "/office/settings/",
@@ -43,14 +48,16 @@ ADDRESSES = [
     "/office/campaigns/", "/office/campaign-new/", "/office/campaigns/spring/", "/office/campaigns/spring/results/",
     "/office/catalog/", "/office/templates/", "/office/templates/anna/", "/office/template-new/",
     "/office/catalog/products/F-1/", "/office/analytics/", "/office/analytics/rfm/", "/office/analytics/widgets/",
+    "/office/webhooks/", "/office/webhooks/new/", "/office/webhooks/{webhook}/",
+    "/office/webhooks/{webhook}/deliveries/",
 ]
 # The administration's index, a list and a change form.
 ADMINISTRATION = ["/admin/", "/admin/customers/member/", "/admin/customers/member/{member}/change/"]
 
 
-def addresses(member: int) -> list[str]:
-    """The back-office pages (ADDRESSES) with the scene's member in them."""
-    return [address.format(member=member) for address in ADDRESSES]
+def addresses(made: dict) -> list[str]:
+    """The back-office pages (ADDRESSES) with the scene's records in them."""
+    return [address.format(**made) for address in ADDRESSES]
 
 
 def administration(member: int) -> list[str]:
@@ -64,7 +71,7 @@ def sign_in(page) -> dict:
     sync_roles()
     admin = User.objects.create_user("admin-olga", password=PASSWORD, is_staff=True)
     admin.groups.set([Group.objects.get(name=ADMINISTRATOR)])
-    made = scene()
+    made = scene(admin)
     widgets.issue(admin, "rfm", {}, "heatmap", 30, summary="RFM heat map")
     page.goto("/admin/login/?next=/office/")
     page.fill("#id_username", "admin-olga")

@@ -46,7 +46,7 @@ def test_no_page_has_a_serious_or_critical_accessibility_violation(page_in, offl
     page = page_in(locale)
     met = offline(page)
     scene = sign_in(page)
-    answer = page.goto(address.format(member=scene["member"]))
+    answer = page.goto(address.format(**scene))
     assert answer.status == 200
     if page.locator(".computing").count():
         # an analytics page checked as it is read: computed, with its figures, charts and tables

@@ -11,7 +11,7 @@ from tests.browser.office import addresses, administration, sign_in
 def test_every_page_renders_with_the_outside_world_blocked(page, offline, shot):
     met = offline(page)
     scene = sign_in(page)
-    for address in [*addresses(scene["member"]), *administration(scene["member"]), "/api/v1/docs"]:
+    for address in [*addresses(scene), *administration(scene["member"]), "/api/v1/docs"]:
         answer = page.goto(address)
         assert answer.status == 200, address
         heading = page.locator("h1, .swagger-ui .info .title").first
@@ -34,7 +34,7 @@ def test_no_page_scrolls_sideways_on_a_desktop_or_a_phone(browser, live_server, 
         page = context.new_page()
         scene = sign_in(page)
         wide = {}
-        for address in addresses(scene["member"]):
+        for address in addresses(scene):
             page.goto(address)
             if (scrolled := page.evaluate("document.documentElement.scrollWidth")) > width:
                 wide[address] = scrolled

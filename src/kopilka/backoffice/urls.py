@@ -13,6 +13,7 @@ from kopilka.backoffice.views import (
     messages,
     programme,
     support,
+    webhooks,
 )
 
 app_name = "backoffice"
@@ -52,4 +53,12 @@ urlpatterns = [
     path("analytics/widgets/", analytics.widget_links, name="analytics_widgets"),
     path("analytics/<slug:kind>/", analytics.page, name="analytics"),
     path("analytics/<slug:kind>/share/", analytics.share, name="analytics_share"),
+    path("webhooks/", webhooks.endpoints, name="webhooks"),
+    path("webhooks/new/", webhooks.new_endpoint, name="webhook_new"),
+    path("webhooks/<int:endpoint_id>/", webhooks.endpoint, name="webhook"),
+    path("webhooks/<int:endpoint_id>/rotate/", webhooks.rotate, name="webhook_rotate"),
+    path("webhooks/<int:endpoint_id>/retire/", webhooks.retire, name="webhook_retire"),
+    path("webhooks/<int:endpoint_id>/test/", webhooks.send_test, name="webhook_test"),
+    path("webhooks/<int:endpoint_id>/deliveries/", webhooks.deliveries, name="webhook_deliveries"),
+    path("webhooks/deliveries/<int:delivery_id>/replay/", webhooks.replay, name="webhook_replay"),
 ]

@@ -1,8 +1,10 @@
 """Messages to members (SPEC §8): one outbox and delivery log for every channel — e-mail over SMTP, SMS through the
 administrator's HTTP provider — under the delivery rules, and the public doors it needs (the unsubscribe page,
-the provider's delivery reports).
+the provider's delivery reports); message templates; and webhooks: outbox events handed to the endpoints staff
+register, signed as Standard Webhooks says.
 
-Owns: Message, Attempt, SmsProvider.
+Owns: Message, Attempt, SmsProvider, MessageTemplate, Endpoint, EndpointSecret, Delivery, DeliveryAttempt,
+EntryCursor.
 May import: core, customers, catalog, orders, ledger, tiers, campaigns. Imported by: backoffice, runtime and the
 URL configuration.
 Keeps true: a notice is recorded once per (kind, source); a message is queued until sent or failed (with the
@@ -12,5 +14,12 @@ unsubscribed, frequency cap, member erased), never sent; every message needs con
 marketing one also room under the cap and, in quiet hours on the member's clock, waits until they end; a marketing
 e-mail is never recorded without the public address its unsubscribe link needs; only the worker holding a
 message's claim sends it, and its send ends before the claim does; every try is recorded, and every try carries the
-same id (the e-mail's Message-ID, the SMS's client reference).
+same id (the e-mail's Message-ID, the SMS's client reference). A template's stored texts passed
+`templating.problems`.
+Webhooks: an event reaches each enabled endpoint subscribed to its type once (one delivery per event and
+endpoint), with one webhook-id on every try and replay, signed by every secret in use; only the worker holding a
+delivery's claim sends it, to an address checked public (unless the endpoint allows private ones) at save and at
+send, never following a redirect; a delivery is retried on the schedule for three days, an endpoint is disabled
+by 410 or three days of failures; every ledger entry of a kind told of becomes one event, none lost when ids
+commit out of order (`ledger_events`).
 """

@@ -211,3 +211,124 @@ class SmsProvider(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class Endpoint(models.Model):
+    """A receiver of webhooks: an address, the event types it is sent, its signing secrets (`EndpointSecret`).
+
+    Invariants: the address is public (no loopback, private, link-local or other non-public address) unless
+    `allow_private` says otherwise, checked at every save and every send; a disabled endpoint is sent nothing and
+    says why; `failing_since` is the first failed try since its last delivered one (None: not failing)."""
+
+    url = models.URLField(_("address"), max_length=500)
+    description = models.CharField(_("description"), max_length=200, blank=True)
+    event_types = models.JSONField(_("event types"), default=list)
+    is_enabled = models.BooleanField(_("enabled"), default=True)
+    disabled_reason = models.CharField(_("why it is disabled"), max_length=300, blank=True)
+    disabled_at = models.DateTimeField(_("disabled at"), null=True, blank=True)
+    allow_private = models.BooleanField(_("allow private addresses"), default=False)
+    failing_since = models.DateTimeField(_("failing since"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"))
+    updated_at = models.DateTimeField(_("changed at"))
+
+    class Meta:
+        verbose_name = _("webhook endpoint")
+        verbose_name_plural = _("webhook endpoints")
+        ordering = ["id"]
+        permissions = [
+            ("manage_webhooks", _("Manage webhooks")),
+            ("allow_private_webhook_addresses", _("Allow webhooks to private addresses")),
+        ]
+
+    def __str__(self) -> str:
+        return self.url
+
+
+class EndpointSecret(models.Model):
+    """A signing secret of an endpoint (`whsec_` and base64 of 32 random bytes). Every secret not yet retired signs
+    each request, so a receiver rotating its secret accepts either; a rotated-out secret retires at `retires_at`."""
+
+    endpoint = models.ForeignKey(Endpoint, on_delete=models.CASCADE, related_name="secrets")
+    secret = models.CharField(max_length=80)
+    created_at = models.DateTimeField(_("created at"))
+    retires_at = models.DateTimeField(_("retires at"), null=True, blank=True)  # None: in use until rotated
+
+    class Meta:
+        ordering = ["endpoint", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.secret[:10]}…"
+
+
+class Delivery(models.Model):
+    """One event for one endpoint. Its `uid` is the request's `webhook-id`: the same on every try and on a replay.
+
+    Invariants: `pending` until a try is answered with 2xx (`delivered`) or no try is left within the retry window
+    counted from `window_from` (`failed`); sent only by the worker holding its claim (`leased_by` until
+    `lease_until`); every try is a `DeliveryAttempt`."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("pending")
+        DELIVERED = "delivered", _("delivered")
+        FAILED = "failed", _("failed")
+
+    endpoint = models.ForeignKey(Endpoint, on_delete=models.CASCADE, related_name="deliveries")
+    event = models.ForeignKey("core.OutboxEvent", on_delete=models.PROTECT, related_name="+")
+    uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(_("tries"), default=0)
+    error = models.TextField(_("last error"), blank=True)
+    created_at = models.DateTimeField(_("created at"))
+    window_from = models.DateTimeField()  # the retry window starts here: the delivery's creation or its replay
+    next_try_at = models.DateTimeField(_("next try at"), null=True, blank=True)  # None: at once
+    delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    leased_by = models.CharField(max_length=32, blank=True)
+
+    class Meta:
+        verbose_name = _("webhook delivery")
+        verbose_name_plural = _("webhook deliveries")
+        ordering = ["-id"]
+        constraints = [models.UniqueConstraint(fields=["endpoint", "event"], name="delivery_once_per_endpoint")]
+        indexes = [models.Index(fields=["id"], condition=models.Q(status="pending"), name="delivery_pending"),
+                   models.Index(fields=["endpoint", "-id"], name="delivery_endpoint")]
+
+    def __str__(self) -> str:
+        return f"{self.event_id} → {self.endpoint_id} ({self.status})"
+
+    @property
+    def webhook_id(self) -> str:
+        return f"msg_{self.uid.hex}"
+
+
+class DeliveryAttempt(models.Model):
+    """One try at a delivery: the answer's status code and its first bytes, or the error, and how long it took.
+    An attempt left unfinished is a worker that died while it sent."""
+
+    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="tries")
+    worker = models.CharField(_("worker"), max_length=32)
+    started_at = models.DateTimeField(_("started at"))
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    status_code = models.PositiveSmallIntegerField(_("status code"), null=True, blank=True)
+    response = models.TextField(_("answer"), blank=True)
+    error = models.TextField(_("error"), blank=True)
+    duration_ms = models.PositiveIntegerField(_("duration, ms"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["delivery", "started_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.delivery_id} @ {self.started_at:%Y-%m-%d %H:%M:%S} {self.status_code or self.error[:40]}"
+
+
+class EntryCursor(models.Model):
+    """How far the ledger's entries have been turned into events (one row). Every entry with id ≤ `position` is
+    an event or never will be one (its transaction rolled back). Entries above it may be events already (recorded
+    once per entry). On PostgreSQL an id below one seen may still commit: `seen_up_to` and `seen_before` are the
+    highest ids seen by the last two passes, `seen_xmax` the xmax of the last pass's snapshot — once every
+    transaction below it has ended, nothing at or below `seen_before` can still appear."""
+
+    position = models.BigIntegerField(default=0)
+    seen_before = models.BigIntegerField(default=0)
+    seen_up_to = models.BigIntegerField(default=0)
+    seen_xmax = models.BigIntegerField(null=True)

@@ -11,3 +11,12 @@ def deliver_messages(slot: str) -> int:
     from kopilka.communications.services import deliver_queued
 
     return deliver_queued()
+
+
+@task(queue_name=PERIODIC_QUEUE)
+def deliver_webhooks(slot: str) -> int:
+    """Turn the ledger's new entries into events, hand events to their endpoints and send what is due; returns how
+    many deliveries arrived."""
+    from kopilka.communications.webhook_delivery import deliver_webhooks as deliver
+
+    return deliver()

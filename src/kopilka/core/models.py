@@ -200,3 +200,27 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor}: {self.summary}"
+
+
+class OutboxEvent(models.Model):
+    """Something that happened, written by `outbox.record` in the transaction of the change it tells of, so the
+    event and the change commit or vanish together. `type` is dotted ("member.updated"), `subject` names the record
+    ("member:12"), `payload` is what a receiver is told. An event with a `key` is recorded once per key (events
+    built afterwards from other records). `dispatched_at` is set once the event has been handed to its readers."""
+
+    type = models.CharField(_("event type"), max_length=60)
+    subject = models.CharField(_("about"), max_length=120)
+    payload = models.JSONField(_("data"), default=dict)
+    occurred_at = models.DateTimeField(_("occurred at"))
+    key = models.CharField(max_length=120, null=True, blank=True, unique=True)  # noqa: DJ001
+    dispatched_at = models.DateTimeField(_("dispatched at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("event")
+        verbose_name_plural = _("events")
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["id"], condition=models.Q(dispatched_at__isnull=True),
+                                name="outbox_event_waiting")]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.subject}"

@@ -18,7 +18,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Model
 from django.utils.translation import gettext_lazy as _
 
-from kopilka.core import audit, clock
+from kopilka.core import audit, clock, outbox
 from kopilka.core.errors import Conflict, ValidationFailed
 from kopilka.customers import signals
 from kopilka.customers.errors import member_not_found
@@ -131,6 +131,7 @@ def create_member(
         for system, value in external_ids:
             _attach_external_id(member, system, value)
         _audit(member.pk, actor, "member.created", _("Created member %(id)d"))
+        _announce(member, "member.created")
     return member
 
 
@@ -145,6 +146,7 @@ def update_member(*, member_id: int, actor: str, **changes: Any) -> Member:
         _save_member(member)
         _store_relations(member, relations)
         _audit(member_id, actor, "member.changed", _("Changed member %(id)d"), details={"fields": sorted(changes)})
+        _announce(member, "member.updated", sorted(changes))
     return member
 
 
@@ -270,6 +272,16 @@ def _audit(member_id: int, actor: str, action: str, summary: str, *, details: di
                  target=f"customers.member:{member_id}", details=details)
 
 
+def _announce(member: Member, event: str, fields: list[str] | None = None) -> None:
+    """The outbox event of a change of the member, inside its transaction: ids, kind, status and the names of the
+    fields that changed, never their values (a receiver reads the member through the API; events outlive an
+    erasure)."""
+    payload = {"member_id": member.pk, "kind": member.kind, "status": member.status}
+    if fields is not None:
+        payload["fields"] = fields
+    outbox.record(event, f"member:{member.pk}", payload)
+
+
 def _lock_member(member_id: int) -> Member:
     try:
         return Member.objects.select_for_update(no_key=True).get(pk=member_id)
@@ -300,6 +312,7 @@ def _change_status(member: Member, status: str, *, reason: str, actor: str) -> N
         actor=actor,
         changed_at=clock.now(),
     )
+    _announce(member, "member.updated", ["status"])
 
 
 def _apply_changes(member: Member, changes: Mapping[str, Any]) -> _Relations:

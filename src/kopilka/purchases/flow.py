@@ -37,7 +37,7 @@ from kopilka.campaigns.locking import LockPlan, PointsLocks, plan_for, with_plan
 from kopilka.campaigns.models import Campaign
 from kopilka.campaigns.selectors import live_campaigns, rules_of, with_member_limits
 from kopilka.catalog.selectors import ancestor_codes_by_sku
-from kopilka.core import clock, programme
+from kopilka.core import clock, outbox, programme
 from kopilka.core.errors import ApplicationError, Conflict, NotFound, ValidationFailed
 from kopilka.customers.models import Member
 from kopilka.ledger import services as ledger
@@ -258,6 +258,8 @@ def return_items(order_id: int, quantities: dict[int, Decimal], *, actor: str, k
         _return(order, locks, quantities, actor, f"order:{order.pk}:return:{key}")
         if all(line.returned_quantity >= line.quantity for line in order.lines.all()):
             _move(order, S.RETURNED, actor)
+        _announce(order, "order.returned", {"return_key": key, "quantities": asked,
+                                             "returned_in_full": order.status == S.RETURNED})
         return order
 
     return _under_locks(order_id, _returning_plan, work)
@@ -355,6 +357,8 @@ def _pay(order: Order, locks: PointsLocks | None, actor: str, seen: _Seen | None
         records += _earnings(order, locks, "payment", order.purchased_at, actor,
                              seen or _seen(order, order.purchased_at))
     keep_points(order, move(order, S.PAID, actor, records))
+    earned = sum(record.points for record in records if record.kind == OrderPoints.Kind.EARN)
+    _announce(order, "order.paid", {"points_spent": order.points_spent, "points_earned": earned})
     if locks is not None and order.member_id is not None:
         tiers.rise(order.member_id, actor=actor)
 
@@ -475,6 +479,14 @@ def _require(order: Order, allowed: set[str], action: str) -> None:
             _("The order is %(status)s: it cannot be done now.") % {"status": order.get_status_display()},
             code="order_status_conflict", details={"status": order.status, "action": action},
         )
+
+
+def _announce(order: Order, event: str, facts: dict) -> None:
+    """The outbox event of the order's payment or return, inside its transaction (money as text)."""
+    outbox.record(event, f"order:{order.pk}", {
+        "order_id": order.pk, "member_id": order.member_id, "source": order.source, "external_id": order.external_id,
+        "status": order.status, "total": order.total, "purchased_at": order.purchased_at, **facts,
+    })
 
 
 def _move(order: Order, target: str, actor: str) -> None:

@@ -10,7 +10,7 @@ from django.conf import settings
 
 from kopilka.analytics.snapshots.tasks import nightly_snapshots
 from kopilka.campaigns.tasks import advance_campaign_schedule, birthdays
-from kopilka.communications.tasks import deliver_messages
+from kopilka.communications.tasks import deliver_messages, deliver_webhooks
 from kopilka.core.retention import prune_idempotency
 from kopilka.core.scheduling import DailyAt, Every, PeriodicJob, prune_periodic_results
 from kopilka.ledger.tasks import nightly_expiry, release_expired_holds
@@ -38,8 +38,9 @@ SCHEDULE: tuple[PeriodicJob, ...] = (
     PeriodicJob("birthdays",                  birthdays,                 DailyAt("09:00")),
     # tiers: the review that moves members to the tier they qualify for (on review days)
     PeriodicJob("review_tiers",               review_tiers,              DailyAt("00:30")),
-    # communications: send the outbox
+    # communications: send the outbox; turn ledger entries into events and deliver webhooks
     PeriodicJob("deliver_messages",           deliver_messages,          MINUTE),
+    PeriodicJob("deliver_webhooks",           deliver_webhooks,          MINUTE),
     # analytics: every page's standard snapshot, so pages open at once in the morning
     PeriodicJob("nightly_snapshots",          nightly_snapshots,         DailyAt("04:30")),
 )

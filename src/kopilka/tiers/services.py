@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils.translation import gettext_lazy as _
 
-from kopilka.core import clock, sql
+from kopilka.core import clock, outbox, sql
 from kopilka.core.errors import ValidationFailed, check_code
 from kopilka.customers.errors import member_not_found
 from kopilka.customers.models import Member
@@ -233,5 +233,9 @@ def _tier(code: str) -> Tier:
 def _change(state: MemberTier, tier: Tier | None, reason: str, actor: str, now: datetime) -> None:
     TierChange.objects.create(member_id=state.member_id, from_tier=state.tier.code if state.tier else "",
                               to_tier=tier.code if tier else "", reason=reason, actor=actor, changed_at=now)
+    outbox.record("tier.changed", f"member:{state.member_id}", {
+        "member_id": state.member_id, "from_tier": state.tier.code if state.tier else None,
+        "to_tier": tier.code if tier else None, "reason": reason, "changed_at": now,
+    })
     state.tier, state.since = tier, now
     state.save(update_fields=["tier", "since"])

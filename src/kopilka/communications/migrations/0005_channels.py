@@ -17,7 +17,7 @@ def give_reasons(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('communications', '0003_message_next_try_at'),
+        ('communications', '0004_webhooks'),
         ('customers', '0004_search_indexes'),
     ]
 
