@@ -237,8 +237,8 @@ def prove_expiry(proof: Proof) -> dict:
 
 
 def prove_outbox(inbox: Inbox, emptied: bool, proof: Proof) -> dict:
+    from kopilka.communications.email import message_id
     from kopilka.communications.models import Message
-    from kopilka.communications.services import message_id
 
     with inbox.lock:
         received = list(inbox.ids)

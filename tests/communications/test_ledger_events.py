@@ -3,6 +3,7 @@ of those kinds once, none lost — also on PostgreSQL when a transaction that dr
 drew a higher id, or rolls back."""
 
 import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -88,14 +89,18 @@ class HeldOpen:
         self.thread.join()
 
 
-def _until_settled(limit: int = 5) -> int:
-    passes = 0
-    while passes < limit:
+def _until_settled(seconds: float = 60) -> None:
+    """Passes until the cursor reaches the newest entry. A gap settles once every transaction of the cluster that
+    was running at the pass before has ended — other sessions' too (another test run on the same server), so this
+    waits for them, up to `seconds`."""
+    deadline = time.monotonic() + seconds
+    while True:
         entries_to_events()
-        passes += 1
         if EntryCursor.objects.get().position == Entry.objects.order_by("-id").values_list("id", flat=True)[0]:
-            break
-    return passes
+            return
+        if time.monotonic() > deadline:
+            return
+        time.sleep(0.05)
 
 
 @pytest.mark.postgres
