@@ -50,6 +50,8 @@ def _sql(condition, programme) -> set[str]:
         ({"type": "region", "regions": ["77", "78"]}, {"boris", "vera"}),
         ({"type": "city", "cities": ["54:Новосибирск", "78:Пушкин"]}, {"anna", "vera"}),
         ({"type": "city", "cities": ["54:Москва"]}, set()),  # a name counts only in its region
+        # members without a city are outside every city: NOT holds for them too
+        ({"type": "not", "of": {"type": "city", "cities": ["54:Новосибирск"]}}, {"boris", "vera", "gleb", "dina"}),
         ({"type": "million_plus"}, {"anna", "boris"}),
         ({"type": "not", "of": {"type": "million_plus"}}, {"vera", "gleb", "dina"}),
         ({"type": "orders", "op": "lt", "value": 2}, {"vera", "gleb", "dina"}),

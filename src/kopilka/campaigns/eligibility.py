@@ -40,7 +40,7 @@ from kopilka.campaigns.facts import lifecycle_thresholds
 from kopilka.catalog.models import Product, ProductGroup
 from kopilka.core import clock
 from kopilka.core import holdout as control_group
-from kopilka.customers.models import Member
+from kopilka.customers.models import City, Member
 from kopilka.orders.selectors import counted_lines, counted_orders
 from kopilka.tiers.models import MemberTier
 
@@ -159,12 +159,15 @@ def _region(node: c.InRegion, now: datetime) -> Q:
 
 
 def _city(node: c.InCity, now: datetime) -> Q:
+    """An EXISTS, never NULL: a member without a city is not in it, and NOT of it holds for them (a join's NULL
+    would drop them from both)."""
     named = (tuple(key.split(":", 1)) for key in node.cities)
-    return reduce(or_, (Q(city__region__code=region, city__name=name) for region, name in named))
+    found = reduce(or_, (Q(region__code=region, name=name) for region, name in named))
+    return Q(Exists(City.objects.filter(found, pk=OuterRef("city_id"))))
 
 
 def _million_plus(node: c.MillionPlusCity, now: datetime) -> Q:
-    return Q(city__population__gte=c.MILLION)
+    return Q(Exists(City.objects.filter(pk=OuterRef("city_id"), population__gte=c.MILLION)))
 
 
 def _orders(node: c.OrderCount, now: datetime) -> Q:
