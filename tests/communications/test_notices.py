@@ -8,7 +8,6 @@ import pytest
 
 from kopilka.communications.models import Message
 from kopilka.communications.notice_kinds import Kind
-from kopilka.core import clock
 from kopilka.ledger import services as ledger
 from kopilka.tiers import services as tiers
 from tests.communications.notice_helpers import NOON, reachable, read, switch_on, work
