@@ -10,6 +10,7 @@ then has been considered for that notice.
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from kopilka.campaigns.models import Campaign
 from kopilka.communications.models import MessageTemplate, SettledCursor
@@ -17,12 +18,12 @@ from kopilka.communications.models import MessageTemplate, SettledCursor
 
 class NoticeSetting(models.Model):
     class Kind(models.TextChoices):
-        POINTS_ACCRUED = "points_accrued", _("points accrued")
-        POINTS_SPENT = "points_spent", _("points spent")
-        POINTS_EXPIRING = "points_expiring", _("points about to burn")
-        TIER_CHANGED = "tier_changed", _("tier changed")
-        CAMPAIGN_STARTED = "campaign_started", _("campaign started")
-        CAMPAIGN_ENDING = "campaign_ending", _("campaign ending soon")
+        POINTS_ACCRUED = "points_accrued", pgettext_lazy("notice", "points accrued")
+        POINTS_SPENT = "points_spent", pgettext_lazy("notice", "points spent")
+        POINTS_EXPIRING = "points_expiring", pgettext_lazy("notice", "points about to burn")
+        TIER_CHANGED = "tier_changed", pgettext_lazy("notice", "tier changed")
+        CAMPAIGN_STARTED = "campaign_started", pgettext_lazy("notice", "campaign started")
+        CAMPAIGN_ENDING = "campaign_ending", pgettext_lazy("notice", "campaign ending soon")
 
     kind = models.CharField(_("notice"), max_length=40, choices=Kind.choices, unique=True)
     is_enabled = models.BooleanField(_("on"), default=False)
