@@ -57,6 +57,7 @@ def test_a_marketer_switches_a_notice_on_with_another_template_and_days(marketer
 
     assert answer.status_code == 302 and answer["Location"] == "/office/notices/"
     assert saved() == {**before, "points_expiring": (True, "burn-soft", 5)}
+    assert NoticeSetting.objects.get(kind="points_expiring").on_since is not None
     event = AuditEvent.objects.get(action="communications.notices_changed")
     assert event.details == {"kinds": ["points_expiring"]} and event.actor.startswith("user:marketer-")
     page = client.get("/office/notices/").content.decode()

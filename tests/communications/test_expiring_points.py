@@ -35,8 +35,8 @@ def expiring() -> list[tuple[str, dict]]:
 
 
 def morning(moments, day: date) -> int:
-    """The daily job at 10:00 of `day`."""
-    moments.now = clock.start_of_day(day) + timedelta(hours=10)
+    """The daily job on `day`, at noon (after the test's settings were made)."""
+    moments.now = clock.start_of_day(day) + timedelta(hours=12)
     return tasks.points_expiring.call(moments.now.isoformat())
 
 

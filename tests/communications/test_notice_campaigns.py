@@ -82,6 +82,9 @@ def test_a_campaign_ending_in_n_days_is_told_then_and_only_to_members_its_condit
     assert {m.relevant_until for m in Message.objects.all()} == {NOON + timedelta(days=10)}
 
 
-def test_campaign_notices_switched_off_tell_nobody(smtp, crowd):
+def test_a_campaign_started_while_the_notice_was_off_is_never_told(smtp, crowd, moments):
     spring()
+    assert campaign_notices() == 0
+    moments.advance(minutes=1)
+    switch_on(Kind.CAMPAIGN_STARTED)
     assert campaign_notices() == 0 and Message.objects.count() == 0 and CampaignNoticeRun.objects.count() == 0

@@ -4,8 +4,8 @@ They are promo offers (marketing): the members are those the campaign's conditio
 holds out — its own holdout and the programme's global control group (`campaigns.eligibility.offered_members`);
 the global control group is left out of a campaign that is not a promo offer too, as it is of every marketing
 message. A campaign is told of once per kind (`CampaignNoticeRun`): "started" within `STARTED_WITHIN` of its first
-activation, "ending" once its end is N days away or nearer; a run that a worker holds is not run by another, and a
-run cut short is taken up again (each member's notice is recorded once).
+activation, when that came while the kind was on; "ending" once its end is N days away or nearer. A run that a
+worker holds is not run by another, and a run cut short is taken up again (each member's notice is recorded once).
 """
 
 import logging
@@ -46,13 +46,23 @@ def campaign_notices(now: datetime | None = None) -> int:
     told = 0
     for campaign in live:
         row = rows[campaign.campaign_id]
-        activated = first_active.get(row.pk)
-        if started is not None and activated is not None and activated >= now - STARTED_WITHIN:
+        if started is not None and _started_lately(started, first_active.get(row.pk), now):
             told += _run(started, campaign, row, now)
-        if ending is not None and row.ends_at is not None and row.ends_at <= now + timedelta(
-                days=ending.days_before or notice_settings.DEFAULT_DAYS):
+        if ending is not None and _ending_soon(ending, row, now):
             told += _run(ending, campaign, row, now, until=row.ends_at)
     return told
+
+
+def _started_lately(setting: NoticeSetting, activated: datetime | None, now: datetime) -> bool:
+    """First activated within `STARTED_WITHIN` of `now`, while the kind was on."""
+    return activated is not None and activated >= now - STARTED_WITHIN and notice_settings.tells_of(setting,
+                                                                                                     activated)
+
+
+def _ending_soon(setting: NoticeSetting, row: Campaign, now: datetime) -> bool:
+    """Its end is the setting's days before or nearer."""
+    days = setting.days_before or notice_settings.DEFAULT_DAYS
+    return row.ends_at is not None and row.ends_at <= now + timedelta(days=days)
 
 
 def _run(setting: NoticeSetting, campaign: LiveCampaign, row: Campaign, now: datetime,

@@ -2,7 +2,8 @@
 events by `ledger_events`), points about to burn (`expiring_points`) and tier changes (`tiers`).
 
 A pass reads the events past the cursor (`NoticeCursor`, moved by `settled_cursor`) and tells each member of the
-kinds that are on; a kind that is off when its events are read is never told of them. The entries one source
+kinds that are on of what happened since each was switched on (the event's moment); what happened while a kind was
+off is never told, though its events may be read again. The entries one source
 booked for one member together (a purchase's accruals from several campaigns) make one notice of their sum, named
 by the first of them; any other event makes its own notice. A notice is recorded once per (kind, source), so
 events read again change nothing.
@@ -46,7 +47,7 @@ def _one_pass() -> int:
         on = {kind: notice_settings.enabled(kind) for kind in set(KIND_OF_EVENT.values())}
         for group in _groups(rows):
             setting = on[KIND_OF_EVENT[group[0][1]]]
-            if setting is not None:
+            if setting is not None and notice_settings.tells_of(setting, sql.moment(group[0][3])):
                 _tell_of(setting, group)
         cursor.save()
     return len(rows)

@@ -2,7 +2,8 @@
 turned into notices, how far ahead the coming burns have been read, and which campaigns' members were told.
 
 Invariants: one `NoticeSetting` per kind (`notice_kinds.KINDS`), each naming an existing template; `days_before` is
-set exactly for the kinds that count days. Every outbox event with id ≤ the `NoticeCursor`'s position has been
+set exactly for the kinds that count days; `on_since` is the moment a kind that is on was switched on: only what
+happens from then on is told. Every outbox event with id ≤ the `NoticeCursor`'s position has been
 turned into its notice or was of no kind told of then. Every burn day up to `ExpiringRead.through_day` has had its
 `points.expiring` events recorded. A `CampaignNoticeRun` with `done_at` says every member the campaign applied to
 then has been considered for that notice.
@@ -27,6 +28,7 @@ class NoticeSetting(models.Model):
 
     kind = models.CharField(_("notice"), max_length=40, choices=Kind.choices, unique=True)
     is_enabled = models.BooleanField(_("on"), default=False)
+    on_since = models.DateTimeField(_("on since"), null=True, blank=True)  # the last time it was switched on
     template = models.ForeignKey(MessageTemplate, verbose_name=_("template"), on_delete=models.PROTECT,
                                  related_name="+")
     days_before = models.PositiveSmallIntegerField(_("days before"), null=True, blank=True)

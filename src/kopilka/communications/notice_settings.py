@@ -3,10 +3,12 @@
 
 `change_settings` is the one way to change them (the back office): every value is checked first and a refusal
 names each wrong field in the person's language and changes nothing; a saved change is in the audit log with the
-kinds it moved, in the same transaction.
+kinds it moved, in the same transaction. A kind switched on tells of what happens from that moment on, never of
+what happened while it was off.
 """
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -36,8 +38,13 @@ def all_settings() -> list[NoticeSetting]:
 
 
 def enabled(kind: str) -> NoticeSetting | None:
-    """The kind's setting when the kind is on."""
+    """The kind's setting when the kind is on (it tells of what happened from its `on_since`)."""
     return NoticeSetting.objects.select_related("template").filter(kind=kind, is_enabled=True).first()
+
+
+def tells_of(setting: NoticeSetting, moment: datetime) -> bool:
+    """Whether the kind of `setting`, on, tells of something that happened at `moment`: since it was switched on."""
+    return setting.is_enabled and setting.on_since is not None and moment >= setting.on_since
 
 
 def days_before(kind: str) -> int:
@@ -63,6 +70,8 @@ def change_settings(wanted: dict[str, Wanted], *, user=None, actor: str | None =
             new = (want.is_enabled, templates[want.template].pk, days)
             if (setting.is_enabled, setting.template_id, setting.days_before) == new:
                 continue
+            if want.is_enabled and not setting.is_enabled:
+                setting.on_since = clock.now()
             setting.is_enabled, setting.template_id, setting.days_before = new
             setting.updated_at, setting.updated_by = clock.now(), who
             setting.save()

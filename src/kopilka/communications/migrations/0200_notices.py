@@ -112,6 +112,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('kind', models.CharField(choices=[('points_accrued', 'points accrued'), ('points_spent', 'points spent'), ('points_expiring', 'points about to burn'), ('tier_changed', 'tier changed'), ('campaign_started', 'campaign started'), ('campaign_ending', 'campaign ending soon')], max_length=40, unique=True, verbose_name='notice')),
                 ('is_enabled', models.BooleanField(default=False, verbose_name='on')),
+                ('on_since', models.DateTimeField(blank=True, null=True, verbose_name='on since')),
                 ('days_before', models.PositiveSmallIntegerField(blank=True, null=True, verbose_name='days before')),
                 ('updated_at', models.DateTimeField(verbose_name='changed at')),
                 ('updated_by', models.CharField(max_length=150, verbose_name='changed by')),
