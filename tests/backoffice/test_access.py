@@ -27,6 +27,7 @@ from kopilka.backoffice.models import CompensationLimit, CompensationRequest, Wi
 from kopilka.backoffice.roles import ROLES
 from kopilka.campaigns.models import Campaign
 from kopilka.catalog.models import Product
+from kopilka.communications.notice_kinds import KINDS
 from kopilka.core import clock
 from kopilka.core.models import AuditEvent, ProgrammeSettings
 from kopilka.customers.models import Member
@@ -173,6 +174,10 @@ ADMINISTRATOR_ONLY = {"administrator"}
 
 TEMPLATE = {"name": "Напоминание", "channel": "email", "purpose": "marketing", "subject_ru": "Бонусы",
             "body_ru": "{{ member.name }}, у вас {{ balance.available|points }} бонусов."}
+# Every kind of notice on, with its shipped template (and three days before, where it counts them).
+NOTICES = {field: value for kind, notice in KINDS.items() for field, value in (
+    (f"{kind}-is_enabled", "on"), (f"{kind}-template", notice.template),
+    *([(f"{kind}-days_before", "3")] if notice.counts_days else []))}
 
 PAGES = [
     Page("/office/", "GET", ALL, 302, lambda w: ("/office/", None)),
@@ -183,6 +188,8 @@ PAGES = [
     Page("/office/templates/<code>/", "GET", MAKERS, 200, lambda w: (f"/office/templates/{w.template}/", None)),
     Page("/office/templates/<code>/", "POST", MAKERS, 302,
          lambda w: (f"/office/templates/{w.template}/", {**TEMPLATE, "name": unique("Напоминание"), "save": "1"})),
+    Page("/office/notices/", "GET", MAKERS | {"auditor"}, 200, lambda w: ("/office/notices/", None)),
+    Page("/office/notices/", "POST", MAKERS, 302, lambda w: ("/office/notices/", NOTICES)),
     Page("/office/members/", "GET", DESK, 200, lambda w: ("/office/members/", None)),
     Page("/office/members/<id>/", "GET", DESK, 200, lambda w: (f"/office/members/{w.member}/", None)),
     Page("/office/members/<id>/compensate/", "GET", GRANTERS, 200,

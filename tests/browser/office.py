@@ -46,7 +46,7 @@ ADDRESSES = [
     "/office/members/{member}/spend/", "/office/compensations/", "/office/audit/", "/office/settings/",
     "/office/channels/", "/office/messages/",
     "/office/campaigns/", "/office/campaign-new/", "/office/campaigns/spring/", "/office/campaigns/spring/results/",
-    "/office/catalog/", "/office/templates/", "/office/templates/anna/", "/office/template-new/",
+    "/office/catalog/", "/office/templates/", "/office/templates/anna/", "/office/template-new/", "/office/notices/",
     "/office/catalog/products/F-1/", "/office/analytics/", "/office/analytics/rfm/", "/office/analytics/widgets/",
     "/office/webhooks/", "/office/webhooks/new/", "/office/webhooks/{webhook}/",
     "/office/webhooks/{webhook}/deliveries/",

@@ -86,7 +86,7 @@ def test_an_address_that_is_not_a_web_address_is_refused(manager, url, code):
 
 
 def test_unknown_or_no_event_types_are_refused(admin):
-    for types in ([], ["points.expiring"]):
+    for types in ([], ["points.teleported"]):
         with pytest.raises(ValidationFailed) as refused:
             webhook_endpoints.create_endpoint(admin, url="http://127.0.0.1/h", event_types=types, allow_private=True)
         assert refused.value.code == "webhook_event_types"

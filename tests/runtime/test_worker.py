@@ -75,11 +75,13 @@ def test_a_batch_worker_runs_the_schedule_due_now_once(fake_ledger, monkeypatch,
         "review_tiers": (utc(2026, 3, 9, 21, 30), "batch-1"),
         "deliver_messages": (utc(2026, 3, 10, 9, 41), "batch-1"),
         "deliver_webhooks": (utc(2026, 3, 10, 9, 41), "batch-1"),
+        "personal_notices": (utc(2026, 3, 10, 9, 41), "batch-1"),
+        "points_expiring": (utc(2026, 3, 10, 7, 0), "batch-1"),
         "nightly_snapshots": (utc(2026, 3, 10, 1, 30), "batch-1"),
     }
     results = {str(r.id): r for r in DBTaskResult.objects.all()}
     assert len(runs) == len(SCHEDULE)
-    assert len(results) == 10 + len(FORMS)  # the nightly snapshots' job queued one snapshot per analytics page
+    assert len(results) == 12 + len(FORMS)  # the nightly snapshots' job queued one snapshot per analytics page
     assert results[runs["release_expired_holds"].task_result_id].return_value == 4
     assert results[runs["nightly_expiry"].task_result_id].status == TaskResultStatus.SUCCESSFUL
 
@@ -101,11 +103,15 @@ def test_the_scheduled_jobs_call_their_apps_and_record_json_results(monkeypatch)
         "review_tiers": TaskResultStatus.SUCCESSFUL,
         "deliver_messages": TaskResultStatus.SUCCESSFUL,
         "deliver_webhooks": TaskResultStatus.SUCCESSFUL,
+        "personal_notices": TaskResultStatus.SUCCESSFUL,
+        "points_expiring": TaskResultStatus.SUCCESSFUL,
         "nightly_snapshots": TaskResultStatus.SUCCESSFUL,
         "compute_snapshot": TaskResultStatus.SUCCESSFUL,
     }
     assert results["deliver_messages"].return_value == 0
     assert results["deliver_webhooks"].return_value == 0
+    assert results["personal_notices"].return_value == 0
+    assert results["points_expiring"].return_value == 0
     assert len(results["nightly_snapshots"].return_value) == len(FORMS)
     # an empty programme: some analytics refuse (too few members), each recorded on its snapshot
     assert results["compute_snapshot"].return_value in ("done", "failed")

@@ -37,6 +37,7 @@ _MARKETER = [
     "core.analytics_read", "core.reference_read", "core.reference_write",
     "communications.view_messagetemplate", "communications.add_messagetemplate",
     "communications.change_messagetemplate", "communications.view_message", "communications.view_attempt",
+    "communications.view_noticesetting", "communications.change_noticesetting",
 ]
 
 # code → (name, permissions)
@@ -57,7 +58,7 @@ ROLES = {
         *_READ_ALL, "core.view_auditevent", "backoffice.view_audit_log", "backoffice.view_compensationrequest",
         "backoffice.view_compensationlimit", "core.view_apikey", "core.view_programmesettings", "auth.view_user",
         "auth.view_group", "communications.view_message", "communications.view_attempt",
-        "communications.view_smsprovider",
+        "communications.view_smsprovider", "communications.view_noticesetting",
         "backoffice.use_support_console",
     ]),
 }

@@ -1,21 +1,27 @@
 """Messages to members (SPEC §8): one outbox and delivery log for every channel — e-mail over SMTP, SMS through the
 administrator's HTTP provider — under the delivery rules, and the public doors it needs (the unsubscribe page,
-the provider's delivery reports); message templates; and webhooks: outbox events handed to the endpoints staff
-register, signed as Standard Webhooks says.
+the provider's delivery reports); message templates; personal notices (points accrued, spent and about to burn,
+tier changed, campaign started and ending: `notice_*`, `expiring_points`); and webhooks: outbox events handed to
+the endpoints staff register, signed as Standard Webhooks says.
 
 Owns: Message, Attempt, SmsProvider, MessageTemplate, Endpoint, EndpointSecret, Delivery, DeliveryAttempt,
-EntryCursor.
+EntryCursor, NoticeSetting, NoticeCursor, ExpiringRead, CampaignNoticeRun.
 May import: core, customers, catalog, orders, ledger, tiers, campaigns. Imported by: backoffice, runtime and the
 URL configuration.
 Keeps true: a notice is recorded once per (kind, source); a message is queued until sent or failed (with the
 last error, after a day of tries at growing pauses), a sent SMS becomes delivered or failed only by the provider's
 report; a message that may not go is recorded as skipped with its reason (no address, not a phone, no consent,
-unsubscribed, frequency cap, member erased), never sent; every message needs consent to its channel in force, a
-marketing one also room under the cap and, in quiet hours on the member's clock, waits until they end; a marketing
+unsubscribed, frequency cap, member erased, too late — past the relevance window its template gave it), never
+sent; every message needs consent to its channel in force, a marketing one also room under the cap and, in quiet
+hours on the member's clock, waits until they end; a marketing
 e-mail is never recorded without the public address its unsubscribe link needs; only the worker holding a
 message's claim sends it, and its send ends before the claim does; every try is recorded, and every try carries the
 same id (the e-mail's Message-ID, the SMS's client reference). A template's stored texts passed
 `templating.problems`.
+Notices: each kind is sent only while the programme has it on, from the outbox's events and the ledger's entries
+read by cursors safe against out-of-order commits (nothing is added to the ledger's writes or the nightly expiry);
+one burn notice per member and burn day covers every lot burning that day; campaign notices are marketing and never
+reach the members a campaign holds out or the programme's control group.
 Webhooks: an event reaches each enabled endpoint subscribed to its type once (one delivery per event and
 endpoint), with one webhook-id on every try and replay, signed by every secret in use; only the worker holding a
 delivery's claim sends it, to an address checked public (unless the endpoint allows private ones) at save and at

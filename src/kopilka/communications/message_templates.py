@@ -3,12 +3,13 @@
 `save_template` refuses a template whose text cannot be read or names a variable no message has (field by field,
 in the author's language) and changes nothing then; a saved one is recorded in the audit log with the fields that
 changed. `compose` fills a template for one member, in the member's language (the programme's, LANGUAGE_CODE,
-until members carry their own).
+until members carry their own), with the moment its relevance window ends (`relevance_end`): a message made from it
+is not sent after that.
 """
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -31,6 +32,7 @@ class Composed:
     language: str
     subject: str
     body: str
+    relevant_until: datetime | None = None  # the template's relevance window counted from the moment filled for
 
 
 def get_template(code: str) -> MessageTemplate:
@@ -97,4 +99,10 @@ def compose(template: MessageTemplate, member_id: int, *, at: datetime | None = 
     context = {**member_context(member_id, at, offers=offers), **(extra or {})}
     subject, body = template.texts(language)
     with translation.override(language):
-        return Composed(language, templating.render(subject, context).strip(), templating.render(body, context))
+        return Composed(language, templating.render(subject, context).strip(), templating.render(body, context),
+                        relevance_end(template, at))
+
+
+def relevance_end(template: MessageTemplate, since: datetime) -> datetime | None:
+    """When a message made from the template about something at `since` stops being worth sending (None: never)."""
+    return None if template.relevance_hours is None else since + timedelta(hours=template.relevance_hours)

@@ -44,6 +44,7 @@ class Message(models.Model):
         UNSUBSCRIBED = "unsubscribed", _("unsubscribed")
         FREQUENCY_CAP = "frequency_cap", _("frequency cap reached")
         MEMBER_ERASED = "member_erased", _("member erased")
+        TOO_LATE = "too_late", _("too late")
 
     member = models.ForeignKey(Member, verbose_name=_("member"), on_delete=models.PROTECT, related_name="messages")
     channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices, default=Channel.EMAIL)
@@ -66,6 +67,7 @@ class Message(models.Model):
     lease_until = models.DateTimeField(null=True, blank=True)
     leased_by = models.CharField(max_length=32, blank=True)
     next_try_at = models.DateTimeField(_("next try at"), null=True, blank=True)  # None: at once
+    relevant_until = models.DateTimeField(_("relevant until"), null=True, blank=True)  # None: always
 
     class Meta:
         verbose_name = _("message")
@@ -321,14 +323,31 @@ class DeliveryAttempt(models.Model):
         return f"{self.delivery_id} @ {self.started_at:%Y-%m-%d %H:%M:%S} {self.status_code or self.error[:40]}"
 
 
-class EntryCursor(models.Model):
-    """How far the ledger's entries have been turned into events (one row). Every entry with id ≤ `position` is
-    an event or never will be one (its transaction rolled back). Entries above it may be events already (recorded
-    once per entry). On PostgreSQL an id below one seen may still commit: `seen_up_to` and `seen_before` are the
-    highest ids seen by the last two passes, `seen_xmax` the xmax of the last pass's snapshot — once every
-    transaction below it has ended, nothing at or below `seen_before` can still appear."""
+class SettledCursor(models.Model):
+    """How far rows numbered by id have been read (`settled_cursor`). Every row with id ≤ `position` has been read or
+    never will exist (its transaction rolled back); rows above it may have been read already. On PostgreSQL an id
+    below one seen may still commit: `seen_up_to` and `seen_before` are the highest ids seen by the last two passes,
+    `seen_xmax` the xmax of the last pass's snapshot — once every transaction below it has ended, nothing at or
+    below `seen_before` can still appear."""
 
     position = models.BigIntegerField(default=0)
     seen_before = models.BigIntegerField(default=0)
     seen_up_to = models.BigIntegerField(default=0)
     seen_xmax = models.BigIntegerField(null=True)
+
+    class Meta:
+        abstract = True
+
+
+class EntryCursor(SettledCursor):
+    """How far the ledger's entries have been turned into events (one row): every entry with id ≤ `position` is
+    an event or never will be one. Entries above it may be events already (recorded once per entry)."""
+
+
+from kopilka.communications.notice_models import (  # noqa: E402, F401 - the notices' models, kept in their own module
+    CampaignNoticeRun,
+    ExpiringRead,
+    NoticeCursor,
+    NoticeSetting,
+)
+

@@ -5,6 +5,8 @@
 - Frequency cap: a member gets at most N marketing messages per channel in M days (programme settings); the
   ones queued, sent or delivered in that period count, skipped and failed ones do not. Transactional messages
   are never capped and do not count.
+- Relevance: a message made with a relevance window (`MessageTemplate.relevance_hours`) carries the moment it
+  stops being worth sending; at or past it, it is `too_late`, never sent.
 - Quiet hours (a programme setting such as 21:00-09:00, read in the member's time zone): a marketing message due
   inside them waits until they end, it is not skipped. Transactional messages — a notice of what happened to the
   member's own points or purchase — go at once, at any hour.
@@ -16,6 +18,7 @@ from zoneinfo import ZoneInfo
 NO_CONSENT = "no_consent"
 UNSUBSCRIBED = "unsubscribed"
 FREQUENCY_CAP = "frequency_cap"
+TOO_LATE = "too_late"
 
 
 def consent_reason(granted: bool | None) -> str | None:
@@ -23,6 +26,11 @@ def consent_reason(granted: bool | None) -> str | None:
     if granted is None:
         return NO_CONSENT
     return None if granted else UNSUBSCRIBED
+
+
+def too_late(now: datetime, relevant_until: datetime | None) -> bool:
+    """Whether a message relevant until `relevant_until` (None: always) is too late to send at `now`."""
+    return relevant_until is not None and now >= relevant_until
 
 
 def cap_reason(counted: int, cap: int) -> str | None:

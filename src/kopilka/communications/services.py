@@ -3,8 +3,9 @@
 Sending claims a chunk of due messages, claims each one again right before its send and cuts the send off at
 `send_limit()`, inside that claim, so two workers never send one message at once. A failed try is repeated after
 growing pauses (`pause()`) until `RETRY_FOR` after the message was recorded, so an outage of hours is survived.
-Right before its send a message is held to the rules once more: a consent withdrawn meanwhile skips it, and a
-marketing message whose time has come inside quiet hours waits until they end (that wait is not a try).
+Right before its send a message is held to the rules once more: one past its relevance (`relevant_until`) or
+whose consent was withdrawn meanwhile is skipped, and a marketing message whose time has come inside quiet hours
+waits until they end (that wait is not a try).
 """
 
 import logging
@@ -59,11 +60,12 @@ def pause(tries: int) -> timedelta:
 
 
 def notify(member_id: int, *, kind: str, source: str, subject: str, body: str,
-           channel: str = Message.Channel.EMAIL, purpose: str = Message.Purpose.TRANSACTIONAL) -> Message:
+           channel: str = Message.Channel.EMAIL, purpose: str = Message.Purpose.TRANSACTIONAL,
+           relevant_until: datetime | None = None) -> Message:
     """Record a message to the member (once per kind and source); the worker sends it. One that may not go is
-    recorded as skipped with the reason (`rules`); a marketing one due in quiet hours waits until they end. A
-    marketing e-mail carries its unsubscribe link, so it is refused (ValidationFailed) while the programme has no
-    public address."""
+    recorded as skipped with the reason (`rules`), one already past `relevant_until` as too late; a marketing one
+    due in quiet hours waits until they end. A marketing e-mail carries its unsubscribe link, so it is refused
+    (ValidationFailed) while the programme has no public address."""
     if channel not in SENDERS or purpose not in Message.Purpose.values:
         raise ValidationFailed(_("Unknown channel or purpose of a message."), code="unknown_channel",
                                details={"channel": channel, "purpose": purpose})
@@ -76,9 +78,12 @@ def notify(member_id: int, *, kind: str, source: str, subject: str, body: str,
     try:
         with transaction.atomic():
             now = clock.now()
+            decided = _decided(member_id, channel, purpose, body, now)
+            if rules.too_late(now, relevant_until) and decided["status"] == Message.Status.QUEUED:
+                decided = {**decided, "status": Message.Status.SKIPPED, "skip_reason": Message.SkipReason.TOO_LATE}
             return Message.objects.create(member_id=member_id, kind=kind, source=source, subject=subject,
                                           channel=channel, purpose=purpose, created_at=now,
-                                          **_decided(member_id, channel, purpose, body, now))
+                                          relevant_until=relevant_until, **decided)
     except IntegrityError:  # the same notice recorded meanwhile
         return Message.objects.get(kind=kind, source=source)
 
@@ -212,10 +217,13 @@ def _send(message: Message, worker: str) -> int:
 
 
 def _held_back(message: Message, worker: str) -> bool:
-    """Hold the claimed message to the rules right before its send: skipped when the member's consent is no longer
-    in force, waiting (no try) when it is marketing and the member is in quiet hours. True: it is not sent now."""
+    """Hold the claimed message to the rules right before its send: skipped when its relevance has run out or the
+    member's consent is no longer in force, waiting (no try) when it is marketing and the member is in quiet hours.
+    True: it is not sent now."""
     mine = Message.objects.filter(pk=message.pk, leased_by=worker, status=Message.Status.QUEUED)
-    reason = rules.consent_reason(_consent(message.member_id, message.channel))
+    too_late = rules.too_late(clock.now(), message.relevant_until)
+    reason = Message.SkipReason.TOO_LATE if too_late else rules.consent_reason(
+        _consent(message.member_id, message.channel))
     if reason is not None:
         mine.update(status=Message.Status.SKIPPED, skip_reason=reason, lease_until=None, leased_by="",
                     next_try_at=None)

@@ -1,4 +1,5 @@
-"""Periodic work of communications: sending the outbox (when: `kopilka.runtime.schedule`)."""
+"""Periodic work of communications: sending the outbox, webhooks, personal notices and the coming burns (when:
+`kopilka.runtime.schedule`)."""
 
 from django_tasks import task
 
@@ -20,3 +21,23 @@ def deliver_webhooks(slot: str) -> int:
     from kopilka.communications.webhook_delivery import deliver_webhooks as deliver
 
     return deliver()
+
+
+@task(queue_name=PERIODIC_QUEUE)
+def personal_notices(slot: str) -> int:
+    """Make the personal notices of what happened since the last run (the outbox's events) and of the campaigns
+    due one; returns how many events and campaign members were looked at."""
+    from kopilka.communications.notice_campaigns import campaign_notices
+    from kopilka.communications.notice_events import events_to_notices
+
+    return events_to_notices() + campaign_notices()
+
+
+@task(queue_name=PERIODIC_QUEUE)
+def points_expiring(slot: str) -> int:
+    """Record the coming burns as `points.expiring` events (webhooks and burn notices read them) for the days up
+    to the slot's day + N; returns how many events were new."""
+    from kopilka.communications.expiring_points import record_expiring
+    from kopilka.core import clock, sql
+
+    return record_expiring(clock.local_date(sql.moment(slot)))

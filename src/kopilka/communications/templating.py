@@ -52,6 +52,12 @@ def variables() -> list[Variable]:
         Variable("next_tier.needed", _("how much more reaches the next tier")),
         Variable("offers", _("offered products: each with sku, name and price")),
         Variable("unsubscribe_url", _("the link that unsubscribes from this channel")),
+        Variable("notice.points", _("a notice's points: accrued, spent or about to burn")),
+        Variable("notice.date", _("a burn notice's day: the last day to spend the points")),
+        Variable("notice.previous_tier", _("a tier notice's tier before the change")),
+        Variable("campaign.name", _("a campaign notice's campaign, as members see its name")),
+        Variable("campaign.first_day", _("the campaign's first day")),
+        Variable("campaign.last_day", _("the campaign's last day")),
     ]
 
 
@@ -64,6 +70,8 @@ SAMPLE = {
     "next_tier": {"name": "Gold", "needed": Decimal("15000.00")},
     "offers": [{"sku": "SKU-1", "name": "Крем", "price": Decimal("1500.00")}],
     "unsubscribe_url": "https://example.org/u/token",
+    "notice": {"points": 1000, "date": date(2026, 6, 23), "previous_tier": "Bronze"},
+    "campaign": {"name": "Весна", "first_day": date(2026, 3, 1), "last_day": date(2026, 3, 31)},
 }
 
 

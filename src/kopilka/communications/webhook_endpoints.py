@@ -25,6 +25,7 @@ EVENT_TYPES = {
     "points.accrued": gettext_lazy("points accrued"),
     "points.spent": gettext_lazy("points spent"),
     "points.burned": gettext_lazy("points burned"),
+    "points.expiring": gettext_lazy("points about to burn"),
 }
 TEST_EVENT = "webhook.test"
 ROTATION_OVERLAP = timedelta(hours=24)  # a rotated-out secret still signs this long

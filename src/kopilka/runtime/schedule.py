@@ -10,7 +10,7 @@ from django.conf import settings
 
 from kopilka.analytics.snapshots.tasks import nightly_snapshots
 from kopilka.campaigns.tasks import advance_campaign_schedule, birthdays
-from kopilka.communications.tasks import deliver_messages, deliver_webhooks
+from kopilka.communications.tasks import deliver_messages, deliver_webhooks, personal_notices, points_expiring
 from kopilka.core.retention import prune_idempotency
 from kopilka.core.scheduling import DailyAt, Every, PeriodicJob, prune_periodic_results
 from kopilka.ledger.tasks import nightly_expiry, release_expired_holds
@@ -41,6 +41,9 @@ SCHEDULE: tuple[PeriodicJob, ...] = (
     # communications: send the outbox; turn ledger entries into events and deliver webhooks
     PeriodicJob("deliver_messages",           deliver_messages,          MINUTE),
     PeriodicJob("deliver_webhooks",           deliver_webhooks,          MINUTE),
+    # communications: personal notices of what happened and of campaigns; the coming burns, each morning
+    PeriodicJob("personal_notices",           personal_notices,          MINUTE),
+    PeriodicJob("points_expiring",            points_expiring,           DailyAt("10:00")),
     # analytics: every page's standard snapshot, so pages open at once in the morning
     PeriodicJob("nightly_snapshots",          nightly_snapshots,         DailyAt("04:30")),
 )
