@@ -24,6 +24,7 @@ def test_the_schedule_lists_each_job_once_and_reads_the_nightly_time_from_settin
         "review_tiers",
         "deliver_messages",
         "deliver_webhooks",
+        "advance_mailings",
         "nightly_snapshots",
     ]
     assert len(SCHEDULE) == len(jobs)

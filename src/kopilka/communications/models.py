@@ -332,3 +332,14 @@ class EntryCursor(models.Model):
     seen_before = models.BigIntegerField(default=0)
     seen_up_to = models.BigIntegerField(default=0)
     seen_xmax = models.BigIntegerField(null=True)
+
+
+
+# The mailings and the monthly plan keep their models in their own modules; imported here so that Django finds them.
+from kopilka.communications.mailings.models import (  # noqa: E402, F401
+    Mailing,
+    MailingRecipient,
+    MailingVariant,
+    MessageEvent,
+)
+from kopilka.communications.monthly_plan.models import PlanMechanic  # noqa: E402, F401
