@@ -1,7 +1,9 @@
 """A programme with a public address and no quiet hours, members with addresses and consents, and templates."""
 
 import itertools
+from datetime import datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -14,6 +16,13 @@ from kopilka.customers import services as members
 
 PUBLIC = "https://bonus.example.ru"
 _numbers = itertools.count(1)
+
+
+@pytest.fixture
+def moments(moments):
+    """The test's clock, at noon in Moscow on a Monday (outside the default quiet hours, 21:00-09:00)."""
+    moments.now = datetime(2026, 6, 1, 12, 0, 0, 250_000, tzinfo=ZoneInfo("Europe/Moscow"))
+    return moments
 
 
 @pytest.fixture(autouse=True)
