@@ -11,8 +11,11 @@ SQL (`group_sql`, for all of them at once), alike on PostgreSQL and SQLite throu
 from datetime import datetime
 from decimal import Decimal
 
-from kopilka.communications.mailings.models import MailingRecipient
-from kopilka.core import holdout
+from kopilka.campaigns.conditions import parse as parse_condition
+from kopilka.campaigns.eligibility import eligible_members
+from kopilka.communications.mailings.models import Mailing, MailingRecipient
+from kopilka.core import holdout, sql
+from kopilka.customers.models import Member
 
 HELD_OUT, PROGRAMME_GROUP = MailingRecipient.HELD_OUT, MailingRecipient.PROGRAMME_GROUP
 
@@ -56,3 +59,21 @@ def group_sql(column: str, *, mailing_id: int, holdout_percent: Decimal, shares:
     return (f"CASE WHEN {holdout.global_control_group_sql(column, at)} THEN {PROGRAMME_GROUP}"
             f" WHEN {holdout.held_out_sql(column, holdout_salt(mailing_id), holdout_percent)} THEN {HELD_OUT}"
             f" {chosen} ELSE {last} END")
+
+
+def grouped(mailing: Mailing, at: datetime) -> tuple[str, list]:
+    """SQL and parameters of the mailing's segment at `at` — the active members its conditions select then — with
+    each member's group: rows (id, grp)."""
+    shares = list(mailing.variants.order_by("position").values_list("share", flat=True))
+    tree = mailing.conditions
+    eligible, params = (eligible_members(None if tree is None else parse_condition(tree), at)
+                        .values("pk").query.sql_with_params())
+    group = group_sql("m.id", mailing_id=mailing.pk, holdout_percent=mailing.holdout_percent, shares=shares, at=at)
+    return f"SELECT m.id, {group} AS grp FROM {Member._meta.db_table} m WHERE m.id IN ({eligible})", list(params)
+
+
+def split(mailing: Mailing, at: datetime) -> dict[int, int]:
+    """How many members of the segment each group would hold if the mailing started at `at` (one read)."""
+    query, params = grouped(mailing, at)
+    return {int(grp): int(n) for grp, n in sql.rows(f"SELECT g.grp, COUNT(*) FROM ({query}) g GROUP BY g.grp",
+                                                     params)}

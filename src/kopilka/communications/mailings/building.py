@@ -21,8 +21,6 @@ from django.db import connection, transaction
 from django.db.models import Exists, OuterRef
 from django.utils.translation import gettext as _
 
-from kopilka.campaigns.conditions import parse as parse_condition
-from kopilka.campaigns.eligibility import eligible_members
 from kopilka.communications.mailings import audience
 from kopilka.communications.mailings.models import MESSAGE_KIND, Mailing, MailingRecipient
 from kopilka.communications.models import Message
@@ -67,16 +65,10 @@ def start(mailing_id: int, now: datetime) -> bool:
             mailing.problem = _("The platform's public address is not set: marketing e-mail needs it.")
             mailing.save(update_fields=["problem"])
             return False
-        shares = list(mailing.variants.order_by("position").values_list("share", flat=True))
-        tree = mailing.conditions
-        eligible, params = (eligible_members(None if tree is None else parse_condition(tree), now)
-                            .values("pk").query.sql_with_params())
-        group = audience.group_sql("m.id", mailing_id=mailing.pk, holdout_percent=mailing.holdout_percent,
-                                   shares=shares, at=now)
+        segment, params = audience.grouped(mailing, now)
         with connection.cursor() as cursor:
             cursor.execute(f"INSERT INTO {_RECIPIENT} (mailing_id, member_id, grp) "
-                           f"SELECT CAST(%s AS BIGINT), m.id, {group} FROM {_MEMBER} m WHERE m.id IN ({eligible})",
-                           [mailing.pk, *params])
+                           f"SELECT CAST(%s AS BIGINT), g.id, g.grp FROM ({segment}) g", [mailing.pk, *params])
             written = cursor.rowcount
         mailing.status, mailing.started_at, mailing.audience, mailing.problem = (
             Mailing.Status.SENDING, now, written, "")
