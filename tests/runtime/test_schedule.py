@@ -45,4 +45,4 @@ def test_every_periodic_task_the_apps_define_is_in_the_schedule():
             defined |= {t.module_path for t in periodic}
     scheduled = {job.task.module_path for job in SCHEDULE}
     assert defined == scheduled
-    assert len(scheduled) == 10
+    assert len(scheduled) == 11

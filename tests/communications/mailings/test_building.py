@@ -11,8 +11,7 @@ from kopilka.communications.mailings import audience, building
 from kopilka.communications.mailings import services as mailings
 from kopilka.communications.mailings.models import Mailing, MailingRecipient
 from kopilka.communications.models import Message
-from kopilka.core import holdout
-from kopilka.core import programme
+from kopilka.core import holdout, programme
 from kopilka.core.models import ProgrammeSettings
 from kopilka.customers import services as members
 from tests.communications.mailings.conftest import draft, member

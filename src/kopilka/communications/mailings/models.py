@@ -14,7 +14,6 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from kopilka.communications.models import Message, MessageTemplate
 from kopilka.customers.models import Member
 
 MAX_HOLDOUT_PERCENT = Decimal(50)
@@ -29,7 +28,9 @@ class Mailing(models.Model):
         SENT = "sent", _("sent")
         CANCELLED = "cancelled", _("cancelled")
 
-    Channel = Message.Channel
+    class Channel(models.TextChoices):  # the outbox's channels (`Message.Channel`), named here: models.py imports us
+        EMAIL = "email", _("e-mail")
+        SMS = "sms", _("SMS")
 
     name = models.CharField(_("name"), max_length=200)
     channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices, default=Channel.EMAIL)
@@ -67,7 +68,7 @@ class MailingVariant(models.Model):
 
     mailing = models.ForeignKey(Mailing, on_delete=models.CASCADE, related_name="variants")
     position = models.PositiveSmallIntegerField()  # 0 is "A"
-    template = models.ForeignKey(MessageTemplate, verbose_name=_("template"), on_delete=models.PROTECT,
+    template = models.ForeignKey("communications.MessageTemplate", verbose_name=_("template"), on_delete=models.PROTECT,
                                  related_name="+")
     share = models.PositiveSmallIntegerField(_("share, percent"))
 
@@ -93,7 +94,7 @@ class MailingRecipient(models.Model):
     mailing = models.ForeignKey(Mailing, on_delete=models.CASCADE, related_name="recipients")
     member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="+")
     group = models.SmallIntegerField(db_column="grp")
-    message = models.OneToOneField(Message, on_delete=models.PROTECT, null=True, blank=True,
+    message = models.OneToOneField("communications.Message", on_delete=models.PROTECT, null=True, blank=True,
                                    related_name="mailing_recipient")
 
     class Meta:
@@ -108,7 +109,7 @@ class MessageEvent(models.Model):
         OPEN = "open", _("opened")
         CLICK = "click", _("clicked")
 
-    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="events")
+    message = models.ForeignKey("communications.Message", on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(_("what"), max_length=5, choices=Kind.choices)
     url = models.CharField(_("link"), max_length=2000, blank=True)
     at = models.DateTimeField(_("at"))
