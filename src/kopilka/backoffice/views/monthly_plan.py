@@ -46,7 +46,7 @@ def month_page(request, month: str):
                                "values": [[n or None for n in row] for row in grid]})
     chart = charts.bar_svg([str(h.hour) for h in hours],
                            [round(100 * h.opened / h.sent, 1) if h.sent else 0 for h in hours],
-                           y_title=_("opened, % of sent"), title=_("Opens by hour of sending")) \
+                           y_title=_("opened of sent, percent"), title=_("Opens by hour of sending")) \
         if any(h.sent for h in hours) else None
     previous = clock.last_day_of_month(first, -1).replace(day=1)
     following = clock.last_day_of_month(first, 1).replace(day=1)
