@@ -12,7 +12,8 @@ table (`ADMINISTRATION`) and the widget links' (`WIDGET_LINKS`) are further down
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
+from decimal import Decimal
 from html.parser import HTMLParser
 
 import pytest
@@ -73,6 +74,8 @@ class World:
         self.agent = staff("support")  # whose requests wait for approval
         self.analyst = staff("analyst")  # who made the widget links
         self.webhook, self.delivery = self._webhook(staff("administrator"))
+        self.mailing = self.fresh_mailing()
+        self.mechanic_month = self.fresh_plan_month()
 
     def accrual(self) -> Entry:
         return ledger.accrue(member_id=self.member, points=1000, actor="test", idempotency_key=unique("a"))
@@ -96,6 +99,19 @@ class World:
         code = unique("tpl")
         save_template(code=code, actor="test", **TEMPLATE)
         return code
+
+    def fresh_mailing(self) -> int:
+        from kopilka.communications.mailings.services import Variant, save_mailing
+
+        return save_mailing(actor="test", variants=[Variant(self.template, 100)], **MAILING_FIELDS).pk
+
+    def fresh_plan_month(self) -> str:
+        """A month of its own (year 2030 on) with one mechanic."""
+        from kopilka.communications.monthly_plan.services import save_mechanic
+
+        month = f"{2030 + next(_unique)}-03"
+        save_mechanic(month=date.fromisoformat(f"{month}-01"), actor="test", **MECHANIC_FIELDS)
+        return month
 
     def waiting_request(self) -> int:
         from kopilka.backoffice import compensation
@@ -179,6 +195,20 @@ NOTICES = {field: value for kind, notice in KINDS.items() for field, value in (
     (f"{kind}-is_enabled", "on"), (f"{kind}-template", notice.template),
     *([(f"{kind}-days_before", "3")] if notice.counts_days else []))}
 
+MAILING_FIELDS = {"name": "Весна", "channel": "email", "conditions": None, "holdout_percent": Decimal(10),
+                  "rate_per_minute": None, "attribution_days": 7}
+MECHANIC_FIELDS = {"title": "Весна", "goal": "Вернуть ушедших", "conditions": None, "kind": "text", "campaign": None,
+                   "mailing": None, "description": "Письмо со скидкой", "communication": "e-mail",
+                   "budget": Decimal("10000.00"), "budget_used_entered": None, "target_conversion": Decimal(5)}
+MECHANIC_FORM = {"title": "Весна", "goal": "Вернуть ушедших", "kind": "text", "description": "Письмо",
+                 "budget": "10000", "target_conversion": "5", "conditions_json": ""}
+
+
+def _mailing_form(w) -> dict:
+    return {"name": unique("Весна"), "channel": "email", "holdout_percent": "10", "attribution_days": "7",
+            "template_0": w.template, "share_0": "100", "conditions_json": ""}
+
+
 PAGES = [
     Page("/office/", "GET", ALL, 302, lambda w: ("/office/", None)),
     Page("/office/templates/", "GET", MAKERS, 200, lambda w: ("/office/templates/", None)),
@@ -227,6 +257,28 @@ PAGES = [
          lambda w: (f"/office/campaigns/{w.campaign}/results/results-by-day.csv", None)),
     Page("/office/campaigns/<code>/<action>/", "POST", MAKERS, 302,
          lambda w: (f"/office/campaigns/{w.fresh_campaign()}/activate/", {})),
+    Page("/office/mailings/", "GET", ANALYTICS, 200, lambda w: ("/office/mailings/", None)),
+    Page("/office/mailing-new/", "GET", MAKERS, 200, lambda w: ("/office/mailing-new/", None)),
+    Page("/office/mailing-new/", "POST", MAKERS, 302, lambda w: ("/office/mailing-new/", _mailing_form(w))),
+    Page("/office/mailings/<id>/", "GET", ANALYTICS, 200, lambda w: (f"/office/mailings/{w.mailing}/", None)),
+    Page("/office/mailings/<id>/", "POST", MAKERS, 302,
+         lambda w: (f"/office/mailings/{w.mailing}/", _mailing_form(w))),
+    Page("/office/mailings/<id>/progress/", "GET", ANALYTICS, 200,
+         lambda w: (f"/office/mailings/{w.mailing}/progress/", None)),
+    Page("/office/mailings/<id>/results/", "GET", ANALYTICS, 200,
+         lambda w: (f"/office/mailings/{w.mailing}/results/", None)),
+    Page("/office/mailings/<id>/results/<table>.<format>", "GET", ANALYTICS, 200,
+         lambda w: (f"/office/mailings/{w.mailing}/results/mailing-groups.csv", None)),
+    Page("/office/mailings/<id>/<action>/", "POST", MAKERS, 302,
+         lambda w: (f"/office/mailings/{w.fresh_mailing()}/cancel/", {})),
+    Page("/office/plan/", "GET", ANALYTICS, 302, lambda w: ("/office/plan/", None)),
+    Page("/office/plan/<month>/", "GET", ANALYTICS, 200, lambda w: (f"/office/plan/{w.mechanic_month}/", None)),
+    Page("/office/plan/<month>/new/", "GET", MAKERS, 200, lambda w: (f"/office/plan/{w.mechanic_month}/new/", None)),
+    Page("/office/plan/<month>/new/", "POST", MAKERS, 302,
+         lambda w: (f"/office/plan/{w.fresh_plan_month()}/new/", MECHANIC_FORM)),
+    Page("/office/plan/<month>/<n>/", "GET", ANALYTICS, 200, lambda w: (f"/office/plan/{w.mechanic_month}/1/", None)),
+    Page("/office/plan/<month>/<n>/", "POST", MAKERS, 302,
+         lambda w: (f"/office/plan/{w.mechanic_month}/1/", MECHANIC_FORM)),
     Page("/office/catalog/", "GET", CATALOGUE_READERS, 200, lambda w: ("/office/catalog/", None)),
     Page("/office/catalog/", "POST", MAKERS, 302, lambda w: ("/office/catalog/", {"file": _workbook()})),
     Page("/office/catalog/template.xlsx", "GET", CATALOGUE_READERS, 200,
@@ -394,7 +446,8 @@ def test_every_page_speaks_the_browsers_language(staff, language, word):
     client = Client(HTTP_ACCEPT_LANGUAGE=language)
     client.force_login(staff("administrator"))
     for page in PAGES:
-        if page.method != "GET" or page.status != 200 or page.address.endswith((".xlsx", "/status/", "<format>")):
+        files_and_json = (".xlsx", "/status/", "/progress/", "<format>")
+        if page.method != "GET" or page.status != 200 or page.address.endswith(files_and_json):
             continue  # files and JSON, not pages
         url, _data = page.request(world)
         shown = client.get(url)

@@ -10,10 +10,15 @@ from django.core.management import call_command
 from kopilka.backoffice import widgets
 from kopilka.backoffice.roles import ADMINISTRATOR, sync_roles
 from kopilka.campaigns import services as campaigns
+from kopilka.campaigns.models import Campaign
 from kopilka.catalog.services import upsert_group, upsert_products
 from kopilka.communications import webhook_endpoints
+from kopilka.communications.mailings import building
+from kopilka.communications.mailings import services as mailings
 from kopilka.communications.message_templates import save_template
-from kopilka.core import clock
+from kopilka.communications.monthly_plan.services import save_mechanic
+from kopilka.core import clock, programme
+from kopilka.core.models import ProgrammeSettings
 from kopilka.customers import services as members
 from kopilka.ledger import services as ledger
 from tests.analytics.programmes import buy
@@ -36,11 +41,32 @@ def scene(admin) -> dict:
     endpoint, _secret = webhook_endpoints.create_endpoint(admin, url="http://127.0.0.1:9/hooks", allow_private=True,
                                                           description="CRM", event_types=["member.created"])
     webhook_endpoints.send_test_event(admin, endpoint.pk)
-    return {"member": anna.pk, "webhook": endpoint.pk}
+    return {"member": anna.pk, "webhook": endpoint.pk, "mailing": _sent_mailing(), "month": _planned_month()}
 
 
-# Every kind of back-office page; {member} and {webhook} stand for the scene's member and endpoint, the campaign and
-# the product are its own.
+def _sent_mailing() -> int:
+    """A mailing sent to the scene's member: she has no e-mail address, so her message was skipped."""
+    ProgrammeSettings.objects.update_or_create(pk=ProgrammeSettings.SINGLETON,
+                                               defaults={"public_url": "https://bonus.example.ru"})
+    programme.forget()
+    mailing = mailings.save_mailing(actor="t", name="Весенняя рассылка", channel="email", conditions=None,
+                                    holdout_percent=Decimal(0), rate_per_minute=None, attribution_days=7,
+                                    variants=[mailings.Variant("anna", 100)])
+    mailings.schedule(mailing.pk, clock.now(), actor="t")
+    building.advance(clock.now())
+    return mailing.pk
+
+
+def _planned_month() -> str:
+    month = clock.local_date(clock.now()).replace(day=1)
+    save_mechanic(month=month, actor="t", title="Весна", goal="Вернуть ушедших", conditions=None, kind="campaign",
+                  campaign=Campaign.objects.get(code="spring"), mailing=None, description="", communication="e-mail",
+                  budget=Decimal("10000.00"), budget_used_entered=None, target_conversion=Decimal(5))
+    return f"{month:%Y-%m}"
+
+
+# Every kind of back-office page; {member}, {webhook}, {mailing} and {month} stand for the scene's member, endpoint,
+# mailing and planned month, the campaign and the product are its own.
 ADDRESSES = [
     "/office/members/", "/office/members/{member}/", "/office/members/{member}/compensate/",
     "/office/members/{member}/spend/", "/office/compensations/", "/office/audit/", "/office/settings/",
@@ -50,6 +76,8 @@ ADDRESSES = [
     "/office/catalog/products/F-1/", "/office/analytics/", "/office/analytics/rfm/", "/office/analytics/widgets/",
     "/office/webhooks/", "/office/webhooks/new/", "/office/webhooks/{webhook}/",
     "/office/webhooks/{webhook}/deliveries/",
+    "/office/mailings/", "/office/mailing-new/", "/office/mailings/{mailing}/", "/office/mailings/{mailing}/results/",
+    "/office/plan/{month}/", "/office/plan/{month}/new/", "/office/plan/{month}/1/",
 ]
 # The administration's index, a list and a change form.
 ADMINISTRATION = ["/admin/", "/admin/customers/member/", "/admin/customers/member/{member}/change/"]

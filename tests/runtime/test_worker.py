@@ -77,11 +77,12 @@ def test_a_batch_worker_runs_the_schedule_due_now_once(fake_ledger, monkeypatch,
         "deliver_webhooks": (utc(2026, 3, 10, 9, 41), "batch-1"),
         "personal_notices": (utc(2026, 3, 10, 9, 41), "batch-1"),
         "points_expiring": (utc(2026, 3, 10, 7, 0), "batch-1"),
+        "advance_mailings": (utc(2026, 3, 10, 9, 41), "batch-1"),
         "nightly_snapshots": (utc(2026, 3, 10, 1, 30), "batch-1"),
     }
     results = {str(r.id): r for r in DBTaskResult.objects.all()}
     assert len(runs) == len(SCHEDULE)
-    assert len(results) == 12 + len(FORMS)  # the nightly snapshots' job queued one snapshot per analytics page
+    assert len(results) == 13 + len(FORMS)  # the nightly snapshots' job queued one snapshot per analytics page
     assert results[runs["release_expired_holds"].task_result_id].return_value == 4
     assert results[runs["nightly_expiry"].task_result_id].status == TaskResultStatus.SUCCESSFUL
 
@@ -105,6 +106,7 @@ def test_the_scheduled_jobs_call_their_apps_and_record_json_results(monkeypatch)
         "deliver_webhooks": TaskResultStatus.SUCCESSFUL,
         "personal_notices": TaskResultStatus.SUCCESSFUL,
         "points_expiring": TaskResultStatus.SUCCESSFUL,
+        "advance_mailings": TaskResultStatus.SUCCESSFUL,
         "nightly_snapshots": TaskResultStatus.SUCCESSFUL,
         "compute_snapshot": TaskResultStatus.SUCCESSFUL,
     }

@@ -1,6 +1,7 @@
 """The "exposed vs held out" section of a campaign's results, as people read it: the two groups side by side, the
 differences with their 95 % intervals (`analytics.measures.incrementality`), and whether the groups are big
-enough to detect the effect the marketer asks about."""
+enough to detect the effect the marketer asks about; `uplift_shown` and `sample_check` serve a mailing's results
+alike."""
 
 from dataclasses import dataclass
 from decimal import Decimal
@@ -45,12 +46,7 @@ def section(found: Comparison, effect: Decimal) -> Section:
     smallest difference the groups detect, and the members each group needs for `effect`, at the conversion of
     both groups together."""
     e, c = found.exposed, found.held_out
-    uplift = stats.proportion_uplift(e.converted, e.members, c.converted, c.members)
-    conversion = ""
-    if uplift is not None:
-        relative = "" if uplift.relative is None else _("; relative %(value)s") % {
-            "value": formatted(uplift.relative, "share")}
-        conversion = _pp(uplift.difference) + _between(uplift.low, uplift.high, _pp) + relative
+    conversion = uplift_shown(stats.proportion_uplift(e.converted, e.members, c.converted, c.members))
     revenue = stats.mean_difference(*(stats.Sample.of_sums(g.members, float(g.revenue), g.revenue_squares)
                                       for g in (e, c)))
     rows = [
@@ -65,17 +61,33 @@ def section(found: Comparison, effect: Decimal) -> Section:
             ("accrued", _("points accrued per member")), ("spent", _("points spent per member")),
             ("burned", _("points burned per member")))],
     ]
+    return Section(found, rows, *sample_check(e.members, e.converted, c.members, c.converted, effect))
+
+
+def uplift_shown(uplift: stats.ProportionUplift | None) -> str:
+    """A difference of conversion as shown: in percentage points with its interval, and relative."""
+    if uplift is None:
+        return ""
+    relative = "" if uplift.relative is None else _("; relative %(value)s") % {
+        "value": formatted(uplift.relative, "share")}
+    return _pp(uplift.difference) + _between(uplift.low, uplift.high, _pp) + relative
+
+
+def sample_check(exposed: int, exposed_converted: int, control: int, control_converted: int,
+                 effect: Decimal) -> tuple[str, str | None, bool | None]:
+    """The smallest difference of conversion two groups detect (as shown), the members each group needs to detect
+    `effect` percentage points (as shown; None when it cannot be told) and whether they are that many."""
     # Judged at the conversion of both groups together: steadier than the smaller group's alone, and known even
     # when none (or all) of the held-out members bought.
-    both = Group(members=e.members + c.members, converted=e.converted + c.converted)
+    both = Group(members=exposed + control, converted=exposed_converted + control_converted)
     baseline = both.conversion
-    detectable = stats.detectable_effect(baseline, e.members, c.members) if baseline is not None else None
+    detectable = stats.detectable_effect(baseline, exposed, control) if baseline is not None else None
     wanted = float(effect) / 100
     needed = enough = None
     if baseline is not None and 0 < baseline < 1 and 0 < baseline + wanted < 1:
         needed = formatted(stats.sample_size(baseline, wanted), "count")
         enough = detectable is not None and detectable <= wanted
-    return Section(found, rows, "—" if detectable is None else _pp(detectable).lstrip("+"), needed, enough)
+    return ("—" if detectable is None else _pp(detectable).lstrip("+")), needed, enough
 
 
 def _difference(e: Group, c: Group, name: str) -> str:

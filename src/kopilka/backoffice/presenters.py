@@ -88,7 +88,12 @@ HEAT_OPACITY = (0.08, 0.8)
 
 
 def _heatmap(result: dict) -> dict | None:
-    found = result.get("heatmap")
+    return heatmap(result.get("heatmap"))
+
+
+def heatmap(found: dict | None) -> dict | None:
+    """A heat map's cells as the page draws them: {"columns", "rows", "values"} (a row of values per row name,
+    None for no value) to cells with their shown value and opacity."""
     if not found:
         return None
     top = max((v for row in found["values"] for v in row if v is not None), default=0) or 1

@@ -38,6 +38,8 @@ _MARKETER = [
     "communications.view_messagetemplate", "communications.add_messagetemplate",
     "communications.change_messagetemplate", "communications.view_message", "communications.view_attempt",
     "communications.view_noticesetting", "communications.change_noticesetting",
+    "communications.view_mailing", "communications.add_mailing", "communications.change_mailing",
+    "communications.view_planmechanic", "communications.add_planmechanic", "communications.change_planmechanic",
 ]
 
 # code → (name, permissions)
@@ -53,7 +55,8 @@ ROLES = {
     ANALYST: (_("Analyst"), [*_READ_ALL, "core.analytics_read", "analytics.share_analytics", "analytics.view_snapshot",
                              "core.members_read", "core.ledger_read",
                              "core.purchases_read", "core.campaigns_read", "core.catalog_read",
-                             "core.reference_read"]),
+                             "core.reference_read", "communications.view_mailing",
+                             "communications.view_planmechanic"]),
     AUDITOR: (_("Auditor (read only)"), [
         *_READ_ALL, "core.view_auditevent", "backoffice.view_audit_log", "backoffice.view_compensationrequest",
         "backoffice.view_compensationlimit", "core.view_apikey", "core.view_programmesettings", "auth.view_user",

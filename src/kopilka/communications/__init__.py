@@ -1,11 +1,14 @@
 """Messages to members (SPEC §8): one outbox and delivery log for every channel — e-mail over SMTP, SMS through the
 administrator's HTTP provider — under the delivery rules, and the public doors it needs (the unsubscribe page,
 the provider's delivery reports); message templates; personal notices (points accrued, spent and about to burn,
-tier changed, campaign started and ending: `notice_*`, `expiring_points`); and webhooks: outbox events handed to
-the endpoints staff register, signed as Standard Webhooks says.
+tier changed, campaign started and ending: `notice_*`, `expiring_points`); mass mailings with their control groups,
+A/B variants, open and click tracking and results (`mailings`); the monthly plan of mechanics against fact
+(`monthly_plan`); and webhooks: outbox events handed to the endpoints staff register, signed as Standard Webhooks
+says.
 
 Owns: Message, Attempt, SmsProvider, MessageTemplate, Endpoint, EndpointSecret, Delivery, DeliveryAttempt,
-EntryCursor, NoticeSetting, NoticeCursor, ExpiringRead, CampaignNoticeRun.
+EntryCursor, NoticeSetting, NoticeCursor, ExpiringRead, CampaignNoticeRun, Mailing, MailingVariant,
+MailingRecipient, MessageEvent, PlanMechanic.
 May import: core, customers, catalog, orders, ledger, tiers, campaigns. Imported by: backoffice, runtime and the
 URL configuration.
 Keeps true: a notice is recorded once per (kind, source); a message is queued until sent or failed (with the
@@ -22,6 +25,11 @@ Notices: each kind is sent only while the programme has it on, from the outbox's
 read by cursors safe against out-of-order commits (nothing is added to the ledger's writes or the nightly expiry);
 one burn notice per member and burn day covers every lot burning that day; campaign notices are marketing and never
 reach the members a campaign holds out or the programme's control group.
+Mailings: a mailing's members and their groups (the programme's control group, its held-out share, its variants:
+by the integer hash, the same in Python and SQL) are written down once, when it starts, and never change; held-out
+members get no message, every other gets exactly one, written set-based under the outbox's rules and filled for
+them right before the send; a tracking redirect goes only to a link the message had. A month's plan holds at most
+three mechanics.
 Webhooks: an event reaches each enabled endpoint subscribed to its type once (one delivery per event and
 endpoint), with one webhook-id on every try and replay, signed by every secret in use; only the worker holding a
 delivery's claim sends it, to an address checked public (unless the endpoint allows private ones) at save and at

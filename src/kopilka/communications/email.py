@@ -1,7 +1,8 @@
 """E-mail over SMTP (Django's e-mail settings: KOPILKA_SMTP_* in the environment).
 
 Every try of a message carries the same Message-ID; a marketing message carries its unsubscribe address in the
-RFC 8058 headers (`List-Unsubscribe` and `List-Unsubscribe-Post: List-Unsubscribe=One-Click`)."""
+RFC 8058 headers (`List-Unsubscribe` and `List-Unsubscribe-Post: List-Unsubscribe=One-Click`); a mailing's e-mail
+has an HTML alternative with its open pixel (`mailings.tracking`)."""
 
 import threading
 from contextlib import suppress
@@ -9,9 +10,10 @@ from email.utils import parseaddr
 from smtplib import SMTPServerDisconnected
 
 from django.conf import settings
-from django.core.mail import EmailMessage, get_connection
+from django.core.mail import EmailMessage, EmailMultiAlternatives, get_connection
 
 from kopilka.communications.cut_off import SendFailed, cut_off
+from kopilka.communications.mailings import tracking
 from kopilka.communications.models import Message
 
 
@@ -34,8 +36,10 @@ def send(message: Message, deadline: float) -> str:
     """Hand the message to the SMTP server, cut off at the monotonic moment `deadline`; returns "" (SMTP gives no
     id of its own) or raises SendFailed."""
     backend = get_connection()
-    mail = EmailMessage(message.subject, message.body, settings.DEFAULT_FROM_EMAIL, [message.to],
-                        headers=headers(message), connection=backend)
+    mail = EmailMultiAlternatives(message.subject, message.body, settings.DEFAULT_FROM_EMAIL, [message.to],
+                                  headers=headers(message), connection=backend)
+    if (html := tracking.html(message)) is not None:
+        mail.attach_alternative(html, "text/html")
     socket_of = lambda: getattr(getattr(backend, "connection", None), "sock", None)  # noqa: E731
     try:
         with cut_off(socket_of, deadline) as cut:

@@ -344,10 +344,17 @@ class EntryCursor(SettledCursor):
     an event or never will be one. Entries above it may be events already (recorded once per entry)."""
 
 
+# The mailings and the monthly plan keep their models in their own modules; imported here so that Django finds them.
+from kopilka.communications.mailings.models import (  # noqa: E402, F401
+    Mailing,
+    MailingRecipient,
+    MailingVariant,
+    MessageEvent,
+)
+from kopilka.communications.monthly_plan.models import PlanMechanic  # noqa: E402, F401
 from kopilka.communications.notice_models import (  # noqa: E402, F401 - the notices' models, kept in their own module
     CampaignNoticeRun,
     ExpiringRead,
     NoticeCursor,
     NoticeSetting,
 )
-

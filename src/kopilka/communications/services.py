@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 
 from kopilka.communications import email, rules, sms, unsubscribe
 from kopilka.communications.cut_off import SendFailed
+from kopilka.communications.mailings import filling
 from kopilka.communications.models import Attempt, Message
 from kopilka.core import clock, programme
 from kopilka.core.errors import ValidationFailed
@@ -109,7 +110,7 @@ def _decided(member_id: int, channel: str, purpose: str, body: str, now: datetim
         decided["next_try_at"] = _quiet_until(member, now)
         if channel == Message.Channel.EMAIL:
             decided["unsubscribe_url"] = link = unsubscribe.url(member_id, channel)
-            decided["body"] = f"{body}\n\n{_('Unsubscribe from these messages: %(url)s') % {'url': link}}"
+            decided["body"] = unsubscribe.with_link(body, link)
     return decided
 
 
@@ -200,6 +201,8 @@ def _take(message: Message, worker: str) -> tuple[Attempt, float] | None:
 def _send(message: Message, worker: str) -> int:
     """Send one claimed message and record the try; 1 when it went out."""
     if _held_back(message, worker):
+        return 0
+    if filling.needs_text(message) and not filling.fill(message, worker):
         return 0
     taken = _take(message, worker)
     if taken is None:

@@ -7,6 +7,7 @@ old message still works. The address is the programme's public one (`PUBLIC_URL`
 from dataclasses import dataclass
 
 from django.core import signing
+from django.utils.translation import gettext as _
 
 from kopilka.core import clock, programme
 from kopilka.core.errors import NotFound
@@ -33,6 +34,11 @@ def url(member_id: int, channel: str) -> str:
     """The unsubscribe address; "" when the programme has no public address."""
     base = programme.value("PUBLIC_URL")
     return f"{base}/u/{token(member_id, channel)}/" if base else ""
+
+
+def with_link(body: str, link: str) -> str:
+    """A marketing e-mail's text with its unsubscribe line, in the active language."""
+    return f"{body}\n\n{_('Unsubscribe from these messages: %(url)s') % {'url': link}}"
 
 
 def read(given: str) -> Subscription:
