@@ -10,7 +10,6 @@ waits until they end (that wait is not a try).
 
 import logging
 import time
-import uuid
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -19,7 +18,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils.translation import gettext as _
 
-from kopilka.communications import email, rules, sms, unsubscribe
+from kopilka.communications import claims, email, rules, sms, unsubscribe
 from kopilka.communications.cut_off import SendFailed
 from kopilka.communications.mailings import filling
 from kopilka.communications.models import Attempt, Message
@@ -31,7 +30,6 @@ from kopilka.customers.selectors import consents_in_force
 from kopilka.customers.validators import normalise_phone
 
 BATCH = 200
-CHUNK = 20  # messages claimed at once
 SEND_TIMEOUTS = 10  # a send is cut off after this many EMAIL_TIMEOUTs
 LEASE_MARGIN = timedelta(seconds=30)
 FIRST_PAUSE = timedelta(minutes=1)
@@ -151,15 +149,7 @@ def deliver_queued(limit: int = BATCH) -> int:
     recording: then it is failed with the last error. Messages another worker holds are skipped, and so is a
     claimed one that another worker took over when this claim ran out; a claim whose worker died runs out after
     `lease()` and the message is tried again (same Message-ID)."""
-    worker, sent, after = uuid.uuid4().hex, 0, 0
-    while limit > 0:
-        claimed, last = _claim(worker, min(limit, CHUNK), after=after)
-        if last is None:
-            break
-        limit, after = limit - len(claimed), last
-        for message in claimed:
-            sent += _send(message, worker)
-    return sent
+    return claims.drain(_claim, _send, limit)
 
 
 def _claim(worker: str, limit: int, *, after: int) -> tuple[list[Message], int | None]:

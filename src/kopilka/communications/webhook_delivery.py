@@ -18,7 +18,6 @@ import asyncio
 import json
 import logging
 import time
-import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -32,7 +31,7 @@ from django.db.models import F, Q
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from kopilka.communications import webhook_addresses, webhook_endpoints, webhook_retries, webhook_signing
+from kopilka.communications import claims, webhook_addresses, webhook_endpoints, webhook_retries, webhook_signing
 from kopilka.communications.ledger_events import entries_to_events
 from kopilka.communications.models import Delivery, DeliveryAttempt, Endpoint
 from kopilka.core import clock
@@ -40,7 +39,6 @@ from kopilka.core.errors import ValidationFailed
 from kopilka.core.models import OutboxEvent
 
 BATCH = 200
-CHUNK = 20
 EVENTS_PER_RUN = 2_000
 DISPATCH_ROUNDS = 10  # events handed on per job at most: DISPATCH_ROUNDS × EVENTS_PER_RUN
 SEND_LIMIT = timedelta(seconds=15)  # one request, connection to the last byte read
@@ -85,15 +83,7 @@ def dispatch_events(limit: int = EVENTS_PER_RUN) -> int:
 def deliver_due(limit: int = BATCH) -> int:
     """Send up to `limit` due pending deliveries of enabled endpoints, in claimed chunks; returns how many were
     delivered."""
-    worker, delivered, after = uuid.uuid4().hex, 0, 0
-    while limit > 0:
-        claimed, last = _claim(worker, min(limit, CHUNK), after=after)
-        if last is None:
-            break
-        limit, after = limit - len(claimed), last
-        for delivery in claimed:
-            delivered += _send(delivery, worker)
-    return delivered
+    return claims.drain(_claim, _send, limit)
 
 
 def body_of(delivery: Delivery) -> bytes:
