@@ -18,6 +18,7 @@ import uuid
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from kopilka.communications.cursor_models import SettledCursor
 from kopilka.customers.models import Member
 
 
@@ -321,22 +322,6 @@ class DeliveryAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.delivery_id} @ {self.started_at:%Y-%m-%d %H:%M:%S} {self.status_code or self.error[:40]}"
-
-
-class SettledCursor(models.Model):
-    """How far rows numbered by id have been read (`settled_cursor`). Every row with id ≤ `position` has been read or
-    never will exist (its transaction rolled back); rows above it may have been read already. On PostgreSQL an id
-    below one seen may still commit: `seen_up_to` and `seen_before` are the highest ids seen by the last two passes,
-    `seen_xmax` the xmax of the last pass's snapshot — once every transaction below it has ended, nothing at or
-    below `seen_before` can still appear."""
-
-    position = models.BigIntegerField(default=0)
-    seen_before = models.BigIntegerField(default=0)
-    seen_up_to = models.BigIntegerField(default=0)
-    seen_xmax = models.BigIntegerField(null=True)
-
-    class Meta:
-        abstract = True
 
 
 class EntryCursor(SettledCursor):

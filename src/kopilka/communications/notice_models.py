@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from kopilka.campaigns.models import Campaign
-from kopilka.communications.models import MessageTemplate, SettledCursor
+from kopilka.communications.cursor_models import SettledCursor
 
 
 class NoticeSetting(models.Model):
@@ -29,7 +29,7 @@ class NoticeSetting(models.Model):
     kind = models.CharField(_("notice"), max_length=40, choices=Kind.choices, unique=True)
     is_enabled = models.BooleanField(_("on"), default=False)
     on_since = models.DateTimeField(_("on since"), null=True, blank=True)  # the last time it was switched on
-    template = models.ForeignKey(MessageTemplate, verbose_name=_("template"), on_delete=models.PROTECT,
+    template = models.ForeignKey("communications.MessageTemplate", verbose_name=_("template"), on_delete=models.PROTECT,
                                  related_name="+")
     days_before = models.PositiveSmallIntegerField(_("days before"), null=True, blank=True)
     updated_at = models.DateTimeField(_("changed at"))

@@ -1,4 +1,4 @@
-"""Reading rows numbered by ids past a cursor (`models.SettledCursor`) without missing one committed late.
+"""Reading rows numbered by ids past a cursor (`cursor_models.SettledCursor`) without missing one committed late.
 
 On PostgreSQL ids are drawn from a sequence when a transaction writes, not when it commits, so id 11 may be
 visible while id 10 is still to commit. Rows above such a gap are handed on at once and read again until the gap
@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from django.db import connection
 
-from kopilka.communications.models import SettledCursor
+from kopilka.communications.cursor_models import SettledCursor
 from kopilka.core import sql
 
 _SNAPSHOT = ("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint, "
