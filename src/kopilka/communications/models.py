@@ -332,3 +332,15 @@ class EntryCursor(models.Model):
     seen_before = models.BigIntegerField(default=0)
     seen_up_to = models.BigIntegerField(default=0)
     seen_xmax = models.BigIntegerField(null=True)
+
+
+# Trigger journeys keep their models in their own package; imported here so that the app has them.
+from kopilka.communications.journeys.models import (  # noqa: E402, F401
+    Journey,
+    JourneyCursor,
+    JourneySegmentMember,
+    JourneyState,
+    JourneyStep,
+    JourneyVersion,
+)
+

@@ -7,6 +7,7 @@ old message still works. The address is the programme's public one (`PUBLIC_URL`
 from dataclasses import dataclass
 
 from django.core import signing
+from django.utils.translation import gettext as _
 
 from kopilka.core import clock, programme
 from kopilka.core.errors import NotFound
@@ -33,6 +34,12 @@ def url(member_id: int, channel: str) -> str:
     """The unsubscribe address; "" when the programme has no public address."""
     base = programme.value("PUBLIC_URL")
     return f"{base}/u/{token(member_id, channel)}/" if base else ""
+
+
+def appended(body: str, member_id: int, channel: str) -> tuple[str, str]:
+    """A marketing e-mail's text with its unsubscribe line at the end, and the link."""
+    link = url(member_id, channel)
+    return f"{body}\n\n{_('Unsubscribe from these messages: %(url)s') % {'url': link}}", link
 
 
 def read(given: str) -> Subscription:

@@ -10,6 +10,7 @@ from django.conf import settings
 
 from kopilka.analytics.snapshots.tasks import nightly_snapshots
 from kopilka.campaigns.tasks import advance_campaign_schedule, birthdays
+from kopilka.communications.journeys.tasks import run_journeys
 from kopilka.communications.tasks import deliver_messages, deliver_webhooks
 from kopilka.core.retention import prune_idempotency
 from kopilka.core.scheduling import DailyAt, Every, PeriodicJob, prune_periodic_results
@@ -41,6 +42,8 @@ SCHEDULE: tuple[PeriodicJob, ...] = (
     # communications: send the outbox; turn ledger entries into events and deliver webhooks
     PeriodicJob("deliver_messages",           deliver_messages,          MINUTE),
     PeriodicJob("deliver_webhooks",           deliver_webhooks,          MINUTE),
+    # journeys: members enter, wait, are woken by what they do, and take their due steps
+    PeriodicJob("run_journeys",               run_journeys,              MINUTE),
     # analytics: every page's standard snapshot, so pages open at once in the morning
     PeriodicJob("nightly_snapshots",          nightly_snapshots,         DailyAt("04:30")),
 )

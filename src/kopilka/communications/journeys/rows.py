@@ -1,0 +1,60 @@
+"""Set-based SQL that PostgreSQL and SQLite both run: a list of ids or of (member, text, moment) rows handed to one
+statement as one parameter (an array on PostgreSQL, JSON on SQLite), a fresh UUID per row, and running a write."""
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+
+from django.db import connection
+
+from kopilka.core import sql
+
+
+def _postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def in_ids(column: str) -> str:
+    """SQL true where `column` is one of the ids given as `ids(...)`."""
+    return f"{column} = ANY(%s::bigint[])" if _postgres() else f"{column} IN (SELECT value FROM json_each(%s))"
+
+
+def ids(values: Sequence[int]) -> str:
+    """The parameter of `in_ids` and `id_rows`."""
+    return sql.array(values) if _postgres() else json.dumps(list(values))
+
+
+def id_rows() -> str:
+    """A table of one column `id`, one row per id of the parameter `ids(...)`."""
+    return "SELECT unnest(%s::bigint[]) AS id" if _postgres() else "SELECT value AS id FROM json_each(%s)"
+
+
+def member_rows() -> str:
+    """A table (member_id, label, at) of the parameter `member_rows_param(...)`."""
+    if _postgres():
+        return "SELECT * FROM unnest(%s::bigint[], %s::text[], %s::timestamptz[]) AS r(member_id, label, at)"
+    return ("SELECT json_extract(value, '$[0]') AS member_id, json_extract(value, '$[1]') AS label, "
+            "json_extract(value, '$[2]') AS at FROM json_each(%s)")
+
+
+def member_rows_params(rows: Sequence[tuple[int, str, datetime]]) -> list:
+    if _postgres():
+        return [sql.array([r[0] for r in rows]), sql.array([r[1] for r in rows]), sql.array([r[2] for r in rows])]
+    return [json.dumps([[member_id, label, sql.at(at)] for member_id, label, at in rows])]
+
+
+def new_uuid() -> str:
+    """SQL for a random UUID as a UUIDField stores it."""
+    return "gen_random_uuid()" if _postgres() else "lower(hex(randomblob(16)))"
+
+
+def concat(*parts: str) -> str:
+    """SQL joining texts and integers into text."""
+    return " || ".join(f"CAST({part} AS TEXT)" if not part.startswith("'") else part for part in parts)
+
+
+def write(statement: str, params: Sequence = ()) -> int:
+    """Run one write; returns how many rows it touched."""
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        return cursor.rowcount
