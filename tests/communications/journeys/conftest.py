@@ -1,6 +1,7 @@
 """What the journeys' tests share: the programme's rules for marketing (a public address, quiet hours, a cap),
 members with e-mail consent, and running the worker's job at the test's moment."""
 
+import itertools
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -12,6 +13,7 @@ from kopilka.core.models import ProgrammeSettings
 from kopilka.customers import services as members
 
 MOSCOW = ZoneInfo("Europe/Moscow")
+_numbers = itertools.count(1)
 PUBLIC = "https://bonus.example.ru"
 
 
@@ -32,7 +34,7 @@ def noon(moments):
 
 def member(name: str, email: str = "", *, consent: bool | None = True, **fields):
     made = members.create_member(actor="t", first_name=name, last_name="Соколова",
-                                 email=email or f"{name.lower()}@example.ru", **fields)
+                                 email=email or f"member-{next(_numbers)}@example.ru", **fields)
     if consent is not None:
         members.set_consent(member_id=made.pk, channel="email", granted=consent, source="form", actor="t",
                             at=clock.now())

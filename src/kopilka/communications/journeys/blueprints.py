@@ -32,12 +32,13 @@ ANNA = Blueprint(
     trigger={"kind": "inactivity", "days": 90},
     reentry=True,
     graph={"start": "remind", "steps": {
-        "remind": {"kind": "send", "template": "journey-burning", "next": "wait"},
-        "wait": {"kind": "wait", "days": 3, "next": "ordered"},
+        "remind": {"kind": "send", "template": "journey-burning", "offers": [], "next": "wait"},
+        "wait": {"kind": "wait", "days": 3, "hours": 0, "next": "ordered"},
         "ordered": {"kind": "branch", "condition": {"kind": "ordered_since_entry"},
                     "yes": "offer", "no": "remind-again"},
-        "offer": {"kind": "send", "template": "journey-spend-and-offer", "next": None},
-        "remind-again": {"kind": "send", "template": "journey-another-offer", "next": None},
+        "offer": {"kind": "send", "template": "journey-spend-and-offer", "offers": [], "next": None},
+        "remind-again": {"kind": "send", "template": "journey-another-offer", "offers": [],
+                         "next": None},
     }},
     templates={
         "journey-burning": {

@@ -56,12 +56,18 @@ SOURCES: dict[str, tuple[Callable[[int], list[Happened]], Callable[[], int]]] = 
 }
 
 
+def start_reading() -> None:
+    """The cursors of the sources, made when the first journey goes live at the newest event of each: journeys
+    answer what happens from then on."""
+    for source, (_reader, newest) in SOURCES.items():
+        JourneyCursor.objects.get_or_create(source=source, defaults={"position": newest()})
+
+
 def read_events(now: datetime) -> int:
     """One pass over each source; returns how many events were read."""
+    start_reading()
     read = 0
-    for source, (reader, newest) in SOURCES.items():
-        # A new cursor starts at the newest event: journeys answer what happens from now on.
-        JourneyCursor.objects.get_or_create(source=source, defaults={"position": newest()})
+    for source, (reader, _newest) in SOURCES.items():
         with transaction.atomic():
             cursor = JourneyCursor.objects.select_for_update().get(source=source)
             happened = read_past(cursor, reader)

@@ -16,6 +16,7 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from kopilka.campaigns.models import EventType
+from kopilka.communications.journeys.events import start_reading
 from kopilka.communications.journeys.graph import MEMBER_EVENT, Graph, dump_graph, parse_graph, parse_trigger
 from kopilka.communications.journeys.models import Journey, JourneyState, JourneyVersion
 from kopilka.communications.journeys.sending import template_for
@@ -126,6 +127,7 @@ def move_journey(code: str, action: str, *, user=None, actor: str | None = None)
         journey.status, journey.updated_at, journey.updated_by = target, now, who
         if action == "start":
             journey.live_since = now
+            start_reading()
         journey.save()
         audit.record(user, "communications.journey_" + action,
                      _("Journey %(code)s is now %(status)s") % {"code": code, "status": journey.get_status_display()},
