@@ -72,14 +72,21 @@ def enter(journey: Journey, candidates: str, params: list, now: datetime) -> int
 
 
 def enter_members(journey: Journey, entries: list[tuple[int, str, datetime]], now: datetime) -> int:
-    """Let in the members of `entries` (member id, entry key, when): the first entry of each member."""
-    first: dict[int, tuple[int, str, datetime]] = {}
-    for entry in entries:
-        first.setdefault(entry[0], entry)
-    if not first:
+    """Let in the members of `entries` (member id, entry key, when it happened): per member the first entry at
+    whose moment they were not inside the journey (never inside, without re-entry). An entry read again later (its
+    event re-read) is judged by its own moment, so it lets in nobody it did not let in before."""
+    if not entries:
         return 0
-    candidates = f"SELECT r.member_id AS member_id, r.label AS entry_key FROM ({rows.member_rows()}) r"
-    return enter(journey, candidates, rows.member_rows_params(list(first.values())), now)
+    inside = "" if not journey.reentry else " AND x.entered_at <= r.at AND (x.left_at IS NULL OR x.left_at > r.at)"
+    candidates = f"""
+        SELECT d.member_id AS member_id, d.entry_key AS entry_key FROM (
+            SELECT r.member_id AS member_id, r.label AS entry_key,
+                   ROW_NUMBER() OVER (PARTITION BY r.member_id ORDER BY r.at, r.label) AS n
+            FROM ({rows.member_rows()}) r
+            WHERE NOT EXISTS (SELECT 1 FROM {_STATES} x WHERE x.journey_id = %s AND x.member_id = r.member_id{inside})
+        ) d WHERE d.n = 1
+    """
+    return enter(journey, candidates, [*rows.member_rows_params(entries), journey.pk], now)
 
 
 def due_for_look(journey: Journey, now: datetime) -> bool:
