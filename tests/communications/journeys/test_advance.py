@@ -12,7 +12,8 @@ from kopilka.communications.journeys.models import JourneyState, JourneyStep, me
 from kopilka.communications.journeys.services import create_journey, move_journey
 from kopilka.communications.message_templates import save_template
 from kopilka.communications.models import Message, MessageTemplate
-from kopilka.core import clock, holdout
+from kopilka.core import clock, holdout, programme
+from kopilka.core.models import ProgrammeSettings
 from kopilka.customers import services as members
 from kopilka.customers.models import Region, Tag
 from kopilka.ledger.selectors import balance
@@ -70,6 +71,16 @@ def test_a_send_step_writes_each_message_under_the_rules_of_marketing(letter, no
     state = JourneyState.objects.get(member=anna)
     assert Message.objects.get(member=anna).source == message_source(state.pk, "hello")
     assert (state.status, taken(anna)) == ("done", [("hello", "sent")])
+
+
+def test_without_quiet_hours_a_message_goes_at_once_at_any_hour(letter, noon):
+    ProgrammeSettings.objects.filter(pk=ProgrammeSettings.SINGLETON).update(quiet_hours="00:00-00:00")
+    programme.forget()
+    noon.advance(hours=11)  # 23:00 in Moscow
+    anna = member("Анна")
+    journey(steps(hello={"kind": "send", "template": "hello"}))
+    run()
+    assert Message.objects.filter(member=anna).values_list("status", "next_try_at").get() == ("queued", None)
 
 
 def test_a_send_step_whose_template_is_gone_leaves_its_members_where_they_are(letter, noon):

@@ -96,15 +96,16 @@ def write_messages(state_ids: Sequence[int], step_id: str, template: MessageTemp
 def _quiet_until(now: datetime) -> tuple[str, list]:
     """SQL for the end of the quiet hours the member is in at `now` (NULL: none), by their region's time zone;
     worked out in Python once per time zone."""
+    nothing = "CAST(NULL AS timestamp with time zone)" if connection.vendor == "postgresql" else "NULL"
     window = programme.quiet_hours_window(programme.value("QUIET_HOURS"))
     if window is None:
-        return "NULL", []
+        return nothing, []
     default = clock.programme_tz().key
     zones = {default, *Region.objects.exclude(time_zone="").values_list("time_zone", flat=True).distinct()}
     ends = {zone: rules.quiet_until(now, ZoneInfo(zone), window) for zone in sorted(zones)}
     ends = {zone: end for zone, end in ends.items() if end is not None}
     if not ends:
-        return "NULL", []
+        return nothing, []
     cases = " ".join("WHEN %s THEN %s" for _zone in ends)
     params: list = [default]
     for zone, end in ends.items():
