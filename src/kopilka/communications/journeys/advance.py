@@ -93,6 +93,7 @@ def _due_groups(now: datetime) -> list[tuple[int, str]]:
 
 def _take_batch(version: JourneyVersion, graph: Graph, step: Step, now: datetime, batch: int) -> int:
     with transaction.atomic():
+        rows.uncompiled()
         claimed = _claim(version.pk, step.id, now, batch)
         if claimed.state_ids:
             _TAKERS[step.kind](version.journey, graph, step, claimed, now)

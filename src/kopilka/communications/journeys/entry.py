@@ -39,42 +39,51 @@ def salt(journey: Journey) -> int:
     return holdout.salt_of(f"journey:{journey.code}")
 
 
-def enter(journey: Journey, candidates: str, params: list, now: datetime) -> int:
-    """Let the candidates in (`candidates`: SQL of rows member_id, entry_key, at most one row per member); returns
-    how many visits began, held out ones included."""
+def enter(journey: Journey, candidates: str, params: list, now: datetime, *, judged: bool = False) -> int:
+    """Let the candidates in (`candidates`: SQL of rows member_id, entry_key, at most one row per member; `judged`:
+    it leaves out already who may not enter); returns how many visits began, held out ones included."""
     version: JourneyVersion = journey.current_version()
     first = parse_graph(version.graph).steps[version.graph["start"]]
     at = arrival(first, now)
     control = holdout.global_control_group_sql("m.id", now)
     own = holdout.held_out_sql("m.id", salt(journey), journey.holdout_percent)
-    held = f"(({control}) OR ({own}))"
-    inside = " AND x.status IN ('active', 'waiting')" if journey.reentry else ""
+    held = "(h.control OR h.own)"
+    # Who is in already, read once before the insert: a lookup per candidate in the table being written grows
+    # with every row written (PostgreSQL scans the new rows too).
+    open_only = " AND status IN ('active', 'waiting')" if journey.reentry else ""
+    inside = ("" if judged else
+              f"WITH inside AS MATERIALIZED (SELECT member_id FROM {_STATES} WHERE journey_id = %s{open_only})")
+    outside = "" if judged else " AND NOT EXISTS (SELECT 1 FROM inside i WHERE i.member_id = c.member_id)"
     statement = f"""
+        {inside}
         INSERT INTO {_STATES} (journey_id, version_id, member_id, entry_key, status, held_out_by, step, step_since,
                                wake_at, waits_for, event_at, entered_at, left_at)
-        SELECT %s, %s, c.member_id, c.entry_key,
+        SELECT %s, %s, h.member_id, h.entry_key,
                CASE WHEN {held} THEN 'held_out' ELSE %s END,
-               CASE WHEN {control} THEN 'control_group' WHEN {own} THEN 'journey' ELSE '' END,
+               CASE WHEN h.control THEN 'control_group' WHEN h.own THEN 'journey' ELSE '' END,
                CASE WHEN {held} THEN '' ELSE %s END, %s,
                CASE WHEN {held} THEN NULL ELSE %s END,
                CASE WHEN {held} THEN '' ELSE %s END, NULL, %s,
                CASE WHEN {held} THEN %s ELSE NULL END
-        FROM ({candidates}) c JOIN {_MEMBERS} m ON m.id = c.member_id
-        WHERE m.status = 'active'
-          AND NOT EXISTS (SELECT 1 FROM {_STATES} x WHERE x.journey_id = %s AND x.member_id = c.member_id{inside})
+        FROM (SELECT c.member_id AS member_id, c.entry_key AS entry_key, ({control}) AS control, ({own}) AS own
+              FROM ({candidates}) c JOIN {_MEMBERS} m ON m.id = c.member_id
+              WHERE m.status = 'active'{outside}{rows.kept_apart()}) h
+        WHERE 1 = 1
         ON CONFLICT DO NOTHING
     """
     moment = sql.at(now)
+    rows.uncompiled()
     return rows.write(statement, [
-        journey.pk, version.pk, at.status, at.step, moment, sql.at(at.wake_at) if at.wake_at else None,
-        at.waits_for, moment, moment, *params, journey.pk,
+        *([] if judged else [journey.pk]), journey.pk, version.pk, at.status, at.step, moment,
+        sql.at(at.wake_at) if at.wake_at else None, at.waits_for, moment, moment, *params,
     ])
 
 
 def enter_members(journey: Journey, entries: list[tuple[int, str, datetime]], now: datetime) -> int:
     """Let in the members of `entries` (member id, entry key, when it happened): per member the first entry at
     whose moment they were not inside the journey (never inside, without re-entry). An entry read again later (its
-    event re-read) is judged by its own moment, so it lets in nobody it did not let in before."""
+    event re-read) is judged by its own moment, so it lets in nobody it did not let in before. A pass reads a few
+    thousand events at most: each is looked up by the index of visits."""
     if not entries:
         return 0
     inside = "" if not journey.reentry else " AND x.entered_at <= r.at AND (x.left_at IS NULL OR x.left_at > r.at)"
@@ -86,7 +95,7 @@ def enter_members(journey: Journey, entries: list[tuple[int, str, datetime]], no
             WHERE NOT EXISTS (SELECT 1 FROM {_STATES} x WHERE x.journey_id = %s AND x.member_id = r.member_id{inside})
         ) d WHERE d.n = 1
     """
-    return enter(journey, candidates, [*rows.member_rows_params(entries), journey.pk], now)
+    return enter(journey, candidates, [*rows.member_rows_params(entries), journey.pk], now, judged=True)
 
 
 def due_for_look(journey: Journey, now: datetime) -> bool:

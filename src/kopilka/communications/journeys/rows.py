@@ -53,6 +53,19 @@ def concat(*parts: str) -> str:
     return " || ".join(f"CAST({part} AS TEXT)" if not part.startswith("'") else part for part in parts)
 
 
+def kept_apart() -> str:
+    """What ends a subquery in FROM so that PostgreSQL works it out on its own: pulled up into the outer query, each
+    use of one of its computed columns would compute it again (OFFSET 0 keeps it apart)."""
+    return " OFFSET 0" if _postgres() else ""
+
+
+def uncompiled() -> None:
+    """PostgreSQL, for the rest of the transaction: no JIT compilation. A batch's statements are planned anew each
+    time and their cost estimates pass JIT's threshold; compiling one took longer than running it."""
+    if _postgres():
+        write("SET LOCAL jit = off")
+
+
 def write(statement: str, params: Sequence = ()) -> int:
     """Run one write; returns how many rows it touched."""
     with connection.cursor() as cursor:

@@ -77,7 +77,7 @@ def write_messages(state_ids: Sequence[int], step_id: str, template: MessageTemp
                              THEN '{rules.FREQUENCY_CAP}' END) AS reason,
                {quiet} AS quiet
         FROM {_STATES} s JOIN {_MEMBERS} m ON m.id = s.member_id LEFT JOIN {_REGIONS} r ON r.id = m.region_id
-        WHERE {rows.in_ids('s.id')}
+        WHERE {rows.in_ids('s.id')}{rows.kept_apart()}
     """
     statement = f"""
         INSERT INTO {_MESSAGES} (member_id, channel, purpose, kind, source, "to", subject, body, status, skip_reason,
