@@ -37,6 +37,7 @@ _MARKETER = [
     "core.analytics_read", "core.reference_read", "core.reference_write",
     "communications.view_messagetemplate", "communications.add_messagetemplate",
     "communications.change_messagetemplate", "communications.view_message", "communications.view_attempt",
+    "communications.view_journey", "communications.add_journey", "communications.change_journey",
 ]
 
 # code → (name, permissions)

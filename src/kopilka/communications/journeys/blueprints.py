@@ -78,7 +78,8 @@ ANNA = Blueprint(
 BLUEPRINTS = {"anna": ANNA}
 
 
-def create_from_blueprint(blueprint_code: str, *, code: str, user=None, actor: str | None = None) -> Journey:
+def create_from_blueprint(blueprint_code: str, *, code: str, name: str = "", user=None,
+                          actor: str | None = None) -> Journey:
     """A draft journey made from the blueprint, with its message templates (those of the same code that exist
     already are used as they are)."""
     blueprint = BLUEPRINTS[blueprint_code]
@@ -86,5 +87,5 @@ def create_from_blueprint(blueprint_code: str, *, code: str, user=None, actor: s
         for template_code, fields in blueprint.templates.items():
             if not MessageTemplate.objects.filter(code=template_code).exists():
                 save_template(code=template_code, user=user, actor=actor, **fields)
-        return create_journey(code=code, name=str(blueprint.name), trigger=blueprint.trigger,
+        return create_journey(code=code, name=name or str(blueprint.name), trigger=blueprint.trigger,
                               graph=blueprint.graph, reentry=blueprint.reentry, user=user, actor=actor)
