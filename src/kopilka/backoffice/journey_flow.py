@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from kopilka.communications.journeys.graph import OUTBOX_EVENTS, STEP_KINDS, Graph, Step, split_shares
 from kopilka.communications.journeys.selectors import StepCount
 
-BOX_W, BOX_H, GAP_X, GAP_Y, MARGIN = 210, 84, 70, 28, 12
+BOX_W, BOX_H, GAP_X, GAP_Y, MARGIN = 220, 88, 80, 28, 12
 
 
 @dataclass(frozen=True)
