@@ -24,7 +24,8 @@ PASSWORD = "a-long-browser-password-7"
 
 def scene(admin) -> dict:
     """A member with points and a purchase three days ago, a campaign, a product, the Anna journey and a webhook
-    endpoint with a delivery: what the pages that show one record name, and figures for the analytics of the current month."""
+    endpoint with a delivery: what the pages that show one record name, and figures for the analytics of the
+    current month."""
     anna = members.create_member(actor="t", last_name="Соколова", first_name="Анна", phone="+79161234567")
     ledger.accrue(member_id=anna.pk, points=300, actor="t", idempotency_key="offline-1")
     buy(anna, clock.now() - timedelta(days=3), "14900", lines=[("1", "14900", "0")])

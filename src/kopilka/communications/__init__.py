@@ -1,10 +1,11 @@
 """Messages to members (SPEC §8): one outbox and delivery log for every channel — e-mail over SMTP, SMS through the
 administrator's HTTP provider — under the delivery rules, and the public doors it needs (the unsubscribe page,
-the provider's delivery reports); message templates; and webhooks: outbox events handed to the endpoints staff
+the provider's delivery reports); message templates; trigger journeys (`journeys`: entries, steps, versions,
+per-member visits advanced by the worker); and webhooks: outbox events handed to the endpoints staff
 register, signed as Standard Webhooks says.
 
 Owns: Message, Attempt, SmsProvider, MessageTemplate, Endpoint, EndpointSecret, Delivery, DeliveryAttempt,
-EntryCursor.
+EntryCursor; Journey, JourneyVersion, JourneyState, JourneyStep, JourneySegmentMember, JourneyCursor.
 May import: core, customers, catalog, orders, ledger, tiers, campaigns. Imported by: backoffice, runtime and the
 URL configuration.
 Keeps true: a notice is recorded once per (kind, source); a message is queued until sent or failed (with the
@@ -15,7 +16,8 @@ marketing one also room under the cap and, in quiet hours on the member's clock,
 e-mail is never recorded without the public address its unsubscribe link needs; only the worker holding a
 message's claim sends it, and its send ends before the claim does; every try is recorded, and every try carries the
 same id (the e-mail's Message-ID, the SMS's client reference). A template's stored texts passed
-`templating.problems`.
+`templating.problems`. A journey's message is recorded under the same rules, set-based, and gets its text from its
+template right before its first send (`journeys.texts`). Journeys keep what `journeys` states.
 Webhooks: an event reaches each enabled endpoint subscribed to its type once (one delivery per event and
 endpoint), with one webhook-id on every try and replay, signed by every secret in use; only the worker holding a
 delivery's claim sends it, to an address checked public (unless the endpoint allows private ones) at save and at

@@ -40,7 +40,9 @@ class NewJourneyForm(forms.Form):
     name = forms.CharField(label=gettext_lazy("Name"), max_length=200, required=False,
                            help_text=gettext_lazy("Empty: the template's name."))
     start_from = forms.ChoiceField(label=gettext_lazy("Start from"), choices=[
-        ("anna", gettext_lazy("Bonuses about to burn (the Anna scenario)")), ("blank", gettext_lazy("A blank journey"))])
+        ("anna", gettext_lazy("Bonuses about to burn (the Anna scenario)")),
+        ("blank", gettext_lazy("A blank journey")),
+    ])
 
 
 class SettingsForm(forms.Form):

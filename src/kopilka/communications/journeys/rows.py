@@ -70,4 +70,7 @@ def write(statement: str, params: Sequence = ()) -> int:
     """Run one write; returns how many rows it touched."""
     with connection.cursor() as cursor:
         cursor.execute(statement, params)
+        if cursor.rowcount < 0 and not _postgres():  # SQLite's driver does not count a write that starts with WITH
+            cursor.execute("SELECT changes()")
+            return cursor.fetchone()[0]
         return cursor.rowcount
