@@ -22,7 +22,8 @@ from kopilka.core import clock
 from kopilka.core.models import ProgrammeSettings
 from kopilka.customers.models import Consent, Member
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+# The worker process sees only what is committed; the flush after the test must not re-run post_migrate.
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 MEMBERS = 1_000
 BATCH = 50
 
