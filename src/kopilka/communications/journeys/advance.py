@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from django.db import connection, transaction
+from django.db import transaction
 
 from kopilka.campaigns import conditions
 from kopilka.campaigns.eligibility import eligible_members
 from kopilka.campaigns.events import record_event
-from kopilka.communications.journeys import rows, sending
+from kopilka.communications.journeys import moves, rows, sending
 from kopilka.communications.journeys.graph import (
     MOST_STEPS,
     ORDERED_SINCE_ENTRY,
@@ -94,17 +94,33 @@ def _due_groups(now: datetime) -> list[tuple[int, str]]:
 def _take_batch(version: JourneyVersion, graph: Graph, step: Step, now: datetime, batch: int) -> int:
     with transaction.atomic():
         rows.uncompiled()
+        if step.kind in _ONE_WAY:
+            return _take_one_way(version, graph, step, now, batch)
         claimed = _claim(version.pk, step.id, now, batch)
         if claimed.state_ids:
             _TAKERS[step.kind](version.journey, graph, step, claimed, now)
         return len(claimed.state_ids)
 
 
+def _take_one_way(version: JourneyVersion, graph: Graph, step: Step, now: datetime, batch: int) -> int:
+    """A step with one way on (send, wait, exit): the batch is claimed and moved on by one statement, then what
+    the step writes and its log rows are added in the same transaction."""
+    if step.kind == "exit":
+        outcome, target = "exited", arrival(None, now, ends_as=JourneyState.Status.EXITED)
+    else:
+        outcome = step.exits[0][0]
+        target = _next(graph, step, outcome, now)
+    template = sending.template_for(step.template) if step.kind == "send" else None
+    visits = moves.claim_and_move(version.pk, step.id, now, batch, target)
+    if template is not None:
+        sending.write_messages(visits, step.id, template, now)
+    moves.log([state_id for state_id, _member in visits], step, outcome, now)
+    return len(visits)
+
+
 def _claim(version_id: int, step_id: str, now: datetime, batch: int) -> Claimed:
-    lock = " FOR UPDATE SKIP LOCKED" if connection.vendor == "postgresql" else ""
     found = sql.rows(
-        f"SELECT id, member_id, event_at FROM {_STATES} WHERE version_id = %s AND step = %s"
-        f" AND status IN ('active', 'waiting') AND wake_at <= %s ORDER BY id LIMIT %s{lock}",
+        f"SELECT id, member_id, event_at FROM {_STATES} WHERE {moves.DUE}{moves.skip_locked()}",
         [version_id, step_id, sql.at(now), batch])
     return Claimed([row[0] for row in found], {row[0]: row[1] for row in found},
                    {row[0]: row[2] for row in found})
@@ -113,16 +129,6 @@ def _claim(version_id: int, step_id: str, now: datetime, batch: int) -> Claimed:
 def _next(graph: Graph, step: Step, outcome: str, now: datetime):
     target = step.next_of(outcome)
     return arrival(graph.steps[target] if target else None, now)
-
-
-def _send(journey: Journey, graph: Graph, step: Step, claimed: Claimed, now: datetime) -> None:
-    template = sending.template_for(step.template)
-    sending.write_messages(claimed.state_ids, step.id, template, now)
-    take(claimed.state_ids, step, "sent", _next(graph, step, "sent", now), now)
-
-
-def _wait(journey: Journey, graph: Graph, step: Step, claimed: Claimed, now: datetime) -> None:
-    take(claimed.state_ids, step, "waited", _next(graph, step, "waited", now), now)
 
 
 def _wait_event(journey: Journey, graph: Graph, step: Step, claimed: Claimed, now: datetime) -> None:
@@ -191,9 +197,5 @@ def _tag(journey: Journey, graph: Graph, step: Step, claimed: Claimed, now: date
         take_one(state_id, step, "tagged", target, now)
 
 
-def _exit(journey: Journey, graph: Graph, step: Step, claimed: Claimed, now: datetime) -> None:
-    take(claimed.state_ids, step, "exited", arrival(None, now, ends_as=JourneyState.Status.EXITED), now)
-
-
-_TAKERS = {"send": _send, "wait": _wait, "wait_event": _wait_event, "branch": _branch, "split": _split,
-           "accrue": _accrue, "tag": _tag, "exit": _exit}
+_ONE_WAY = ("send", "wait", "exit")
+_TAKERS = {"wait_event": _wait_event, "branch": _branch, "split": _split, "accrue": _accrue, "tag": _tag}

@@ -143,7 +143,7 @@ def _segment(journey: Journey, trigger: Trigger, now: datetime) -> int:
             SELECT n.id AS member_id, %s AS entry_key FROM ({matching}) n
             WHERE NOT EXISTS (SELECT 1 FROM {_SEGMENT} s WHERE s.journey_id = %s AND s.member_id = n.id)
         """
-        entered = enter(journey, candidates, [f"segment:{now.isoformat()}", *params, journey.pk], now)
+        entered = enter(journey, candidates, [f"segment:{int(now.timestamp())}", *params, journey.pk], now)
     rows.write(f"DELETE FROM {_SEGMENT} WHERE journey_id = %s", [journey.pk])
     rows.write(f"INSERT INTO {_SEGMENT} (journey_id, member_id) SELECT %s, n.id FROM ({matching}) n",
                [journey.pk, *params])
@@ -154,7 +154,7 @@ def _scheduled(journey: Journey, trigger: Trigger, now: datetime) -> int:
     matching, params = _matching_sql(trigger.tree, now)
     assert trigger.at is not None
     candidates = f"SELECT n.id AS member_id, %s AS entry_key FROM ({matching}) n"
-    return enter(journey, candidates, [f"schedule:{trigger.at.isoformat()}", *params], now)
+    return enter(journey, candidates, [f"schedule:{int(trigger.at.timestamp())}", *params], now)
 
 
 def _birthdays(journey: Journey, trigger: Trigger, now: datetime) -> int:

@@ -29,6 +29,20 @@ def id_rows() -> str:
     return "SELECT unnest(%s::bigint[]) AS id" if _postgres() else "SELECT value AS id FROM json_each(%s)"
 
 
+def visit_rows() -> str:
+    """A table (id, member_id) of the parameters `visit_rows_params(...)`: visits and their members."""
+    if _postgres():
+        return "SELECT * FROM unnest(%s::bigint[], %s::bigint[]) AS v(id, member_id)"
+    return ("SELECT json_extract(value, '$[0]') AS id, json_extract(value, '$[1]') AS member_id "
+            "FROM json_each(%s)")
+
+
+def visit_rows_params(visits: Sequence[tuple[int, int]]) -> list:
+    if _postgres():
+        return [sql.array([v[0] for v in visits]), sql.array([v[1] for v in visits])]
+    return [json.dumps([list(v) for v in visits])]
+
+
 def member_rows() -> str:
     """A table (member_id, label, at) of the parameter `member_rows_param(...)`."""
     if _postgres():

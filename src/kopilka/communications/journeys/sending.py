@@ -24,14 +24,14 @@ from django.utils.translation import gettext as _
 
 from kopilka.communications import rules, services
 from kopilka.communications.journeys import rows
-from kopilka.communications.journeys.models import MESSAGE_KIND, JourneyState
+from kopilka.communications.journeys.models import MESSAGE_KIND
 from kopilka.communications.message_templates import get_template
 from kopilka.communications.models import Message, MessageTemplate
 from kopilka.core import clock, programme, sql
 from kopilka.core.errors import ValidationFailed
 from kopilka.customers.models import Consent, Member, Region
 
-_MESSAGES, _STATES, _MEMBERS = Message._meta.db_table, JourneyState._meta.db_table, Member._meta.db_table
+_MESSAGES, _MEMBERS = Message._meta.db_table, Member._meta.db_table
 _CONSENTS, _REGIONS = Consent._meta.db_table, Region._meta.db_table
 _COUNTED = ", ".join(f"'{status}'" for status in services.COUNTED)
 
@@ -47,14 +47,13 @@ def template_for(code: str) -> MessageTemplate:
     return template
 
 
-def write_messages(state_ids: Sequence[int], step_id: str, template: MessageTemplate, now: datetime) -> int:
-    """The messages of the visits `state_ids` at the send step `step_id`; returns how many were written."""
-    if not state_ids:
+def write_messages(visits: Sequence[tuple[int, int]], step_id: str, template: MessageTemplate, now: datetime) -> int:
+    """The messages of the visits (id, member id) at the send step `step_id`; returns how many were written."""
+    if not visits:
         return 0
-    batch = rows.ids(state_ids)
     if connection.vendor == "postgresql":
-        rows.write(f"SELECT id FROM {_MEMBERS} WHERE id IN (SELECT member_id FROM {_STATES} WHERE"
-                   f" {rows.in_ids('id')}) ORDER BY id FOR NO KEY UPDATE", [batch])
+        rows.write(f"SELECT id FROM {_MEMBERS} WHERE {rows.in_ids('id')} ORDER BY id FOR NO KEY UPDATE",
+                   [rows.ids(sorted({member_id for _visit, member_id in visits}))])
     channel = template.channel
     if channel == Message.Channel.EMAIL:
         address, no_address = "m.email", "CASE WHEN m.email = '' THEN 'no_address' END"
@@ -76,8 +75,9 @@ def write_messages(state_ids: Sequence[int], step_id: str, template: MessageTemp
                                      AND x.status IN ({_COUNTED}) AND x.created_at > %s) >= %s
                              THEN '{rules.FREQUENCY_CAP}' END) AS reason,
                {quiet} AS quiet
-        FROM {_STATES} s JOIN {_MEMBERS} m ON m.id = s.member_id LEFT JOIN {_REGIONS} r ON r.id = m.region_id
-        WHERE {rows.in_ids('s.id')}{rows.kept_apart()}
+        FROM ({rows.visit_rows()}) s JOIN {_MEMBERS} m ON m.id = s.member_id
+             LEFT JOIN {_REGIONS} r ON r.id = m.region_id
+        WHERE 1 = 1{rows.kept_apart()}
     """
     statement = f"""
         INSERT INTO {_MESSAGES} (member_id, channel, purpose, kind, source, "to", subject, body, status, skip_reason,
@@ -89,7 +89,8 @@ def write_messages(state_ids: Sequence[int], step_id: str, template: MessageTemp
     """
     return rows.write(statement, [
         channel, MESSAGE_KIND, step_id, sql.at(now),
-        channel, channel, sql.at(cap_since), programme.value("MARKETING_CAP_MESSAGES"), *quiet_params, batch,
+        channel, channel, sql.at(cap_since), programme.value("MARKETING_CAP_MESSAGES"), *quiet_params,
+        *rows.visit_rows_params(visits),
     ])
 
 
