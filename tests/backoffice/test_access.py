@@ -10,6 +10,7 @@ table (`ADMINISTRATION`) and the widget links' (`WIDGET_LINKS`) are further down
 """
 
 import itertools
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -70,6 +71,7 @@ class World:
         self.accrual()
         self.campaign = self.fresh_campaign()
         self.template = self.fresh_template()
+        self.journey = self.fresh_journey()
         self.snapshot = self._snapshot()
         self.agent = staff("support")  # whose requests wait for approval
         self.analyst = staff("analyst")  # who made the widget links
@@ -112,6 +114,14 @@ class World:
         month = f"{2030 + next(_unique)}-03"
         save_mechanic(month=date.fromisoformat(f"{month}-01"), actor="test", **MECHANIC_FIELDS)
         return month
+    @staticmethod
+    def fresh_journey() -> str:
+        from kopilka.communications.journeys.services import create_journey
+
+        code = unique("journey")
+        create_journey(code=code, name="Путь", trigger={"kind": "event", "event": "order.paid"}, graph=JOURNEY,
+                       actor="test")
+        return code
 
     def waiting_request(self) -> int:
         from kopilka.backoffice import compensation
@@ -188,6 +198,7 @@ WEBHOOK = {"url": "http://127.0.0.1:9/hooks", "event_types": ["member.created"],
            "allow_private": "on"}
 ADMINISTRATOR_ONLY = {"administrator"}
 
+JOURNEY = {"start": "first", "steps": {"first": {"kind": "wait", "days": 1, "hours": 0, "next": None}}}
 TEMPLATE = {"name": "Напоминание", "channel": "email", "purpose": "marketing", "subject_ru": "Бонусы",
             "body_ru": "{{ member.name }}, у вас {{ balance.available|points }} бонусов."}
 # Every kind of notice on, with its shipped template (and three days before, where it counts them).
@@ -281,6 +292,16 @@ PAGES = [
          lambda w: (f"/office/plan/{w.mechanic_month}/1/", MECHANIC_FORM)),
     Page("/office/catalog/", "GET", CATALOGUE_READERS, 200, lambda w: ("/office/catalog/", None)),
     Page("/office/catalog/", "POST", MAKERS, 302, lambda w: ("/office/catalog/", {"file": _workbook()})),
+    Page("/office/journeys/", "GET", MAKERS, 200, lambda w: ("/office/journeys/", None)),
+    Page("/office/journey-new/", "GET", MAKERS, 200, lambda w: ("/office/journey-new/", None)),
+    Page("/office/journey-new/", "POST", MAKERS, 302,
+         lambda w: ("/office/journey-new/", {"code": unique("journey"), "name": "", "start_from": "blank"})),
+    Page("/office/journeys/<code>/", "GET", MAKERS, 200, lambda w: (f"/office/journeys/{w.journey}/", None)),
+    Page("/office/journeys/<code>/", "POST", MAKERS, 302, lambda w: (f"/office/journeys/{w.journey}/", {
+        "name": unique("Путь"), "trigger_kind": "event", "event": "order.paid", "holdout_percent": "0",
+        "graph_json": json.dumps(JOURNEY), "save": "1"})),
+    Page("/office/journeys/<code>/<action>/", "POST", MAKERS, 302,
+         lambda w: (f"/office/journeys/{w.fresh_journey()}/start/", {})),
     Page("/office/catalog/template.xlsx", "GET", CATALOGUE_READERS, 200,
          lambda w: ("/office/catalog/template.xlsx", None)),
     Page("/office/catalog/export.xlsx", "GET", CATALOGUE_READERS, 200, lambda w: ("/office/catalog/export.xlsx", None)),

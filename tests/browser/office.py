@@ -13,6 +13,7 @@ from kopilka.campaigns import services as campaigns
 from kopilka.campaigns.models import Campaign
 from kopilka.catalog.services import upsert_group, upsert_products
 from kopilka.communications import webhook_endpoints
+from kopilka.communications.journeys.blueprints import create_from_blueprint
 from kopilka.communications.mailings import building
 from kopilka.communications.mailings import services as mailings
 from kopilka.communications.message_templates import save_template
@@ -27,8 +28,9 @@ PASSWORD = "a-long-browser-password-7"
 
 
 def scene(admin) -> dict:
-    """A member with points and a purchase three days ago, a campaign, a product and a webhook endpoint with a
-    delivery: what the pages that show one record name, and figures for the analytics of the current month."""
+    """A member with points and a purchase three days ago, a campaign, a product, the Anna journey and a webhook
+    endpoint with a delivery: what the pages that show one record name, and figures for the analytics of the
+    current month."""
     anna = members.create_member(actor="t", last_name="Соколова", first_name="Анна", phone="+79161234567")
     ledger.accrue(member_id=anna.pk, points=300, actor="t", idempotency_key="offline-1")
     buy(anna, clock.now() - timedelta(days=3), "14900", lines=[("1", "14900", "0")])
@@ -38,6 +40,7 @@ def scene(admin) -> dict:
     upsert_products([{"sku": "F-1", "name": "Филлер", "price": Decimal("14900"), "group": "fillers"}])
     save_template(code="anna", actor="t", name="Бонусы сгорят", channel="email", purpose="marketing",
                   subject_ru="Бонусы сгорят", body_ru="{{ member.name }}, {{ burning.points|points }} бонусов сгорят.")
+    create_from_blueprint("anna", code="sleepers", actor="t")
     endpoint, _secret = webhook_endpoints.create_endpoint(admin, url="http://127.0.0.1:9/hooks", allow_private=True,
                                                           description="CRM", event_types=["member.created"])
     webhook_endpoints.send_test_event(admin, endpoint.pk)
@@ -72,6 +75,7 @@ ADDRESSES = [
     "/office/members/{member}/spend/", "/office/compensations/", "/office/audit/", "/office/settings/",
     "/office/channels/", "/office/messages/",
     "/office/campaigns/", "/office/campaign-new/", "/office/campaigns/spring/", "/office/campaigns/spring/results/",
+    "/office/journeys/", "/office/journey-new/", "/office/journeys/sleepers/",
     "/office/catalog/", "/office/templates/", "/office/templates/anna/", "/office/template-new/", "/office/notices/",
     "/office/catalog/products/F-1/", "/office/analytics/", "/office/analytics/rfm/", "/office/analytics/widgets/",
     "/office/webhooks/", "/office/webhooks/new/", "/office/webhooks/{webhook}/",

@@ -78,11 +78,12 @@ def test_a_batch_worker_runs_the_schedule_due_now_once(fake_ledger, monkeypatch,
         "personal_notices": (utc(2026, 3, 10, 9, 41), "batch-1"),
         "points_expiring": (utc(2026, 3, 10, 7, 0), "batch-1"),
         "advance_mailings": (utc(2026, 3, 10, 9, 41), "batch-1"),
+        "run_journeys": (utc(2026, 3, 10, 9, 41), "batch-1"),
         "nightly_snapshots": (utc(2026, 3, 10, 1, 30), "batch-1"),
     }
     results = {str(r.id): r for r in DBTaskResult.objects.all()}
     assert len(runs) == len(SCHEDULE)
-    assert len(results) == 13 + len(FORMS)  # the nightly snapshots' job queued one snapshot per analytics page
+    assert len(results) == 14 + len(FORMS)  # the nightly snapshots' job queued one snapshot per analytics page
     assert results[runs["release_expired_holds"].task_result_id].return_value == 4
     assert results[runs["nightly_expiry"].task_result_id].status == TaskResultStatus.SUCCESSFUL
 
@@ -107,6 +108,7 @@ def test_the_scheduled_jobs_call_their_apps_and_record_json_results(monkeypatch)
         "personal_notices": TaskResultStatus.SUCCESSFUL,
         "points_expiring": TaskResultStatus.SUCCESSFUL,
         "advance_mailings": TaskResultStatus.SUCCESSFUL,
+        "run_journeys": TaskResultStatus.SUCCESSFUL,
         "nightly_snapshots": TaskResultStatus.SUCCESSFUL,
         "compute_snapshot": TaskResultStatus.SUCCESSFUL,
     }
@@ -114,6 +116,7 @@ def test_the_scheduled_jobs_call_their_apps_and_record_json_results(monkeypatch)
     assert results["deliver_webhooks"].return_value == 0
     assert results["personal_notices"].return_value == 0
     assert results["points_expiring"].return_value == 0
+    assert results["run_journeys"].return_value == {"events": 0, "entered": 0, "steps": 0}
     assert len(results["nightly_snapshots"].return_value) == len(FORMS)
     # an empty programme: some analytics refuse (too few members), each recorded on its snapshot
     assert results["compute_snapshot"].return_value in ("done", "failed")

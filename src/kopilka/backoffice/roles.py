@@ -40,6 +40,7 @@ _MARKETER = [
     "communications.view_noticesetting", "communications.change_noticesetting",
     "communications.view_mailing", "communications.add_mailing", "communications.change_mailing",
     "communications.view_planmechanic", "communications.add_planmechanic", "communications.change_planmechanic",
+    "communications.view_journey", "communications.add_journey", "communications.change_journey",
 ]
 
 # code → (name, permissions)

@@ -3,12 +3,13 @@ administrator's HTTP provider — under the delivery rules, and the public doors
 the provider's delivery reports); message templates; personal notices (points accrued, spent and about to burn,
 tier changed, campaign started and ending: `notice_*`, `expiring_points`); mass mailings with their control groups,
 A/B variants, open and click tracking and results (`mailings`); the monthly plan of mechanics against fact
-(`monthly_plan`); and webhooks: outbox events handed to the endpoints staff register, signed as Standard Webhooks
-says.
+(`monthly_plan`); trigger journeys (`journeys`: entries, steps, versions, per-member visits advanced by the worker);
+and webhooks: outbox events handed to the endpoints staff register, signed as Standard Webhooks says.
 
 Owns: Message, Attempt, SmsProvider, MessageTemplate, Endpoint, EndpointSecret, Delivery, DeliveryAttempt,
 EntryCursor, NoticeSetting, NoticeCursor, ExpiringRead, CampaignNoticeRun, Mailing, MailingVariant,
-MailingRecipient, MessageEvent, PlanMechanic.
+MailingRecipient, MessageEvent, PlanMechanic; Journey, JourneyVersion, JourneyState, JourneyStep,
+JourneySegmentMember, JourneyCursor.
 May import: core, customers, catalog, orders, ledger, tiers, campaigns. Imported by: backoffice, runtime and the
 URL configuration.
 Keeps true: a notice is recorded once per (kind, source); a message is queued until sent or failed (with the
@@ -30,6 +31,8 @@ by the integer hash, the same in Python and SQL) are written down once, when it 
 members get no message, every other gets exactly one, written set-based under the outbox's rules and filled for
 them right before the send; a tracking redirect goes only to a link the message had. A month's plan holds at most
 three mechanics.
+A journey's message is recorded under the same rules, set-based, and gets its text from its template right before
+its first send (`journeys.texts`). Journeys keep what `journeys` states.
 Webhooks: an event reaches each enabled endpoint subscribed to its type once (one delivery per event and
 endpoint), with one webhook-id on every try and replay, signed by every secret in use; only the worker holding a
 delivery's claim sends it, to an address checked public (unless the endpoint allows private ones) at save and at

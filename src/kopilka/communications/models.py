@@ -330,6 +330,15 @@ class EntryCursor(SettledCursor):
 
 
 # The mailings and the monthly plan keep their models in their own modules; imported here so that Django finds them.
+# Trigger journeys keep their models in their own package; imported here so that the app has them.
+from kopilka.communications.journeys.models import (  # noqa: E402, F401
+    Journey,
+    JourneyCursor,
+    JourneySegmentMember,
+    JourneyState,
+    JourneyStep,
+    JourneyVersion,
+)
 from kopilka.communications.mailings.models import (  # noqa: E402, F401
     Mailing,
     MailingRecipient,
@@ -343,3 +352,4 @@ from kopilka.communications.notice_models import (  # noqa: E402, F401 - the not
     NoticeCursor,
     NoticeSetting,
 )
+

@@ -20,10 +20,11 @@ from django.utils.translation import gettext as _
 
 from kopilka.communications import claims, email, rules, sms, unsubscribe
 from kopilka.communications.cut_off import SendFailed
+from kopilka.communications.journeys import texts as journey_texts
 from kopilka.communications.mailings import filling
 from kopilka.communications.models import Attempt, Message
 from kopilka.core import clock, programme
-from kopilka.core.errors import ValidationFailed
+from kopilka.core.errors import ApplicationError, ValidationFailed
 from kopilka.customers.errors import member_not_found
 from kopilka.customers.models import Member
 from kopilka.customers.selectors import consents_in_force
@@ -190,7 +191,7 @@ def _take(message: Message, worker: str) -> tuple[Attempt, float] | None:
 
 def _send(message: Message, worker: str) -> int:
     """Send one claimed message and record the try; 1 when it went out."""
-    if _held_back(message, worker):
+    if _held_back(message, worker) or not _has_text(message, worker):
         return 0
     if filling.needs_text(message) and not filling.fill(message, worker):
         return 0
@@ -207,6 +208,21 @@ def _send(message: Message, worker: str) -> int:
         return 0
     _record(message, attempt, worker, error="", provider_id=provider_id)
     return 1
+
+
+def _has_text(message: Message, worker: str) -> bool:
+    """A journey's message gets its text right before its first send (`journeys.texts`); one whose text cannot be
+    made (its template is gone) fails with the reason."""
+    if not journey_texts.needs_text(message):
+        return True
+    try:
+        journey_texts.fill(message, worker)
+    except ApplicationError as refused:
+        Message.objects.filter(pk=message.pk, leased_by=worker, status=Message.Status.QUEUED).update(
+            status=Message.Status.FAILED, error=str(refused.message), lease_until=None, leased_by="",
+            next_try_at=None)
+        return False
+    return True
 
 
 def _held_back(message: Message, worker: str) -> bool:

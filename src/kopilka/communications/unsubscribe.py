@@ -41,6 +41,12 @@ def with_link(body: str, link: str) -> str:
     return f"{body}\n\n{_('Unsubscribe from these messages: %(url)s') % {'url': link}}"
 
 
+def appended(body: str, member_id: int, channel: str) -> tuple[str, str]:
+    """A marketing e-mail's text with its unsubscribe line at the end, and the link."""
+    link = url(member_id, channel)
+    return with_link(body, link), link
+
+
 def read(given: str) -> Subscription:
     """What a token names, or NotFound when it was not made here."""
     try:

@@ -10,6 +10,7 @@ from django.conf import settings
 
 from kopilka.analytics.snapshots.tasks import nightly_snapshots
 from kopilka.campaigns.tasks import advance_campaign_schedule, birthdays
+from kopilka.communications.journeys.tasks import run_journeys
 from kopilka.communications.mailings.tasks import advance_mailings
 from kopilka.communications.tasks import deliver_messages, deliver_webhooks, personal_notices, points_expiring
 from kopilka.core.retention import prune_idempotency
@@ -47,6 +48,8 @@ SCHEDULE: tuple[PeriodicJob, ...] = (
     PeriodicJob("points_expiring",            points_expiring,           DailyAt("10:00")),
     # communications: start scheduled mailings, write their messages to the outbox, mark sent those done
     PeriodicJob("advance_mailings",           advance_mailings,          MINUTE),
+    # journeys: members enter, wait, are woken by what they do, and take their due steps
+    PeriodicJob("run_journeys",               run_journeys,              MINUTE),
     # analytics: every page's standard snapshot, so pages open at once in the morning
     PeriodicJob("nightly_snapshots",          nightly_snapshots,         DailyAt("04:30")),
 )
