@@ -52,6 +52,8 @@ def _sql(condition, programme) -> set[str]:
         ({"type": "city", "cities": ["54:Москва"]}, set()),  # a name counts only in its region
         # members without a city are outside every city: NOT holds for them too
         ({"type": "not", "of": {"type": "city", "cities": ["54:Новосибирск"]}}, {"boris", "vera", "gleb", "dina"}),
+        # and a member without a region is outside every region
+        ({"type": "not", "of": {"type": "region", "federal_districts": [SIBERIA]}}, {"boris", "vera", "dina"}),
         ({"type": "million_plus"}, {"anna", "boris"}),
         ({"type": "not", "of": {"type": "million_plus"}}, {"vera", "gleb", "dina"}),
         ({"type": "orders", "op": "lt", "value": 2}, {"vera", "gleb", "dina"}),

@@ -40,7 +40,7 @@ from kopilka.campaigns.facts import lifecycle_thresholds
 from kopilka.catalog.models import Product, ProductGroup
 from kopilka.core import clock
 from kopilka.core import holdout as control_group
-from kopilka.customers.models import City, Member
+from kopilka.customers.models import City, Member, Region
 from kopilka.orders.selectors import counted_lines, counted_orders
 from kopilka.tiers.models import MemberTier
 
@@ -153,9 +153,11 @@ def _flags(node: c.HasFlags, now: datetime) -> Q:
 
 
 def _region(node: c.InRegion, now: datetime) -> Q:
+    """An EXISTS, never NULL, as `_city`: a member without a region is in none, and NOT of it holds for them."""
     if not node.regions and not node.federal_districts:
         return _NOBODY
-    return Q(region__code__in=node.regions) | Q(region__federal_district__in=node.federal_districts)
+    found = Q(code__in=node.regions) | Q(federal_district__in=node.federal_districts)
+    return Q(Exists(Region.objects.filter(found, pk=OuterRef("region_id"))))
 
 
 def _city(node: c.InCity, now: datetime) -> Q:
