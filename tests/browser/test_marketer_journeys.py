@@ -1,7 +1,8 @@
 """A marketer works with trigger journeys in a real browser: makes the Anna journey from its template in one click,
 opens a live journey with a member inside, sees the flow with the members waiting at each step, changes one thing
-(the wait's days), saves, and sees the new version — while the member inside stays on the version they entered.
-In Russian and English."""
+(the wait's days), saves, and sees the new version — while the member inside stays on the version they entered;
+changes a journey's attribution window and reads its results against the held-out members. In Russian and
+English."""
 
 from datetime import timedelta
 
@@ -13,7 +14,7 @@ from kopilka.backoffice.roles import MARKETER, sync_roles
 from kopilka.communications.journeys.blueprints import create_from_blueprint
 from kopilka.communications.journeys.models import Journey, JourneyState
 from kopilka.communications.journeys.run import run_journeys
-from kopilka.communications.journeys.services import move_journey
+from kopilka.communications.journeys.services import change_journey, move_journey
 from kopilka.core import clock
 from kopilka.core.models import ProgrammeSettings
 from tests import factories
@@ -71,3 +72,54 @@ def test_a_marketer_makes_anna_and_changes_a_live_journeys_wait_into_a_new_versi
     shot(page, "new version")
     assert JourneyState.objects.get(member=anna).version.number == 1
     assert Journey.objects.get(code="sleepers").current_version().graph["steps"]["wait"]["days"] == 5
+
+
+RESULTS = {"ru-RU": {"window": "Окно атрибуции, дней", "save": "Сохранить", "saved": "сохранён",
+                     "results": "Результаты: конверсия", "compared": "Получившие предложение и контрольная группа",
+                     "held": "контрольная группа"},
+           "en-US": {"window": "Attribution window, days", "save": "Save", "saved": "saved",
+                     "results": "Results: conversion", "compared": "Exposed vs held out", "held": "held out"}}
+
+
+@pytest.mark.parametrize("locale", ["ru-RU", "en-US"])
+def test_a_marketer_changes_a_journeys_attribution_window_and_reads_its_results(page_in, shot, locale):
+    words = RESULTS[locale]
+    sync_roles()
+    marketer = User.objects.create_user("maria", password=PASSWORD, is_staff=True)
+    marketer.groups.set([Group.objects.get(name=MARKETER)])
+    ProgrammeSettings.objects.create(pk=ProgrammeSettings.SINGLETON, public_url="https://bonus.example.ru")
+    sleepers = [factories.member("Иванова", first_name=f"Анна {n}", email=f"anna{n}@example.ru") for n in range(30)]
+    for who in sleepers:
+        buy(who, clock.now() - timedelta(days=100), "14900")
+    create_from_blueprint("anna", code="sleepers", actor="t")
+    change_journey("sleepers", holdout_percent="30", actor="t")
+    move_journey("sleepers", "start", actor="t")
+    run_journeys()
+    held = JourneyState.objects.filter(journey__code="sleepers", status="held_out").select_related("member").first()
+    assert held is not None
+    buy(held.member, clock.now(), "1200")  # after entering: a conversion of the held out
+
+    page = page_in(locale)
+    page.goto("/admin/login/?next=/office/journeys/sleepers/")
+    page.fill("#id_username", "maria")
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit]")
+    page.wait_for_url("**/office/journeys/sleepers/")
+    window = page.get_by_label(words["window"])
+    expect(window).to_have_value("14")
+    window.fill("7")
+    page.get_by_role("button", name=words["save"]).click()
+    expect(page.locator(".message")).to_contain_text(words["saved"])
+    page.reload()
+    expect(page.get_by_label(words["window"])).to_have_value("7")
+    assert Journey.objects.get(code="sleepers").attribution_days == 7
+
+    page.get_by_role("link", name=words["results"]).click()
+    page.wait_for_url("**/office/journeys/sleepers/results/")
+    expect(page.locator("[data-testid=window]")).to_contain_text("7")
+    expect(page.get_by_role("heading", name=words["compared"])).to_be_visible()
+    expect(page.locator("figure[data-chart=conversion] svg")).to_be_visible()
+    held_row = page.locator("[data-testid=groups] tbody tr").last
+    expect(held_row).to_contain_text(words["held"])
+    expect(held_row.locator("td").nth(1)).to_have_text("1")  # bought: the one held-out purchase
+    shot(page, "results")

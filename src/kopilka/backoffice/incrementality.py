@@ -1,21 +1,32 @@
 """The "exposed vs held out" section of a campaign's results, as people read it: the two groups side by side, the
 differences with their 95 % intervals (`analytics.measures.incrementality`), and whether the groups are big
-enough to detect the effect the marketer asks about; `uplift_shown` and `sample_check` serve a mailing's results
-alike."""
+enough to detect the effect the marketer asks about. A journey's results show the same section; `uplift_shown` and
+`sample_check` serve a mailing's results alike."""
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Protocol
 
 from django.utils.translation import gettext as _
 
 from kopilka.analytics.measures import incrementality as stats
 from kopilka.backoffice.presenters import formatted
-from kopilka.campaigns.holdout_results import Comparison, Group
+from kopilka.campaigns.holdout_results import Group
+
+
+class Compared(Protocol):
+    """Two groups compared: a campaign's (`holdout_results.Comparison`) or a journey's results."""
+
+    @property
+    def exposed(self) -> Group: ...
+
+    @property
+    def held_out(self) -> Group: ...
 
 
 @dataclass(frozen=True)
 class Section:
-    comparison: Comparison
+    comparison: Compared
     rows: list[tuple[str, str, str, str]]  # measure, exposed, held out, difference with its interval
     detectable: str  # the smallest difference of conversion the groups detect, as shown
     needed: str | None  # members per group to detect the asked effect, as shown
@@ -41,7 +52,7 @@ def _money(value: float) -> str:
     return formatted(Decimal(str(round(value, 2))), "money")
 
 
-def section(found: Comparison, effect: Decimal) -> Section:
+def section(found: Compared, effect: Decimal) -> Section:
     """The section for `found`, judged against an `effect` on conversion of that many percentage points: the
     smallest difference the groups detect, and the members each group needs for `effect`, at the conversion of
     both groups together."""

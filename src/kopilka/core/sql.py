@@ -178,6 +178,14 @@ def exact_sum(column: str, scale: int, when: str = "") -> str:
     return f"CAST(ROUND({total} * {scale}) AS BIGINT)" if postgres else total
 
 
+def plus_days(moment_sql: str, days_sql: str) -> str:
+    """SQL for the moment `days_sql` whole days after `moment_sql` (both SQL expressions), comparable with the
+    stored timestamps on either database; for a statement run with parameters (its percent signs doubled)."""
+    if connection.vendor == "postgresql":
+        return f"({moment_sql} + ({days_sql}) * INTERVAL '1 day')"
+    return f"strftime('%%Y-%%m-%%d %%H:%%M:%%f', {moment_sql}, '+' || ({days_sql}) || ' days')"
+
+
 def document(value):
     """A JSON column as Python data."""
     return json.loads(value) if isinstance(value, str) else value

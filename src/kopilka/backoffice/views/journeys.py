@@ -1,22 +1,30 @@
-"""Trigger journeys for marketers: the list, a new one (blank, or from a shipped template such as Anna's), and a
+"""Trigger journeys for marketers: the list, a new one (blank, or from a shipped template such as Anna's), a
 journey's page — its flow with the members at each step, its entry and steps to change (a live journey's changed
-steps become a new version), its versions, and starting, pausing, resuming and finishing it."""
+steps become a new version), its versions, and starting, pausing, resuming and finishing it — and its results
+against the held-out members, with a chart and downloads."""
 
 import json
 
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.dateparse import parse_datetime
 from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from kopilka.backoffice import journey_results
 from kopilka.backoffice.access import ACTION, CHANGES, requires
 from kopilka.backoffice.journey_flow import flow
 from kopilka.backoffice.journey_steps import graph_from_post, step_forms
+from kopilka.backoffice.mailing_form import EffectForm
+from kopilka.backoffice.presenters import readable
+from kopilka.backoffice.views.analytics import table_file
+from kopilka.backoffice.views.campaign_results import DEFAULT_EFFECT, FORMATS
 from kopilka.campaigns.models import EventType
+from kopilka.communications.journeys import results as figures
 from kopilka.communications.journeys import selectors
 from kopilka.communications.journeys import services as service
 from kopilka.communications.journeys.blueprints import BLUEPRINTS, create_from_blueprint
@@ -57,6 +65,9 @@ class SettingsForm(forms.Form):
     reentry = forms.BooleanField(label=gettext_lazy("May enter again after leaving"), required=False)
     holdout_percent = forms.DecimalField(label=gettext_lazy("Held out, %"), min_value=0, max_value=50,
                                          decimal_places=2)
+    attribution_days = forms.IntegerField(
+        label=gettext_lazy("Attribution window, days"), min_value=1, max_value=90,
+        help_text=gettext_lazy("A purchase this many days after entering counts as a conversion in the results."))
     graph_json = forms.CharField(label=gettext_lazy("All steps as JSON (to add, remove or rewire steps)"),
                                  widget=forms.Textarea(attrs={"rows": 8}))
 
@@ -86,7 +97,8 @@ def _initial(journey: Journey, graph: dict) -> dict:
             "days": trigger.get("days"), "reentry": journey.reentry,
             "at": localtime(parse_datetime(trigger["at"])) if trigger.get("at") else None,
             "tree": json.dumps(trigger["tree"], ensure_ascii=False) if trigger.get("tree") else "",
-            "holdout_percent": journey.holdout_percent, "graph_json": json.dumps(graph, ensure_ascii=False, indent=1)}
+            "holdout_percent": journey.holdout_percent, "attribution_days": journey.attribution_days,
+            "graph_json": json.dumps(graph, ensure_ascii=False, indent=1)}
 
 
 @requires("communications.view_journey")
@@ -150,7 +162,8 @@ def _saved(request, form: SettingsForm, found: Journey, graph: dict) -> bool:
         return False
     try:
         saved = service.change_journey(found.code, graph=steps, user=request.user, name=data["name"], trigger=trigger,
-                                       reentry=data["reentry"], holdout_percent=data["holdout_percent"])
+                                       reentry=data["reentry"], holdout_percent=data["holdout_percent"],
+                                       attribution_days=data["attribution_days"])
     except ApplicationError as refused:
         form.add_error(None, refused.message)
         return False
@@ -178,3 +191,27 @@ def lifecycle(request, code: str, action: str):
         messages.success(request, _("Journey %(code)s: %(status)s") % {"code": code,
                                                                         "status": moved.get_status_display()})
     return redirect("backoffice:journey", code=code)
+
+
+@requires("communications.view_journey")
+def results(request, code: str):
+    found = service.get_journey(code)
+    form = EffectForm(request.GET or None)
+    effect = (form.cleaned_data.get("effect") if form.is_valid() else None) or DEFAULT_EFFECT
+    counted = figures.results(found)
+    shown = journey_results.shown(counted, effect)
+    table = readable(shown.table)
+    return render(request, "backoffice/journey_results.html", {
+        "journey": found, "form": form, "effect": effect, "found": counted, "shown": shown,
+        "columns": table.columns[:journey_results.SHOWN_COLUMNS],
+        "rows": [(row[:journey_results.SHOWN_COLUMNS], uplift) for row, uplift in zip(table.rows, shown.uplifts,
+                                                                                       strict=True)]})
+
+
+@requires("communications.view_journey")
+def download(request, code: str, table: str, fmt: str):
+    found = service.get_journey(code)
+    if table != "journey-groups" or fmt not in FORMATS:
+        raise Http404(table)
+    return table_file(journey_results.shown(figures.results(found), DEFAULT_EFFECT).table,
+                      f"journey-{found.code}-{table}", fmt)

@@ -35,6 +35,8 @@ class Journey(models.Model):
     holdout_percent = models.DecimalField(
         _("held out, %"), max_digits=5, decimal_places=2, default=Decimal(0),
         validators=[MinValueValidator(Decimal(0)), MaxValueValidator(Decimal(50))])
+    attribution_days = models.PositiveSmallIntegerField(
+        _("attribution window, days"), default=14, validators=[MinValueValidator(1), MaxValueValidator(90)])
     live_since = models.DateTimeField(_("live since"), null=True, blank=True)  # events before it enter nobody
     checked_at = models.DateTimeField(_("members last looked for"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"))
