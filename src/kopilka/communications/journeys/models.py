@@ -58,7 +58,8 @@ class Journey(models.Model):
 class JourneyVersion(models.Model):
     """The steps of a journey as they were from `created_at` on (`graph.parse_graph`)."""
 
-    journey = models.ForeignKey(Journey, on_delete=models.CASCADE, related_name="versions")
+    journey = models.ForeignKey(Journey, on_delete=models.CASCADE, related_name="versions",
+                                db_index=False)  # journey_version_number leads with it
     number = models.PositiveIntegerField(_("version"))
     graph = models.JSONField(_("steps"))
     created_at = models.DateTimeField(_("created at"))
@@ -89,7 +90,8 @@ class JourneyState(models.Model):
         JOURNEY = "journey", _("the journey's holdout")
         CONTROL_GROUP = "control_group", _("the programme's control group")
 
-    journey = models.ForeignKey(Journey, on_delete=models.CASCADE, related_name="states")
+    journey = models.ForeignKey(Journey, on_delete=models.CASCADE, related_name="states",
+                                db_index=False)  # journey_state_entry_once leads with it
     version = models.ForeignKey(JourneyVersion, on_delete=models.PROTECT, related_name="states")
     member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="journey_states")
     entry_key = models.CharField(_("entered by"), max_length=80)
@@ -128,7 +130,8 @@ class JourneyStep(models.Model):
     `points` granted by a reward step, `refused` the points its campaigns' budgets or limits did not grant). A send
     step's message is the one of source `message_source(visit, step)`."""
 
-    state = models.ForeignKey(JourneyState, on_delete=models.CASCADE, related_name="steps")
+    state = models.ForeignKey(JourneyState, on_delete=models.CASCADE, related_name="steps",
+                              db_index=False)  # journey_step_once leads with it
     step = models.CharField(_("step"), max_length=40)
     outcome = models.CharField(_("outcome"), max_length=40, blank=True)
     points = models.BigIntegerField(_("points granted"), null=True, blank=True)
@@ -149,7 +152,8 @@ class JourneySegmentMember(models.Model):
     """A member who matched a segment journey's conditions at its last look: who matches now and is not here
     enters."""
 
-    journey = models.ForeignKey(Journey, on_delete=models.CASCADE, related_name="+")
+    journey = models.ForeignKey(Journey, on_delete=models.CASCADE, related_name="+",
+                                db_index=False)  # journey_segment_member leads with it
     member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="+")
 
     class Meta:
