@@ -193,14 +193,6 @@ def _desired(entry: str) -> str:
     return f"CAST(json_extract({entry}.details, '$.desired') AS INTEGER)"
 
 
-def _local_day(column: str) -> str:
-    """SQL for the programme day of a timestamp column."""
-    if connection.vendor == "postgresql":
-        return f"CAST(({column} AT TIME ZONE %(tz)s) AS DATE)"
-    # Django's SQLite connection provides this function (it backs TruncDate with a time zone).
-    return f"django_datetime_cast_date({column}, %(tz)s, %(conn_tz)s)"
-
-
 def _cohort(references: list[str], period: Period) -> tuple[str, dict]:
     """SQL true for the lots (alias l) the versions granted in the period, and its parameters. The source kind is
     written out, so that the partial index `lot_campaign` serves it."""
@@ -281,13 +273,13 @@ def _sales(cohort: str, params: dict, key: str | None) -> dict:
 
 def _days(references: list[str], period: Period) -> list[Day]:
     cohort, params = _cohort(references, period)
-    day = _local_day("l.accrued_at")
+    day = sql.local_day("l.accrued_at")
     lots = sql.rows(f"""
         SELECT {day}, COUNT(DISTINCT l.account_id), COALESCE(SUM(COALESCE({_desired("e")}, l.amount)), 0),
                COALESCE(SUM(l.amount), 0)
         FROM {_LOT} l JOIN {_ENTRY} e ON e.lot_id = l.id AND e.kind = 'accrual'
         WHERE {cohort} GROUP BY {day}""", params)
-    sales = _sales(cohort, params, _local_day("earned.first_at"))
+    sales = _sales(cohort, params, sql.local_day("earned.first_at"))
     found: dict[date, Day] = {}
     for when, members, desired, granted in lots:
         found[sql.day(when)] = Day(sql.day(when), int(members), int(desired), int(granted))

@@ -178,6 +178,29 @@ def exact_sum(column: str, scale: int, when: str = "") -> str:
     return f"CAST(ROUND({total} * {scale}) AS BIGINT)" if postgres else total
 
 
+def local_day(column: str) -> str:
+    """SQL for the programme day of a timestamp column, for a statement with named parameters: %(tz)s the
+    programme time zone, %(conn_tz)s (SQLite) the connection's."""
+    if connection.vendor == "postgresql":
+        return f"({column} AT TIME ZONE %(tz)s)::date"
+    # Django's SQLite connection provides this function (it backs TruncDate with a time zone).
+    return f"django_datetime_cast_date({column}, %(tz)s, %(conn_tz)s)"
+
+
+def day_number(expression: str) -> str:
+    """SQL for a date as the number of days since 1970-01-01."""
+    if connection.vendor == "postgresql":
+        return f"({expression} - DATE '1970-01-01')"
+    return f"CAST(julianday({expression}) - 2440587.5 AS INTEGER)"
+
+
+def days_between(later: str, earlier: str) -> str:
+    """SQL for the whole days from one date to a later one."""
+    if connection.vendor == "postgresql":
+        return f"({later} - {earlier})"
+    return f"CAST(julianday({later}) - julianday({earlier}) AS INTEGER)"
+
+
 def plus_days(moment_sql: str, days_sql: str) -> str:
     """SQL for the moment `days_sql` whole days after `moment_sql` (both SQL expressions), comparable with the
     stored timestamps on either database; for a statement run with parameters (its percent signs doubled)."""

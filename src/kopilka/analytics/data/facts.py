@@ -16,8 +16,9 @@ from datetime import date
 import numpy as np
 from django.db import connection
 
-from kopilka.analytics.data.scope import Scope, counted, day_number, local_day
+from kopilka.analytics.data.scope import Scope, counted
 from kopilka.core import sql
+from kopilka.core.sql import day_number, local_day
 
 GENDER_CODES = {"female": 1, "male": 2}  # 0: not stated
 NO_BIRTHDAY = -(10**6)

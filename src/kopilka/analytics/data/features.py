@@ -24,9 +24,10 @@ from django.db import connection
 from django.utils.translation import gettext_lazy as _
 from scipy import sparse
 
-from kopilka.analytics.data.scope import counted, days_between, local_day
+from kopilka.analytics.data.scope import counted
 from kopilka.catalog.models import PATH_DIGITS, ProductGroup
 from kopilka.core import clock, sql
+from kopilka.core.sql import days_between, local_day
 
 CHUNK = 100_000
 NO_GROUP = 0  # the category of lines without a product group

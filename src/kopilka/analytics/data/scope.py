@@ -83,28 +83,6 @@ def counted(order: str = "o") -> str:
     return f"{order}.status IN ({', '.join(repr(str(status)) for status in COUNTED_STATUSES)})"
 
 
-def local_day(column: str) -> str:
-    """SQL for the programme day of a timestamp column (%(tz)s: the programme time zone)."""
-    if connection.vendor == "postgresql":
-        return f"({column} AT TIME ZONE %(tz)s)::date"
-    # Django's SQLite connection provides this function (it backs TruncDate with a time zone).
-    return f"django_datetime_cast_date({column}, %(tz)s, %(conn_tz)s)"
-
-
-def day_number(expression: str) -> str:
-    """SQL for a date as the number of days since 1970-01-01."""
-    if connection.vendor == "postgresql":
-        return f"({expression} - DATE '1970-01-01')"
-    return f"CAST(julianday({expression}) - 2440587.5 AS INTEGER)"
-
-
-def days_between(later: str, earlier: str) -> str:
-    """SQL for the whole days from one date to a later one."""
-    if connection.vendor == "postgresql":
-        return f"({later} - {earlier})"
-    return f"CAST(julianday({later}) - julianday({earlier}) AS INTEGER)"
-
-
 def roubles(kopecks_) -> Decimal:
     """Whole kopecks (an int, a numpy integer, or a Decimal quotient) back as roubles to the kopeck."""
     amount = kopecks_ if isinstance(kopecks_, Decimal) else Decimal(int(kopecks_))

@@ -23,10 +23,11 @@ from django.db import connection
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
-from kopilka.analytics.data.scope import Scope, counted, day_number, kopecks_sum, local_day, roubles
+from kopilka.analytics.data.scope import Scope, counted, kopecks_sum, roubles
 from kopilka.analytics.presentation.tables import Column, Table
 from kopilka.core import sql
 from kopilka.core.errors import ValidationFailed
+from kopilka.core.sql import day_number, local_day
 
 GRANULARITIES = ("month", "week")
 BASES = ("purchase", "registration")

@@ -13,11 +13,12 @@ from decimal import Decimal
 from django.db import connection
 from django.utils.translation import gettext_lazy as _
 
-from kopilka.analytics.data.scope import Scope, counted, kopecks_sum, local_day
+from kopilka.analytics.data.scope import Scope, counted, kopecks_sum
 from kopilka.analytics.presentation.tables import COUNT, MONEY, Column, Table
 from kopilka.catalog.models import PATH_DIGITS
 from kopilka.core import clock, sql
 from kopilka.core.errors import ValidationFailed
+from kopilka.core.sql import local_day
 
 PERIODS = ("day", "week", "month")
 POINT_SEGMENTS = ("none", "region", "kind", "tier", "source", "campaign", "group")

@@ -16,8 +16,9 @@ from decimal import Decimal
 
 from django.db import connection
 
-from kopilka.analytics.data.scope import counted, days_between, kopecks_sum, local_day
+from kopilka.analytics.data.scope import counted, kopecks_sum
 from kopilka.core import clock, sql
+from kopilka.core.sql import days_between, local_day
 from kopilka.customers.models import ExternalId
 
 UNITS = {"day": 1, "week": 7, "month": 30}
