@@ -105,14 +105,9 @@ _BUDGET = [
     Column("budget_used_share", gettext_lazy("budget used, share"), kind=SHARE),
     Column("budget_left", gettext_lazy("budget left"), kind=COUNT),
 ]
-_DAYS = [
-    Column("day", gettext_lazy("day")),
-    Column("members", gettext_lazy("members who earned"), kind=COUNT),
-    Column("points_desired", gettext_lazy("points desired"), kind=COUNT),
-    Column("points_granted", gettext_lazy("points granted"), kind=COUNT),
-    Column("receipts", gettext_lazy("receipts that earned"), kind=COUNT),
-    Column("revenue", gettext_lazy("revenue of the receipts that earned"), kind=MONEY),
-]
+_BY_KEY = {column.key: column for column in _FIGURES}
+_DAYS = [Column("day", gettext_lazy("day")),
+         *(_BY_KEY[key] for key in ("members", "points_desired", "points_granted", "receipts", "revenue"))]
 
 
 def _share(part: int, whole: int | None) -> float | None:
