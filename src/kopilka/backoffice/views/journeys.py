@@ -57,6 +57,8 @@ class SettingsForm(forms.Form):
     reentry = forms.BooleanField(label=gettext_lazy("May enter again after leaving"), required=False)
     holdout_percent = forms.DecimalField(label=gettext_lazy("Held out, %"), min_value=0, max_value=50,
                                          decimal_places=2)
+    attribution_days = forms.IntegerField(label=gettext_lazy("Attribution window, days"), min_value=1,
+                                          max_value=service.MOST_ATTRIBUTION_DAYS)
     graph_json = forms.CharField(label=gettext_lazy("All steps as JSON (to add, remove or rewire steps)"),
                                  widget=forms.Textarea(attrs={"rows": 8}))
 
@@ -86,7 +88,8 @@ def _initial(journey: Journey, graph: dict) -> dict:
             "days": trigger.get("days"), "reentry": journey.reentry,
             "at": localtime(parse_datetime(trigger["at"])) if trigger.get("at") else None,
             "tree": json.dumps(trigger["tree"], ensure_ascii=False) if trigger.get("tree") else "",
-            "holdout_percent": journey.holdout_percent, "graph_json": json.dumps(graph, ensure_ascii=False, indent=1)}
+            "holdout_percent": journey.holdout_percent, "attribution_days": journey.attribution_days,
+            "graph_json": json.dumps(graph, ensure_ascii=False, indent=1)}
 
 
 @requires("communications.view_journey")
@@ -150,7 +153,8 @@ def _saved(request, form: SettingsForm, found: Journey, graph: dict) -> bool:
         return False
     try:
         saved = service.change_journey(found.code, graph=steps, user=request.user, name=data["name"], trigger=trigger,
-                                       reentry=data["reentry"], holdout_percent=data["holdout_percent"])
+                                       reentry=data["reentry"], holdout_percent=data["holdout_percent"],
+                                       attribution_days=data["attribution_days"])
     except ApplicationError as refused:
         form.add_error(None, refused.message)
         return False

@@ -5,8 +5,10 @@ version, and members already inside finish on the version they entered (`Journey
 member's way through one version, entered once per entry key (`entry_key`: what brought them in, e.g. the order
 paid); a member has at most one open visit (active or waiting) of a journey, and, unless the journey allows
 re-entry, one visit ever. A visit held out at entry (the journey's holdout or the programme's control group) stays
-`held_out` and takes no step. A step is taken once per visit (`JourneyStep` is unique per visit and step), written
-in the transaction that moves the visit on, together with what the step wrote (messages, points, tags).
+`held_out` and takes no step. A step is taken once per visit (`JourneyStep` is unique per visit and step),
+written in the transaction that moves the visit on, together with what the step wrote (messages, points, tags). A
+counted purchase is the journey's (the monthly plan's fact) within `attribution_days` of a visit's entry, and of a
+send of one of its messages.
 """
 
 from decimal import Decimal
@@ -35,6 +37,8 @@ class Journey(models.Model):
     holdout_percent = models.DecimalField(
         _("held out, %"), max_digits=5, decimal_places=2, default=Decimal(0),
         validators=[MinValueValidator(Decimal(0)), MaxValueValidator(Decimal(50))])
+    attribution_days = models.PositiveSmallIntegerField(
+        _("attribution window, days"), default=7, validators=[MinValueValidator(1), MaxValueValidator(90)])
     live_since = models.DateTimeField(_("live since"), null=True, blank=True)  # events before it enter nobody
     checked_at = models.DateTimeField(_("members last looked for"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"))
@@ -166,8 +170,9 @@ class JourneyCursor(models.Model):
 
 
 MESSAGE_KIND = "journey"  # the `Message.kind` of a journey's messages
+SOURCE_PREFIX = "journey:"  # what a journey message's source starts with, before its visit's id
 
 
 def message_source(state_id: int, step: str) -> str:
     """The `Message.source` of the message a visit's send step wrote (of kind MESSAGE_KIND)."""
-    return f"journey:{state_id}:{step}"
+    return f"{SOURCE_PREFIX}{state_id}:{step}"

@@ -25,8 +25,9 @@ from kopilka.core import audit, clock
 from kopilka.core.errors import Conflict, NotFound, ValidationFailed
 from kopilka.customers.models import Tag
 
-SETTINGS = ("name", "trigger", "reentry", "holdout_percent")
+SETTINGS = ("name", "trigger", "reentry", "holdout_percent", "attribution_days")
 MOST_HOLDOUT = Decimal(50)
+MOST_ATTRIBUTION_DAYS = 90  # as a mailing's
 Status = Journey.Status
 # action → (from statuses, to status)
 MOVES = {
@@ -52,13 +53,15 @@ def get_journey(code: str, *, locked: bool = False) -> Journey:
 
 
 def create_journey(*, code: str, name: str, trigger: dict, graph: dict, reentry: bool = False,
-                   holdout_percent: Decimal | str | int = 0, user=None, actor: str | None = None) -> Journey:
+                   holdout_percent: Decimal | str | int = 0, attribution_days: int = 7, user=None,
+                   actor: str | None = None) -> Journey:
     """A draft journey with its first version."""
     who = actor or audit.actor_of(user)
     if not code or len(code) > 60 or not code.replace("-", "").replace("_", "").isalnum() or not code.isascii():
         raise ValidationFailed(_("A journey's code is up to 60 Latin letters, digits, - and _."),
                                code="journey_invalid", details={"field": "code"})
-    fields = _checked({"name": name, "trigger": trigger, "reentry": reentry, "holdout_percent": holdout_percent})
+    fields = _checked({"name": name, "trigger": trigger, "reentry": reentry, "holdout_percent": holdout_percent,
+                       "attribution_days": attribution_days})
     checked = _checked_graph(graph)
     now = clock.now()
     try:
@@ -156,7 +159,12 @@ def _checked(fields: dict) -> dict:
     if not 0 <= share <= MOST_HOLDOUT or share != share.quantize(Decimal("0.01")):
         raise ValidationFailed(_("The holdout is 0 to %(most)s percent, in hundredths.") % {"most": MOST_HOLDOUT},
                                code="journey_invalid", details={"field": "holdout_percent"})
-    return {"name": name, "trigger": trigger, "reentry": bool(fields.get("reentry")), "holdout_percent": share}
+    days = fields.get("attribution_days")
+    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MOST_ATTRIBUTION_DAYS:
+        raise ValidationFailed(_("The attribution window is 1 to 90 days."), code="journey_invalid",
+                               details={"field": "attribution_days"})
+    return {"name": name, "trigger": trigger, "reentry": bool(fields.get("reentry")), "holdout_percent": share,
+            "attribution_days": days}
 
 
 def _checked_graph(data: Any) -> Graph:
