@@ -209,7 +209,7 @@ NOTICES = {field: value for kind, notice in KINDS.items() for field, value in (
 MAILING_FIELDS = {"name": "Весна", "channel": "email", "conditions": None, "holdout_percent": Decimal(10),
                   "rate_per_minute": None, "attribution_days": 7}
 MECHANIC_FIELDS = {"title": "Весна", "goal": "Вернуть ушедших", "conditions": None, "kind": "text", "campaign": None,
-                   "mailing": None, "description": "Письмо со скидкой", "communication": "e-mail",
+                   "mailing": None, "journey": None, "description": "Письмо со скидкой", "communication": "e-mail",
                    "budget": Decimal("10000.00"), "budget_used_entered": None, "target_conversion": Decimal(5)}
 MECHANIC_FORM = {"title": "Весна", "goal": "Вернуть ушедших", "kind": "text", "description": "Письмо",
                  "budget": "10000", "target_conversion": "5", "conditions_json": ""}
@@ -292,14 +292,18 @@ PAGES = [
          lambda w: (f"/office/plan/{w.mechanic_month}/1/", MECHANIC_FORM)),
     Page("/office/catalog/", "GET", CATALOGUE_READERS, 200, lambda w: ("/office/catalog/", None)),
     Page("/office/catalog/", "POST", MAKERS, 302, lambda w: ("/office/catalog/", {"file": _workbook()})),
-    Page("/office/journeys/", "GET", MAKERS, 200, lambda w: ("/office/journeys/", None)),
+    Page("/office/journeys/", "GET", ANALYTICS, 200, lambda w: ("/office/journeys/", None)),
     Page("/office/journey-new/", "GET", MAKERS, 200, lambda w: ("/office/journey-new/", None)),
     Page("/office/journey-new/", "POST", MAKERS, 302,
          lambda w: ("/office/journey-new/", {"code": unique("journey"), "name": "", "start_from": "blank"})),
-    Page("/office/journeys/<code>/", "GET", MAKERS, 200, lambda w: (f"/office/journeys/{w.journey}/", None)),
+    Page("/office/journeys/<code>/", "GET", ANALYTICS, 200, lambda w: (f"/office/journeys/{w.journey}/", None)),
+    Page("/office/journeys/<code>/results/", "GET", ANALYTICS, 200,
+         lambda w: (f"/office/journeys/{w.journey}/results/", None)),
+    Page("/office/journeys/<code>/results/<table>.<format>", "GET", ANALYTICS, 200,
+         lambda w: (f"/office/journeys/{w.journey}/results/journey-groups.csv", None)),
     Page("/office/journeys/<code>/", "POST", MAKERS, 302, lambda w: (f"/office/journeys/{w.journey}/", {
         "name": unique("Путь"), "trigger_kind": "event", "event": "order.paid", "holdout_percent": "0",
-        "graph_json": json.dumps(JOURNEY), "save": "1"})),
+        "attribution_days": "7", "graph_json": json.dumps(JOURNEY), "save": "1"})),
     Page("/office/journeys/<code>/<action>/", "POST", MAKERS, 302,
          lambda w: (f"/office/journeys/{w.fresh_journey()}/start/", {})),
     Page("/office/catalog/template.xlsx", "GET", CATALOGUE_READERS, 200,

@@ -63,8 +63,9 @@ def _sent_mailing() -> int:
 def _planned_month() -> str:
     month = clock.local_date(clock.now()).replace(day=1)
     save_mechanic(month=month, actor="t", title="Весна", goal="Вернуть ушедших", conditions=None, kind="campaign",
-                  campaign=Campaign.objects.get(code="spring"), mailing=None, description="", communication="e-mail",
-                  budget=Decimal("10000.00"), budget_used_entered=None, target_conversion=Decimal(5))
+                  campaign=Campaign.objects.get(code="spring"), mailing=None, journey=None, description="",
+                  communication="e-mail", budget=Decimal("10000.00"), budget_used_entered=None,
+                  target_conversion=Decimal(5))
     return f"{month:%Y-%m}"
 
 

@@ -57,7 +57,7 @@ ROLES = {
                              "core.members_read", "core.ledger_read",
                              "core.purchases_read", "core.campaigns_read", "core.catalog_read",
                              "core.reference_read", "communications.view_mailing",
-                             "communications.view_planmechanic"]),
+                             "communications.view_journey", "communications.view_planmechanic"]),
     AUDITOR: (_("Auditor (read only)"), [
         *_READ_ALL, "core.view_auditevent", "backoffice.view_audit_log", "backoffice.view_compensationrequest",
         "backoffice.view_compensationlimit", "core.view_apikey", "core.view_programmesettings", "auth.view_user",

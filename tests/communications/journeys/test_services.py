@@ -63,6 +63,9 @@ def test_a_refused_change_changes_nothing(noon):
     with translation.override("en"), pytest.raises(ValidationFailed) as refused:
         change_journey("j", holdout_percent="60", actor="t")
     assert str(refused.value.message) == "The holdout is 0 to 50 percent, in hundredths."
+    with translation.override("en"), pytest.raises(ValidationFailed) as refused:
+        change_journey("j", attribution_days=91, actor="t")
+    assert str(refused.value.message) == "The attribution window is 1 to 90 days."
     assert (list(Journey.objects.values()), list(JourneyVersion.objects.values()),
             AuditEvent.objects.count()) == before
 

@@ -1,6 +1,8 @@
 """The monthly plan against fact, hand-counted: a mechanic's segment as it stood on the month's first moment and who
-of it bought in the month; the members' purchases by weekday and hour on the programme's clock; the hours whose
-mailing sends led to opens and purchases. And the plan keeps at most three mechanics a month."""
+of it bought in the month; a journey's members reached, messages sent, and who bought within its attribution window
+after entering; the members' purchases by weekday and hour on the programme's clock; the hours whose mailing and
+journey sends led to opens and purchases. And the plan keeps at most three mechanics a month, each linking the one
+thing of its kind."""
 
 from datetime import date, datetime
 from decimal import Decimal
@@ -9,9 +11,12 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from kopilka.campaigns.events import record_event
+from kopilka.communications.journeys.models import MESSAGE_KIND, Journey, JourneyState, message_source
+from kopilka.communications.journeys.services import create_journey, move_journey
 from kopilka.communications.mailings import building
 from kopilka.communications.mailings import services as mailings
 from kopilka.communications.mailings.models import MailingRecipient, MessageEvent
+from kopilka.communications.models import Message
 from kopilka.communications.monthly_plan import facts, services
 from kopilka.communications.monthly_plan.models import PlanMechanic
 from kopilka.communications.services import deliver_queued
@@ -36,7 +41,7 @@ def moscow(day: int, hour: int, minute: int = 0) -> datetime:
 
 def mechanic(**changes) -> PlanMechanic:
     fields = {"title": "Весна", "goal": "Вернуть ушедших", "conditions": None, "kind": "text", "campaign": None,
-              "mailing": None, "description": "Письмо со скидкой", "communication": "e-mail",
+              "mailing": None, "journey": None, "description": "Письмо со скидкой", "communication": "e-mail",
               "budget": Decimal("10000.00"), "budget_used_entered": Decimal("2500.50"),
               "target_conversion": Decimal("5.00"), **changes}
     return services.save_mechanic(month=JUNE, actor="t", **fields)
@@ -63,6 +68,98 @@ def test_a_mechanics_conversion_counts_its_segment_on_the_first_of_the_month(mom
     assert (found.members, found.converted, found.conversion, found.budget_used) == (3, 1, 1 / 3, Decimal("2500.50"))
     assert facts.fact(mechanic(title="Юрлица", conditions={"type": "member_kind", "kind": "legal_entity"})
                       ).members == 0
+
+
+PAUSE = {"start": "pause", "steps": {"pause": {"kind": "wait", "days": 1}}}
+
+
+def live_journey(code: str, days: int) -> Journey:
+    create_journey(code=code, name=f"Сценарий {code}", trigger={"kind": "event", "event": "order.paid"},
+                   graph=PAUSE, reentry=True, attribution_days=days, actor="t")
+    return move_journey(code, "start", actor="t")
+
+
+def visit(journey: Journey, who: Member, entered: datetime, status: str = "done") -> JourneyState:
+    return JourneyState.objects.create(
+        journey=journey, version=journey.current_version(), member=who, entry_key=f"test:{entered.isoformat()}",
+        status=status, held_out_by="journey" if status == "held_out" else "", step_since=entered, entered_at=entered)
+
+
+def sent(state: JourneyState, at: datetime | None, step: str = "remind") -> Message:
+    """The visit's message of step `step`, sent at `at` (None: skipped)."""
+    return Message.objects.create(
+        member=state.member, channel="email", purpose="marketing", kind=MESSAGE_KIND,
+        source=message_source(state.pk, step), to="member@example.ru", subject="", body="",
+        status="sent" if at else "skipped", skip_reason="" if at else "no_consent",
+        created_at=at or state.entered_at, sent_at=at)
+
+
+@pytest.fixture
+def june_journey(moments):
+    """A journey whose purchases count for 3 days, with June's visits, orders and messages (Moscow time):
+
+    Анна   entered 2 June 10:00 and again 3 June 08:00; bought 3 June 12:00 (1000, in both windows: once),
+           4 June 09:00 (500), cancelled on 4 June, bought 6 June 10:00 (700, past 5 June 10:00); sent 2 June 10:00
+           and 3 June 08:00
+    Борис  entered 10 June 12:00, waiting; bought 10 June 11:00 (before) and 14 June 12:00 (past the window); his
+           message skipped; another journey (1 day) sent him one on 10 June 13:00
+    Вера   held out on 5 June 10:00; bought 6 June 10:00
+    Глеб   entered 30 May 10:00 (not June's); bought 1 June 15:00; sent 30 May 10:00 and 1 June 10:00
+    Дина   entered 28 June 20:00; bought 1 July 10:00 (2000, in the window, past the month); sent 28 June 20:00 and
+           opened it
+    """
+    moments.now = datetime(2026, 7, 2, 12, tzinfo=MOSCOW)
+    sleepers, other = live_journey("sleepers", 3), live_journey("other", 1)
+    anna, boris, vera, gleb, dina = (member(n) for n in ("Анна", "Борис", "Вера", "Глеб", "Дина"))
+    sent(visit(sleepers, anna, moscow(2, 10)), moscow(2, 10))
+    sent(visit(sleepers, anna, moscow(3, 8)), moscow(3, 8))
+    buy(anna, moscow(3, 12), "1000")
+    buy(anna, moscow(4, 9), "500")
+    buy(anna, moscow(4, 10), "900", status=Order.Status.CANCELLED)
+    buy(anna, moscow(6, 10), "700")
+    sent(visit(sleepers, boris, moscow(10, 12), "waiting"), None)
+    sent(visit(other, boris, moscow(10, 13)), moscow(10, 13))
+    buy(boris, moscow(10, 11), "300")
+    buy(boris, moscow(14, 12), "400")
+    visit(sleepers, vera, moscow(5, 10), "held_out")
+    buy(vera, moscow(6, 10), "800")
+    may = datetime(2026, 5, 30, 10, tzinfo=MOSCOW)
+    gleb_visit = visit(sleepers, gleb, may)
+    sent(gleb_visit, may)
+    sent(gleb_visit, moscow(1, 10), step="again")
+    buy(gleb, moscow(1, 15), "600")
+    opened = sent(visit(sleepers, dina, moscow(28, 20), "waiting"), moscow(28, 20))
+    MessageEvent.objects.create(message=opened, kind="open", at=moscow(29, 9))
+    buy(dina, datetime(2026, 7, 1, 10, tzinfo=MOSCOW), "2000")
+    return sleepers
+
+
+def test_a_journeys_fact_counts_whom_it_reached_its_messages_and_their_purchases_within_its_window(june_journey):
+    found = facts.fact(mechanic(kind="journey", journey=june_journey, description=""))
+    # reached: Анна, Борис, Дина (Вера held out, Глеб entered in May); sent: Анна's two, Дина's, Глеб's of 1 June;
+    # bought in the window: Анна (1000 + 500) and Дина (2000)
+    assert (found.members, found.sent, found.converted, found.conversion, found.revenue, found.budget_used) == (
+        3, 4, 2, 2 / 3, Decimal("3500.00"), Decimal("2500.50"))
+
+
+def test_a_journeys_messages_take_their_share_of_the_best_sending_hours_within_its_window(june_journey):
+    hours = {h.hour: (h.sent, h.opened, h.bought) for h in facts.sending_hours(JUNE) if h.sent}
+    # 08:00 Анна (bought 3 June); 10:00 Анна and Глеб (both bought within 3 days); 13:00 Борис by the other
+    # journey (bought 4 days later, past its 1 day); 20:00 Дина (opened, bought 1 July)
+    assert hours == {8: (1, 0, 1), 10: (2, 0, 2), 13: (1, 0, 0), 20: (1, 1, 1)}
+    assert facts.best_hours(facts.sending_hours(JUNE)) == [20, 8, 10]
+
+
+def test_a_journey_mechanic_links_its_journey_and_nothing_else(june_journey):
+    with pytest.raises(ValidationFailed) as missing:
+        mechanic(kind="journey", journey=None, description="")
+    assert list(missing.value.details["fields"]) == ["journey"]
+    spring = draft()
+    linked = mechanic(kind="journey", journey=june_journey, mailing=spring)
+    assert (linked.kind, linked.journey_id, linked.mailing_id) == ("journey", june_journey.pk, None)
+    switched = services.save_mechanic(month=JUNE, position=linked.position, actor="t", **{
+        **{name: getattr(linked, name) for name in services.FIELDS}, "kind": "mailing", "mailing": spring})
+    assert (switched.kind, switched.journey_id, switched.mailing_id) == ("mailing", None, spring.pk)
 
 
 def test_activity_is_counted_by_weekday_and_hour_on_the_programmes_clock(moments):
@@ -113,8 +210,9 @@ def test_a_month_holds_at_most_three_mechanics_and_a_wrong_one_changes_nothing()
     assert full.value.code == "plan_full"
     with pytest.raises(ValidationFailed) as wrong:
         services.save_mechanic(month=JUNE, position=1, actor="t", title="", goal="", conditions=None,
-                               kind="campaign", campaign=None, mailing=None, description="", communication="",
-                               budget=Decimal("-1"), budget_used_entered=None, target_conversion=Decimal(120))
+                               kind="campaign", campaign=None, mailing=None, journey=None, description="",
+                               communication="", budget=Decimal("-1"), budget_used_entered=None,
+                               target_conversion=Decimal(120))
     assert sorted(wrong.value.details["fields"]) == ["budget", "campaign", "goal", "target_conversion", "title"]
     assert (list(PlanMechanic.objects.values_list("position", "title")), AuditEvent.objects.count()) == before
     assert before[0] == [(1, "Механика 0"), (2, "Механика 1"), (3, "Механика 2")]

@@ -66,7 +66,7 @@ class SettingsForm(forms.Form):
     holdout_percent = forms.DecimalField(label=gettext_lazy("Held out, %"), min_value=0, max_value=50,
                                          decimal_places=2)
     attribution_days = forms.IntegerField(
-        label=gettext_lazy("Attribution window, days"), min_value=1, max_value=90,
+        label=gettext_lazy("Attribution window, days"), min_value=1, max_value=service.MOST_ATTRIBUTION_DAYS,
         help_text=gettext_lazy("A purchase this many days after entering counts as a conversion in the results."))
     graph_json = forms.CharField(label=gettext_lazy("All steps as JSON (to add, remove or rewire steps)"),
                                  widget=forms.Textarea(attrs={"rows": 8}))

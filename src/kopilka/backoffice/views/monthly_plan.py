@@ -37,7 +37,7 @@ def plan(request):
 @requires("communications.view_planmechanic")
 def month_page(request, month: str):
     first = _month(month)
-    mechanics = list(PlanMechanic.objects.filter(month=first).select_related("campaign", "mailing"))
+    mechanics = list(PlanMechanic.objects.filter(month=first).select_related("campaign", "mailing", "journey"))
     rows = [(m, facts.fact(m)) for m in mechanics]
     grid = facts.activity(first)
     hours = facts.sending_hours(first)

@@ -5,8 +5,10 @@ version, and members already inside finish on the version they entered (`Journey
 member's way through one version, entered once per entry key (`entry_key`: what brought them in, e.g. the order
 paid); a member has at most one open visit (active or waiting) of a journey, and, unless the journey allows
 re-entry, one visit ever. A visit held out at entry (the journey's holdout or the programme's control group) stays
-`held_out` and takes no step. A step is taken once per visit (`JourneyStep` is unique per visit and step), written
-in the transaction that moves the visit on, together with what the step wrote (messages, points, tags).
+`held_out` and takes no step. A step is taken once per visit (`JourneyStep` is unique per visit and step),
+written in the transaction that moves the visit on, together with what the step wrote (messages, points, tags). A
+counted purchase is the journey's (the monthly plan's fact) within `attribution_days` of a visit's entry, and of a
+send of one of its messages.
 """
 
 from decimal import Decimal
@@ -172,8 +174,9 @@ class JourneyCursor(models.Model):
 
 
 MESSAGE_KIND = "journey"  # the `Message.kind` of a journey's messages
+SOURCE_PREFIX = "journey:"  # what a journey message's source starts with, before its visit's id
 
 
 def message_source(state_id: int, step: str) -> str:
     """The `Message.source` of the message a visit's send step wrote (of kind MESSAGE_KIND)."""
-    return f"journey:{state_id}:{step}"
+    return f"{SOURCE_PREFIX}{state_id}:{step}"

@@ -26,8 +26,8 @@ from kopilka.core.errors import Conflict, NotFound, ValidationFailed
 from kopilka.customers.models import Tag
 
 SETTINGS = ("name", "trigger", "reentry", "holdout_percent", "attribution_days")
-MOST_ATTRIBUTION_DAYS = 90
 MOST_HOLDOUT = Decimal(50)
+MOST_ATTRIBUTION_DAYS = 90  # as a mailing's
 Status = Journey.Status
 # action → (from statuses, to status)
 MOVES = {

@@ -4,10 +4,13 @@
   member) as it stood on the month's first moment — active members registered by then —, how many of them bought
   (a counted order: paid, shipped, completed) in the month, up to now while it runs; the budget used: for a linked
   campaign, the points its versions granted in the month at the programme's point value (₽), else what was entered;
+- a mechanic linking a trigger journey instead: the members it reached (entered in the month, not held out), its
+  messages sent in the month, the members of those with a counted order from an entry of the month until the
+  journey's attribution window after it, and those orders' revenue (each order once);
 - activity peaks: the members' counted orders of the month by weekday and hour on the programme's clock (7 × 24);
-- best sending time: the mailings' messages sent in the month by hour of their send on the programme's clock, how
-  many were sent, opened (a click is an open too) and followed by a purchase within their mailing's attribution
-  window.
+- best sending time: the mailings' and journeys' messages sent in the month by hour of their send on the programme's
+  clock, how many were sent, opened (a click is an open too) and followed by a purchase within their mailing's or
+  journey's attribution window.
 Times are counted by whole UTC hours in SQL and placed on the programme's clock in Python, so a time zone whose
 offset is not a whole number of hours (none in Russia) would shift the hours' edges.
 """
@@ -25,11 +28,15 @@ from kopilka.campaigns.eligibility import eligible_members
 from kopilka.campaigns.models import CampaignVersion
 from kopilka.campaigns.results import Period
 from kopilka.campaigns.results import results as campaign_results
+from kopilka.communications.journeys.models import MESSAGE_KIND as JOURNEY_MESSAGE
+from kopilka.communications.journeys.models import SOURCE_PREFIX, Journey, JourneyState
 from kopilka.communications.mailings.models import Mailing, MailingRecipient, MessageEvent
 from kopilka.communications.models import Message
 from kopilka.communications.monthly_plan.models import PlanMechanic
 from kopilka.core import clock, programme, sql
 from kopilka.orders.models import COUNTED_STATUSES, Order
+
+KOPECK = Decimal("0.01")
 
 
 @dataclass(frozen=True)
@@ -37,6 +44,8 @@ class Fact:
     members: int
     converted: int
     budget_used: Decimal | None
+    sent: int | None = None  # a journey's messages sent in the month (None: not a journey's fact)
+    revenue: Decimal | None = None  # the converted members' orders in a journey's window, to the kopeck
 
     @property
     def conversion(self) -> float | None:
@@ -70,6 +79,8 @@ def segment_of(mechanic: PlanMechanic) -> dict | None:
 
 
 def fact(mechanic: PlanMechanic) -> Fact:
+    if mechanic.journey_id is not None:
+        return _journey_fact(mechanic)
     since, until = month_span(mechanic.month)
     tree = segment_of(mechanic)
     bought = Order.objects.filter(member_id=OuterRef("pk"), status__in=COUNTED_STATUSES, purchased_at__gte=since,
@@ -78,6 +89,33 @@ def fact(mechanic: PlanMechanic) -> Fact:
               .filter(registered_at__lte=since)
               .aggregate(members=Count("pk"), converted=Count("pk", filter=Q(Exists(bought)))))
     return Fact(counts["members"], counts["converted"], _budget_used(mechanic))
+
+
+def _journey_fact(mechanic: PlanMechanic) -> Fact:
+    since, until = month_span(mechanic.month)
+    counted = ", ".join(f"'{s}'" for s in COUNTED_STATUSES)
+    states, journeys = JourneyState._meta.db_table, Journey._meta.db_table
+    members, sent, converted, kopecks = sql.rows(f"""
+        WITH reached AS (
+            SELECT s.member_id, s.entered_at, j.attribution_days
+            FROM {states} s JOIN {journeys} j ON j.id = s.journey_id
+            WHERE s.journey_id = %s AND s.status <> '{JourneyState.Status.HELD_OUT.value}'
+              AND s.entered_at >= %s AND s.entered_at < %s
+        ), bought AS (
+            SELECT o.member_id, o.total FROM {Order._meta.db_table} o
+            WHERE o.status IN ({counted})
+              AND EXISTS (SELECT 1 FROM reached r WHERE r.member_id = o.member_id AND o.purchased_at >= r.entered_at
+                            AND o.purchased_at < {sql.plus_days("r.entered_at", "r.attribution_days")})
+        )
+        SELECT (SELECT COUNT(DISTINCT member_id) FROM reached),
+               (SELECT COUNT(*) FROM {Message._meta.db_table} x JOIN {states} s ON s.id = {_visit_of("x")}
+                WHERE x.kind = %s AND s.journey_id = %s AND x.sent_at >= %s AND x.sent_at < %s),
+               (SELECT COUNT(DISTINCT member_id) FROM bought),
+               (SELECT {sql.exact_sum("total", sql.KOPECKS)} FROM bought)""",
+        [mechanic.journey_id, sql.at(since), sql.at(until), JOURNEY_MESSAGE, mechanic.journey_id, sql.at(since),
+         sql.at(until)])[0]
+    return Fact(int(members), int(converted), _budget_used(mechanic), sent=int(sent),
+                revenue=(Decimal(int(kopecks)) / 100).quantize(KOPECK))
 
 
 def _budget_used(mechanic: PlanMechanic) -> Decimal | None:
@@ -92,6 +130,18 @@ def _utc_hour(column: str) -> str:
     if connection.vendor == "postgresql":
         return f"date_trunc('hour', {column} AT TIME ZONE 'UTC')"
     return f"strftime('%%Y-%%m-%%d %%H:00:00', {column})"
+
+
+def _visit_of(message: str) -> str:
+    """SQL for the id of the journey visit whose send step wrote the message `message` (an alias of the outbox's
+    table); NULL for a message of another kind."""
+    start = len(SOURCE_PREFIX) + 1
+    if connection.vendor == "postgresql":
+        visit = f"CAST(split_part({message}.source, ':', 2) AS BIGINT)"
+    else:
+        rest = f"substr({message}.source, {start})"
+        visit = f"CAST(substr({rest}, 1, instr({rest}, ':') - 1) AS INTEGER)"
+    return f"(CASE WHEN {message}.kind = '{JOURNEY_MESSAGE}' THEN {visit} END)"
 
 
 def _local(bucket) -> datetime:
@@ -115,26 +165,30 @@ def activity(month: date) -> list[list[int]]:
 
 
 def sending_hours(month: date) -> list[Hour]:
-    """Per hour of the programme's clock, the month's mailing messages sent then, opened, and followed by a purchase
-    within their mailing's attribution window."""
+    """Per hour of the programme's clock, the month's mailing and journey messages sent then, opened, and followed
+    by a purchase within their mailing's or journey's attribution window."""
     since, until = month_span(month)
     counted = ", ".join(f"'{s}'" for s in COUNTED_STATUSES)
-    if connection.vendor == "postgresql":
-        window_end = "x.sent_at + ml.attribution_days * INTERVAL '1 day'"
-    else:
-        window_end = "strftime('%%Y-%%m-%%d %%H:%%M:%%f', x.sent_at, '+' || ml.attribution_days || ' days')"
+    message = Message._meta.db_table
     rows = sql.rows(f"""
         SELECT {_utc_hour("x.sent_at")} AS bucket, COUNT(*),
                SUM(CASE WHEN EXISTS (SELECT 1 FROM {MessageEvent._meta.db_table} e WHERE e.message_id = x.id)
                         THEN 1 ELSE 0 END),
                SUM(CASE WHEN EXISTS (SELECT 1 FROM {Order._meta.db_table} o
                                      WHERE o.member_id = x.member_id AND o.status IN ({counted})
-                                       AND o.purchased_at >= x.sent_at AND o.purchased_at < {window_end})
+                                       AND o.purchased_at >= x.sent_at
+                                       AND o.purchased_at < {sql.plus_days("x.sent_at", "x.days")})
                         THEN 1 ELSE 0 END)
-        FROM {Message._meta.db_table} x JOIN {MailingRecipient._meta.db_table} r ON r.message_id = x.id
-        JOIN {Mailing._meta.db_table} ml ON ml.id = r.mailing_id
-        WHERE x.sent_at >= %s AND x.sent_at < %s
-        GROUP BY bucket""", [sql.at(since), sql.at(until)])
+        FROM (SELECT m.id, m.member_id, m.sent_at, ml.attribution_days AS days
+              FROM {message} m JOIN {MailingRecipient._meta.db_table} r ON r.message_id = m.id
+              JOIN {Mailing._meta.db_table} ml ON ml.id = r.mailing_id
+              WHERE m.sent_at >= %s AND m.sent_at < %s
+              UNION ALL
+              SELECT m.id, m.member_id, m.sent_at, j.attribution_days AS days
+              FROM {message} m JOIN {JourneyState._meta.db_table} s ON s.id = {_visit_of("m")}
+              JOIN {Journey._meta.db_table} j ON j.id = s.journey_id
+              WHERE m.kind = %s AND m.sent_at >= %s AND m.sent_at < %s) x
+        GROUP BY bucket""", [sql.at(since), sql.at(until), JOURNEY_MESSAGE, sql.at(since), sql.at(until)])
     sent, opened, bought = Counter(), Counter(), Counter()
     for bucket, n, o, b in rows:
         hour = _local(bucket).hour

@@ -12,8 +12,10 @@ from kopilka.communications.monthly_plan.models import MAX_MECHANICS, PlanMechan
 from kopilka.core import audit, clock
 from kopilka.core.errors import NotFound, ValidationFailed
 
-FIELDS = ("title", "goal", "conditions", "kind", "campaign", "mailing", "description", "communication", "budget",
-          "budget_used_entered", "target_conversion")
+FIELDS = ("title", "goal", "conditions", "kind", "campaign", "mailing", "journey", "description", "communication",
+          "budget", "budget_used_entered", "target_conversion")
+LINKS = {PlanMechanic.Kind.CAMPAIGN: "campaign", PlanMechanic.Kind.MAILING: "mailing",
+         PlanMechanic.Kind.JOURNEY: "journey"}  # a kind → the field of what it links
 
 
 def get_mechanic(month: date, position: int) -> PlanMechanic:
@@ -40,6 +42,8 @@ def problems(fields: dict) -> dict[str, list[str]]:
         add("campaign", _("Choose the campaign."))
     if kind == PlanMechanic.Kind.MAILING and fields.get("mailing") is None:
         add("mailing", _("Choose the mailing."))
+    if kind == PlanMechanic.Kind.JOURNEY and fields.get("journey") is None:
+        add("journey", _("Choose the journey."))
     if kind == PlanMechanic.Kind.TEXT and not (fields.get("description") or "").strip():
         add("description", _("Describe the mechanic."))
     if fields.get("conditions") is not None:
@@ -61,13 +65,12 @@ def problems(fields: dict) -> dict[str, list[str]]:
 def save_mechanic(*, month: date, position: int | None = None, user=None, actor: str | None = None,
                   **fields) -> PlanMechanic:
     """Add a mechanic to `month` (no `position`: the first free number) or change mechanic `position` of it to
-    `fields` (all of FIELDS)."""
+    `fields` (all of FIELDS). Only the link of its kind is kept; the others are cleared."""
     if set(fields) != set(FIELDS):
         raise ValueError(f"a mechanic's fields are exactly {FIELDS}")
     if month.day != 1:
         raise ValueError(f"a month is its first day: {month}")
-    fields = {**fields, "campaign": fields["campaign"] if fields["kind"] == PlanMechanic.Kind.CAMPAIGN else None,
-              "mailing": fields["mailing"] if fields["kind"] == PlanMechanic.Kind.MAILING else None}
+    fields = {**fields, **{link: fields[link] if fields["kind"] == kind else None for kind, link in LINKS.items()}}
     found = problems(fields)
     if found:
         raise ValidationFailed(_("The mechanic is not saved: %(problems)s") % {
