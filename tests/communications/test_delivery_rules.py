@@ -1,6 +1,6 @@
 """The delivery rules as the outbox keeps them: consent per channel, the frequency cap on marketing messages per
-member and channel, quiet hours on the member's clock (marketing waits, transactional goes), and the rules held
-again right before the send."""
+member and channel, quiet hours on the member's clock (marketing waits, transactional goes; a wait before the
+first try takes nothing from the day of tries), and the rules held again right before the send."""
 
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -104,6 +104,27 @@ def test_a_retry_that_falls_into_quiet_hours_waits_without_a_try(moments, settin
     assert (message.attempts, message.next_try_at, message.leased_by) == (
         1, datetime(2026, 6, 2, 9, 0, tzinfo=MOSCOW), "")
     assert Attempt.objects.count() == 1
+
+
+def test_a_wait_for_quiet_hours_before_the_first_try_takes_nothing_from_the_day_of_tries(moments, settings):
+    """Recorded at 20:30, held at 21:00 until 09:00, failing from its first try then: it is still tried at 20:03 the
+    next day, waits out the night without a try and fails at 09:00 after — a day of tries, not twelve hours."""
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", free_port(), 2  # nobody listens
+    at(moments, 20, 30)
+    send(member(email=True), 1)
+    at(moments, 21, 0)
+    assert services.deliver_queued() == 0 and Message.objects.get().attempts == 0
+
+    while (message := Message.objects.get()).status == Message.Status.QUEUED:
+        moments.now = message.next_try_at
+        services.deliver_queued()
+
+    tried = [moment.astimezone(MOSCOW) for moment in Attempt.objects.values_list("started_at", flat=True)]
+    first, last = datetime(2026, 6, 2, 9, 0, tzinfo=MOSCOW), datetime(2026, 6, 3, 9, 0, tzinfo=MOSCOW)
+    assert tried[0] == first and tried[-2] == datetime(2026, 6, 2, 20, 3, tzinfo=MOSCOW)
+    assert tried[-1] == last == first + services.RETRY_FOR
+    assert (message.status, message.attempts, len(tried)) == ("failed", 18, 18)
 
 
 def test_a_consent_withdrawn_while_the_message_waits_skips_it(moments, smtp):

@@ -24,6 +24,7 @@ def test_the_schedule_lists_each_job_once_and_reads_the_nightly_time_from_settin
         "review_tiers",
         "deliver_messages",
         "deliver_webhooks",
+        "prune_outbox",
         "personal_notices",
         "points_expiring",
         "advance_mailings",
@@ -48,4 +49,4 @@ def test_every_periodic_task_the_apps_define_is_in_the_schedule():
             defined |= {t.module_path for t in periodic}
     scheduled = {job.task.module_path for job in SCHEDULE}
     assert defined == scheduled
-    assert len(scheduled) == 14
+    assert len(scheduled) == 15

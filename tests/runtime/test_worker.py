@@ -75,6 +75,7 @@ def test_a_batch_worker_runs_the_schedule_due_now_once(fake_ledger, monkeypatch,
         "review_tiers": (utc(2026, 3, 9, 21, 30), "batch-1"),
         "deliver_messages": (utc(2026, 3, 10, 9, 41), "batch-1"),
         "deliver_webhooks": (utc(2026, 3, 10, 9, 41), "batch-1"),
+        "prune_outbox": (utc(2026, 3, 10, 1, 20), "batch-1"),
         "personal_notices": (utc(2026, 3, 10, 9, 41), "batch-1"),
         "points_expiring": (utc(2026, 3, 10, 7, 0), "batch-1"),
         "advance_mailings": (utc(2026, 3, 10, 9, 41), "batch-1"),
@@ -83,7 +84,7 @@ def test_a_batch_worker_runs_the_schedule_due_now_once(fake_ledger, monkeypatch,
     }
     results = {str(r.id): r for r in DBTaskResult.objects.all()}
     assert len(runs) == len(SCHEDULE)
-    assert len(results) == 14 + len(FORMS)  # the nightly snapshots' job queued one snapshot per analytics page
+    assert len(results) == 15 + len(FORMS)  # the nightly snapshots' job queued one snapshot per analytics page
     assert results[runs["release_expired_holds"].task_result_id].return_value == 4
     assert results[runs["nightly_expiry"].task_result_id].status == TaskResultStatus.SUCCESSFUL
 
@@ -105,6 +106,7 @@ def test_the_scheduled_jobs_call_their_apps_and_record_json_results(monkeypatch)
         "review_tiers": TaskResultStatus.SUCCESSFUL,
         "deliver_messages": TaskResultStatus.SUCCESSFUL,
         "deliver_webhooks": TaskResultStatus.SUCCESSFUL,
+        "prune_outbox": TaskResultStatus.SUCCESSFUL,
         "personal_notices": TaskResultStatus.SUCCESSFUL,
         "points_expiring": TaskResultStatus.SUCCESSFUL,
         "advance_mailings": TaskResultStatus.SUCCESSFUL,
@@ -124,6 +126,7 @@ def test_the_scheduled_jobs_call_their_apps_and_record_json_results(monkeypatch)
     assert results["advance_campaign_schedule"].return_value == {"started": 0, "finished": 0}
     assert results["birthdays"].return_value == 0
     assert results["prune_idempotency"].return_value == 0
+    assert results["prune_outbox"].return_value == {"deliveries": 0, "events": 0}
     assert results["review_tiers"].return_value == 0
     assert results["release_expired_holds"].return_value == 0
 

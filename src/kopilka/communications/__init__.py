@@ -12,16 +12,15 @@ MailingRecipient, MessageEvent, PlanMechanic; Journey, JourneyVersion, JourneySt
 JourneySegmentMember, JourneyCursor.
 May import: core, customers, catalog, orders, ledger, tiers, campaigns. Imported by: backoffice, runtime and the
 URL configuration.
-Keeps true: a notice is recorded once per (kind, source); a message is queued until sent or failed (with the
-last error, after a day of tries at growing pauses), a sent SMS becomes delivered or failed only by the provider's
-report; a message that may not go is recorded as skipped with its reason (no address, not a phone, no consent,
-unsubscribed, frequency cap, member erased, too late — past the relevance window its template gave it), never
-sent; every message needs consent to its channel in force, a marketing one also room under the cap and, in quiet
-hours on the member's clock, waits until they end; a marketing
-e-mail is never recorded without the public address its unsubscribe link needs; only the worker holding a
-message's claim sends it, and its send ends before the claim does; every try is recorded, and every try carries the
-same id (the e-mail's Message-ID, the SMS's client reference). A template's stored texts passed
-`templating.problems`.
+Keeps true: a notice is recorded once per (kind, source); a message is queued until sent or failed (with the last
+error, after a day of tries at growing pauses counted from its first try), a sent SMS becomes delivered or failed
+only by the provider's report; a message that may not go is recorded as skipped with its reason (no address, not a
+phone, no consent, unsubscribed, frequency cap, member erased, too late — past the relevance window its template gave
+it), never sent; every message needs consent to its channel in force, a marketing one also room under the cap and, in
+quiet hours on the member's clock, waits until they end; a marketing e-mail is never recorded without the public
+address its unsubscribe link needs; only the worker holding a message's claim sends it, and its send ends before the
+claim does; every try is recorded, and every try carries the same id (the e-mail's Message-ID, the SMS's client
+reference). A template's stored texts passed `templating.problems`.
 Notices: each kind is sent only while the programme has it on, from the outbox's events and the ledger's entries
 read by cursors safe against out-of-order commits (nothing is added to the ledger's writes or the nightly expiry);
 one burn notice per member and burn day covers every lot burning that day; campaign notices are marketing and never
@@ -39,4 +38,7 @@ delivery's claim sends it, to an address checked public (unless the endpoint all
 send, never following a redirect; a delivery is retried on the schedule for three days, an endpoint is disabled
 by 410 or three days of failures; every ledger entry of a kind told of becomes one event, none lost when ids
 commit out of order (`ledger_events`).
+Retention (`retention`): a delivery is deleted only once delivered or failed for good, an outbox event only once no
+delivery of it is left and every reader of the outbox has passed it, so that nothing is read or recorded twice; the
+message log is never pruned.
 """

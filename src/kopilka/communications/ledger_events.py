@@ -17,6 +17,7 @@ EVENT_OF_KIND = {
     Entry.Kind.SPEND: "points.spent",
     Entry.Kind.EXPIRY: "points.burned",
 }
+KEY_PREFIX = "ledger.entry:"  # an entry's event's key: the prefix and the entry's id
 PAGE = 1000
 MOST_PER_PASS = 20_000
 
@@ -54,5 +55,5 @@ def _event(row: tuple) -> tuple[str, str, str, dict, object]:
     at = sql.moment(effective_at)
     payload = {"member_id": member_id, "entry_id": entry_id, "points": abs(amount), "balance_after": balance_after,
                "lot_id": lot_id, "source": {"kind": source_kind, "ref": source_ref}, "at": at}
-    return f"ledger.entry:{entry_id}", EVENT_OF_KIND[kind], f"member:{member_id}", payload, at
+    return f"{KEY_PREFIX}{entry_id}", EVENT_OF_KIND[kind], f"member:{member_id}", payload, at
 

@@ -7,9 +7,10 @@ A message that must not go out is `skipped` with its reason (`skip_reason`: no a
 frequency cap ...), recorded and never sent; one due in quiet hours stays queued until they end (`next_try_at`).
 A try that fails leaves the message queued with the error and the moment of its next try (`next_try_at`, pauses
 growing from a minute to an hour); it is failed only when no try is left within `services.RETRY_FOR` of its
-recording. A worker sends only a message it holds (a lease: `leased_by` until `lease_until`), claimed again right
-before the send, and a send is cut off before that lease runs out, so two workers never send the same message at
-once; every send is an `Attempt`. A message keeps one `Message-ID` for all its tries, so a repeat after a crash
+first try (a wait before it, in quiet hours or at a mailing's pace, takes nothing from its tries). A worker sends
+only a message it holds (a lease: `leased_by` until `lease_until`), claimed again right before the send, and a
+send is cut off before that lease runs out, so two workers never send the same message at once; every send is an
+`Attempt`. A message keeps one `Message-ID` for all its tries, so a repeat after a crash
 between the server's acceptance and the record can be dropped by the receiver.
 """
 

@@ -2,7 +2,8 @@
 
 Sending claims a chunk of due messages, claims each one again right before its send and cuts the send off at
 `send_limit()`, inside that claim, so two workers never send one message at once. A failed try is repeated after
-growing pauses (`pause()`) until `RETRY_FOR` after the message was recorded, so an outage of hours is survived.
+growing pauses (`pause()`) until `RETRY_FOR` after its first try, so an outage of hours is survived — also by a
+message that waited out quiet hours or a mailing's pace before that try (the wait does not count).
 Right before its send a message is held to the rules once more: one past its relevance (`relevant_until`) or
 whose consent was withdrawn meanwhile is skipped, and a marketing message whose time has come inside quiet hours
 waits until they end (that wait is not a try).
@@ -35,7 +36,7 @@ SEND_TIMEOUTS = 10  # a send is cut off after this many EMAIL_TIMEOUTs
 LEASE_MARGIN = timedelta(seconds=30)
 FIRST_PAUSE = timedelta(minutes=1)
 LONGEST_PAUSE = timedelta(hours=1)
-RETRY_FOR = timedelta(hours=24)  # how long after its recording a message is still tried; then it is failed
+RETRY_FOR = timedelta(hours=24)  # how long after its first try a message is still tried; then it is failed
 SENDERS = {Message.Channel.EMAIL: email.send, Message.Channel.SMS: sms.send}
 COUNTED = (Message.Status.QUEUED, Message.Status.SENT, Message.Status.DELIVERED)  # against the frequency cap
 
@@ -147,7 +148,7 @@ def _quiet_until(member: Member, now: datetime) -> datetime | None:
 def deliver_queued(limit: int = BATCH) -> int:
     """Send up to `limit` queued messages that are due, oldest first, in claimed chunks; returns how many were
     sent. A message that fails waits `pause()` and is tried again, until no try is left within `RETRY_FOR` of its
-    recording: then it is failed with the last error. Messages another worker holds are skipped, and so is a
+    first try: then it is failed with the last error. Messages another worker holds are skipped, and so is a
     claimed one that another worker took over when this claim ran out; a claim whose worker died runs out after
     `lease()` and the message is tried again (same Message-ID)."""
     return claims.drain(_claim, _send, limit)
@@ -247,8 +248,9 @@ def _held_back(message: Message, worker: str) -> bool:
 
 def _record(message: Message, attempt: Attempt, worker: str, *, error: str, provider_id: str = "") -> None:
     """The try's outcome and the message's new state, together; the claim ends. A failed message waits `pause()`
-    for its next try, or is failed when that try would come later than `RETRY_FOR` after its recording. A worker
-    that no longer holds the message still records its try, but leaves the message to the new holder."""
+    for its next try, or is failed when that try would come later than `RETRY_FOR` after its first try (the
+    earliest `Attempt`: waits before it, in quiet hours or at a mailing's pace, do not count). A worker that no
+    longer holds the message still records its try, but leaves the message to the new holder."""
     now = clock.now()
     with transaction.atomic():
         Attempt.objects.filter(pk=attempt.pk).update(
@@ -260,7 +262,13 @@ def _record(message: Message, attempt: Attempt, worker: str, *, error: str, prov
                         provider_id=provider_id, next_try_at=None, lease_until=None, leased_by="")
             return
         next_try = now + pause(message.attempts + 1)  # the worker has held the message since it read it
-        gives_up = next_try > message.created_at + RETRY_FOR
+        gives_up = next_try > _first_try(message) + RETRY_FOR
         mine.update(attempts=F("attempts") + 1, error=error, lease_until=None, leased_by="",
                     next_try_at=None if gives_up else next_try,
                     status=Message.Status.FAILED if gives_up else Message.Status.QUEUED)
+
+
+def _first_try(message: Message) -> datetime:
+    """When the message was first tried: its earliest attempt (there is one once a try is recorded)."""
+    return Attempt.objects.filter(message_id=message.pk).order_by("started_at").values_list(
+        "started_at", flat=True)[0]

@@ -1,5 +1,5 @@
-"""Periodic work of communications: sending the outbox, webhooks, personal notices and the coming burns (when:
-`kopilka.runtime.schedule`)."""
+"""Periodic work of communications: sending the outbox, webhooks, personal notices, the coming burns and pruning
+the outbox's old events and deliveries (when: `kopilka.runtime.schedule`)."""
 
 from django_tasks import task
 
@@ -41,3 +41,13 @@ def points_expiring(slot: str) -> int:
     from kopilka.core import clock, sql
 
     return record_expiring(clock.local_date(sql.moment(slot)))
+
+
+@task(queue_name=PERIODIC_QUEUE)
+def prune_outbox(slot: str) -> dict:
+    """Delete the webhook deliveries and outbox events done with before the slot's keeping time
+    (KOPILKA["OUTBOX_DAYS"]); returns how many of each went."""
+    from kopilka.communications.retention import prune_outbox_records
+    from kopilka.core import sql
+
+    return prune_outbox_records(sql.moment(slot))

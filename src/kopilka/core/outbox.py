@@ -1,6 +1,7 @@
 """The outbox: events recorded in the transaction of the change they tell of (the transactional outbox pattern),
-read afterwards by whoever hands them on (webhooks). An event of a rolled back change never existed; one of a
-committed change is never lost."""
+read afterwards by whoever hands them on (webhooks, notices, journeys). An event of a rolled back change never
+existed; one of a committed change is never lost — it is deleted only KOPILKA["OUTBOX_DAYS"] after every reader is
+done with it (`communications.retention`)."""
 
 import json
 from collections.abc import Iterable

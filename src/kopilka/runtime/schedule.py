@@ -12,7 +12,13 @@ from kopilka.analytics.snapshots.tasks import nightly_snapshots
 from kopilka.campaigns.tasks import advance_campaign_schedule, birthdays
 from kopilka.communications.journeys.tasks import run_journeys
 from kopilka.communications.mailings.tasks import advance_mailings
-from kopilka.communications.tasks import deliver_messages, deliver_webhooks, personal_notices, points_expiring
+from kopilka.communications.tasks import (
+    deliver_messages,
+    deliver_webhooks,
+    personal_notices,
+    points_expiring,
+    prune_outbox,
+)
 from kopilka.core.retention import prune_idempotency
 from kopilka.core.scheduling import DailyAt, Every, PeriodicJob, prune_periodic_results
 from kopilka.ledger.tasks import nightly_expiry, release_expired_holds
@@ -43,6 +49,8 @@ SCHEDULE: tuple[PeriodicJob, ...] = (
     # communications: send the outbox; turn ledger entries into events and deliver webhooks
     PeriodicJob("deliver_messages",           deliver_messages,          MINUTE),
     PeriodicJob("deliver_webhooks",           deliver_webhooks,          MINUTE),
+    # communications: delete the deliveries and events done with longer than KOPILKA["OUTBOX_DAYS"] ago
+    PeriodicJob("prune_outbox",               prune_outbox,              DailyAt("04:20")),
     # communications: personal notices of what happened and of campaigns; the coming burns, each morning
     PeriodicJob("personal_notices",           personal_notices,          MINUTE),
     PeriodicJob("points_expiring",            points_expiring,           DailyAt("10:00")),

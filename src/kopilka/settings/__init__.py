@@ -206,6 +206,9 @@ KOPILKA: dict[str, Any] = {
     # How long the first answer to an API write is kept for replays with its idempotency key: longer than a till's
     # offline buffer may hold a receipt (BACKDATING_DAYS), after which the record is deleted.
     "IDEMPOTENCY_DAYS": int(os.environ.get("KOPILKA_IDEMPOTENCY_DAYS", "45")),
+    # How long outbox events and webhook deliveries are kept once every reader is done with them (delivered,
+    # failed for good, passed by the notices' and journeys' cursors); the message log is kept for good.
+    "OUTBOX_DAYS": int(os.environ.get("KOPILKA_OUTBOX_DAYS", "90")),
     "MAX_POINTS_PER_OPERATION": int(os.environ.get("KOPILKA_MAX_POINTS_PER_OPERATION", "100000000")),
     "NIGHTLY_EXPIRY_AT": os.environ.get("KOPILKA_NIGHTLY_EXPIRY_AT", "03:00"),
     # The most of a receipt that points may pay, in percent (campaign rules may narrow it for their points).
