@@ -37,6 +37,7 @@ Webhooks: an event reaches each enabled endpoint subscribed to its type once (on
 endpoint), with one webhook-id on every try and replay, signed by every secret in use; only the worker holding a
 delivery's claim sends it, to an address checked public (unless the endpoint allows private ones) at save and at
 send, never following a redirect; a delivery is retried on the schedule for three days, an endpoint is disabled
-by 410 or three days of failures; every ledger entry of a kind told of becomes one event, none lost when ids
-commit out of order (`ledger_events`).
+by 410 or three days of failures; every ledger entry of a kind told of becomes one event, and every step a
+journey visit took one `journey.step` event, none lost when ids commit out of order (`ledger_events`,
+`journeys.step_events`).
 """

@@ -40,7 +40,7 @@ SCHEDULE: tuple[PeriodicJob, ...] = (
     PeriodicJob("birthdays",                  birthdays,                 DailyAt("09:00")),
     # tiers: the review that moves members to the tier they qualify for (on review days)
     PeriodicJob("review_tiers",               review_tiers,              DailyAt("00:30")),
-    # communications: send the outbox; turn ledger entries into events and deliver webhooks
+    # communications: send the outbox; turn ledger entries and journey steps into events and deliver webhooks
     PeriodicJob("deliver_messages",           deliver_messages,          MINUTE),
     PeriodicJob("deliver_webhooks",           deliver_webhooks,          MINUTE),
     # communications: personal notices of what happened and of campaigns; the coming burns, each morning

@@ -156,8 +156,9 @@ class JourneySegmentMember(models.Model):
 
 
 class JourneyCursor(SettledCursor):
-    """How far a source of events (`source`: "outbox", "member_events") has been read for journeys
-    (`settled_cursor`)."""
+    """How far a source of rows has been read by the journeys' passes (`settled_cursor`), one row per `source`:
+    "outbox" and "member_events", read for entries and waits (`events`); "steps", the steps taken, turned into
+    `journey.step` events (`step_events`)."""
 
     source = models.CharField(max_length=20, unique=True)
 
