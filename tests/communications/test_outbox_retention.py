@@ -1,14 +1,17 @@
 """Outbox events and webhook deliveries are kept KOPILKA["OUTBOX_DAYS"] once done with, then pruned by the worker's
 daily job: a delivery once delivered or failed for good, an event once no delivery of it is left and every reader
 of the outbox (the notices, the journeys, the webhooks' fan-out) has passed it — an entry's event only once the
-ledger's cursor has passed its entry, so that it is never recorded twice. The message log is kept."""
+ledger's cursor has passed its entry, a journey step's once the steps' cursor has passed its log row, so that
+neither is recorded twice. The message log is kept."""
 
 from datetime import timedelta
 
 import pytest
 
 from kopilka.communications import webhook_retries
-from kopilka.communications.journeys.models import JourneyCursor
+from kopilka.communications.journeys import step_events
+from kopilka.communications.journeys.models import JourneyCursor, JourneyState, JourneyStep, JourneyVersion
+from kopilka.communications.journeys.services import create_journey
 from kopilka.communications.ledger_events import entries_to_events
 from kopilka.communications.models import Delivery, DeliveryAttempt, Endpoint, EntryCursor, Message
 from kopilka.communications.notice_models import NoticeCursor
@@ -125,6 +128,26 @@ def test_an_entrys_event_stays_until_the_ledgers_cursor_has_passed_the_entry_so_
     EntryCursor.objects.update(position=entry.pk, seen_before=entry.pk, seen_up_to=entry.pk)
     assert prune() == {"deliveries": 0, "events": 1}
     assert entries_to_events() == 0 and not OutboxEvent.objects.filter(key=key).exists()
+
+
+def test_a_journey_steps_event_stays_until_the_steps_cursor_has_passed_its_log_row():
+    anna = make_member()
+    create_journey(code="j", name="Путь", trigger={"kind": "event", "event": "order.paid"}, actor="t",
+                   graph={"start": "out", "steps": {"out": {"kind": "exit"}}})
+    version = JourneyVersion.objects.get(journey__code="j")
+    visit = JourneyState.objects.create(journey=version.journey, version=version, member=anna, entry_key="k",
+                                        status="exited", step_since=ago(100), entered_at=ago(100), left_at=ago(100))
+    taken = JourneyStep.objects.create(state=visit, step="out", outcome="exited", taken_at=ago(100))
+    assert step_events.steps_to_events() == 1
+    OutboxEvent.objects.update(occurred_at=ago(100), dispatched_at=ago(100))
+    readers_past()
+    JourneyCursor.objects.filter(source=step_events.SOURCE).update(position=taken.pk - 1)  # may be read again
+
+    assert prune() == {"deliveries": 0, "events": 0}
+    JourneyCursor.objects.filter(source=step_events.SOURCE).update(position=taken.pk, seen_before=taken.pk,
+                                                                    seen_up_to=taken.pk)
+    assert prune() == {"deliveries": 0, "events": 1}
+    assert step_events.steps_to_events() == 0 and not OutboxEvent.objects.exists()
 
 
 def test_the_pruning_runs_daily_in_the_worker_schedule():

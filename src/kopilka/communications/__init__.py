@@ -36,8 +36,9 @@ Webhooks: an event reaches each enabled endpoint subscribed to its type once (on
 endpoint), with one webhook-id on every try and replay, signed by every secret in use; only the worker holding a
 delivery's claim sends it, to an address checked public (unless the endpoint allows private ones) at save and at
 send, never following a redirect; a delivery is retried on the schedule for three days, an endpoint is disabled
-by 410 or three days of failures; every ledger entry of a kind told of becomes one event, none lost when ids
-commit out of order (`ledger_events`).
+by 410 or three days of failures; every ledger entry of a kind told of becomes one event, and every step a
+journey visit took one `journey.step` event, none lost when ids commit out of order (`ledger_events`,
+`journeys.step_events`).
 Retention (`retention`): a delivery is deleted only once delivered or failed for good, an outbox event only once no
 delivery of it is left and every reader of the outbox has passed it, so that nothing is read or recorded twice; the
 message log is never pruned.

@@ -18,6 +18,7 @@ import uuid
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from kopilka.communications.cursor_models import SettledCursor
 from kopilka.customers.models import Member
@@ -272,7 +273,7 @@ class Delivery(models.Model):
     `lease_until`); every try is a `DeliveryAttempt`."""
 
     class Status(models.TextChoices):
-        PENDING = "pending", _("pending")
+        PENDING = "pending", pgettext_lazy("delivery", "pending")
         DELIVERED = "delivered", _("delivered")
         FAILED = "failed", _("failed")
 

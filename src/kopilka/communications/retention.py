@@ -17,8 +17,10 @@ never reused (a sequence; AUTOINCREMENT on SQLite), so a reader's position keeps
 Nothing deleted is recorded again. Events of `outbox.record` have no key: nothing records them twice. Events built
 afterwards by key (`outbox.record_once`) could be: an entry's event (`ledger_events`) is recorded again if its
 entry is read again, which the ledger's cursor (`EntryCursor`) does for ids above its position — so such an event
-stays until that position has passed its entry; a burn day's event (`expiring_points`) is recorded only for days
-after `ExpiringRead.through_day`, which is at or past its day from the moment it is recorded and only grows.
+stays until that position has passed its entry, and a journey step's event (`journeys.step_events`) until the steps'
+cursor (`JourneyCursor` "steps") has passed its log row; a burn day's event (`expiring_points`) is recorded only
+for days after `ExpiringRead.through_day`, which is at or past its day from the moment it is recorded and only
+grows.
 """
 
 from datetime import datetime, timedelta
@@ -28,6 +30,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 
 from kopilka.communications import webhook_retries
+from kopilka.communications.journeys import step_events
 from kopilka.communications.journeys.models import JourneyCursor
 from kopilka.communications.ledger_events import KEY_PREFIX
 from kopilka.communications.models import Delivery, EntryCursor
@@ -62,9 +65,11 @@ def _prune_events(cutoff: datetime) -> int:
     """The events every reader has passed, with the positions read once before the first batch."""
     read_by_all = _passed_by_readers()
     entries_read = EntryCursor.objects.filter(pk=1).values_list("position", flat=True).first() or 0
+    steps_read = JourneyCursor.objects.filter(source=step_events.SOURCE).values_list("position", flat=True).first() or 0
     gone = (
         Q(occurred_at__lt=cutoff, dispatched_at__lt=cutoff, id__lte=read_by_all)
         & (~Q(key__startswith=KEY_PREFIX) | Q(payload__entry_id__lte=entries_read))
+        & (~Q(key__startswith=step_events.KEY_PREFIX) | Q(payload__taken_id__lte=steps_read))
         & ~Exists(Delivery.objects.filter(event=OuterRef("pk")))
     )
     deleted = 0

@@ -16,8 +16,8 @@ def deliver_messages(slot: str) -> int:
 
 @task(queue_name=PERIODIC_QUEUE)
 def deliver_webhooks(slot: str) -> int:
-    """Turn the ledger's new entries into events, hand events to their endpoints and send what is due; returns how
-    many deliveries arrived."""
+    """Turn the ledger's new entries and the journeys' new steps into events, hand events to their endpoints and
+    send what is due; returns how many deliveries arrived."""
     from kopilka.communications.webhook_delivery import deliver_webhooks as deliver
 
     return deliver()

@@ -1,6 +1,7 @@
 """Delivering webhooks from the outbox (the worker's periodic job):
 
-1. `ledger_events.entries_to_events` turns the ledger's new entries into events;
+1. `ledger_events.entries_to_events` turns the ledger's new entries into events, and
+   `journeys.step_events.steps_to_events` the steps members' journey visits took;
 2. `dispatch_events` hands every event not yet handed on to the enabled endpoints subscribed to its type, one
    `Delivery` per (event, endpoint), and marks the event dispatched, in one transaction (events still being
    written by uncommitted transactions are invisible here and are taken by a later run);
@@ -32,6 +33,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from kopilka.communications import claims, webhook_addresses, webhook_endpoints, webhook_retries, webhook_signing
+from kopilka.communications.journeys.step_events import steps_to_events
 from kopilka.communications.ledger_events import entries_to_events
 from kopilka.communications.models import Delivery, DeliveryAttempt, Endpoint
 from kopilka.core import clock
@@ -51,10 +53,11 @@ log = logging.getLogger(__name__)
 
 
 def deliver_webhooks() -> int:
-    """The periodic job: events from the ledger, then dispatch, then delivery; returns how many were delivered.
-    What it writes for people (errors, reasons) is in the programme's language."""
+    """The periodic job: events from the ledger and the journeys' steps, then dispatch, then delivery; returns how
+    many were delivered. What it writes for people (errors, reasons) is in the programme's language."""
     with translation.override(settings.LANGUAGE_CODE):
         entries_to_events()
+        steps_to_events()
         for _round in range(DISPATCH_ROUNDS):
             if not dispatch_events():
                 break

@@ -26,6 +26,7 @@ EVENT_TYPES = {
     "points.spent": gettext_lazy("points spent"),
     "points.burned": gettext_lazy("points burned"),
     "points.expiring": gettext_lazy("points about to burn"),
+    "journey.step": gettext_lazy("journey step taken"),
 }
 TEST_EVENT = "webhook.test"
 ROTATION_OVERLAP = timedelta(hours=24)  # a rotated-out secret still signs this long

@@ -46,7 +46,7 @@ SCHEDULE: tuple[PeriodicJob, ...] = (
     PeriodicJob("birthdays",                  birthdays,                 DailyAt("09:00")),
     # tiers: the review that moves members to the tier they qualify for (on review days)
     PeriodicJob("review_tiers",               review_tiers,              DailyAt("00:30")),
-    # communications: send the outbox; turn ledger entries into events and deliver webhooks
+    # communications: send the outbox; turn ledger entries and journey steps into events and deliver webhooks
     PeriodicJob("deliver_messages",           deliver_messages,          MINUTE),
     PeriodicJob("deliver_webhooks",           deliver_webhooks,          MINUTE),
     # communications: delete the deliveries and events done with longer than KOPILKA["OUTBOX_DAYS"] ago

@@ -17,6 +17,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from kopilka.communications.cursor_models import SettledCursor
 from kopilka.customers.models import Member
 
 OPEN = ("active", "waiting")
@@ -162,15 +163,12 @@ class JourneySegmentMember(models.Model):
         constraints = [models.UniqueConstraint(fields=["journey", "member"], name="journey_segment_member")]
 
 
-class JourneyCursor(models.Model):
-    """How far a source of events (`source`: "outbox", "member_events") has been read for journeys
-    (`settled_cursor`; the fields of `cursor_models.SettledCursor`)."""
+class JourneyCursor(SettledCursor):
+    """How far a source of rows has been read by the journeys' passes (`settled_cursor`), one row per `source`:
+    "outbox" and "member_events", read for entries and waits (`events`); "steps", the steps taken, turned into
+    `journey.step` events (`step_events`)."""
 
     source = models.CharField(max_length=20, unique=True)
-    position = models.BigIntegerField(default=0)
-    seen_before = models.BigIntegerField(default=0)
-    seen_up_to = models.BigIntegerField(default=0)
-    seen_xmax = models.BigIntegerField(null=True)
 
 
 MESSAGE_KIND = "journey"  # the `Message.kind` of a journey's messages
