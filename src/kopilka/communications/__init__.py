@@ -20,8 +20,9 @@ sent; every message needs consent to its channel in force, a marketing one also 
 hours on the member's clock, waits until they end; a marketing
 e-mail is never recorded without the public address its unsubscribe link needs; only the worker holding a
 message's claim sends it, and its send ends before the claim does; every try is recorded, and every try carries the
-same id (the e-mail's Message-ID, the SMS's client reference). A template's stored texts passed
-`templating.problems`.
+same id (the e-mail's Message-ID, the SMS's client reference); a message recorded without its text gets it from
+the filler of its kind right before its send, under its claim (`services.fill_at_send`, wired by the composition
+root), so every try sends the same text. A template's stored texts passed `templating.problems`.
 Notices: each kind is sent only while the programme has it on, from the outbox's events and the ledger's entries
 read by cursors safe against out-of-order commits (nothing is added to the ledger's writes or the nightly expiry);
 one burn notice per member and burn day covers every lot burning that day; campaign notices are marketing and never
