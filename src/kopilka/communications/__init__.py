@@ -32,8 +32,9 @@ by the integer hash, the same in Python and SQL) are written down once, when it 
 members get no message, every other gets exactly one, written set-based under the outbox's rules and filled for
 them right before the send; a tracking redirect goes only to a link the message had. A month's plan holds at most
 three mechanics.
-A journey's message is recorded under the same rules, set-based, and gets its text from its template right before
-its first send (`journeys.texts`). Journeys keep what `journeys` states.
+A journey's message is recorded under the same rules, set-based, with its template's relevance window counted from
+its step, and gets its text from its template right before its first send (`journeys.texts`). Journeys keep what
+`journeys` states.
 Webhooks: an event reaches each enabled endpoint subscribed to its type once (one delivery per event and
 endpoint), with one webhook-id on every try and replay, signed by every secret in use; only the worker holding a
 delivery's claim sends it, to an address checked public (unless the endpoint allows private ones) at save and at
