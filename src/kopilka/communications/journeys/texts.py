@@ -18,11 +18,12 @@ def fill(message: Message, worker: str) -> bool:
     _journey, state_id, step_id = message.source.split(":", 2)
     state = JourneyState.objects.select_related("version").get(pk=int(state_id))
     step = parse_graph(state.version.graph).steps[step_id]
+    unsubscribe_url = unsubscribe.url(message.member_id, message.channel)
     composed = compose(get_template(step.template), message.member_id, offers=step.offers,
-                       extra={"unsubscribe_url": unsubscribe.url(message.member_id, message.channel)})
+                       extra={"unsubscribe_url": unsubscribe_url})
     body, link = composed.body, ""
     if message.channel == Message.Channel.EMAIL:
-        body, link = unsubscribe.appended(body, message.member_id, message.channel)
+        body, link = unsubscribe.with_link(body, unsubscribe_url), unsubscribe_url
     message.subject, message.body, message.unsubscribe_url = composed.subject[:200] or _("Message"), body, link
     Message.objects.filter(pk=message.pk, leased_by=worker, body="").update(
         subject=message.subject, body=message.body, unsubscribe_url=message.unsubscribe_url)
