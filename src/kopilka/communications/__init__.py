@@ -20,7 +20,9 @@ it), never sent; every message needs consent to its channel in force, a marketin
 quiet hours on the member's clock, waits until they end; a marketing e-mail is never recorded without the public
 address its unsubscribe link needs; only the worker holding a message's claim sends it, and its send ends before the
 claim does; every try is recorded, and every try carries the same id (the e-mail's Message-ID, the SMS's client
-reference). A template's stored texts passed `templating.problems`.
+reference); a message recorded without its text gets it from the filler of its kind right before its send,
+under its claim (`services.fill_at_send`, wired by the composition root), so every try sends the same text. A
+template's stored texts passed `templating.problems`.
 Notices: each kind is sent only while the programme has it on, from the outbox's events and the ledger's entries
 read by cursors safe against out-of-order commits (nothing is added to the ledger's writes or the nightly expiry);
 one burn notice per member and burn day covers every lot burning that day; campaign notices are marketing and never
@@ -30,8 +32,9 @@ by the integer hash, the same in Python and SQL) are written down once, when it 
 members get no message, every other gets exactly one, written set-based under the outbox's rules and filled for
 them right before the send; a tracking redirect goes only to a link the message had. A month's plan holds at most
 three mechanics.
-A journey's message is recorded under the same rules, set-based, and gets its text from its template right before
-its first send (`journeys.texts`). Journeys keep what `journeys` states.
+A journey's message is recorded under the same rules, set-based, with its template's relevance window counted from
+its step, and gets its text from its template right before its first send (`journeys.texts`). Journeys keep what
+`journeys` states.
 Webhooks: an event reaches each enabled endpoint subscribed to its type once (one delivery per event and
 endpoint), with one webhook-id on every try and replay, signed by every secret in use; only the worker holding a
 delivery's claim sends it, to an address checked public (unless the endpoint allows private ones) at save and at

@@ -6,23 +6,24 @@ growing pauses (`pause()`) until `RETRY_FOR` after its first try, so an outage o
 message that waited out quiet hours or a mailing's pace before that try (the wait does not count).
 Right before its send a message is held to the rules once more: one past its relevance (`relevant_until`) or
 whose consent was withdrawn meanwhile is skipped, and a marketing message whose time has come inside quiet hours
-waits until they end (that wait is not a try).
+waits until they end (that wait is not a try). Then a message recorded without its text gets it from the filler of
+its kind (`fill_at_send`; the composition root, `kopilka.runtime`, gives mailings and journeys theirs).
 """
 
 import logging
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils.translation import gettext as _
 
 from kopilka.communications import claims, email, rules, sms, unsubscribe
 from kopilka.communications.cut_off import SendFailed
-from kopilka.communications.journeys import texts as journey_texts
-from kopilka.communications.mailings import filling
 from kopilka.communications.models import Attempt, Message
 from kopilka.core import clock, programme
 from kopilka.core.errors import ApplicationError, ValidationFailed
@@ -40,7 +41,19 @@ RETRY_FOR = timedelta(hours=24)  # how long after its first try a message is sti
 SENDERS = {Message.Channel.EMAIL: email.send, Message.Channel.SMS: sms.send}
 COUNTED = (Message.Status.QUEUED, Message.Status.SENT, Message.Status.DELIVERED)  # against the frequency cap
 
+Filler = Callable[[Message, str], bool]
+FILLERS: dict[str, Filler] = {}  # Message.kind → its filler (`fill_at_send`)
+
 log = logging.getLogger(__name__)
+
+
+def fill_at_send(kind: str, filler: Filler) -> None:
+    """The messages of `kind` recorded without a text get it from `filler` right before their send.
+    `filler(message, worker)` writes the text of the message the worker holds (into `message` too) and returns True,
+    or returns False when the message may not go after all and records why; an ApplicationError it raises fails the
+    message with its reason. One filler per kind: another for a kind that has one is refused."""
+    if FILLERS.setdefault(kind, filler) is not filler:
+        raise ImproperlyConfigured(f"messages of kind {kind!r} have a filler already")
 
 
 def send_limit() -> timedelta:
@@ -192,9 +205,7 @@ def _take(message: Message, worker: str) -> tuple[Attempt, float] | None:
 
 def _send(message: Message, worker: str) -> int:
     """Send one claimed message and record the try; 1 when it went out."""
-    if _held_back(message, worker) or not _has_text(message, worker):
-        return 0
-    if filling.needs_text(message) and not filling.fill(message, worker):
+    if _held_back(message, worker) or not _filled(message, worker):
         return 0
     taken = _take(message, worker)
     if taken is None:
@@ -211,19 +222,19 @@ def _send(message: Message, worker: str) -> int:
     return 1
 
 
-def _has_text(message: Message, worker: str) -> bool:
-    """A journey's message gets its text right before its first send (`journeys.texts`); one whose text cannot be
-    made (its template is gone) fails with the reason."""
-    if not journey_texts.needs_text(message):
+def _filled(message: Message, worker: str) -> bool:
+    """A message recorded without its text gets it from the filler of its kind (`fill_at_send`) right before its
+    send; one whose text cannot be made (its template is gone) fails with the reason. True: it has its text."""
+    filler = FILLERS.get(message.kind)
+    if filler is None or message.body:
         return True
     try:
-        journey_texts.fill(message, worker)
+        return filler(message, worker)
     except ApplicationError as refused:
         Message.objects.filter(pk=message.pk, leased_by=worker, status=Message.Status.QUEUED).update(
             status=Message.Status.FAILED, error=str(refused.message), lease_until=None, leased_by="",
             next_try_at=None)
         return False
-    return True
 
 
 def _held_back(message: Message, worker: str) -> bool:

@@ -37,14 +37,9 @@ def url(member_id: int, channel: str) -> str:
 
 
 def with_link(body: str, link: str) -> str:
-    """A marketing e-mail's text with its unsubscribe line, in the active language."""
+    """A marketing e-mail's text with its unsubscribe line (`link`, from `url`) at the end, in the active language:
+    the one way every marketing e-mail gets it."""
     return f"{body}\n\n{_('Unsubscribe from these messages: %(url)s') % {'url': link}}"
-
-
-def appended(body: str, member_id: int, channel: str) -> tuple[str, str]:
-    """A marketing e-mail's text with its unsubscribe line at the end, and the link."""
-    link = url(member_id, channel)
-    return with_link(body, link), link
 
 
 def read(given: str) -> Subscription:

@@ -13,8 +13,16 @@ class RuntimeConfig(AppConfig):
 
     def ready(self) -> None:
         from kopilka.backoffice.roles import sync_roles
+        from kopilka.communications import services as outbox
+        from kopilka.communications.journeys import models as journeys
+        from kopilka.communications.journeys import texts
+        from kopilka.communications.mailings import filling
+        from kopilka.communications.mailings import models as mailings
 
         # After every migrate, once the back office (the last app with models) has its permissions, the roles
         # get theirs: permissions of new models exist only from then on.
         post_migrate.connect(sync_roles, sender=apps.get_app_config("backoffice"),
                              dispatch_uid="kopilka.backoffice.sync_roles")
+        # The outbox's messages written without their text (set-based, per member) get it right before their send.
+        outbox.fill_at_send(mailings.MESSAGE_KIND, filling.fill)
+        outbox.fill_at_send(journeys.MESSAGE_KIND, texts.fill)

@@ -1,13 +1,14 @@
-"""The steps as the worker takes them, a batch of visits at a time: a send under the rules of marketing messages,
-a wait for an event with its two exits, a branch on a conditions tree, a random split stable for the member, a
-reward through a budgeted campaign (what the budget refused recorded), tags, an exit; a paused journey stands
-still."""
+"""The steps as the worker takes them, a batch of visits at a time: a send under the rules of marketing messages
+and its template's relevance window, a wait for an event with its two exits, a branch on a conditions tree, a random
+split stable for the member, a reward through a budgeted campaign (what the budget refused recorded), tags, an exit;
+a paused journey stands still."""
 
 from datetime import timedelta
 
 import pytest
 
 from kopilka.campaigns.events import record_event
+from kopilka.communications import services as outbox
 from kopilka.communications.journeys.models import JourneyState, JourneyStep, message_source
 from kopilka.communications.journeys.services import create_journey, move_journey
 from kopilka.communications.message_templates import save_template
@@ -81,6 +82,32 @@ def test_without_quiet_hours_a_message_goes_at_once_at_any_hour(letter, noon):
     journey(steps(hello={"kind": "send", "template": "hello"}))
     run()
     assert Message.objects.filter(member=anna).values_list("status", "next_try_at").get() == ("queued", None)
+
+
+def test_a_message_waiting_out_quiet_hours_past_its_templates_relevance_is_skipped_too_late(rules, noon, smtp):
+    save_template(code="tonight", actor="t", name="Сегодня", channel="email", purpose="marketing",
+                  subject_ru="Только сегодня", body_ru="{{ member.name }}, только до полуночи", relevance_hours=2)
+    noon.advance(hours=10)  # 22:00 in Moscow: quiet until 09:00
+    anna = member("Анна")
+    journey(steps(tonight={"kind": "send", "template": "tonight"}))
+    run()
+    written = clock.now()
+    assert Message.objects.filter(member=anna).values_list("status", "next_try_at", "relevant_until").get() == (
+        "queued", written + timedelta(hours=11), written + timedelta(hours=2))
+    noon.advance(hours=11)  # 09:00: the quiet hours are over, and so is the window
+    assert outbox.deliver_queued() == 0 and not smtp.received
+    assert Message.objects.filter(member=anna).values_list("status", "skip_reason", "attempts", "body").get() == (
+        "skipped", "too_late", 0, "")
+
+
+def test_a_send_step_whose_template_leaves_no_time_records_its_messages_too_late(rules, noon):
+    save_template(code="never", actor="t", name="Никогда", channel="email", purpose="marketing",
+                  subject_ru="Поздно", body_ru="Уже поздно", relevance_hours=0)
+    anna = member("Анна")
+    journey(steps(never={"kind": "send", "template": "never"}))
+    run()
+    assert Message.objects.filter(member=anna).values_list("status", "skip_reason", "relevant_until").get() == (
+        "skipped", "too_late", clock.now())
 
 
 def test_a_send_step_whose_template_is_gone_leaves_its_members_where_they_are(letter, noon):

@@ -6,7 +6,9 @@ the rules every marketing message follows (`communications.rules`, as `services.
 - consent to the channel in force (the newest decision), else skipped (no consent, unsubscribed);
 - room under the frequency cap (marketing messages queued, sent or delivered on the channel within the cap's days),
   else skipped (frequency cap);
-- in quiet hours on the member's clock (their region's time zone, else the programme's), queued until they end.
+- in quiet hours on the member's clock (their region's time zone, else the programme's), queued until they end;
+- the template's relevance window counted from the step (`relevant_until`): the sender skips a message still
+  waiting when it ends (too late), and one with no window left is recorded too late at once.
 
 The members are locked first (PostgreSQL: FOR NO KEY UPDATE, by id), as `notify` locks its one member, so that a
 message recorded elsewhere at the same moment is counted against the cap one after the other. A message is written
@@ -25,7 +27,7 @@ from django.utils.translation import gettext as _
 from kopilka.communications import rules, services
 from kopilka.communications.journeys import rows
 from kopilka.communications.journeys.models import MESSAGE_KIND
-from kopilka.communications.message_templates import get_template
+from kopilka.communications.message_templates import get_template, relevance_end
 from kopilka.communications.models import Message, MessageTemplate
 from kopilka.core import clock, programme, sql
 from kopilka.core.errors import ValidationFailed
@@ -61,6 +63,8 @@ def write_messages(visits: Sequence[tuple[int, int]], step_id: str, template: Me
         address = "m.phone"
         no_address = "CASE WHEN m.phone = '' THEN 'no_address' WHEN m.phone NOT LIKE '+%%' THEN 'not_a_phone' END"
     quiet, quiet_params = _quiet_until(now)
+    relevant_until = relevance_end(template, now)
+    too_late = f", '{rules.TOO_LATE}'" if rules.too_late(now, relevant_until) else ""
     cap_since = now - timedelta(days=programme.value("MARKETING_CAP_DAYS"))
     decided = f"""
         SELECT s.id AS state_id, s.member_id AS member_id, {address} AS address,
@@ -73,7 +77,7 @@ def write_messages(visits: Sequence[tuple[int, int]], step_id: str, template: Me
                         CASE WHEN (SELECT COUNT(*) FROM {_MESSAGES} x
                                    WHERE x.member_id = m.id AND x.channel = %s AND x.purpose = 'marketing'
                                      AND x.status IN ({_COUNTED}) AND x.created_at > %s) >= %s
-                             THEN '{rules.FREQUENCY_CAP}' END) AS reason,
+                             THEN '{rules.FREQUENCY_CAP}' END{too_late}) AS reason,
                {quiet} AS quiet
         FROM ({rows.visit_rows()}) s JOIN {_MEMBERS} m ON m.id = s.member_id
              LEFT JOIN {_REGIONS} r ON r.id = m.region_id
@@ -81,14 +85,15 @@ def write_messages(visits: Sequence[tuple[int, int]], step_id: str, template: Me
     """
     statement = f"""
         INSERT INTO {_MESSAGES} (member_id, channel, purpose, kind, source, "to", subject, body, status, skip_reason,
-                                 attempts, error, created_at, provider_id, unsubscribe_url, uid, leased_by, next_try_at)
+                                 attempts, error, created_at, provider_id, unsubscribe_url, uid, leased_by, next_try_at,
+                                 relevant_until)
         SELECT d.member_id, %s, 'marketing', %s, {rows.concat("'journey:'", "d.state_id", "':'", "%s")}, d.address,
                '', '', CASE WHEN d.reason IS NULL THEN 'queued' ELSE 'skipped' END, COALESCE(d.reason, ''),
-               0, '', %s, '', '', {rows.new_uuid()}, '', CASE WHEN d.reason IS NULL THEN d.quiet END
+               0, '', %s, '', '', {rows.new_uuid()}, '', CASE WHEN d.reason IS NULL THEN d.quiet END, %s
         FROM ({decided}) d
     """
     return rows.write(statement, [
-        channel, MESSAGE_KIND, step_id, sql.at(now),
+        channel, MESSAGE_KIND, step_id, sql.at(now), None if relevant_until is None else sql.at(relevant_until),
         channel, channel, sql.at(cap_since), programme.value("MARKETING_CAP_MESSAGES"), *quiet_params,
         *rows.visit_rows_params(visits),
     ])

@@ -1,6 +1,6 @@
 """A mailing's message gets its text right before its send: the outbox wrote it set-based without one (`building`),
-and the worker holding its claim fills it here (`services._send`), so a member's balance and names are as they are
-when the message goes.
+and the worker holding its claim fills it here (`fill`, the outbox's filler of the mailings' kind:
+`services.fill_at_send`), so a member's balance and names are as they are when the message goes.
 
 The text is the member's variant's template (`message_templates.compose`), its links made trackable for e-mail
 (`tracking`), and a marketing e-mail's unsubscribe link appended as every marketing e-mail carries it. An SMS to a
@@ -12,15 +12,11 @@ from django.utils import translation
 
 from kopilka.communications import unsubscribe
 from kopilka.communications.mailings import tracking
-from kopilka.communications.mailings.models import MESSAGE_KIND, MailingRecipient, MailingVariant
+from kopilka.communications.mailings.models import MailingRecipient, MailingVariant
 from kopilka.communications.message_templates import compose
 from kopilka.communications.models import Message
 from kopilka.core.errors import ValidationFailed
 from kopilka.customers.validators import normalise_phone
-
-
-def needs_text(message: Message) -> bool:
-    return message.kind == MESSAGE_KIND and not message.body
 
 
 def fill(message: Message, worker: str) -> bool:
