@@ -18,7 +18,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils.translation import gettext as _
 
-from kopilka.communications import claims, email, rules, sms, unsubscribe
+from kopilka.communications import claims, email, notice_texts, rules, sms, unsubscribe
 from kopilka.communications.cut_off import SendFailed
 from kopilka.communications.journeys import texts as journey_texts
 from kopilka.communications.mailings import filling
@@ -71,10 +71,7 @@ def notify(member_id: int, *, kind: str, source: str, subject: str, body: str,
                                details={"channel": channel, "purpose": purpose})
     if (earlier := Message.objects.filter(kind=kind, source=source).first()) is not None:
         return earlier
-    if purpose == Message.Purpose.MARKETING and channel == Message.Channel.EMAIL and not programme.value("PUBLIC_URL"):
-        raise ValidationFailed(
-            _("Marketing e-mail carries an unsubscribe link: set the platform's public address first "
-              "(channel settings, or KOPILKA_PUBLIC_URL)."), code="public_url_missing")
+    check_public_url(channel, purpose)
     try:
         with transaction.atomic():
             now = clock.now()
@@ -86,6 +83,15 @@ def notify(member_id: int, *, kind: str, source: str, subject: str, body: str,
                                           relevant_until=relevant_until, **decided)
     except IntegrityError:  # the same notice recorded meanwhile
         return Message.objects.get(kind=kind, source=source)
+
+
+def check_public_url(channel: str, purpose: str) -> None:
+    """A marketing e-mail carries its unsubscribe link: refused (ValidationFailed) while the programme has no public
+    address."""
+    if purpose == Message.Purpose.MARKETING and channel == Message.Channel.EMAIL and not programme.value("PUBLIC_URL"):
+        raise ValidationFailed(
+            _("Marketing e-mail carries an unsubscribe link: set the platform's public address first "
+              "(channel settings, or KOPILKA_PUBLIC_URL)."), code="public_url_missing")
 
 
 def _decided(member_id: int, channel: str, purpose: str, body: str, now: datetime) -> dict:
@@ -194,6 +200,8 @@ def _send(message: Message, worker: str) -> int:
     if _held_back(message, worker) or not _has_text(message, worker):
         return 0
     if filling.needs_text(message) and not filling.fill(message, worker):
+        return 0
+    if notice_texts.needs_text(message) and not notice_texts.fill(message, worker):
         return 0
     taken = _take(message, worker)
     if taken is None:
