@@ -4,7 +4,7 @@ registered by importing."""
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from kopilka.communications import services
+from kopilka.communications import notice_texts, services
 from kopilka.communications.journeys import models as journeys
 from kopilka.communications.journeys import texts
 from kopilka.communications.mailings import filling
@@ -26,8 +26,9 @@ def test_the_reader_of_imports_sees_the_runtime_importing_the_apps():
     assert app_of("kopilka.ledger.tasks") == "ledger"
 
 
-def test_the_outbox_fills_the_texts_of_mailings_and_journeys_by_the_fillers_the_composition_root_gives_it():
-    assert services.FILLERS == {mailings.MESSAGE_KIND: filling.fill, journeys.MESSAGE_KIND: texts.fill}
+def test_the_outbox_fills_the_texts_of_mailings_journeys_and_campaign_notices_by_the_composition_roots_fillers():
+    assert services.FILLERS == {mailings.MESSAGE_KIND: filling.fill, journeys.MESSAGE_KIND: texts.fill,
+                                **{kind: notice_texts.fill for kind in notice_texts.KINDS}}
 
 
 def test_a_second_filler_for_a_kind_is_refused_and_the_first_stays():

@@ -26,7 +26,8 @@ template's stored texts passed `templating.problems`.
 Notices: each kind is sent only while the programme has it on, from the outbox's events and the ledger's entries
 read by cursors safe against out-of-order commits (nothing is added to the ledger's writes or the nightly expiry);
 one burn notice per member and burn day covers every lot burning that day; campaign notices are marketing and never
-reach the members a campaign holds out or the programme's control group.
+reach the members a campaign holds out or the programme's control group; they are written set-based under the
+outbox's rules, a chunk of members per transaction, each member's once, and filled right before the send.
 Mailings: a mailing's members and their groups (the programme's control group, its held-out share, its variants:
 by the integer hash, the same in Python and SQL) are written down once, when it starts, and never change; held-out
 members get no message, every other gets exactly one, written set-based under the outbox's rules and filled for

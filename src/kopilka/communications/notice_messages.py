@@ -1,7 +1,7 @@
 """One personal notice to one member: the kind's template filled for the member now, recorded once per (kind,
 source) under the delivery rules (`services.notify`), with the moment it stops being worth sending — the
-template's relevance window counted from what it tells of, and never after that thing (a burn, a campaign's end)
-has happened."""
+template's relevance window counted from what it tells of, and never after that thing (a burn) has happened.
+Campaign notices, told to many members at once, are written set-based instead (`notice_campaigns`)."""
 
 from datetime import datetime
 

@@ -6,7 +6,8 @@ set exactly for the kinds that count days; `on_since` is the moment a kind that 
 happens from then on is told. Every outbox event with id ≤ the `NoticeCursor`'s position has been
 turned into its notice or was of no kind told of then. Every burn day up to `ExpiringRead.through_day` has had its
 `points.expiring` events recorded. A `CampaignNoticeRun` with `done_at` says every member the campaign applied to
-then has been considered for that notice.
+at its `started_at` has been considered for that notice; while it runs, every such member with an id up to its
+`through_member` has (their notices committed with the cursor), and it has written `members` messages.
 """
 
 from django.db import models
@@ -55,10 +56,15 @@ class ExpiringRead(models.Model):
 
 
 class CampaignNoticeRun(models.Model):
-    """A campaign's notice of one kind, given to the members it applied to; `done_at` is None while it runs."""
+    """A campaign's notice of one kind, given to the members it applied to at `started_at`, by id in chunks, from
+    the template it started with; `done_at` is None while it runs."""
 
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="+")
     kind = models.CharField(max_length=40, choices=NoticeSetting.Kind.choices)
+    started_at = models.DateTimeField(null=True)  # when its first chunk was written: the moment its members are of
+    template = models.ForeignKey("communications.MessageTemplate", on_delete=models.PROTECT, related_name="+",
+                                 null=True)  # set with its first chunk; its notices' texts are filled from it
+    through_member = models.BigIntegerField(default=0)  # the last member id of its last committed chunk
     members = models.PositiveIntegerField(default=0)  # messages recorded (sent or skipped by the rules)
     done_at = models.DateTimeField(null=True)
 

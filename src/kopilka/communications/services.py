@@ -85,10 +85,7 @@ def notify(member_id: int, *, kind: str, source: str, subject: str, body: str,
                                details={"channel": channel, "purpose": purpose})
     if (earlier := Message.objects.filter(kind=kind, source=source).first()) is not None:
         return earlier
-    if purpose == Message.Purpose.MARKETING and channel == Message.Channel.EMAIL and not programme.value("PUBLIC_URL"):
-        raise ValidationFailed(
-            _("Marketing e-mail carries an unsubscribe link: set the platform's public address first "
-              "(channel settings, or KOPILKA_PUBLIC_URL)."), code="public_url_missing")
+    check_public_url(channel, purpose)
     try:
         with transaction.atomic():
             now = clock.now()
@@ -100,6 +97,15 @@ def notify(member_id: int, *, kind: str, source: str, subject: str, body: str,
                                           relevant_until=relevant_until, **decided)
     except IntegrityError:  # the same notice recorded meanwhile
         return Message.objects.get(kind=kind, source=source)
+
+
+def check_public_url(channel: str, purpose: str) -> None:
+    """A marketing e-mail carries its unsubscribe link: refused (ValidationFailed) while the programme has no public
+    address."""
+    if purpose == Message.Purpose.MARKETING and channel == Message.Channel.EMAIL and not programme.value("PUBLIC_URL"):
+        raise ValidationFailed(
+            _("Marketing e-mail carries an unsubscribe link: set the platform's public address first "
+              "(channel settings, or KOPILKA_PUBLIC_URL)."), code="public_url_missing")
 
 
 def _decided(member_id: int, channel: str, purpose: str, body: str, now: datetime) -> dict:

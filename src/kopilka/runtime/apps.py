@@ -13,6 +13,7 @@ class RuntimeConfig(AppConfig):
 
     def ready(self) -> None:
         from kopilka.backoffice.roles import sync_roles
+        from kopilka.communications import notice_texts
         from kopilka.communications import services as outbox
         from kopilka.communications.journeys import models as journeys
         from kopilka.communications.journeys import texts
@@ -26,3 +27,5 @@ class RuntimeConfig(AppConfig):
         # The outbox's messages written without their text (set-based, per member) get it right before their send.
         outbox.fill_at_send(mailings.MESSAGE_KIND, filling.fill)
         outbox.fill_at_send(journeys.MESSAGE_KIND, texts.fill)
+        for kind in notice_texts.KINDS:  # campaign notices
+            outbox.fill_at_send(kind, notice_texts.fill)

@@ -1,5 +1,5 @@
 """A send step for a batch of visits: one INSERT … SELECT writes every member's message to the outbox, decided by
-the rules every marketing message follows (`communications.rules`, as `services.notify` applies them one by one):
+the rules every marketing message follows (`communications.rules_sql`, as `services.notify` applies them one by one):
 
 - an address on the template's channel (an SMS needs a phone in international form), else skipped (no address,
   not a phone);
@@ -18,34 +18,26 @@ twice.
 """
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
 from django.db import connection
-from django.utils.translation import gettext as _
 
-from kopilka.communications import rules, services
+from kopilka.communications import rules, rules_sql, services
 from kopilka.communications.journeys import rows
 from kopilka.communications.journeys.models import MESSAGE_KIND
 from kopilka.communications.message_templates import get_template, relevance_end
 from kopilka.communications.models import Message, MessageTemplate
-from kopilka.core import clock, programme, sql
-from kopilka.core.errors import ValidationFailed
-from kopilka.customers.models import Consent, Member, Region
+from kopilka.core import sql
+from kopilka.customers.models import Member, Region
 
-_MESSAGES, _MEMBERS = Message._meta.db_table, Member._meta.db_table
-_CONSENTS, _REGIONS = Consent._meta.db_table, Region._meta.db_table
-_COUNTED = ", ".join(f"'{status}'" for status in services.COUNTED)
+_MESSAGES, _MEMBERS, _REGIONS = Message._meta.db_table, Member._meta.db_table, Region._meta.db_table
 
 
 def template_for(code: str) -> MessageTemplate:
     """The send step's template; a marketing e-mail needs the programme's public address for its unsubscribe
     link."""
     template = get_template(code)
-    if template.channel == Message.Channel.EMAIL and not programme.value("PUBLIC_URL"):
-        raise ValidationFailed(
-            _("Marketing e-mail carries an unsubscribe link: set the platform's public address first "
-              "(channel settings, or KOPILKA_PUBLIC_URL)."), code="public_url_missing")
+    services.check_public_url(template.channel, Message.Purpose.MARKETING)
     return template
 
 
@@ -57,28 +49,13 @@ def write_messages(visits: Sequence[tuple[int, int]], step_id: str, template: Me
         rows.write(f"SELECT id FROM {_MEMBERS} WHERE {rows.in_ids('id')} ORDER BY id FOR NO KEY UPDATE",
                    [rows.ids(sorted({member_id for _visit, member_id in visits}))])
     channel = template.channel
-    if channel == Message.Channel.EMAIL:
-        address, no_address = "m.email", "CASE WHEN m.email = '' THEN 'no_address' END"
-    else:
-        address = "m.phone"
-        no_address = "CASE WHEN m.phone = '' THEN 'no_address' WHEN m.phone NOT LIKE '+%%' THEN 'not_a_phone' END"
-    quiet, quiet_params = _quiet_until(now)
+    reason, reason_params = rules_sql.marketing_reason(channel, now)
+    quiet, quiet_params = rules_sql.quiet_until(now)
     relevant_until = relevance_end(template, now)
-    too_late = f", '{rules.TOO_LATE}'" if rules.too_late(now, relevant_until) else ""
-    cap_since = now - timedelta(days=programme.value("MARKETING_CAP_DAYS"))
+    late = f"'{rules.TOO_LATE}'" if rules.too_late(now, relevant_until) else "NULL"
     decided = f"""
-        SELECT s.id AS state_id, s.member_id AS member_id, {address} AS address,
-               COALESCE({no_address},
-                        CASE WHEN m.status = 'deleted' THEN 'member_erased' END,
-                        CASE (SELECT CASE WHEN c.granted THEN 1 ELSE 0 END FROM {_CONSENTS} c
-                              WHERE c.member_id = m.id AND c.channel = %s
-                              ORDER BY c.decided_at DESC, c.id DESC LIMIT 1)
-                             WHEN 1 THEN NULL WHEN 0 THEN '{rules.UNSUBSCRIBED}' ELSE '{rules.NO_CONSENT}' END,
-                        CASE WHEN (SELECT COUNT(*) FROM {_MESSAGES} x
-                                   WHERE x.member_id = m.id AND x.channel = %s AND x.purpose = 'marketing'
-                                     AND x.status IN ({_COUNTED}) AND x.created_at > %s) >= %s
-                             THEN '{rules.FREQUENCY_CAP}' END{too_late}) AS reason,
-               {quiet} AS quiet
+        SELECT s.id AS state_id, s.member_id AS member_id, {rules_sql.address(channel)} AS address,
+               COALESCE({reason}, {late}) AS reason, {quiet} AS quiet
         FROM ({rows.visit_rows()}) s JOIN {_MEMBERS} m ON m.id = s.member_id
              LEFT JOIN {_REGIONS} r ON r.id = m.region_id
         WHERE 1 = 1{rows.kept_apart()}
@@ -94,26 +71,6 @@ def write_messages(visits: Sequence[tuple[int, int]], step_id: str, template: Me
     """
     return rows.write(statement, [
         channel, MESSAGE_KIND, step_id, sql.at(now), None if relevant_until is None else sql.at(relevant_until),
-        channel, channel, sql.at(cap_since), programme.value("MARKETING_CAP_MESSAGES"), *quiet_params,
-        *rows.visit_rows_params(visits),
+        *reason_params, *quiet_params, *rows.visit_rows_params(visits),
     ])
 
-
-def _quiet_until(now: datetime) -> tuple[str, list]:
-    """SQL for the end of the quiet hours the member is in at `now` (NULL: none), by their region's time zone;
-    worked out in Python once per time zone."""
-    nothing = "CAST(NULL AS timestamp with time zone)" if connection.vendor == "postgresql" else "NULL"
-    window = programme.quiet_hours_window(programme.value("QUIET_HOURS"))
-    if window is None:
-        return nothing, []
-    default = clock.programme_tz().key
-    zones = {default, *Region.objects.exclude(time_zone="").values_list("time_zone", flat=True).distinct()}
-    ends = {zone: rules.quiet_until(now, ZoneInfo(zone), window) for zone in sorted(zones)}
-    ends = {zone: end for zone, end in ends.items() if end is not None}
-    if not ends:
-        return nothing, []
-    cases = " ".join("WHEN %s THEN %s" for _zone in ends)
-    params: list = [default]
-    for zone, end in ends.items():
-        params += [zone, sql.at(end)]
-    return f"(CASE COALESCE(NULLIF(r.time_zone, ''), %s) {cases} END)", params
