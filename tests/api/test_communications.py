@@ -112,6 +112,10 @@ def test_webhooks_need_their_scope_and_an_unknown_endpoint_is_404(caller_with, i
                    integration.post(f"{URL}/webhooks/{endpoint.pk}/events/1/replay", key="m-5")]:
         assert answer.status_code == 404 and answer.json()["code"] in (
             "webhook_endpoint_not_found", "webhook_delivery_not_found"), answer.json()
+    integration.headers["HTTP_ACCEPT_LANGUAGE"] = "ru"
+    never = integration.post(f"{URL}/webhooks/{endpoint.pk}/events/1/replay", key="m-6").json()
+    assert (never["message"], never["details"]) == ("Это событие на этот адрес не отправлялось.",
+                                                    {"endpoint_id": endpoint.pk, "event_id": 1})
     assert saved() == before
 
 

@@ -25,8 +25,8 @@ from kopilka.api.routes import api
 from kopilka.backoffice.models import CompensationRequest
 from kopilka.campaigns.models import Campaign, CampaignType, CampaignVersion, EventType
 from kopilka.catalog.models import Product, ProductGroup
-from kopilka.core import clock
 from kopilka.communications.models import Delivery, Endpoint, EndpointSecret
+from kopilka.core import clock
 from kopilka.core.models import SCOPES, ApiKey, AuditEvent, IdempotencyRecord, OutboxEvent, ProgrammeSettings
 from kopilka.customers.models import Consent, EligibilityFlag, ExternalId, Member, Tag
 from kopilka.ledger import services as ledger
