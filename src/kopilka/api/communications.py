@@ -8,6 +8,7 @@ are read with `campaigns:read`, a journey moved with `campaigns:write`. Writes t
 read; a replay of that write with its key gives the same answer. An API key never allows private addresses.
 """
 
+from dataclasses import asdict
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
@@ -209,14 +210,14 @@ def _journey_out(journey: Journey, detail: bool = False) -> dict:
                          "waiting": counts[step.id].waiting if step.id in counts else 0,
                          "passed": counts[step.id].passed if step.id in counts else 0}
                         for step in graph.steps.values()]
-        out["visits"] = journey_selectors.visits(journey).__dict__
+        out["visits"] = asdict(journey_selectors.visits(journey))
     return out
 
 
 def _mailing_out(mailing: Mailing, detail: bool = False) -> dict:
     out = {name: getattr(mailing, name) for name in MailingOut.model_fields if name != "variants"}
     out["variants"] = [{"label": v.label, "template": v.template.code, "share": v.share}
-                       for v in mailing.variants.select_related("template").order_by("position")]
+                       for v in mailing.variants.all()]  # by position (the model's order)
     if detail:
         out["problem"] = mailing.problem
         out["progress"] = mailing_results.progress(mailing)
@@ -358,13 +359,15 @@ def move_journey(request: HttpRequest, action: JourneyAction, code: str = code_p
 
 @router.get("/mailings", auth=scoped(READ), response={200: list[MailingOut], **ERRORS})
 def list_mailings(request: HttpRequest):
-    return [_mailing_out(m) for m in Mailing.objects.order_by("-created_at", "-id")]
+    found = Mailing.objects.prefetch_related("variants__template").order_by("-created_at", "-id")
+    return [_mailing_out(m) for m in found]
 
 
 @router.get("/mailings/{int:mailing_id}", auth=scoped(READ), response={200: MailingDetailOut, **ERRORS})
 def get_mailing(request: HttpRequest, mailing_id: int):
     """The mailing, its status and how far its sending has gone."""
-    return _mailing_out(mailings.get_mailing(mailing_id), detail=True)
+    found = mailings.get_mailing(mailing_id)
+    return _mailing_out(Mailing.objects.prefetch_related("variants__template").get(pk=found.pk), detail=True)
 
 
 @router.get("/mailings/{int:mailing_id}/results", auth=scoped(READ), response={200: ResultsOut, **ERRORS})
