@@ -25,8 +25,9 @@ from kopilka.api.routes import api
 from kopilka.backoffice.models import CompensationRequest
 from kopilka.campaigns.models import Campaign, CampaignType, CampaignVersion, EventType
 from kopilka.catalog.models import Product, ProductGroup
+from kopilka.communications.models import Delivery, Endpoint, EndpointSecret
 from kopilka.core import clock
-from kopilka.core.models import SCOPES, ApiKey, AuditEvent, IdempotencyRecord, ProgrammeSettings
+from kopilka.core.models import SCOPES, ApiKey, AuditEvent, IdempotencyRecord, OutboxEvent, ProgrammeSettings
 from kopilka.customers.models import Consent, EligibilityFlag, ExternalId, Member, Tag
 from kopilka.ledger import services as ledger
 from kopilka.ledger.models import Entry, Hold, Lot, LotCategory, ReasonCode
@@ -58,6 +59,7 @@ ROLE_SCOPES = {
     "reference:write": {"administrator", "marketer"},
     "programme:read": {"administrator"},
     "programme:write": {"administrator"},
+    "webhooks:write": {"administrator"},
 }
 
 _unique = itertools.count(1)
@@ -96,6 +98,10 @@ class World:
         upsert_tier(code="club", name="Клуб", rank=2, basis="subscription")
         self.order = self.fresh_order()
         self.snapshot = self.done_snapshot()
+        self.endpoint = self.fresh_endpoint()
+        self.delivery = self.fresh_delivery()
+        self.journey = self.fresh_journey()
+        self.mailing = self.draft_mailing()
 
     def accrual(self, points: int) -> int:
         return ledger.accrue(member_id=self.member, points=points, actor="test", idempotency_key=unique("a")).pk
@@ -128,6 +134,36 @@ class World:
         member = make_member().pk
         services.block_member(member_id=member, reason="fraud", actor="test")
         return member
+
+    @staticmethod
+    def fresh_endpoint() -> int:
+        from kopilka.communications import webhook_endpoints
+
+        return webhook_endpoints.create_endpoint(None, url=PUBLIC_HOOKS, event_types=["order.paid"], actor="t")[0].pk
+
+    def fresh_delivery(self) -> Delivery:
+        from kopilka.communications import webhook_endpoints
+
+        return webhook_endpoints.send_test_event(None, self.endpoint, actor="t")
+
+    @staticmethod
+    def fresh_journey() -> str:
+        from kopilka.communications.journeys.services import create_journey
+
+        code = unique("journey")
+        create_journey(code=code, name="Journey", trigger={"kind": "event", "event": "member.created"}, actor="t",
+                       graph={"start": "w", "steps": {"w": {"kind": "wait", "days": 1, "hours": 0, "next": None}}})
+        return code
+
+    @staticmethod
+    def draft_mailing() -> int:
+        from kopilka.communications.mailings.services import Variant, save_mailing
+        from kopilka.communications.message_templates import save_template
+
+        save_template(code="spring", actor="t", name="Spring", channel="email", purpose="marketing",
+                      subject_ru="Весна", body_ru="Весна")
+        return save_mailing(actor="t", name="Spring", channel="email", conditions=None, holdout_percent=Decimal(0),
+                            rate_per_minute=None, attribution_days=7, variants=[Variant("spring", 100)]).pk
 
     @staticmethod
     def done_snapshot() -> int:
@@ -163,6 +199,7 @@ def _reference_rows(book: str) -> list[tuple]:
 
 
 CART = [{"sku": "CREAM", "quantity": 1, "price": "100"}]
+PUBLIC_HOOKS = "https://93.184.216.34/hooks"  # a public address given as such: nothing to resolve, nothing sent
 RULES = {"accrual": {"reward": "percent", "percent": "7"}}
 MARCH = {"start": "2026-03-01", "end": "2026-03-31"}
 
@@ -262,12 +299,38 @@ OPERATIONS = [
 
     ("GET", "/programme/settings", "programme:read", 200, _nothing),
     ("PATCH", "/programme/settings", "programme:write", 200, lambda w: Call(body={"backdating_days": 10})),
+
+    ("GET", "/communications/webhooks", "webhooks:write", 200, _nothing),
+    ("POST", "/communications/webhooks", "webhooks:write", 201,
+     lambda w: Call(body={"url": PUBLIC_HOOKS, "event_types": ["order.paid"]})),
+    ("PATCH", "/communications/webhooks/{endpoint_id}", "webhooks:write", 200,
+     lambda w: Call({"endpoint_id": w.endpoint}, {"event_types": ["order.paid", "points.spent"]})),
+    ("POST", "/communications/webhooks/{endpoint_id}/rotate", "webhooks:write", 200,
+     lambda w: Call({"endpoint_id": w.endpoint})),
+    ("POST", "/communications/webhooks/{endpoint_id}/test", "webhooks:write", 202,
+     lambda w: Call({"endpoint_id": w.endpoint})),
+    ("GET", "/communications/webhooks/{endpoint_id}/deliveries", "webhooks:write", 200,
+     lambda w: Call({"endpoint_id": w.endpoint})),
+    ("POST", "/communications/webhooks/deliveries/{delivery_id}/replay", "webhooks:write", 202,
+     lambda w: Call({"delivery_id": w.delivery.pk})),
+    ("POST", "/communications/webhooks/{endpoint_id}/events/{event_id}/replay", "webhooks:write", 202,
+     lambda w: Call({"endpoint_id": w.endpoint, "event_id": w.delivery.event_id})),
+    ("GET", "/communications/journeys", "campaigns:read", 200, _nothing),
+    ("GET", "/communications/journeys/{code}", "campaigns:read", 200, lambda w: Call({"code": w.journey})),
+    ("POST", "/communications/journeys/{code}/{action}", "campaigns:write", 200,
+     lambda w: Call({"code": w.fresh_journey(), "action": "start"})),
+    ("GET", "/communications/mailings", "campaigns:read", 200, _nothing),
+    ("GET", "/communications/mailings/{mailing_id}", "campaigns:read", 200,
+     lambda w: Call({"mailing_id": w.mailing})),
+    ("GET", "/communications/mailings/{mailing_id}/results", "campaigns:read", 200,
+     lambda w: Call({"mailing_id": w.mailing})),
 ]
 
 # What a refused request must leave as it was.
 WATCHED = [Member, Consent, ExternalId, Entry, Lot, Hold, Order, Campaign, CampaignVersion, CampaignType, EventType,
            Product, ProductGroup, Tier, MemberTier, Tag, EligibilityFlag, LotCategory, ReasonCode, Snapshot,
-           ProgrammeSettings, IdempotencyRecord, AuditEvent, CompensationRequest]
+           ProgrammeSettings, IdempotencyRecord, AuditEvent, CompensationRequest, Endpoint, EndpointSecret, Delivery,
+           OutboxEvent]
 
 
 def _counts() -> dict[str, int]:

@@ -74,6 +74,14 @@ def test_an_administrator_may_allow_private_addresses_and_nobody_else(admin, man
         webhook_endpoints.change_endpoint(manager, endpoint.pk, url=endpoint.url, event_types=["member.created"],
                                           description="", is_enabled=True, allow_private=False)
     assert Endpoint.objects.get().allow_private
+    with pytest.raises(PermissionDenied):  # another private address under the administrator's allowance
+        webhook_endpoints.change_endpoint(manager, endpoint.pk, url="http://10.9.9.9/admin",
+                                          event_types=["member.created"], description="", is_enabled=True,
+                                          allow_private=True)
+    assert Endpoint.objects.get().url == "http://10.1.2.3/hooks"
+    webhook_endpoints.change_endpoint(manager, endpoint.pk, url=endpoint.url, event_types=["order.paid"],
+                                      description="", is_enabled=True, allow_private=True)  # the address kept
+    assert Endpoint.objects.get().event_types == ["order.paid"]
 
 
 @pytest.mark.parametrize("url, code", [("ftp://example.com/x", "webhook_address_invalid"),

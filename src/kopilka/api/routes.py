@@ -4,6 +4,7 @@ from kopilka.api.analytics import router as analytics_router
 from kopilka.api.base import api
 from kopilka.api.campaigns import router as campaigns_router
 from kopilka.api.catalog import router as catalog_router
+from kopilka.api.communications import router as communications_router
 from kopilka.api.events import router as events_router
 from kopilka.api.ledger import router as ledger_router
 from kopilka.api.members import router as members_router
@@ -22,5 +23,6 @@ api.add_router("/tiers", tiers_router)
 api.add_router("/analytics", analytics_router)
 api.add_router("/reference", reference_router)
 api.add_router("/programme", programme_router)
+api.add_router("/communications", communications_router)
 
 __all__ = ["api"]

@@ -4,7 +4,8 @@ the provider's delivery reports); message templates; personal notices (points ac
 tier changed, campaign started and ending: `notice_*`, `expiring_points`); mass mailings with their control groups,
 A/B variants, open and click tracking and results (`mailings`); the monthly plan of mechanics against fact
 (`monthly_plan`); trigger journeys (`journeys`: entries, steps, versions, per-member visits advanced by the worker);
-and webhooks: outbox events handed to the endpoints staff register, signed as Standard Webhooks says.
+and webhooks: outbox events handed to the endpoints staff (or an integration through the API) register, signed as
+Standard Webhooks says.
 
 Owns: Message, Attempt, SmsProvider, MessageTemplate, Endpoint, EndpointSecret, Delivery, DeliveryAttempt,
 EntryCursor, NoticeSetting, NoticeCursor, ExpiringRead, CampaignNoticeRun, Mailing, MailingVariant,

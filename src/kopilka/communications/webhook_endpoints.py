@@ -1,8 +1,9 @@
 """Webhook endpoints managed by staff: create, change, rotate secrets, send a test event, replay a delivery.
 
-Every change runs in one transaction with its audit event and changes nothing when it refuses. Only a person
-with `communications.allow_private_webhook_addresses` turns "allow private addresses" on or off; the address is
-checked against it at every save (`webhook_addresses.target`)."""
+Every change runs in one transaction with its audit event and changes nothing when it refuses. The caller is a
+person (`user`) or, with `user` None, an integration named by `actor` (an API key). Only a person with
+`communications.allow_private_webhook_addresses` turns "allow private addresses" on or off, never an API key; the
+address is checked against it at every save (`webhook_addresses.target`)."""
 
 from datetime import timedelta
 
@@ -35,7 +36,7 @@ URL_LENGTH = Endpoint._meta.get_field("url").max_length
 
 
 def create_endpoint(user, *, url: str, event_types: list[str], description: str = "",
-                    allow_private: bool = False) -> tuple[Endpoint, str]:
+                    allow_private: bool = False, actor: str | None = None) -> tuple[Endpoint, str]:
     """A new enabled endpoint with its first secret; returns both (the secret is shown once)."""
     if allow_private:
         _require_private_right(user)
@@ -46,15 +47,17 @@ def create_endpoint(user, *, url: str, event_types: list[str], description: str 
                                            allow_private=allow_private, created_at=now, updated_at=now)
         secret = _new_secret(endpoint)
         _audit(user, endpoint, "webhook.created", _("Created webhook endpoint %(url)s") % {"url": url},
-               {"event_types": event_types, "allow_private": allow_private})
+               {"event_types": event_types, "allow_private": allow_private}, actor=actor)
     return endpoint, secret
 
 
 def change_endpoint(user, endpoint_id: int, *, url: str, event_types: list[str], description: str,
-                    is_enabled: bool, allow_private: bool) -> Endpoint:
+                    is_enabled: bool, allow_private: bool, actor: str | None = None) -> Endpoint:
     """Saves the endpoint's fields. Turning it on again clears why it was off and its failing streak; turning
-    it off records who did."""
-    if allow_private != _found(Endpoint.objects.all(), endpoint_id).allow_private:
+    it off records who did. Allowing private addresses, and changing the address of an endpoint that allows
+    them, need the administrator's right (`PRIVATE_RIGHT`)."""
+    found = _found(Endpoint.objects.all(), endpoint_id)
+    if allow_private != found.allow_private or (allow_private and url != found.url):
         _require_private_right(user)
     url, event_types = _checked(url, event_types, allow_private)  # resolves the host: outside the transaction
     with transaction.atomic():
@@ -68,16 +71,16 @@ def change_endpoint(user, endpoint_id: int, *, url: str, event_types: list[str],
             endpoint.failing_since = None
         elif not is_enabled and endpoint.is_enabled:
             endpoint.is_enabled, endpoint.disabled_at = False, clock.now()
-            endpoint.disabled_reason = _("Disabled by %(who)s") % {"who": user.get_username()}
+            endpoint.disabled_reason = _("Disabled by %(who)s") % {"who": _who(user, actor)}
         changed = sorted(field for field, value in before.items() if getattr(endpoint, field) != value)
         endpoint.updated_at = clock.now()
         endpoint.save()
         _audit(user, endpoint, "webhook.changed", _("Changed webhook endpoint %(url)s: %(fields)s") % {
-            "url": url, "fields": ", ".join(changed) or "—"}, {"fields": changed})
+            "url": url, "fields": ", ".join(changed) or "—"}, {"fields": changed}, actor=actor)
     return endpoint
 
 
-def rotate_secret(user, endpoint_id: int) -> str:
+def rotate_secret(user, endpoint_id: int, *, actor: str | None = None) -> str:
     """A new secret; those in use keep signing for `ROTATION_OVERLAP` (both signatures go with every request),
     then retire. Returns the new secret (shown once)."""
     with transaction.atomic():
@@ -86,19 +89,24 @@ def rotate_secret(user, endpoint_id: int) -> str:
         in_use(endpoint).filter(retires_at__isnull=True).update(retires_at=now + ROTATION_OVERLAP)
         secret = _new_secret(endpoint)
         _audit(user, endpoint, "webhook.secret_rotated",
-               _("Rotated the secret of webhook endpoint %(url)s") % {"url": endpoint.url})
+               _("Rotated the secret of webhook endpoint %(url)s") % {"url": endpoint.url}, actor=actor)
     return secret
 
 
-def retire_old_secrets(user, endpoint_id: int) -> int:
+def retire_old_secrets(user, endpoint_id: int, *, actor: str | None = None) -> int:
     """Retires at once every secret but the newest (the receiver has switched); returns how many."""
     with transaction.atomic():
         endpoint = _locked(endpoint_id)
         newest = endpoint.secrets.order_by("-id").first()
         retired = in_use(endpoint).exclude(pk=newest.pk if newest else None).update(retires_at=clock.now())
         _audit(user, endpoint, "webhook.secrets_retired",
-               _("Retired the old secrets of webhook endpoint %(url)s") % {"url": endpoint.url})
+               _("Retired the old secrets of webhook endpoint %(url)s") % {"url": endpoint.url}, actor=actor)
     return retired
+
+
+def get_endpoint(endpoint_id: int) -> Endpoint:
+    """The endpoint, or NotFound."""
+    return _found(Endpoint.objects.all(), endpoint_id)
 
 
 def in_use(endpoint: Endpoint):
@@ -106,22 +114,22 @@ def in_use(endpoint: Endpoint):
     return EndpointSecret.objects.filter(endpoint=endpoint).exclude(retires_at__lte=clock.now()).order_by("id")
 
 
-def send_test_event(user, endpoint_id: int) -> Delivery:
+def send_test_event(user, endpoint_id: int, *, actor: str | None = None) -> Delivery:
     """A `webhook.test` event for this endpoint alone, delivered by the worker like any other."""
     with transaction.atomic():
         endpoint = _locked(endpoint_id)
         now = clock.now()
         event = OutboxEvent.objects.create(
             type=TEST_EVENT, subject=f"webhook:{endpoint.pk}", occurred_at=now, dispatched_at=now,
-            payload={"endpoint_id": endpoint.pk, "sent_by": user.get_username()},
+            payload={"endpoint_id": endpoint.pk, "sent_by": _who(user, actor)},
         )
         delivery = Delivery.objects.create(endpoint=endpoint, event=event, created_at=now, window_from=now)
         _audit(user, endpoint, "webhook.test_sent",
-               _("Sent a test event to webhook endpoint %(url)s") % {"url": endpoint.url})
+               _("Sent a test event to webhook endpoint %(url)s") % {"url": endpoint.url}, actor=actor)
     return delivery
 
 
-def replay(user, delivery_id: int) -> Delivery:
+def replay(user, delivery_id: int, *, actor: str | None = None) -> Delivery:
     """Sends the delivery again with the same webhook-id: it is pending again with a new retry window and the
     schedule from its start (its count of tries starts again; the earlier tries stay in its log). The endpoint
     must be enabled."""
@@ -137,8 +145,17 @@ def replay(user, delivery_id: int) -> Delivery:
         delivery.attempts, delivery.lease_until, delivery.leased_by = 0, None, ""
         delivery.save(update_fields=["status", "window_from", "next_try_at", "attempts", "lease_until", "leased_by"])
         _audit(user, delivery.endpoint, "webhook.replayed", _("Replayed delivery %(id)s to %(url)s") % {
-            "id": delivery.webhook_id, "url": delivery.endpoint.url}, {"delivery": delivery.pk})
+            "id": delivery.webhook_id, "url": delivery.endpoint.url}, {"delivery": delivery.pk}, actor=actor)
     return delivery
+
+
+def delivery_of(endpoint_id: int, event_id: int) -> Delivery:
+    """The endpoint's delivery of the event (one at most: `delivery_once_per_endpoint`), to replay it."""
+    found = Delivery.objects.filter(endpoint_id=get_endpoint(endpoint_id).pk, event_id=event_id).first()
+    if found is None:
+        raise NotFound(_("The endpoint was never sent this event."), code="webhook_delivery_not_found",
+                       details={"endpoint_id": endpoint_id, "event_id": event_id})
+    return found
 
 
 def _checked(url: str, event_types: list[str], allow_private: bool) -> tuple[str, list[str]]:
@@ -155,7 +172,7 @@ def _checked(url: str, event_types: list[str], allow_private: bool) -> tuple[str
 
 
 def _require_private_right(user) -> None:
-    if not user.has_perm(PRIVATE_RIGHT):
+    if user is None or not user.has_perm(PRIVATE_RIGHT):
         raise PermissionDenied(_("Only an administrator may allow webhooks to private addresses."),
                                code="webhook_private_not_allowed", details={"field": "allow_private"})
 
@@ -177,5 +194,12 @@ def _new_secret(endpoint: Endpoint) -> str:
     return secret
 
 
-def _audit(user, endpoint: Endpoint, action: str, summary: str, details: dict | None = None) -> None:
-    audit.record(user, action, summary, target=f"communications.endpoint:{endpoint.pk}", details=details)
+def _who(user, actor: str | None) -> str:
+    """The username of a person, or the integration's actor."""
+    return actor if user is None and actor else user.get_username()
+
+
+def _audit(user, endpoint: Endpoint, action: str, summary: str, details: dict | None = None, *,
+           actor: str | None = None) -> None:
+    audit.record(user, action, summary, target=f"communications.endpoint:{endpoint.pk}", details=details,
+                 actor=None if user is not None else actor)

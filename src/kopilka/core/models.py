@@ -28,6 +28,7 @@ SCOPES = {
     "reference:write": _("Create and change entries of the reference books"),
     "programme:read": _("Read the programme settings"),
     "programme:write": _("Change the programme settings (administrators)"),
+    "webhooks:write": _("Read and manage webhook endpoints, their secrets and deliveries (administrators)"),
 }
 
 
