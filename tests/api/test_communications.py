@@ -268,3 +268,34 @@ def test_a_mailing_is_read_with_its_progress_and_its_results_per_group(caller_wi
     assert (reader.get(f"{URL}/mailings/{mailing.pk + 1}").json()["code"],
             reader.get(f"{URL}/mailings/{mailing.pk + 1}/results").status_code) == ("mailing_not_found", 404)
     assert caller_with("webhooks:write").get(f"{URL}/mailings").status_code == 403
+
+
+def test_a_journeys_results_give_each_group_with_its_uplift_over_the_held_out(caller_with):
+    from kopilka.communications.journeys.run import run_journeys
+    from kopilka.communications.journeys.services import move_journey
+
+    people = [members.create_member(actor="t", last_name=f"Участница {n}") for n in range(30)]
+    create_journey(code="split", name="Разделение", trigger={"kind": "schedule", "at": clock.now().isoformat()},
+                   graph={"start": "ab", "steps": {"ab": {"kind": "split", "paths": [
+                       {"share": 50, "next": None}, {"share": 50, "next": None}]}}},
+                   holdout_percent="30", actor="t")
+    move_journey("split", "start", actor="t")
+    run_journeys(clock.now())
+    held = Journey.objects.get(code="split").states.filter(status="held_out").first()
+    assert held is not None and len(people) == 30
+    buy(held.member, clock.now(), "1500.00")
+
+    reader = caller_with("campaigns:read")
+    answer = reader.get(f"{URL}/journeys/split/results")
+    assert answer.status_code == 200
+    body = answer.json()
+    groups = {g["group"]: g for g in body["groups"]}
+    assert list(groups) == ["exposed", "ab:path-1:50", "ab:path-2:50", "held_out"]
+    assert groups["exposed"]["members"] == groups["ab:path-1:50"]["members"] + groups["ab:path-2:50"]["members"]
+    assert groups["exposed"]["members"] + groups["held_out"]["members"] == 30
+    assert (groups["held_out"]["converted"], groups["held_out"]["revenue"], groups["held_out"]["uplift"]) == (
+        1, "1500.00", None)
+    assert groups["exposed"]["uplift"]["difference"] < 0 < groups["exposed"]["uplift"]["high"]
+    assert (body["attribution_days"], body["holdout_percent"], body["programme_group"]) == (14, "30.00", 0)
+    assert reader.get(f"{URL}/journeys/nobody/results").status_code == 404
+    assert caller_with("members:read").get(f"{URL}/journeys/split/results").status_code == 403

@@ -317,6 +317,8 @@ OPERATIONS = [
      lambda w: Call({"endpoint_id": w.endpoint, "event_id": w.delivery.event_id})),
     ("GET", "/communications/journeys", "campaigns:read", 200, _nothing),
     ("GET", "/communications/journeys/{code}", "campaigns:read", 200, lambda w: Call({"code": w.journey})),
+    ("GET", "/communications/journeys/{code}/results", "campaigns:read", 200,
+     lambda w: Call({"code": w.journey})),
     ("POST", "/communications/journeys/{code}/{action}", "campaigns:write", 200,
      lambda w: Call({"code": w.fresh_journey(), "action": "start"})),
     ("GET", "/communications/mailings", "campaigns:read", 200, _nothing),

@@ -16,10 +16,12 @@ from typing import Annotated, Any, Literal
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 
+from kopilka.analytics.measures import incrementality as stats
 from kopilka.api.auth import scoped
 from kopilka.api.common import ERRORS, IdempotencyKey, code_path, length_of
 from kopilka.api.idempotency import idempotent_write
 from kopilka.communications import webhook_endpoints
+from kopilka.communications.journeys import results as journey_results
 from kopilka.communications.journeys import selectors as journey_selectors
 from kopilka.communications.journeys import services as journeys
 from kopilka.communications.journeys.graph import parse_graph
@@ -183,6 +185,31 @@ class ResultsOut(Schema):
     groups: list[GroupOut]
 
 
+class UpliftOut(Schema):
+    difference: float = Field(description="Conversion minus the held out's, a fraction of 1.")
+    low: float
+    high: float = Field(description="The 95 % interval (a split's paths: Bonferroni-corrected over its paths).")
+
+
+class JourneyGroupOut(Schema):
+    group: str = Field(description="exposed, held_out, or a split's path as <step>:<outcome>.")
+    members: int = Field(description="Entries (a member who entered again counts once per entry).")
+    converted: int
+    revenue: Decimal
+    accrued: int
+    spent: int
+    burned: int
+    uplift: UpliftOut | None = Field(description="Of conversion over the held out; none for the held out.")
+
+
+class JourneyResultsOut(Schema):
+    until: datetime
+    attribution_days: int
+    holdout_percent: Decimal
+    programme_group: int = Field(description="Entries the programme's control group kept out of both groups.")
+    groups: list[JourneyGroupOut]
+
+
 def _endpoint_out(endpoint: Endpoint) -> dict:
     return {name: getattr(endpoint, name) for name in EndpointOut.model_fields}
 
@@ -339,6 +366,30 @@ def list_journeys(request: HttpRequest):
 def get_journey(request: HttpRequest, code: str = code_path(60)):
     """The journey, its current version's steps with the members at each and past it, and its visits."""
     return _journey_out(journeys.get_journey(code), detail=True)
+
+
+@router.get("/journeys/{code}/results", auth=scoped(READ), response={200: JourneyResultsOut, **ERRORS})
+def journey_results_of(request: HttpRequest, code: str = code_path(60)):
+    """The entries that went through the journey, each path of its random splits and the held-out entries, each
+    over the attribution window after entering, with the uplift of conversion over the held out."""
+    found = journey_results.results(journeys.get_journey(code))
+    control = (found.held_out.converted, found.held_out.members)
+
+    def group(label: str, g, uplift: stats.ProportionUplift | None) -> dict:
+        return {"group": label, "members": g.members, "converted": g.converted, "revenue": g.revenue,
+                "accrued": g.accrued, "spent": g.spent, "burned": g.burned,
+                "uplift": None if uplift is None else {"difference": uplift.difference, "low": uplift.low,
+                                                        "high": uplift.high}}
+
+    groups = [group("exposed", found.exposed, stats.proportion_uplift(found.exposed.converted,
+                                                                      found.exposed.members, *control))]
+    for step in dict.fromkeys(path.step for path in found.paths):
+        paths = {f"{path.step}:{path.outcome}": path.group for path in found.paths if path.step == step}
+        compared = stats.variants(control, {label: (g.converted, g.members) for label, g in paths.items()})
+        groups += [group(label, g, compared[label]) for label, g in paths.items()]
+    groups.append(group("held_out", found.held_out, None))
+    return {"until": found.until, "attribution_days": found.days, "holdout_percent": found.share,
+            "programme_group": found.programme_group, "groups": groups}
 
 
 @router.post("/journeys/{code}/{action}", auth=scoped(WRITE), response={200: JourneyDetailOut, **ERRORS})
