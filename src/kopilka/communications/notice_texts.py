@@ -11,16 +11,12 @@ try sends the same text.
 
 from datetime import timedelta
 
-from django.utils import translation
-
 from kopilka.campaigns.models import Campaign
-from kopilka.communications import unsubscribe
+from kopilka.communications import claimed_text
 from kopilka.communications.message_templates import compose
 from kopilka.communications.models import Message
 from kopilka.communications.notice_models import CampaignNoticeRun, NoticeSetting
 from kopilka.core import clock
-from kopilka.core.errors import ValidationFailed
-from kopilka.customers.validators import normalise_phone
 
 KINDS = (NoticeSetting.Kind.CAMPAIGN_STARTED, NoticeSetting.Kind.CAMPAIGN_ENDING)
 
@@ -38,26 +34,10 @@ def about(campaign: Campaign) -> dict:
 
 
 def fill(message: Message, worker: str) -> bool:
-    """Write the claimed notice's text (into `message` too); False when it may not go after all (then it is
+    """Write the claimed notice's text (`claimed_text.keep`); False when it may not go after all (then it is
     skipped)."""
-    mine = Message.objects.filter(pk=message.pk, leased_by=worker, status=Message.Status.QUEUED)
-    to = message.to
-    if message.channel == Message.Channel.SMS:
-        try:
-            to = normalise_phone(message.to)
-        except ValidationFailed:
-            mine.update(status=Message.Status.SKIPPED, skip_reason=Message.SkipReason.NOT_A_PHONE, lease_until=None,
-                        leased_by="", next_try_at=None)
-            return False
     campaign_id = int(message.source.split(":")[1])
     run = CampaignNoticeRun.objects.select_related("campaign", "template").get(campaign_id=campaign_id,
                                                                                 kind=message.kind)
     composed = compose(run.template, message.member_id, extra={"campaign": about(run.campaign)})
-    body, link = composed.body, ""
-    if message.channel == Message.Channel.EMAIL:
-        link = unsubscribe.url(message.member_id, message.channel)
-        with translation.override(composed.language):
-            body = unsubscribe.with_link(body, link)
-    mine.update(to=to, subject=composed.subject[:200], body=body, unsubscribe_url=link)
-    message.to, message.subject, message.body, message.unsubscribe_url = to, composed.subject[:200], body, link
-    return True
+    return claimed_text.keep(message, worker, composed)
