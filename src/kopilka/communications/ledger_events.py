@@ -18,8 +18,6 @@ EVENT_OF_KIND = {
     Entry.Kind.EXPIRY: "points.burned",
 }
 KEY_PREFIX = "ledger.entry:"  # an entry's event's key: the prefix and the entry's id
-PAGE = 1000
-MOST_PER_PASS = 20_000
 
 _ENTRIES = f"""
 SELECT e.id, e.kind, e.amount, e.balance_after, a.member_id, e.lot_id, e.source_kind, e.source_ref, e.effective_at
@@ -34,20 +32,10 @@ def entries_to_events() -> int:
     EntryCursor.objects.get_or_create(pk=1)
     with transaction.atomic():
         cursor = EntryCursor.objects.select_for_update().get(pk=1)
-        rows = settled_cursor.advance(cursor, _entries_past)
+        rows = settled_cursor.advance(cursor, settled_cursor.pages_of(_ENTRIES))
         recorded = outbox.record_once(_event(row) for row in rows if row[1] in EVENT_OF_KIND)
         cursor.save()
     return recorded
-
-
-def _entries_past(position: int) -> list[tuple]:
-    rows: list[tuple] = []
-    while len(rows) < MOST_PER_PASS:
-        page = sql.rows(_ENTRIES, [rows[-1][0] if rows else position, PAGE])
-        rows += page
-        if len(page) < PAGE:
-            break
-    return rows
 
 
 def _event(row: tuple) -> tuple[str, str, str, dict, object]:

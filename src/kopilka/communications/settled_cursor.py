@@ -40,6 +40,22 @@ def advance(cursor: SettledCursor, read_past: Callable[[int], list[tuple]]) -> l
     return rows
 
 
+def pages_of(statement: str, *, page: int = 1000, most: int = 20_000) -> Callable[[int], list[tuple]]:
+    """A `read_past` for `advance`: `statement` (two parameters: the id to read past, the page's size; ascending ids
+    first in each row) read page by page until a short page or at least `most` rows."""
+
+    def read_past(position: int) -> list[tuple]:
+        rows: list[tuple] = []
+        while len(rows) < most:
+            found = sql.rows(statement, [rows[-1][0] if rows else position, page])
+            rows += found
+            if len(found) < page:
+                break
+        return rows
+
+    return read_past
+
+
 def _settled_position(position: int, ids: list[int], settled_to: int) -> int:
     """The highest id such that every id from `position` up to it was seen (`ids`, ascending) or is settled."""
     for row_id in ids:

@@ -14,8 +14,6 @@ from kopilka.core import outbox, sql
 EVENT = "journey.step"
 KEY_PREFIX = f"{EVENT}:"  # + the log row's id (the payload's `taken_id`)
 SOURCE = "steps"  # the cursor's `source`
-PAGE = 1000
-MOST_PER_PASS = 20_000
 
 _STEPS = f"""
 SELECT t.id, s.member_id, j.code, s.version_id, v.number, t.state_id, t.step, t.outcome, t.points, t.refused,
@@ -34,21 +32,11 @@ def steps_to_events() -> int:
     JourneyCursor.objects.get_or_create(source=SOURCE)
     with transaction.atomic():
         cursor = JourneyCursor.objects.select_for_update().get(source=SOURCE)
-        rows = settled_cursor.advance(cursor, _steps_past)
+        rows = settled_cursor.advance(cursor, settled_cursor.pages_of(_STEPS))
         kinds = _step_kinds({row[3] for row in rows})
         recorded = outbox.record_once(_event(row, kinds) for row in rows)
         cursor.save()
     return recorded
-
-
-def _steps_past(position: int) -> list[tuple]:
-    rows: list[tuple] = []
-    while len(rows) < MOST_PER_PASS:
-        page = sql.rows(_STEPS, [rows[-1][0] if rows else position, PAGE])
-        rows += page
-        if len(page) < PAGE:
-            break
-    return rows
 
 
 def _step_kinds(version_ids: set[int]) -> dict[tuple[int, str], str]:
