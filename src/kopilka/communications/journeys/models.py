@@ -93,9 +93,10 @@ class JourneyState(models.Model):
         JOURNEY = "journey", _("the journey's holdout")
         CONTROL_GROUP = "control_group", _("the programme's control group")
 
-    journey = models.ForeignKey(Journey, on_delete=models.CASCADE, related_name="states",
-                                db_index=False)  # journey_state_entry_once leads with it
-    version = models.ForeignKey(JourneyVersion, on_delete=models.PROTECT, related_name="states")
+    # Checked per statement, not per row (migration 0014): a version of this journey.
+    journey = models.ForeignKey(Journey, on_delete=models.CASCADE, related_name="states", db_index=False,
+                                db_constraint=False)  # journey_state_entry_once leads with it
+    version = models.ForeignKey(JourneyVersion, on_delete=models.PROTECT, related_name="states", db_constraint=False)
     member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="journey_states")
     entry_key = models.CharField(_("entered by"), max_length=80)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices)
