@@ -88,7 +88,9 @@ def test_a_duplicate_while_the_first_is_in_flight_gets_409_and_a_dead_claim_dies
     first.execute("SELECT pg_try_advisory_xact_lock(%s, hashtext(%s))", [LOCK_SPACE, f"{scope}:busy"])
     busy = post(api, f"/members/{member.pk}/accruals", {"points": 70}, "busy")
     assert (busy.status_code, busy.json()["code"]) == (409, "idempotency_in_progress")
+    pid = first.info.backend_pid
     first.close()  # the process died: PostgreSQL ends its transaction and the claim with it
+    _until_gone(pid)
     retried = post(api, f"/members/{member.pk}/accruals", {"points": 70}, "busy")
     assert retried.status_code == 201 and Entry.objects.filter(amount=70).count() == 1
 
@@ -255,3 +257,16 @@ def test_an_answer_committed_between_the_read_and_the_claim_is_given_and_the_sec
 
     assert (again.status_code, again.json()) == (201, first.json())
     assert Member.objects.filter(last_name="Петрова").count() == 1
+
+
+def _until_gone(pid: int, seconds: float = 30) -> None:
+    """Wait until PostgreSQL's backend `pid` has exited (a closed connection's backend ends a moment later)."""
+    import time
+
+    deadline = time.monotonic() + seconds
+    with connection.cursor() as cursor:
+        while time.monotonic() < deadline:
+            cursor.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", [pid])
+            if cursor.fetchone() is None:
+                return
+            time.sleep(0.05)

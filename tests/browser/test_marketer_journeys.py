@@ -76,9 +76,10 @@ def test_a_marketer_makes_anna_and_changes_a_live_journeys_wait_into_a_new_versi
 
 RESULTS = {"ru-RU": {"window": "Окно атрибуции, дней", "save": "Сохранить", "saved": "сохранён",
                      "results": "Результаты: конверсия", "compared": "Получившие предложение и контрольная группа",
-                     "held": "контрольная группа"},
+                     "held": "контрольная группа", "within": "в течение 7 дней"},
            "en-US": {"window": "Attribution window, days", "save": "Save", "saved": "saved",
-                     "results": "Results: conversion", "compared": "Exposed vs held out", "held": "held out"}}
+                     "results": "Results: conversion", "compared": "Exposed vs held out", "held": "held out",
+                     "within": "within 7 days"}}
 
 
 @pytest.mark.parametrize("locale", ["ru-RU", "en-US"])
@@ -116,7 +117,7 @@ def test_a_marketer_changes_a_journeys_attribution_window_and_reads_its_results(
 
     page.get_by_role("link", name=words["results"]).click()
     page.wait_for_url("**/office/journeys/sleepers/results/")
-    expect(page.locator("[data-testid=window]")).to_contain_text("7")
+    expect(page.locator("[data-testid=window]")).to_contain_text(words["within"])
     expect(page.get_by_role("heading", name=words["compared"])).to_be_visible()
     expect(page.locator("figure[data-chart=conversion] svg")).to_be_visible()
     held_row = page.locator("[data-testid=groups] tbody tr").last

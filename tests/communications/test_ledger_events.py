@@ -89,7 +89,7 @@ class HeldOpen:
         self.thread.join()
 
 
-def _until_settled(seconds: float = 60) -> None:
+def _until_settled(seconds: float = 180) -> None:
     """Passes until the cursor reaches the newest entry. A gap settles once every transaction of the cluster that
     was running at the pass before has ended — other sessions' too (another test run on the same server), so this
     waits for them, up to `seconds`."""
